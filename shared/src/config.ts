@@ -1,0 +1,87 @@
+// Environment variables of DESIGN.md as zod schemas, and the parser every deployable's config.ts calls once.
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, { message: 'expected host:port' });
+
+const csvTokens = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t.length > 0),
+  )
+  .pipe(
+    z
+      .array(z.string().min(16, { message: 'expected each token to be at least 16 characters' }))
+      .min(1, { message: 'expected at least one token' }),
+  );
+
+const intInRange = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: `expected a whole number from ${min} to ${max}` })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** Each variable's schema, by its DESIGN.md name. Deployables pick the ones they read. */
+export const ENV = {
+  GOOGLE_CLOUD_PROJECT: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, {
+    message: 'expected a Google Cloud project id (6-30 lowercase letters, digits, dashes)',
+  }),
+  PUBSUB_EMULATOR_HOST: hostPort.optional(),
+  FIRESTORE_EMULATOR_HOST: hostPort.optional(),
+  NIGHTSHIFT_API_TOKENS: csvTokens,
+  GITHUB_WEBHOOK_SECRET: z.string().min(16, { message: 'expected a secret of at least 16 characters' }),
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  NIGHTSHIFT_WORKER_COMMAND: z.string().min(1).default('claude'),
+  NIGHTSHIFT_HOME: z.string().startsWith('/', { message: 'expected an absolute path' }),
+  NIGHTSHIFT_MAX_WORKERS: intInRange(1, 64).default(2),
+  NIGHTSHIFT_AGENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, {
+      message: 'expected letters, digits, dots, dashes or underscores',
+    })
+    .default(() => hostname().replace(/[^A-Za-z0-9._-]/g, '-')),
+  PORT: intInRange(1, 65535).default(8080),
+} as const;
+
+type EnvShape = Partial<Record<keyof typeof ENV, z.ZodType>>;
+
+/**
+ * Parses the given variables once. Every bad or missing one becomes one line that names it and says
+ * what was expected; all of them are reported together in a ConfigError. Empty strings count as unset.
+ */
+export function parseEnv<S extends EnvShape>(
+  shape: S,
+  env: Record<string, string | undefined>,
+): z.infer<z.ZodObject<{ [K in keyof S]: S[K] & z.ZodType }>> {
+  const input: Record<string, string | undefined> = {};
+  for (const name of Object.keys(shape)) {
+    const value = env[name];
+    input[name] = value === undefined || value === '' ? undefined : value;
+  }
+  const result = z.object(shape as z.ZodRawShape).safeParse(input);
+  if (result.success) return result.data as never;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    const value = input[name];
+    const secret = /TOKEN|SECRET/.test(name);
+    const got =
+      value === undefined ? 'it is not set' : secret ? 'got a value that does not fit' : `got "${value}"`;
+    const expected =
+      value === undefined && issue.code === 'invalid_type' ? 'expected it to be set' : issue.message;
+    return `${name}: ${expected}; ${got}`;
+  });
+  throw new ConfigError(problems);
+}

@@ -1,0 +1,2 @@
+// Local development: the emulators, used by `npm start` and the test harness.
+export * from './emulators.js';

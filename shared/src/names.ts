@@ -1,0 +1,31 @@
+// Names of Firestore collections and Pub/Sub resources: the one list that every package and terraform use.
+
+/** Firestore collections. Run events live in a subcollection of their run. */
+export const COLLECTIONS = {
+  workers: 'workers',
+  runs: 'runs',
+  runEvents: 'events',
+  agents: 'agents',
+  /** `workerLocks/<workerId>`: held by the agent that runs the worker's active run (one active run per worker). */
+  workerLocks: 'workerLocks',
+  /** `idempotencyKeys/<sha256>`: maps an Idempotency-Key to the run it created. */
+  idempotencyKeys: 'idempotencyKeys',
+  /** `githubDeliveries/<X-GitHub-Delivery>`: webhook deliveries already handled. */
+  githubDeliveries: 'githubDeliveries',
+} as const;
+
+/** Pub/Sub. No message ordering: the emulator stalls when it is combined with a dead-letter policy. */
+export const PUBSUB = {
+  /** Carries run.start and run.cancel commands to the agents. */
+  commandsTopic: 'nightshift-run-commands',
+  /** The agents' pull subscription (all agents share it). */
+  agentSubscription: 'nightshift-agent',
+  /** Commands that failed delivery too often land here to be looked at, never dropped. */
+  deadLetterTopic: 'nightshift-run-commands-dead',
+  deadLetterSubscription: 'nightshift-run-commands-dead',
+  /** Deliveries before a command goes to the dead-letter topic (Pub/Sub allows 5 to 100). */
+  maxDeliveryAttempts: 5,
+} as const;
+
+/** tmux socket name of the agent (`tmux -L nightshift attach -t <session>`). */
+export const TMUX_SOCKET = 'nightshift';

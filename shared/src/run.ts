@@ -1,0 +1,123 @@
+// The Run contract (one claude -p session of one worker) and its events.
+import { z } from 'zod';
+import { AgentIdSchema, GitHubRepoSchema, IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
+import { RunStatusSchema } from './status.js';
+import { MAX_DURATION_MINUTES_LIMIT } from './timings.js';
+import { ModelSchema } from './worker.js';
+
+/** Who or what asked for the run. */
+export const TriggerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('api'), idempotencyKey: z.string().max(255).optional() }),
+  z.object({
+    type: z.literal('schedule'),
+    /** The cron slot this run is for (ISO-8601, UTC). */
+    slot: IsoDateTimeSchema,
+  }),
+  z.object({
+    type: z.literal('github'),
+    repo: GitHubRepoSchema,
+    issue: z.number().int().positive(),
+    sender: z.string(),
+    deliveryId: z.string(),
+    /** Set when a `/nightshift run` comment started the run. */
+    commentId: z.number().int().optional(),
+  }),
+]);
+export type Trigger = z.infer<typeof TriggerSchema>;
+
+export const UsageSchema = z.object({
+  turns: z.number().int().min(0),
+  costUsd: z.number().min(0),
+  inputTokens: z.number().int().min(0),
+  outputTokens: z.number().int().min(0),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+export const ZERO_USAGE: Usage = { turns: 0, costUsd: 0, inputTokens: 0, outputTokens: 0 };
+
+export const ProgressSchema = z.object({
+  /** The latest assistant text, or the tail of PROGRESS.md. */
+  text: z.string(),
+  updatedAt: IsoDateTimeSchema,
+});
+export type Progress = z.infer<typeof ProgressSchema>;
+
+/** A stored run. Optional facts are null until known, so every document has the same shape. */
+export const RunSchema = z.object({
+  id: RunIdSchema,
+  workerId: SlugSchema,
+  trigger: TriggerSchema,
+  /** The rendered prompt the worker receives. */
+  prompt: z.string(),
+  model: ModelSchema,
+  maxTurns: z.number().int().positive().nullable().default(null),
+  maxBudgetUsd: z.number().positive().nullable().default(null),
+  maxDurationMinutes: z.number().int().min(1).max(MAX_DURATION_MINUTES_LIMIT),
+  status: RunStatusSchema,
+  createdAt: IsoDateTimeSchema,
+  updatedAt: IsoDateTimeSchema,
+  startedAt: IsoDateTimeSchema.nullable().default(null),
+  finishedAt: IsoDateTimeSchema.nullable().default(null),
+  agentId: AgentIdSchema.nullable().default(null),
+  /** tmux session name on the agent's socket. */
+  session: z.string().nullable().default(null),
+  /** Until when the holding agent's claim counts; renewed with its heartbeat. */
+  leaseExpiresAt: IsoDateTimeSchema.nullable().default(null),
+  exitCode: z.number().int().nullable().default(null),
+  usage: UsageSchema.default(ZERO_USAGE),
+  progress: ProgressSchema.nullable().default(null),
+  /** Commit the workspace was at when the run started. */
+  startCommit: z.string().nullable().default(null),
+  /** Commits made during the run, oldest first. */
+  commits: z.array(z.string()).default([]),
+  /** The worker's final `result` text. */
+  result: z.string().nullable().default(null),
+  /** Why the run failed, timed out, was cancelled or lost. */
+  error: z.string().nullable().default(null),
+  cancelRequestedAt: IsoDateTimeSchema.nullable().default(null),
+  cancelReason: z.string().nullable().default(null),
+});
+export type Run = z.infer<typeof RunSchema>;
+
+/** What a person sends to start a run; worker defaults fill the rest. */
+export const CreateRunSchema = z.strictObject({
+  workerId: SlugSchema,
+  /** Replaces the worker's prompt template for this run. */
+  prompt: z.string().min(1).max(100_000).optional(),
+  model: ModelSchema.optional(),
+  maxTurns: z.number().int().min(1).max(10_000).optional(),
+  maxBudgetUsd: z.number().positive().max(10_000).optional(),
+});
+export type CreateRun = z.infer<typeof CreateRunSchema>;
+
+export const CancelRunSchema = z.strictObject({ reason: z.string().max(1000).optional() });
+export type CancelRun = z.infer<typeof CancelRunSchema>;
+
+/** One entry of a run's history: every status change, and notable moments in between. */
+export const RunEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('status'),
+    id: z.string(),
+    runId: RunIdSchema,
+    at: IsoDateTimeSchema,
+    from: RunStatusSchema.nullable(),
+    to: RunStatusSchema,
+    reason: z.string().nullable().default(null),
+    agentId: AgentIdSchema.nullable().default(null),
+  }),
+  z.object({
+    type: z.literal('cancel_requested'),
+    id: z.string(),
+    runId: RunIdSchema,
+    at: IsoDateTimeSchema,
+    reason: z.string().nullable().default(null),
+  }),
+  z.object({
+    type: z.literal('note'),
+    id: z.string(),
+    runId: RunIdSchema,
+    at: IsoDateTimeSchema,
+    message: z.string(),
+    agentId: AgentIdSchema.nullable().default(null),
+  }),
+]);
+export type RunEvent = z.infer<typeof RunEventSchema>;

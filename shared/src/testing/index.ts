@@ -1,0 +1,93 @@
+// Test helpers on the real emulators: per-file projects, clients, polling, temp folders.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Firestore } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+import { afterAll, describe, inject } from 'vitest';
+import { resetFirestore } from '../dev/emulators.js';
+import { type Collections, collections, createFirestore } from '../firestore.js';
+import { createPubSub, ensureTopology } from '../pubsub.js';
+import './context.js';
+import { EMULATOR_TAG } from './tag.js';
+
+export { EMULATOR_TAG };
+export const emulators = inject('emulators');
+
+/**
+ * A describe block that needs the emulators. It runs wherever the Google Cloud SDK is installed; where it
+ * is missing, its tests are skipped and the skip reporter counts them in one loud line.
+ */
+export function describeEmulators(name: string, fn: () => void): void {
+  describe.skipIf(emulators === null)(`${name} ${EMULATOR_TAG}`, fn);
+}
+
+/** A fresh project id: each test file (or test) gets its own Firestore and Pub/Sub namespace. */
+export function testProjectId(): string {
+  return `t-${randomBytes(6).toString('hex')}`;
+}
+
+export interface TestEnv {
+  projectId: string;
+  db: Firestore;
+  pubsub: PubSub;
+  cols: Collections;
+  /** Deletes every document of this project. */
+  reset(): Promise<void>;
+}
+
+/**
+ * Clients on a fresh project with the command topology created; closed after the file's tests.
+ * Call it in a beforeAll of a describeEmulators block, so its cleanup hook belongs to that block.
+ */
+export async function useTestEnv(): Promise<TestEnv> {
+  const hosts = emulators;
+  if (!hosts) throw new Error('useTestEnv needs the emulators: call it inside describeEmulators');
+  const projectId = testProjectId();
+  const db = createFirestore(projectId);
+  const pubsub = createPubSub(projectId);
+  await ensureTopology(pubsub);
+  afterAll(async () => {
+    await db.terminate();
+    await pubsub.close();
+  });
+  return {
+    projectId,
+    db,
+    pubsub,
+    cols: collections(db),
+    reset: () => resetFirestore(hosts.firestoreHost, projectId),
+  };
+}
+
+/** Polls until `check` returns a value other than undefined/false, or fails naming what it waited for. */
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  { timeoutMs = 10_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** A temporary folder removed after the file's tests. */
+export async function tempDir(prefix = 'nightshift-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}

@@ -1,0 +1,20 @@
+// A reporter that says loudly how many tests were skipped for want of the emulators, and why.
+import type { Reporter, TestModule } from 'vitest/node';
+import { MISSING_SDK_MESSAGE } from '../dev/emulators.js';
+import { EMULATOR_TAG } from './tag.js';
+
+export default class EmulatorSkipReporter implements Reporter {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+    let skipped = 0;
+    for (const module of testModules) {
+      for (const test of module.children.allTests()) {
+        if (test.fullName.includes(EMULATOR_TAG) && test.result().state === 'skipped') skipped++;
+      }
+    }
+    if (skipped > 0) {
+      process.stdout.write(
+        `\n!!! SKIPPED ${skipped} test${skipped === 1 ? '' : 's'} that need the emulators, because ${MISSING_SDK_MESSAGE}.\n\n`,
+      );
+    }
+  }
+}

@@ -1,0 +1,198 @@
+// The Worker contract: a project checkout plus the instructions its runs follow.
+import { Cron } from 'croner';
+import { z } from 'zod';
+import { GitHubRepoSchema, IsoDateTimeSchema, SlugSchema } from './ids.js';
+import { DEFAULT_MAX_DURATION_MINUTES, MAX_DURATION_MINUTES_LIMIT } from './timings.js';
+
+/** The roadmap protocol people ran by hand: read the roadmap, do the next milestone, log progress, commit. */
+export const DEFAULT_PROMPT = [
+  'You are an autonomous engineer working through this project roadmap unattended.',
+  'Read {{roadmapPath}} and find the first milestone that is not COMPLETED.',
+  'Do that milestone: implement it, run the tests, and commit after each logical unit of work.',
+  'Keep {{progressPath}} up to date: per milestone, what was done, which files changed, how it was tested, and any blockers.',
+  'When the milestone is done, mark it COMPLETED in {{roadmapPath}}, tick its checklist items, commit, and stop.',
+  'If you are blocked, write the blocker in {{progressPath}}, commit what you have, and stop.',
+].join('\n');
+
+/** A model name or alias as `claude --model` takes it; never starting with a dash, so it cannot become a flag. */
+export const ModelSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:[\]-]{0,99}$/, {
+  message: 'expected a model name or alias such as "sonnet", "opus" or "claude-sonnet-4-5"',
+});
+
+/** A git branch name that git accepts and that can never be read as an option. */
+export const BranchSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}$/, {
+    message: 'expected a branch name of letters, digits, ".", "_", "/" or "-", not starting with "-"',
+  })
+  .refine((b) => !b.includes('..') && !b.endsWith('/') && !b.endsWith('.lock') && !b.includes('//'), {
+    message: 'expected a valid git branch name (no "..", "//", trailing "/" or ".lock")',
+  });
+
+/** Where the repository comes from: https, ssh, git@host:path, file:// or an absolute path. */
+export const RepoUrlSchema = z
+  .string()
+  .min(1)
+  .max(2000)
+  .refine((u) => /^(https?:\/\/|ssh:\/\/|git:\/\/|file:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:|\/)/.test(u), {
+    message: 'expected a git URL (https://, ssh://, git@host:path, file://) or an absolute path',
+  })
+  .refine((u) => !/[\0\n\r]/.test(u), { message: 'must not contain NUL or line breaks' });
+
+/** A file path inside the workspace, or absolute (some keep PROGRESS.md outside the repository). */
+export const WorkspacePathSchema = z
+  .string()
+  .min(1)
+  .max(1000)
+  .refine((p) => !p.startsWith('-') && !/[\0\n\r]/.test(p), {
+    message: 'expected a file path not starting with "-" and without NUL or line breaks',
+  });
+
+export const RepoSchema = z.strictObject({
+  url: RepoUrlSchema,
+  branch: BranchSchema.default('main'),
+  /** Push the branch after the run (never force). */
+  push: z.boolean().default(false),
+});
+export type Repo = z.infer<typeof RepoSchema>;
+
+/** An IANA time zone name that this runtime knows. */
+export const TimeZoneSchema = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an IANA time zone such as "UTC" or "Europe/Berlin"' },
+);
+
+/** A cron expression (5 or 6 fields, as croner reads it). */
+export const CronSchema = z
+  .string()
+  .min(1)
+  .superRefine((expr, ctx) => {
+    try {
+      new Cron(expr, { paused: true });
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a cron expression such as "0 2 * * *": ${(error as Error).message}`,
+      });
+    }
+  });
+
+export const ScheduleSchema = z.strictObject({
+  cron: CronSchema,
+  timezone: TimeZoneSchema.default('UTC'),
+  /** What a due slot does while the worker already has an active run. */
+  onBusy: z.enum(['skip', 'queue']).default('skip'),
+});
+export type Schedule = z.infer<typeof ScheduleSchema>;
+
+export const GitHubBindingSchema = z.strictObject({
+  repo: GitHubRepoSchema,
+  /** Adding this label to an issue queues a run. */
+  label: z.string().min(1).max(50).default('nightshift'),
+  /** Bot logins (e.g. "renovate[bot]") allowed to start runs by labelling. Other bots are ignored. */
+  allowedBots: z.array(z.string().min(1).max(100)).max(50).default([]),
+});
+export type GitHubBinding = z.infer<typeof GitHubBindingSchema>;
+
+const workerFields = {
+  id: SlugSchema,
+  repo: RepoSchema.optional(),
+  /** An existing directory on the VM used as it is, instead of a clone. */
+  workdir: z
+    .string()
+    .startsWith('/', { message: 'expected an absolute path' })
+    .refine((p) => !/[\0\n\r]/.test(p), { message: 'must not contain NUL or line breaks' })
+    .optional(),
+  model: ModelSchema.default('sonnet'),
+  /** Template; {{roadmapPath}} and {{progressPath}} are filled in. */
+  prompt: z.string().min(1).max(100_000).default(DEFAULT_PROMPT),
+  roadmapPath: WorkspacePathSchema.default('docs/roadmap.md'),
+  progressPath: WorkspacePathSchema.default('PROGRESS.md'),
+  maxTurns: z.number().int().min(1).max(10_000).optional(),
+  maxBudgetUsd: z.number().positive().max(10_000).optional(),
+  maxDurationMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_DURATION_MINUTES_LIMIT)
+    .default(DEFAULT_MAX_DURATION_MINUTES),
+  schedule: ScheduleSchema.optional(),
+  github: GitHubBindingSchema.optional(),
+  enabled: z.boolean().default(true),
+};
+
+function exactlyOneSource(w: { repo?: unknown; workdir?: unknown }, ctx: z.RefinementCtx): void {
+  const count = (w.repo === undefined ? 0 : 1) + (w.workdir === undefined ? 0 : 1);
+  if (count !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [w.repo === undefined ? 'repo' : 'workdir'],
+      message:
+        count === 0
+          ? 'expected exactly one of repo or workdir, got neither'
+          : 'expected exactly one of repo or workdir, got both',
+    });
+  }
+}
+
+/** What a person sends to create a worker; defaults filled in, unknown fields rejected. */
+export const WorkerSpecSchema = z.strictObject(workerFields).superRefine(exactlyOneSource);
+export type WorkerSpec = z.infer<typeof WorkerSpecSchema>;
+export type WorkerSpecInput = z.input<typeof WorkerSpecSchema>;
+
+/** A stored worker. */
+export const WorkerSchema = z
+  .object({ ...workerFields, createdAt: IsoDateTimeSchema, updatedAt: IsoDateTimeSchema })
+  .superRefine(exactlyOneSource);
+export type Worker = z.infer<typeof WorkerSchema>;
+
+/**
+ * A PATCH: any spec field but the id; `null` removes an optional field (so `{repo: null, workdir: "/x"}`
+ * switches the source). The merged result is validated again by WorkerSpecSchema.
+ */
+export const WorkerPatchSchema = z.strictObject({
+  repo: RepoSchema.nullable().optional(),
+  workdir: workerFields.workdir.unwrap().nullable().optional(),
+  model: ModelSchema.optional(),
+  prompt: z.string().min(1).max(100_000).optional(),
+  roadmapPath: WorkspacePathSchema.optional(),
+  progressPath: WorkspacePathSchema.optional(),
+  maxTurns: workerFields.maxTurns.unwrap().nullable().optional(),
+  maxBudgetUsd: workerFields.maxBudgetUsd.unwrap().nullable().optional(),
+  maxDurationMinutes: z.number().int().min(1).max(MAX_DURATION_MINUTES_LIMIT).optional(),
+  schedule: ScheduleSchema.nullable().optional(),
+  github: GitHubBindingSchema.nullable().optional(),
+  enabled: z.boolean().optional(),
+});
+export type WorkerPatch = z.infer<typeof WorkerPatchSchema>;
+
+/** Applies a parsed patch to a worker's spec; the caller validates the result with WorkerSpecSchema. */
+export function mergeWorkerPatch(current: WorkerSpec, patch: WorkerPatch): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}
+
+/** The spec part of a stored worker (what PATCH merges into). */
+export function workerSpecOf(worker: Worker): WorkerSpec {
+  const { createdAt: _c, updatedAt: _u, ...spec } = worker;
+  return spec;
+}
+
+/** Fills {{roadmapPath}}, {{progressPath}} and any other given variables into a prompt template. */
+export function renderPrompt(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g, (whole, name: string) =>
+    Object.hasOwn(vars, name) ? (vars[name] as string) : whole,
+  );
+}
