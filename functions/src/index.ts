@@ -1,1 +1,47 @@
-export const x = 1;
+// Cloud Functions entry points: api, githubWebhook and scheduler, each a Hono app behind functions-framework.
+import { http } from '@google-cloud/functions-framework';
+import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { createApiApp } from './api/app.js';
+import { apiConfig, schedulerConfig, webhookConfig } from './config.js';
+import { createDeps } from './core/deps.js';
+import { createGithubApp } from './github/app.js';
+import { createSchedulerApp } from './scheduler/app.js';
+
+/**
+ * The app (and its config and clients) is built on the first request, so a cold start only loads code.
+ * functions-framework has already read the body into req.rawBody; getRequestListener uses it.
+ */
+function lazyListener(build: () => Hono): ReturnType<typeof getRequestListener> {
+  let listener: ReturnType<typeof getRequestListener> | undefined;
+  return (req, res) => {
+    listener ??= getRequestListener(build().fetch);
+    return listener(req, res);
+  };
+}
+
+http(
+  'api',
+  lazyListener(() => {
+    const config = apiConfig();
+    return createApiApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
+      tokens: config.NIGHTSHIFT_API_TOKENS,
+    });
+  }),
+);
+
+http(
+  'githubWebhook',
+  lazyListener(() => {
+    const config = webhookConfig();
+    return createGithubApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
+      webhookSecret: config.GITHUB_WEBHOOK_SECRET,
+      githubToken: config.GITHUB_TOKEN,
+    });
+  }),
+);
+
+http(
+  'scheduler',
+  lazyListener(() => createSchedulerApp(createDeps({ projectId: schedulerConfig().GOOGLE_CLOUD_PROJECT }))),
+);

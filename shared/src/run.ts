@@ -1,7 +1,7 @@
 // The Run contract (one claude -p session of one worker) and its events.
 import { z } from 'zod';
 import { AgentIdSchema, GitHubRepoSchema, IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
-import { RunStatusSchema } from './status.js';
+import { type RunStatus, RunStatusSchema } from './status.js';
 import { MAX_DURATION_MINUTES_LIMIT } from './timings.js';
 import { ModelSchema } from './worker.js';
 
@@ -121,3 +121,20 @@ export const RunEventSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;
+
+/** An event id that sorts by time: the ms timestamp in base 36, then random. */
+export function newEventId(at: Date): string {
+  return `${at.getTime().toString(36).padStart(9, '0')}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** The event that records a status change. */
+export function statusEvent(
+  runId: string,
+  from: RunStatus | null,
+  to: RunStatus,
+  at: Date,
+  reason: string | null = null,
+  agentId: string | null = null,
+): RunEvent {
+  return { type: 'status', id: newEventId(at), runId, at: at.toISOString(), from, to, reason, agentId };
+}

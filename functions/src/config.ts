@@ -1,0 +1,48 @@
+// The functions' configuration: the only reader of process.env in functions/, parsed once per function.
+import { ENV, parseEnv } from '@nightshift/shared';
+
+type Env = Record<string, string | undefined>;
+
+const common = { GOOGLE_CLOUD_PROJECT: ENV.GOOGLE_CLOUD_PROJECT, GITHUB_TOKEN: ENV.GITHUB_TOKEN };
+
+export function parseApiConfig(env: Env) {
+  return parseEnv({ ...common, NIGHTSHIFT_API_TOKENS: ENV.NIGHTSHIFT_API_TOKENS }, env);
+}
+export type ApiConfig = ReturnType<typeof parseApiConfig>;
+
+export function parseWebhookConfig(env: Env) {
+  return parseEnv({ ...common, GITHUB_WEBHOOK_SECRET: ENV.GITHUB_WEBHOOK_SECRET }, env);
+}
+export type WebhookConfig = ReturnType<typeof parseWebhookConfig>;
+
+export function parseSchedulerConfig(env: Env) {
+  return parseEnv(common, env);
+}
+export type SchedulerConfig = ReturnType<typeof parseSchedulerConfig>;
+
+export function parseLocalConfig(env: Env) {
+  return parseEnv(
+    {
+      ...common,
+      NIGHTSHIFT_API_TOKENS: ENV.NIGHTSHIFT_API_TOKENS,
+      GITHUB_WEBHOOK_SECRET: ENV.GITHUB_WEBHOOK_SECRET,
+      PORT: ENV.PORT,
+    },
+    env,
+  );
+}
+export type LocalConfig = ReturnType<typeof parseLocalConfig>;
+
+/** Reads process.env once, on first use (never at import: cold starts stay light). */
+function once<T>(read: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => {
+    value ??= { v: read() };
+    return value.v;
+  };
+}
+
+export const apiConfig = once(() => parseApiConfig(process.env));
+export const webhookConfig = once(() => parseWebhookConfig(process.env));
+export const schedulerConfig = once(() => parseSchedulerConfig(process.env));
+export const localConfig = once(() => parseLocalConfig(process.env));

@@ -1,0 +1,38 @@
+// The local server of `npm start`: api, githubWebhook and scheduler mounted on one port.
+import { serve } from '@hono/node-server';
+import { ConfigError } from '@nightshift/shared';
+import { Hono } from 'hono';
+import { createApiApp } from './api/app.js';
+import { localConfig } from './config.js';
+import { createDeps } from './core/deps.js';
+import { createGithubApp } from './github/app.js';
+import { createSchedulerApp } from './scheduler/app.js';
+
+let config: ReturnType<typeof localConfig>;
+try {
+  config = localConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`functions: bad configuration:\n${error.message}\n`);
+  process.exit(1);
+}
+
+const deps = createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT });
+const app = new Hono();
+app.route(
+  '/github/webhook',
+  createGithubApp(deps, { webhookSecret: config.GITHUB_WEBHOOK_SECRET, githubToken: config.GITHUB_TOKEN }),
+);
+app.route('/scheduler/tick', createSchedulerApp(deps));
+app.route('/', createApiApp(deps, { tokens: config.NIGHTSHIFT_API_TOKENS }));
+
+const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' }, (info) => {
+  deps.log.info(`functions listening on http://127.0.0.1:${info.port}`);
+});
+
+const shutdown = () => {
+  server.close();
+  void deps.close().then(() => process.exit(0));
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
