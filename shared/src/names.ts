@@ -12,6 +12,10 @@ export const COLLECTIONS = {
   idempotencyKeys: 'idempotencyKeys',
   /** `githubDeliveries/<X-GitHub-Delivery>`: webhook deliveries already handled. */
   githubDeliveries: 'githubDeliveries',
+  /** `scheduleState/<workerId>`: the last cron slot the scheduler handled for a worker (queued or skipped). */
+  scheduleState: 'scheduleState',
+  /** `githubFeedback/<runId>`: runs started from GitHub whose end-of-run comment is still to be posted. */
+  githubFeedback: 'githubFeedback',
 } as const;
 
 /** Pub/Sub. No message ordering: the emulator stalls when it is combined with a dead-letter policy. */
