@@ -26,6 +26,7 @@ http(
     const config = apiConfig();
     return createApiApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
       tokens: config.NIGHTSHIFT_API_TOKENS,
+      projectId: config.GOOGLE_CLOUD_PROJECT,
     });
   }),
 );

@@ -24,7 +24,13 @@ app.route(
   createGithubApp(deps, { webhookSecret: config.GITHUB_WEBHOOK_SECRET, githubToken: config.GITHUB_TOKEN }),
 );
 app.route('/scheduler/tick', createSchedulerApp(deps));
-app.route('/', createApiApp(deps, { tokens: config.NIGHTSHIFT_API_TOKENS }));
+// The api app answers everything else through its own fetch, so its middleware, 404/405 and onError
+// apply exactly as in the deployed function.
+const api = createApiApp(deps, {
+  tokens: config.NIGHTSHIFT_API_TOKENS,
+  projectId: config.GOOGLE_CLOUD_PROJECT,
+});
+app.all('*', (c) => api.fetch(c.req.raw, c.env));
 
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' }, (info) => {
   deps.log.info(`functions listening on http://127.0.0.1:${info.port}`);

@@ -1,13 +1,89 @@
-// The api function: the HTTP API of DESIGN.md. (Placeholder until the control API issue.)
-import { Hono } from 'hono';
+// The api function: the HTTP API of DESIGN.md, its OpenAPI document and docs page, on one Hono app.
+
+import { swaggerUI } from '@hono/swagger-ui';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import type { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { agentRoutes } from '../agents/routes.js';
+import { bearerAuth } from '../core/auth.js';
 import type { Deps } from '../core/deps.js';
+import { type AppEnv, BEARER, json } from '../core/openapi.js';
+import { errorHandler, notFoundHandler, problem } from '../core/problem.js';
+import { requestLog } from '../core/request-log.js';
+import { runRoutes } from '../runs/routes.js';
+import { workerRoutes } from '../workers/routes.js';
+import { DASHBOARD_HTML } from './dashboard.js';
 
 export interface ApiAppConfig {
   tokens: string[];
+  /** The Google Cloud project, for trace links in the request logs. */
+  projectId?: string;
 }
 
-export function createApiApp(_deps: Deps, _config: ApiAppConfig): Hono {
-  const app = new Hono();
-  app.get('/healthz', (c) => c.json({ ok: true }));
-  return app;
+/** Request bodies larger than this are refused with 413 before they are parsed. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export const API_VERSION = '1.0.0';
+
+const healthz = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['meta'],
+  summary: 'Liveness; needs no token',
+  responses: { 200: json(z.object({ ok: z.literal(true) }), 'The function answers') },
+});
+
+/**
+ * Open routes: /healthz, and the pages that describe the API rather than serve its data: the OpenAPI
+ * document, the docs page and the placeholder page at /. The document describes routes and schemas that
+ * are public in this repository anyway, holds no data and names no token; a browser cannot send a bearer
+ * header when it loads a page, so behind auth the docs page could not load at all. Its "Authorize"
+ * button takes a token for the calls it makes. Everything under /v1 needs a token.
+ */
+export function createApiApp(deps: Deps, config: ApiAppConfig): Hono {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use('*', requestLog({ log: deps.log, ...(config.projectId ? { projectId: config.projectId } : {}) }));
+
+  app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
+  app.get('/', (c) => c.html(DASHBOARD_HTML));
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'nightshift API' }));
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'nightshift API',
+      version: API_VERSION,
+      description:
+        'Drive nightshift workers and runs. Every /v1 route needs `Authorization: Bearer <token>`; errors are ' +
+        'application/problem+json (RFC 9457) with the zod issue paths in `errors`.',
+    },
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'One of the tokens in NIGHTSHIFT_API_TOKENS',
+  });
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    tags: ['meta'],
+    summary: 'This document; needs no token',
+    responses: { 200: { description: 'The OpenAPI 3.1 document' } },
+  });
+
+  app.use('/v1/*', bearerAuth(config.tokens));
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problem(c, 413, `the request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`),
+    }),
+  );
+  app.route('/', workerRoutes(deps));
+  app.route('/', runRoutes(deps));
+  app.route('/', agentRoutes(deps));
+
+  app.notFound(notFoundHandler(app));
+  app.onError(errorHandler(deps.log));
+  return app as unknown as Hono;
 }

@@ -1,0 +1,97 @@
+// Cancelling a run: a queued run is cancelled at once; a claimed one gets a request its agent acts on.
+import {
+  isTerminal,
+  makeCommand,
+  newEventId,
+  type Run,
+  type RunEvent,
+  statusEvent,
+  transition,
+} from '@nightshift/shared';
+import type { Deps } from '../core/deps.js';
+import { conflict, notFound } from '../core/errors.js';
+import { PUBLISH_TIMEOUT_MS } from '../timings.js';
+import { appendEvent, withTimeout } from './service.js';
+
+export const DEFAULT_CANCEL_REASON = 'cancelled through the API';
+export type CancelAction = 'cancelled' | 'cancel_requested';
+
+export interface CancelResult {
+  run: Run;
+  action: CancelAction;
+}
+
+const FAILED_PRECONDITION = 9;
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Each write carries a lastUpdateTime precondition instead of a transaction (concurrent transactions on
+ * one emulator document can stall for 30 s): if the run moved in between, it is read again and the
+ * decision made anew, so a run that just started gets a cancel request rather than a stale `cancelled`.
+ */
+export async function cancelRun(deps: Deps, runId: string, reason?: string): Promise<CancelResult> {
+  const why = reason?.trim() ? reason.trim() : DEFAULT_CANCEL_REASON;
+  const ref = deps.cols.runs.doc(runId);
+  for (let attempt = 1; ; attempt++) {
+    const snapshot = await ref.get();
+    const run = snapshot.data();
+    if (!run || !snapshot.updateTime) throw notFound(`run "${runId}" does not exist`);
+    if (isTerminal(run.status)) {
+      throw conflict(`run "${runId}" is already ${run.status} and cannot be cancelled`, { run });
+    }
+    const at = deps.now();
+    try {
+      if (run.status === 'queued') {
+        const moved = transition(run.status, 'cancelled');
+        if (!moved.ok) throw conflict(moved.error.message);
+        const fields = {
+          status: moved.status,
+          error: why,
+          finishedAt: at.toISOString(),
+          updatedAt: at.toISOString(),
+          cancelRequestedAt: run.cancelRequestedAt ?? at.toISOString(),
+          cancelReason: run.cancelReason ?? why,
+        };
+        await ref.update(fields, { lastUpdateTime: snapshot.updateTime });
+        await appendEvent(deps, statusEvent(run.id, 'queued', 'cancelled', at, why));
+        deps.log.info('run cancelled', { runId, workerId: run.workerId });
+        return { run: { ...run, ...fields }, action: 'cancelled' };
+      }
+      let updated = run;
+      if (run.cancelRequestedAt === null) {
+        const fields = {
+          cancelRequestedAt: at.toISOString(),
+          cancelReason: why,
+          updatedAt: at.toISOString(),
+        };
+        await ref.update(fields, { lastUpdateTime: snapshot.updateTime });
+        const event: RunEvent = {
+          type: 'cancel_requested',
+          id: newEventId(at),
+          runId: run.id,
+          at: at.toISOString(),
+          reason: why,
+        };
+        await appendEvent(deps, event);
+        deps.log.info('run cancel requested', { runId, workerId: run.workerId, agentId: run.agentId });
+        updated = { ...run, ...fields };
+      }
+      await nudge(deps, run.id, at);
+      return { run: updated, action: 'cancel_requested' };
+    } catch (error) {
+      if ((error as { code?: number }).code !== FAILED_PRECONDITION || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+}
+
+/**
+ * A run.cancel command wakes the agent sooner; the Firestore field is what counts (the holding agent reads
+ * it within CANCEL_NOTICE_MS), so a failed publish is only a warning. Sent again on a repeated request.
+ */
+async function nudge(deps: Deps, runId: string, at: Date): Promise<void> {
+  try {
+    await withTimeout(deps.publish(makeCommand('run.cancel', runId, at)), PUBLISH_TIMEOUT_MS);
+  } catch (error) {
+    deps.log.warn(`could not publish the run.cancel command: ${(error as Error).message}`, { runId });
+  }
+}

@@ -1,0 +1,88 @@
+// /v1/workers: create, list, get, patch, delete.
+import { createRoute } from '@hono/zod-openapi';
+import { SlugSchema, WorkerPatchSchema, WorkerSchema, WorkerSpecSchema } from '@nightshift/shared';
+import { z } from 'zod';
+import type { Deps } from '../core/deps.js';
+import { BODY_PROBLEMS, COMMON_PROBLEMS, json, newRouter, problems, secured } from '../core/openapi.js';
+import { createWorker, deleteWorker, getWorker, listWorkers, patchWorker } from './service.js';
+
+const tags = ['workers'];
+const IdParams = z.object({ id: SlugSchema });
+export const WorkerListSchema = z.object({ workers: z.array(WorkerSchema) });
+
+const create = createRoute({
+  method: 'post',
+  path: '/v1/workers',
+  tags,
+  summary: 'Create a worker',
+  security: secured,
+  request: {
+    body: { ...json(WorkerSpecSchema, 'The worker; omitted fields take their defaults'), required: true },
+  },
+  responses: {
+    201: json(WorkerSchema, 'The stored worker'),
+    ...problems(...COMMON_PROBLEMS, ...BODY_PROBLEMS, 409),
+  },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/v1/workers',
+  tags,
+  summary: 'List workers, by id',
+  security: secured,
+  responses: { 200: json(WorkerListSchema, 'Every worker'), ...problems(...COMMON_PROBLEMS) },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/workers/{id}',
+  tags,
+  summary: 'Get a worker',
+  security: secured,
+  request: { params: IdParams },
+  responses: { 200: json(WorkerSchema, 'The worker'), ...problems(...COMMON_PROBLEMS, 400, 404) },
+});
+
+const patch = createRoute({
+  method: 'patch',
+  path: '/v1/workers/{id}',
+  tags,
+  summary: 'Change a worker',
+  description: 'Any field but the id; `null` removes an optional field. The result is validated as a whole.',
+  security: secured,
+  request: {
+    params: IdParams,
+    body: { ...json(WorkerPatchSchema, 'The fields to change'), required: true },
+  },
+  responses: {
+    200: json(WorkerSchema, 'The updated worker'),
+    ...problems(...COMMON_PROBLEMS, ...BODY_PROBLEMS, 404, 409),
+  },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/v1/workers/{id}',
+  tags,
+  summary: 'Delete a worker',
+  description: 'Refused (409) while the worker has a queued, starting or running run. Its runs are kept.',
+  security: secured,
+  request: { params: IdParams },
+  responses: { 204: { description: 'Deleted' }, ...problems(...COMMON_PROBLEMS, 400, 404, 409) },
+});
+
+export function workerRoutes(deps: Deps) {
+  const app = newRouter();
+  app.openapi(create, async (c) => c.json(await createWorker(deps, c.req.valid('json')), 201));
+  app.openapi(list, async (c) => c.json({ workers: await listWorkers(deps) }, 200));
+  app.openapi(get, async (c) => c.json(await getWorker(deps, c.req.valid('param').id), 200));
+  app.openapi(patch, async (c) =>
+    c.json(await patchWorker(deps, c.req.valid('param').id, c.req.valid('json')), 200),
+  );
+  app.openapi(remove, async (c) => {
+    await deleteWorker(deps, c.req.valid('param').id);
+    return c.body(null, 204);
+  });
+  return app;
+}

@@ -1,0 +1,97 @@
+// Workers in Firestore: create once, read, patch with a precondition, delete when no run is active.
+import { FieldValue } from '@google-cloud/firestore';
+import {
+  ACTIVE_STATUSES,
+  mergeWorkerPatch,
+  type Worker,
+  type WorkerPatch,
+  type WorkerSpec,
+  WorkerSpecSchema,
+  workerSpecOf,
+} from '@nightshift/shared';
+import type { Deps } from '../core/deps.js';
+import { conflict, notFound, validationFailed } from '../core/errors.js';
+import { loadWorker } from '../runs/service.js';
+
+const ALREADY_EXISTS = 6;
+const FAILED_PRECONDITION = 9;
+const codeOf = (error: unknown) => (error as { code?: number }).code;
+
+export async function createWorker(deps: Deps, spec: WorkerSpec): Promise<Worker> {
+  const now = deps.now().toISOString();
+  const worker: Worker = { ...spec, createdAt: now, updatedAt: now };
+  try {
+    await deps.cols.workers.doc(spec.id).create(worker);
+  } catch (error) {
+    if (codeOf(error) === ALREADY_EXISTS) throw conflict(`worker "${spec.id}" already exists`);
+    throw error;
+  }
+  deps.log.info('worker created', { workerId: spec.id });
+  return worker;
+}
+
+export async function listWorkers(deps: Deps): Promise<Worker[]> {
+  const snapshot = await deps.cols.workers.orderBy('id').get();
+  return snapshot.docs.map((d) => d.data());
+}
+
+export const getWorker = loadWorker;
+
+/**
+ * Applies a patch: merged with the stored spec, validated again as a whole (errors name the field), and
+ * written only if the worker did not change since it was read (a concurrent patch answers 409).
+ */
+export async function patchWorker(deps: Deps, id: string, patch: WorkerPatch): Promise<Worker> {
+  const ref = deps.cols.workers.doc(id);
+  const snapshot = await ref.get();
+  const current = snapshot.data();
+  if (!current || !snapshot.updateTime) throw notFound(`worker "${id}" does not exist`);
+  const parsed = WorkerSpecSchema.safeParse(mergeWorkerPatch(workerSpecOf(current), patch));
+  if (!parsed.success) throw validationFailed(parsed.error);
+  const updated: Worker = {
+    ...parsed.data,
+    createdAt: current.createdAt,
+    updatedAt: deps.now().toISOString(),
+  };
+  const fields: Record<string, unknown> = { ...updated };
+  for (const key of Object.keys(current)) {
+    if (!(key in updated)) fields[key] = FieldValue.delete();
+  }
+  try {
+    await ref.update(fields, { lastUpdateTime: snapshot.updateTime });
+  } catch (error) {
+    if (codeOf(error) === FAILED_PRECONDITION) {
+      throw conflict(`worker "${id}" changed while this patch was applied; read it again and retry`);
+    }
+    throw error;
+  }
+  deps.log.info('worker updated', { workerId: id, fields: Object.keys(patch) });
+  return updated;
+}
+
+/** Deletes a worker that has no active run. Its runs stay: they are its history. */
+export async function deleteWorker(deps: Deps, id: string): Promise<void> {
+  const ref = deps.cols.workers.doc(id);
+  const snapshot = await ref.get();
+  if (!snapshot.exists) throw notFound(`worker "${id}" does not exist`);
+  const active = await deps.cols.runs
+    .where('workerId', '==', id)
+    .where('status', 'in', [...ACTIVE_STATUSES])
+    .limit(1)
+    .get();
+  const run = active.docs[0]?.data();
+  if (run) {
+    throw conflict(`worker "${id}" has an active run (${run.id} is ${run.status}); cancel it first`, {
+      runId: run.id,
+    });
+  }
+  try {
+    await ref.delete({ lastUpdateTime: snapshot.updateTime! });
+  } catch (error) {
+    if (codeOf(error) === FAILED_PRECONDITION) {
+      throw conflict(`worker "${id}" changed while it was being deleted; retry`);
+    }
+    throw error;
+  }
+  deps.log.info('worker deleted', { workerId: id });
+}
