@@ -1,0 +1,31 @@
+// The agent's configuration: the only place in agent/ that reads process.env.
+import { ENV, parseEnv } from '@nightshift/shared';
+
+export interface AgentConfig {
+  projectId: string;
+  home: string;
+  workerCommand: string;
+  maxWorkers: number;
+  agentId: string;
+}
+
+/** Parses the agent's variables; throws a ConfigError naming every bad or missing one. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AgentConfig {
+  const parsed = parseEnv(
+    {
+      GOOGLE_CLOUD_PROJECT: ENV.GOOGLE_CLOUD_PROJECT,
+      NIGHTSHIFT_HOME: ENV.NIGHTSHIFT_HOME,
+      NIGHTSHIFT_WORKER_COMMAND: ENV.NIGHTSHIFT_WORKER_COMMAND,
+      NIGHTSHIFT_MAX_WORKERS: ENV.NIGHTSHIFT_MAX_WORKERS,
+      NIGHTSHIFT_AGENT_ID: ENV.NIGHTSHIFT_AGENT_ID,
+    },
+    env,
+  );
+  return {
+    projectId: parsed.GOOGLE_CLOUD_PROJECT,
+    home: parsed.NIGHTSHIFT_HOME,
+    workerCommand: parsed.NIGHTSHIFT_WORKER_COMMAND,
+    maxWorkers: parsed.NIGHTSHIFT_MAX_WORKERS,
+    agentId: parsed.NIGHTSHIFT_AGENT_ID,
+  };
+}

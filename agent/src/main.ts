@@ -1,0 +1,67 @@
+// The agent daemon's entry point: configuration, clients, signals. Run with tsx (npm start, systemd).
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { ConfigError, createFirestore, createPubSub, TMUX_SOCKET } from '@nightshift/shared';
+import { Agent } from './agent.js';
+import { loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { DEFAULT_TIMINGS } from './timings.js';
+import { createTmux } from './tmux.js';
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) process.stderr.write(`nightshift agent: ${problem}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger({ agent: config.agentId });
+  const db = createFirestore(config.projectId);
+  const pubsub = createPubSub(config.projectId);
+  const agent = new Agent({
+    agentId: config.agentId,
+    home: config.home,
+    workerCommand: config.workerCommand,
+    capacity: config.maxWorkers,
+    db,
+    pubsub,
+    tmux: createTmux(TMUX_SOCKET),
+    timings: DEFAULT_TIMINGS,
+    logger,
+    version: version(),
+    host: hostname(),
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping: no more pulling; workers keep running in tmux', { signal });
+    await agent.stop().catch(() => {});
+    await pubsub.close().catch(() => {});
+    await db.terminate().catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  await agent.start();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`nightshift agent: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+// The run directory (NIGHTSHIFT_HOME/runs/<runId>): launch spec, raw log, exit status and the saved tail offset.
+import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { applyChunk, type ExitStatus, emptyStreamState, type StreamState } from './stream.js';
+
+/** Names shared with runner/runner.mjs (which cannot import TypeScript). */
+export const RUN_FILES = {
+  launch: 'launch.json',
+  stream: 'stream.jsonl',
+  stderr: 'stderr.log',
+  pids: 'pids.json',
+  exit: 'exit.json',
+  tail: 'tail.json',
+} as const;
+
+export interface LaunchSpec {
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+export interface TailState {
+  offset: number;
+  stream: StreamState;
+}
+
+export function runDirOf(home: string, runId: string): string {
+  return join(home, 'runs', runId);
+}
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(value), { mode: 0o600 });
+  await rename(tmp, path);
+}
+
+async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+export const readLaunch = (dir: string) => readJson<LaunchSpec>(join(dir, RUN_FILES.launch));
+export const readExit = (dir: string) => readJson<ExitStatus & { at?: string }>(join(dir, RUN_FILES.exit));
+export const readPids = (dir: string) =>
+  readJson<{ runner?: number; worker?: number }>(join(dir, RUN_FILES.pids));
+
+export async function readTail(dir: string): Promise<TailState> {
+  return (await readJson<TailState>(join(dir, RUN_FILES.tail))) ?? { offset: 0, stream: emptyStreamState() };
+}
+
+const MAX_READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads the log from the saved offset, applies whole lines, and saves offset and state together, so an
+ * agent that restarts resumes exactly where the saved state ends. Returns whether anything was read.
+ */
+export async function advanceTail(dir: string, tail: TailState): Promise<boolean> {
+  const path = join(dir, RUN_FILES.stream);
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  if (size <= tail.offset) return false;
+  const handle = await open(path, 'r');
+  let advanced = false;
+  try {
+    while (tail.offset < size) {
+      const length = Math.min(size - tail.offset, MAX_READ_BYTES);
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, tail.offset);
+      const chunk = buffer.subarray(0, bytesRead);
+      let used = applyChunk(tail.stream, chunk);
+      // A single line longer than the read window: skip it rather than stall.
+      if (used === 0 && bytesRead === MAX_READ_BYTES) {
+        tail.stream.skippedLines++;
+        used = bytesRead;
+      }
+      if (used === 0) break;
+      tail.offset += used;
+      advanced = true;
+    }
+  } finally {
+    await handle.close();
+  }
+  if (advanced) await writeJsonAtomic(join(dir, RUN_FILES.tail), tail);
+  return advanced;
+}
+
+/** After the worker exited: a last line without a newline still counts. */
+export async function finishTail(dir: string, tail: TailState): Promise<void> {
+  await advanceTail(dir, tail);
+  const path = join(dir, RUN_FILES.stream);
+  try {
+    const rest = (await readFile(path)).subarray(tail.offset);
+    if (rest.length > 0) {
+      applyChunk(tail.stream, Buffer.concat([rest, Buffer.from('\n')]));
+      tail.offset += rest.length;
+      await writeJsonAtomic(join(dir, RUN_FILES.tail), tail);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}

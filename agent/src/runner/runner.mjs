@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// The runner inside a run's tmux session: starts the worker from launch.json, logs its stream, records its exit.
+// Plain JavaScript on purpose: it runs with bare `node` on the VM. Its only argument is the run directory.
+import { spawn } from 'node:child_process';
+import { createWriteStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+// File names: keep in step with RUN_FILES in ../rundir.ts.
+const FILES = {
+  launch: 'launch.json',
+  stream: 'stream.jsonl',
+  stderr: 'stderr.log',
+  pids: 'pids.json',
+  exit: 'exit.json',
+};
+
+const dir = process.argv[2];
+if (!dir) {
+  process.stderr.write('usage: runner.mjs <run directory>\n');
+  process.exit(2);
+}
+
+function writeJsonAtomic(path, value) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+// The pane may be gone (session killed): never let a write to it end the runner.
+process.stdout.on('error', () => {});
+const show = (text) => {
+  try {
+    process.stdout.write(text);
+  } catch {}
+};
+
+function render(line) {
+  let m;
+  try {
+    m = JSON.parse(line);
+  } catch {
+    return `${line}\n`;
+  }
+  if (m === null || typeof m !== 'object') return '';
+  if (m.type === 'system' && m.subtype === 'init')
+    return `── session ${m.session_id ?? '?'} (${m.model ?? ''})\n`;
+  if (m.type === 'assistant') {
+    const parts = Array.isArray(m.message?.content) ? m.message.content : [];
+    return parts
+      .map((p) => {
+        if (p?.type === 'text') return `${p.text}\n`;
+        if (p?.type === 'tool_use') return `  ▸ ${p.name} ${JSON.stringify(p.input ?? {}).slice(0, 160)}\n`;
+        return '';
+      })
+      .join('');
+  }
+  if (m.type === 'result') {
+    const cost = typeof m.total_cost_usd === 'number' ? ` $${m.total_cost_usd.toFixed(4)}` : '';
+    return `── result: ${m.subtype}${m.is_error ? ' (error)' : ''}, ${m.num_turns ?? '?'} turns${cost}\n${m.result ?? ''}\n`;
+  }
+  return '';
+}
+
+const spec = JSON.parse(readFileSync(join(dir, FILES.launch), 'utf8'));
+const streamOut = createWriteStream(join(dir, FILES.stream), { flags: 'a' });
+const stderrOut = createWriteStream(join(dir, FILES.stderr), { flags: 'a' });
+let note = null;
+let finished = false;
+
+function finish(status) {
+  if (finished) return;
+  finished = true;
+  let pending = 2;
+  const done = () => {
+    if (--pending > 0) return;
+    writeJsonAtomic(join(dir, FILES.exit), { ...status, note, at: new Date().toISOString() });
+    show(`── worker exited (${status.signal ?? `code ${status.code}`})\n`);
+    process.exit(0);
+  };
+  streamOut.end(done);
+  stderrOut.end(done);
+}
+
+show(`── nightshift run ${dir}\n`);
+const child = spawn(spec.command, spec.args, {
+  cwd: spec.cwd,
+  env: { ...process.env, ...spec.env },
+  stdio: ['ignore', 'pipe', 'pipe'],
+  // Its own process group, so a stop signal reaches everything the worker started.
+  detached: true,
+});
+writeJsonAtomic(join(dir, FILES.pids), { runner: process.pid, worker: child.pid ?? null });
+
+let partial = '';
+child.stdout.on('data', (chunk) => {
+  streamOut.write(chunk);
+  partial += chunk.toString('utf8');
+  const lines = partial.split('\n');
+  partial = lines.pop() ?? '';
+  for (const line of lines) if (line.trim() !== '') show(render(line));
+});
+child.stderr.on('data', (chunk) => {
+  stderrOut.write(chunk);
+  show(chunk.toString('utf8'));
+});
+child.on('error', (error) => {
+  note = `could not start ${spec.command}: ${error.message}`;
+  finish({ code: 127, signal: null });
+});
+child.on('close', (code, signal) => finish({ code, signal }));
+
+const forward = (signal) => {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {}
+};
+process.on('SIGINT', () => forward('SIGINT'));
+process.on('SIGTERM', () => forward('SIGTERM'));
+// The session was killed: stop the worker and still record how it ended.
+process.on('SIGHUP', () => {
+  note = 'the tmux session was closed while the worker ran';
+  forward('SIGTERM');
+});

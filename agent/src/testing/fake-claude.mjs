@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// The one fake in the agent's tests: a stand-in `claude` that speaks the real stream-json format,
+// edits PROGRESS.md and makes real git commits in its working directory.
+// Scenario: the file $FAKE_CLAUDE_DIR/<NIGHTSHIFT_RUN_ID>.scenario ("<name> [ms]"), else "success".
+// It records its prompt ($FAKE_CLAUDE_DIR/<run>.prompt, byte for byte), argv and each start.
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const flag = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const prompt = flag('-p') ?? '';
+const model = flag('--model') ?? 'unknown';
+const runId = process.env.NIGHTSHIFT_RUN_ID ?? 'no-run';
+const dir = process.env.FAKE_CLAUDE_DIR;
+let scenario = 'success';
+let scenarioMs = 0;
+if (dir) {
+  appendFileSync(join(dir, `${runId}.starts`), `${process.pid}\n`);
+  writeFileSync(join(dir, `${runId}.prompt`), prompt);
+  writeFileSync(join(dir, `${runId}.argv.json`), JSON.stringify(args));
+  const file = join(dir, `${runId}.scenario`);
+  if (existsSync(file)) {
+    const [name, ms] = readFileSync(file, 'utf8').trim().split(/\s+/);
+    scenario = name || scenario;
+    scenarioMs = Number(ms ?? 0);
+  }
+}
+
+const sessionId = `fake-${process.pid}`;
+const emit = (m) => process.stdout.write(`${JSON.stringify(m)}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let turn = 0;
+const assistant = (content) => {
+  turn++;
+  const id = `msg_${turn}`;
+  const usage = {
+    input_tokens: 100,
+    cache_creation_input_tokens: 10,
+    cache_read_input_tokens: 5,
+    output_tokens: 20,
+  };
+  // Like Claude Code: one line per content block, same message id and usage.
+  for (const block of content) {
+    emit({
+      type: 'assistant',
+      message: { id, type: 'message', role: 'assistant', model, content: [block], usage },
+      parent_tool_use_id: null,
+      session_id: sessionId,
+    });
+  }
+};
+const result = (subtype, isError, text) =>
+  emit({
+    type: 'result',
+    subtype,
+    is_error: isError,
+    duration_ms: 1234,
+    duration_api_ms: 1000,
+    num_turns: turn,
+    result: text,
+    session_id: sessionId,
+    total_cost_usd: 0.0125 * turn,
+    usage: {
+      input_tokens: 100 * turn,
+      cache_creation_input_tokens: 10 * turn,
+      cache_read_input_tokens: 5 * turn,
+      output_tokens: 20 * turn,
+    },
+    permission_denials: [],
+  });
+
+function work(step) {
+  appendFileSync('PROGRESS.md', `- step ${step} done by fake claude\n`);
+  execFileSync('git', ['add', 'PROGRESS.md']);
+  execFileSync('git', [
+    '-c',
+    'user.name=Fake Claude',
+    '-c',
+    'user.email=fake@example.com',
+    'commit',
+    '-q',
+    '-m',
+    `step ${step}`,
+  ]);
+  const toolId = `toolu_${step}`;
+  assistant([
+    { type: 'text', text: `Working on step ${step}.` },
+    { type: 'tool_use', id: toolId, name: 'Edit', input: { file_path: 'PROGRESS.md' } },
+  ]);
+  emit({
+    type: 'user',
+    message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolId, content: 'ok' }] },
+    parent_tool_use_id: null,
+    session_id: sessionId,
+  });
+}
+
+emit({
+  type: 'system',
+  subtype: 'init',
+  session_id: sessionId,
+  cwd: process.cwd(),
+  model,
+  tools: ['Edit', 'Bash'],
+  permissionMode: 'bypassPermissions',
+});
+process.stdout.write('this line is not JSON and must be skipped\n');
+work(1);
+
+switch (scenario) {
+  case 'success':
+    work(2);
+    assistant([{ type: 'text', text: 'Milestone done.' }]);
+    result('success', false, 'Milestone done.');
+    process.exit(0);
+    break;
+  case 'is_error':
+    result('success', true, 'Invalid API key · Please run /login');
+    process.exit(0);
+    break;
+  case 'exit_nonzero':
+    result('success', false, 'done, but then crashed');
+    process.exit(2);
+    break;
+  case 'no_result':
+    process.exit(0);
+    break;
+  case 'hang_after_result':
+    assistant([{ type: 'text', text: 'All done.' }]);
+    result('success', false, 'All done.');
+    setInterval(() => {}, 1 << 30);
+    break;
+  case 'slow': {
+    // Works for scenarioMs (default: a long time), then succeeds.
+    const until = Date.now() + (scenarioMs || 600_000);
+    let step = 2;
+    while (Date.now() < until) {
+      await sleep(Math.min(300, Math.max(0, until - Date.now())));
+      if (step < 6) work(step++);
+    }
+    result('success', false, 'Slow work done.');
+    process.exit(0);
+    break;
+  }
+  default:
+    process.stderr.write(`fake claude: unknown scenario ${scenario}\n`);
+    process.exit(64);
+}

@@ -1,0 +1,40 @@
+// The agent's timings, each with its unit in its name; shared ones come from @nightshift/shared.
+import {
+  AGENT_HEARTBEAT_INTERVAL_MS,
+  CANCEL_NOTICE_MS,
+  PROGRESS_WRITE_INTERVAL_MS,
+  RESULT_EXIT_GRACE_MS,
+  RUN_LEASE_MS,
+  STOP_ESCALATION_MS,
+} from '@nightshift/shared';
+
+export interface AgentTimings {
+  /** How often held runs are tailed and checked. */
+  tickMs: number;
+  /** How often the documents of held runs are re-read for a cancel request (below CANCEL_NOTICE_MS). */
+  cancelPollMs: number;
+  heartbeatMs: number;
+  leaseMs: number;
+  progressWriteMs: number;
+  resultExitGraceMs: number;
+  stopEscalationMs: number;
+  /** Deadline of each Firestore call. */
+  firestoreDeadlineMs: number;
+  /** Pause before reopening the subscription after a stream error. */
+  resubscribeMs: number;
+  /** Length of one minute of a run's maxDurationMinutes (tests shorten it). */
+  minuteMs: number;
+}
+
+export const DEFAULT_TIMINGS: AgentTimings = {
+  tickMs: 1_000,
+  cancelPollMs: Math.min(2_000, CANCEL_NOTICE_MS / 2),
+  heartbeatMs: AGENT_HEARTBEAT_INTERVAL_MS,
+  leaseMs: RUN_LEASE_MS,
+  progressWriteMs: PROGRESS_WRITE_INTERVAL_MS,
+  resultExitGraceMs: RESULT_EXIT_GRACE_MS,
+  stopEscalationMs: STOP_ESCALATION_MS,
+  firestoreDeadlineMs: 10_000,
+  resubscribeMs: 5_000,
+  minuteMs: 60_000,
+};

@@ -1,0 +1,69 @@
+// The tmux driver: sessions on the agent's own socket, with only ids and paths on its command lines.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Tmux {
+  readonly socket: string;
+  newSession(name: string, cwd: string, argv: string[]): Promise<void>;
+  hasSession(name: string): Promise<boolean>;
+  listSessions(): Promise<string[]>;
+  killSession(name: string): Promise<void>;
+  killServer(): Promise<void>;
+}
+
+/** Ids and paths only: tmux reads an argument that is or ends with ";" as a command separator. */
+function assertSafe(arg: string): void {
+  if (arg.endsWith(';') || /[\0\n\r]/.test(arg))
+    throw new Error(`unsafe tmux argument: ${JSON.stringify(arg)}`);
+}
+
+export function createTmux(socket: string, binary = 'tmux'): Tmux {
+  const tmux = async (args: string[]) => {
+    for (const a of args) assertSafe(a);
+    return run(binary, ['-L', socket, ...args], { timeout: 10_000 });
+  };
+  const exact = (name: string) => `=${name}`;
+  return {
+    socket,
+    async newSession(name, cwd, argv) {
+      await tmux(['new-session', '-d', '-s', name, '-x', '200', '-y', '50', '-c', cwd, '--', ...argv]);
+    },
+    async hasSession(name) {
+      try {
+        await tmux(['has-session', '-t', exact(name)]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async listSessions() {
+      try {
+        const { stdout } = await tmux(['list-sessions', '-F', '#{session_name}']);
+        return stdout.split('\n').filter((s) => s !== '');
+      } catch {
+        return []; // no server running: no sessions
+      }
+    },
+    async killSession(name) {
+      try {
+        await tmux(['kill-session', '-t', exact(name)]);
+      } catch {
+        // already gone
+      }
+    },
+    async killServer() {
+      try {
+        await tmux(['kill-server']);
+      } catch {
+        // no server
+      }
+    },
+  };
+}
+
+/** The session name of a run: worker and run id (both restricted to letters, digits, "-" and "_"). */
+export function sessionNameOf(workerId: string, runId: string): string {
+  return `${workerId}-${runId}`;
+}
