@@ -1,14 +1,268 @@
-// The githubWebhook function: GitHub issue events as run requests. (Placeholder until the triggers issue.)
-import { Hono } from 'hono';
+// The githubWebhook function: GitHub issue events as run requests.
+// Public in the cloud; the HMAC signature (X-Hub-Signature-256, GITHUB_WEBHOOK_SECRET) is its guard, and it
+// is checked over the exact raw body before anything is parsed.
+import { COLLECTIONS, type Run, type Trigger, type Worker } from '@nightshift/shared';
+import { verify } from '@octokit/webhooks-methods';
+import { type Context, Hono } from 'hono';
+import type { z } from 'zod';
 import type { Deps } from '../core/deps.js';
+import { HttpError } from '../core/errors.js';
+import { createRun } from '../runs/service.js';
+import {
+  type Ignored,
+  type IssueCommentPayload,
+  IssueCommentPayloadSchema,
+  IssuesPayloadSchema,
+  type Plan,
+  planCommentEvent,
+  planIssueEvent,
+  type RunRequest,
+  sameRepo,
+} from './events.js';
+import {
+  createOctokit,
+  type GithubFeedbackConfig,
+  owePostRunSummary,
+  postQueuedComment,
+} from './feedback.js';
+import { onTriggerError, problem } from './http.js';
+import { buildIssuePrompt } from './prompt.js';
+import { commentRunId, issueRunStem, labelRunFor } from './run-ids.js';
 
-export interface GithubAppConfig {
+export interface GithubAppConfig extends GithubFeedbackConfig {
   webhookSecret: string;
   githubToken?: string;
 }
 
-export function createGithubApp(_deps: Deps, _config: GithubAppConfig): Hono {
+/** Delivery records are kept this long (a Firestore TTL policy on `expiresAt` deletes them; see terraform). */
+const DELIVERY_TTL_DAYS = 30;
+const ALREADY_EXISTS = 6;
+const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
+
+interface QueuedRun {
+  runId: string;
+  workerId: string;
+  created: boolean;
+}
+
+/** Lists the enabled workers bound to a repository (case-insensitive); a corrupt worker is logged and left out. */
+async function workersBoundTo(deps: Deps, repo: string): Promise<Worker[]> {
+  const snapshot = await deps.cols.workers.get();
+  const workers: Worker[] = [];
+  for (const doc of snapshot.docs) {
+    try {
+      const worker = doc.data();
+      if (worker.enabled && worker.github && sameRepo(worker.github.repo, repo)) workers.push(worker);
+    } catch (error) {
+      deps.log.error('skipping a worker document that does not match its schema', {
+        path: doc.ref.path,
+        error: (error as Error).message,
+      });
+    }
+  }
+  return workers;
+}
+
+function parsePayload<S extends z.ZodType>(schema: S, json: unknown, event: string): z.infer<S> {
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new HttpError(
+      400,
+      'Validation Failed',
+      `the ${event} payload does not have the fields nightshift reads`,
+      {
+        errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      },
+    );
+  }
+  return parsed.data;
+}
+
+export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono {
   const app = new Hono();
-  app.post('/', (c) => c.json({ title: 'Not Implemented' }, 501));
+  const octokit = createOctokit(config);
+  app.onError(onTriggerError(deps.log));
+
+  app.post('/', async (c) => {
+    const signature = c.req.header('x-hub-signature-256');
+    const deliveryId = c.req.header('x-github-delivery') ?? '';
+    const event = c.req.header('x-github-event') ?? '';
+    const raw = await c.req.text();
+
+    let valid = false;
+    if (signature && raw.length > 0) {
+      valid = await verify(config.webhookSecret, raw, signature).catch(() => false);
+    }
+    if (!valid) {
+      deps.log.warn('rejected a GitHub webhook delivery with a missing or wrong signature', {
+        deliveryId,
+        event,
+        hasSignature: Boolean(signature),
+      });
+      return problem(
+        c,
+        401,
+        'Unauthorized',
+        signature
+          ? 'the X-Hub-Signature-256 signature does not match the body and the webhook secret'
+          : 'the X-Hub-Signature-256 header is missing',
+      );
+    }
+
+    if (!DELIVERY_ID.test(deliveryId)) {
+      return problem(c, 400, 'Bad Request', 'expected an X-GitHub-Delivery header (a GUID)');
+    }
+    if (!event) return problem(c, 400, 'Bad Request', 'expected an X-GitHub-Event header');
+
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return problem(
+        c,
+        400,
+        'Bad Request',
+        'the body is not JSON (configure the webhook as application/json)',
+      );
+    }
+
+    if (event === 'ping') return c.json({ ok: true, event, deliveryId });
+    if (event !== 'issues' && event !== 'issue_comment') {
+      return ignore(c, deliveryId, event, [{ reason: `event "${event}" does not start runs` }]);
+    }
+
+    const issuesPayload = event === 'issues' ? parsePayload(IssuesPayloadSchema, json, event) : null;
+    const payload = issuesPayload ?? parsePayload(IssueCommentPayloadSchema, json, event);
+    const repo = payload.repository.full_name;
+    const workers = await workersBoundTo(deps, repo);
+    if (workers.length === 0) {
+      return ignore(c, deliveryId, event, [{ reason: `no enabled worker is bound to ${repo}` }], repo);
+    }
+    const plan: Plan =
+      issuesPayload !== null
+        ? planIssueEvent(issuesPayload, workers)
+        : planCommentEvent(payload as IssueCommentPayload, workers);
+    if (plan.runs.length === 0) return ignore(c, deliveryId, event, plan.ignored, repo);
+    for (const entry of plan.ignored) {
+      deps.log.info('GitHub event ignored for a worker', { deliveryId, event, repo, ...entry });
+    }
+
+    // Redeliveries: the first delivery of an id claims it; a later one answers duplicate and queues nothing.
+    const now = deps.now();
+    const deliveryRef = deps.db.collection(COLLECTIONS.githubDeliveries).doc(deliveryId);
+    try {
+      await deliveryRef.create({
+        deliveryId,
+        event,
+        action: payload.action,
+        repo,
+        issue: payload.issue.number,
+        receivedAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + DELIVERY_TTL_DAYS * 86_400_000),
+        runIds: [],
+      });
+    } catch (error) {
+      if ((error as { code?: number }).code !== ALREADY_EXISTS) throw error;
+      const earlier = (await deliveryRef.get()).data() as { runIds?: string[] } | undefined;
+      deps.log.info('duplicate GitHub delivery ignored', { deliveryId, event, repo });
+      return c.json({ duplicate: true, deliveryId, runIds: earlier?.runIds ?? [] }, 200);
+    }
+
+    const queued: QueuedRun[] = [];
+    const failed: Array<{ workerId: string; runId?: string; error: string }> = [];
+    try {
+      for (const request of plan.runs) {
+        try {
+          queued.push(await queueRun(deps, request, payload, deliveryId));
+        } catch (error) {
+          if (!(error instanceof HttpError)) throw error;
+          // A run that could not be published exists as failed, with the reason; a disabled worker is told.
+          failed.push({
+            workerId: request.worker.id,
+            runId: error.extra.runId as string,
+            error: error.message,
+          });
+          deps.log.error('could not queue a run for a GitHub event', {
+            deliveryId,
+            workerId: request.worker.id,
+            error: error.message,
+          });
+        }
+      }
+    } catch (error) {
+      // Nothing was answered: let a redelivery try again (derived run ids keep it from doubling runs).
+      await deliveryRef.delete().catch(() => undefined);
+      throw error;
+    }
+    await deliveryRef.update({ runIds: queued.map((q) => q.runId), handledAt: deps.now().toISOString() });
+
+    if (octokit) {
+      for (const q of queued.filter((q) => q.created)) {
+        const run = (await deps.cols.runs.doc(q.runId).get()).data();
+        if (!run) continue;
+        await postQueuedComment(octokit, deps.log, { repo, issue: payload.issue.number }, run);
+        await owePostRunSummary(deps, run.id).catch((error: Error) =>
+          deps.log.error('could not record the owed run summary', { runId: run.id, error: error.message }),
+        );
+      }
+    }
+    return c.json({ deliveryId, event, queued, failed, ignored: plan.ignored }, 202);
+  });
+
+  function ignore(
+    c: Context,
+    deliveryId: string,
+    event: string,
+    ignored: Ignored[],
+    repo?: string,
+  ): Response {
+    deps.log.info('GitHub event ignored', { deliveryId, event, repo, ignored });
+    return c.json({ ignored: true, deliveryId, event, reasons: ignored }, 200);
+  }
+
   return app;
+}
+
+async function queueRun(
+  deps: Deps,
+  request: RunRequest,
+  payload: {
+    issue: { number: number; title: string; body?: string | null };
+    repository: { full_name: string };
+  },
+  deliveryId: string,
+): Promise<QueuedRun> {
+  const repo = payload.repository.full_name;
+  const issue = payload.issue.number;
+  const workerId = request.worker.id;
+  let runId: string;
+  if (request.kind === 'comment' && request.comment) {
+    runId = commentRunId(issueRunStem(repo, issue, workerId), request.comment.id);
+  } else {
+    const target = await labelRunFor(deps, repo, issue, workerId);
+    if (target.active) return { runId: target.active.id, workerId, created: false };
+    runId = target.runId;
+  }
+  const trigger: Trigger = {
+    type: 'github',
+    repo,
+    issue,
+    sender: request.sender,
+    deliveryId,
+    ...(request.comment ? { commentId: request.comment.id } : {}),
+  };
+  const promptSuffix = buildIssuePrompt({
+    repo,
+    number: issue,
+    title: payload.issue.title,
+    body: payload.issue.body,
+    ...(request.comment ? { comment: { author: request.sender, text: request.comment.extra } } : {}),
+  });
+  const { run, created }: { run: Run; created: boolean } = await createRun(deps, {
+    workerId,
+    trigger,
+    promptSuffix,
+    runId,
+  });
+  return { runId: run.id, workerId, created };
 }

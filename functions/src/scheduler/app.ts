@@ -1,9 +1,47 @@
-// The scheduler function: Cloud Scheduler ticks queue due cron slots. (Placeholder until the triggers issue.)
+// The scheduler function: Cloud Scheduler ticks queue due cron slots, and post owed GitHub run summaries.
+//
+// Auth: in the cloud only Cloud Scheduler's service account may call this function. That is enforced by
+// Cloud Run IAM, not here: the function is deployed without allUsers, the scheduler job sends an OIDC
+// token of its service account, and that account alone has roles/run.invoker on it (terraform). Locally
+// (`npm start`) POST /scheduler/tick is open, on 127.0.0.1 only.
 import { Hono } from 'hono';
 import type { Deps } from '../core/deps.js';
+import {
+  createOctokit,
+  type GithubFeedbackConfig,
+  processRunSummaries,
+  type SummaryOutcome,
+} from '../github/feedback.js';
+import { onTriggerError } from '../github/http.js';
+import { runTick } from './tick.js';
 
-export function createSchedulerApp(_deps: Deps): Hono {
+/** With a GitHub token, each tick also posts the summaries of finished GitHub-triggered runs. */
+export type SchedulerAppConfig = GithubFeedbackConfig;
+
+export function createSchedulerApp(deps: Deps, config: SchedulerAppConfig = {}): Hono {
   const app = new Hono();
-  app.post('/', (c) => c.json({ title: 'Not Implemented' }, 501));
+  const octokit = createOctokit(config);
+  app.onError(onTriggerError(deps.log));
+
+  app.post('/', async (c) => {
+    const result = await runTick(deps);
+    let summaries: SummaryOutcome | { skipped: string } = { skipped: 'no GITHUB_TOKEN configured' };
+    if (octokit) {
+      try {
+        summaries = await processRunSummaries(deps, octokit);
+      } catch (error) {
+        const message = (error as Error).message;
+        deps.log.error('scheduler: could not post GitHub run summaries', { error: message });
+        summaries = { posted: [], failed: [{ runId: '', error: message }] };
+      }
+    }
+    deps.log.info('scheduler tick', {
+      queued: result.queued.length,
+      skipped: result.skipped.length,
+      failed: result.failed.length,
+    });
+    return c.json({ ...result, summaries }, 200);
+  });
+
   return app;
 }

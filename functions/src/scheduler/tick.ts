@@ -1,0 +1,160 @@
+// One scheduler tick: queue each enabled worker's due cron slot (at most one per worker), exactly once.
+import {
+  ACTIVE_STATUSES,
+  COLLECTIONS,
+  IsoDateTimeSchema,
+  newEventId,
+  type Run,
+  RunIdSchema,
+  SlugSchema,
+  type Worker,
+} from '@nightshift/shared';
+import { z } from 'zod';
+import type { Deps } from '../core/deps.js';
+import { appendEvent, createRun } from '../runs/service.js';
+import { dueSlot, scheduledRunId } from './slots.js';
+
+/**
+ * `scheduleState/<workerId>`: the last slot a tick decided for the worker. The next due slot must be
+ * later than `lastSlot` (and later than the worker's last change, so a new or edited schedule starts
+ * from then on). `pending` is true from the decision "queue" until its run exists: a tick that stopped
+ * in between is finished by the next one, under the same derived run id.
+ */
+export const ScheduleStateSchema = z.object({
+  workerId: SlugSchema,
+  lastSlot: IsoDateTimeSchema,
+  outcome: z.enum(['queued', 'skipped']),
+  runId: RunIdSchema,
+  /** The run that was active when the slot was skipped. */
+  activeRunId: RunIdSchema.nullable(),
+  pending: z.boolean(),
+  updatedAt: IsoDateTimeSchema,
+});
+export type ScheduleState = z.infer<typeof ScheduleStateSchema>;
+
+export interface TickResult {
+  at: string;
+  queued: Array<{ workerId: string; slot: string; runId: string; created: boolean }>;
+  skipped: Array<{ workerId: string; slot: string; runId: string; reason: string; activeRunId: string }>;
+  failed: Array<{ workerId: string; slot?: string; error: string }>;
+}
+
+function stateRef(deps: Deps, workerId: string) {
+  return deps.db.collection(COLLECTIONS.scheduleState).doc(workerId);
+}
+
+function parseState(data: unknown): ScheduleState | null {
+  if (data === undefined) return null;
+  const parsed = ScheduleStateSchema.safeParse(data);
+  return parsed.success ? parsed.data : null;
+}
+
+async function scheduledWorkers(deps: Deps, result: TickResult): Promise<Worker[]> {
+  const snapshot = await deps.cols.workers.where('enabled', '==', true).get();
+  const workers: Worker[] = [];
+  for (const doc of snapshot.docs) {
+    try {
+      const worker = doc.data();
+      if (worker.schedule) workers.push(worker);
+    } catch (error) {
+      const message = (error as Error).message;
+      deps.log.error('scheduler: skipping a worker document that does not match its schema', {
+        path: doc.ref.path,
+        error: message,
+      });
+      result.failed.push({ workerId: doc.id, error: message });
+    }
+  }
+  return workers;
+}
+
+/** Finds the worker's active run other than `exceptRunId` (the slot's own run, if a tick created it). */
+async function activeRun(deps: Deps, workerId: string, exceptRunId: string): Promise<Run | undefined> {
+  const snapshot = await deps.cols.runs
+    .where('workerId', '==', workerId)
+    .where('status', 'in', [...ACTIVE_STATUSES])
+    .limit(10)
+    .get();
+  return snapshot.docs.map((doc) => doc.data()).find((run) => run.id !== exceptRunId);
+}
+
+async function queueSlot(deps: Deps, worker: Worker, slot: string, runId: string, result: TickResult) {
+  const { created } = await createRun(deps, {
+    workerId: worker.id,
+    trigger: { type: 'schedule', slot },
+    runId,
+  });
+  await stateRef(deps, worker.id).update({ pending: false, updatedAt: deps.now().toISOString() });
+  result.queued.push({ workerId: worker.id, slot, runId, created });
+}
+
+async function tickWorker(deps: Deps, worker: Worker, now: Date, result: TickResult): Promise<void> {
+  const schedule = worker.schedule;
+  if (!schedule) return;
+  const ref = stateRef(deps, worker.id);
+  const state = parseState((await ref.get()).data());
+
+  // A slot decided as "queued" whose run a stopped tick did not create yet.
+  if (state?.pending && state.outcome === 'queued') {
+    await queueSlot(deps, worker, state.lastSlot, state.runId, result);
+  }
+
+  const changedAt = new Date(worker.updatedAt);
+  const floor = state && new Date(state.lastSlot) > changedAt ? new Date(state.lastSlot) : changedAt;
+  const due = dueSlot(schedule, floor, now);
+  if (!due) return;
+  const slot = due.toISOString();
+  const runId = scheduledRunId(worker.id, due);
+
+  const busy = schedule.onBusy === 'skip' ? await activeRun(deps, worker.id, runId) : undefined;
+  // One decision per slot, even when ticks overlap: the first transaction to move lastSlot wins.
+  const decided = await deps.db.runTransaction(async (t) => {
+    const current = parseState((await t.get(ref)).data());
+    if (current && new Date(current.lastSlot) >= due) return null;
+    const next: ScheduleState = {
+      workerId: worker.id,
+      lastSlot: slot,
+      outcome: busy ? 'skipped' : 'queued',
+      runId,
+      activeRunId: busy?.id ?? null,
+      pending: !busy,
+      updatedAt: now.toISOString(),
+    };
+    t.set(ref, next);
+    return next;
+  });
+  if (!decided) return; // another tick decided this slot
+
+  if (busy) {
+    const reason = `worker "${worker.id}" still had run ${busy.id} ${busy.status} (onBusy: skip)`;
+    result.skipped.push({ workerId: worker.id, slot, runId, reason, activeRunId: busy.id });
+    deps.log.warn('scheduled slot skipped', { workerId: worker.id, slot, activeRunId: busy.id, reason });
+    // Durable and visible where the owner looks: a note in the history of the run that was in the way.
+    await appendEvent(deps, {
+      type: 'note',
+      id: newEventId(now),
+      runId: busy.id,
+      at: now.toISOString(),
+      message: `scheduled slot ${slot} of worker "${worker.id}" was skipped because this run was still ${busy.status} (onBusy: skip)`,
+      agentId: null,
+    });
+    return;
+  }
+  await queueSlot(deps, worker, slot, runId, result);
+}
+
+/** Runs one tick at deps.now(). Never throws for one worker's trouble: it lands in `failed` and the log. */
+export async function runTick(deps: Deps): Promise<TickResult> {
+  const now = deps.now();
+  const result: TickResult = { at: now.toISOString(), queued: [], skipped: [], failed: [] };
+  for (const worker of await scheduledWorkers(deps, result)) {
+    try {
+      await tickWorker(deps, worker, now, result);
+    } catch (error) {
+      const message = (error as Error).message;
+      deps.log.error('scheduler: could not handle a worker', { workerId: worker.id, error: message });
+      result.failed.push({ workerId: worker.id, error: message });
+    }
+  }
+  return result;
+}
