@@ -63,7 +63,7 @@ const result = (subtype, isError, text) =>
     num_turns: turn,
     result: text,
     session_id: sessionId,
-    total_cost_usd: 0.0125 * turn,
+    total_cost_usd: Number((0.0125 * turn).toFixed(6)),
     usage: {
       input_tokens: 100 * turn,
       cache_creation_input_tokens: 10 * turn,

@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { commandsTopic } from '@nightshift/shared';
+import { describeEmulators, waitFor } from '@nightshift/shared/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type AgentTest, setupAgentTest } from './testing/harness.js';
+
+describeEmulators('Claim', () => {
+  let t: AgentTest;
+  beforeAll(async () => {
+    t = await setupAgentTest();
+    // Two agents on the one shared subscription.
+    await t.startAgent({ agentId: 'agent-a' });
+    await t.startAgent({ agentId: 'agent-b' });
+  });
+
+  describe('Messages: duplicates', () => {
+    it('ten copies of one run.start delivered at once start one session', async () => {
+      await t.createWorker('dup');
+      const run = await t.createRun('dup');
+      await t.scenario(run.id, 'slow', 1500);
+      const topic = commandsTopic(t.env.pubsub);
+      const data = Buffer.from(
+        JSON.stringify({
+          version: 1,
+          type: 'run.start',
+          commandId: 'same',
+          runId: run.id,
+          sentAt: new Date().toISOString(),
+        }),
+      );
+      await Promise.all(Array.from({ length: 10 }, () => topic.publishMessage({ data })));
+      await t.waitStatus(run.id, ['running']);
+      const sessions = (await t.tmux.listSessions()).filter((s) => s.includes(run.id));
+      expect(sessions).toEqual([`dup-${run.id}`]);
+      const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost']);
+      expect(done.status).toBe('succeeded');
+      const starts = (await readFile(join(t.fakeDir, `${run.id}.starts`), 'utf8')).trim().split('\n');
+      expect(starts).toHaveLength(1);
+      expect(await t.events(run.id)).toEqual(['queued->starting', 'starting->running', 'running->succeeded']);
+    });
+  });
+
+  describe('Claim: one active run per worker', () => {
+    it("a busy worker's second run waits, then runs", async () => {
+      await t.createWorker('busy');
+      const first = await t.createRun('busy');
+      await t.scenario(first.id, 'slow', 1500);
+      await t.publish('run.start', first.id);
+      await t.waitStatus(first.id, ['running']);
+      const second = await t.createRun('busy');
+      await t.publish('run.start', second.id);
+      // Its command is handled (acked) while the worker is busy; the run stays queued.
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await t.env.cols.runs.doc(second.id).get()).data()?.status).toBe('queued');
+      const firstDone = await t.waitStatus(first.id, ['succeeded', 'failed', 'lost']);
+      expect(firstDone.status).toBe('succeeded');
+      const secondDone = await t.waitStatus(second.id, ['succeeded', 'failed', 'lost']);
+      expect(secondDone.status).toBe('succeeded');
+      expect(Date.parse(secondDone.startedAt ?? '')).toBeGreaterThanOrEqual(
+        Date.parse(firstDone.finishedAt ?? ''),
+      );
+      const starts = (await readFile(join(t.fakeDir, `${second.id}.starts`), 'utf8')).trim().split('\n');
+      expect(starts).toHaveLength(1);
+    });
+  });
+
+  describe('Messages: late, unknown and malformed commands', () => {
+    it('ignores a run.start for a run that is no longer queued', async () => {
+      await t.createWorker('late');
+      const run = await t.createRun('late', { status: 'cancelled', error: 'cancelled while queued' });
+      await t.publish('run.start', run.id);
+      await new Promise((r) => setTimeout(r, 800));
+      const after = (await t.env.cols.runs.doc(run.id).get()).data();
+      expect(after?.status).toBe('cancelled');
+      expect(after?.agentId).toBeNull();
+      expect((await t.env.db.collection('workerLocks').doc('late').get()).exists).toBe(false);
+    });
+
+    it('acks malformed commands and keeps working', async () => {
+      const topic = commandsTopic(t.env.pubsub);
+      await topic.publishMessage({ data: Buffer.from('not json') });
+      await topic.publishMessage({ data: Buffer.from(JSON.stringify({ version: 9, type: 'run.start' })) });
+      await topic.publishMessage({
+        data: Buffer.from(JSON.stringify({ version: 1, type: 'run.start', runId: '' })),
+      });
+      await t.createWorker('after-junk');
+      const run = await t.createRun('after-junk');
+      await t.publish('run.start', run.id);
+      expect((await t.waitStatus(run.id, ['succeeded', 'failed', 'lost'])).status).toBe('succeeded');
+    });
+
+    it('removes a stale lock left by a finished run and claims the worker', async () => {
+      await t.createWorker('stale');
+      const old = await t.createRun('stale', { status: 'failed', error: 'old' });
+      await t.env.db
+        .collection('workerLocks')
+        .doc('stale')
+        .set({ workerId: 'stale', runId: old.id, agentId: 'gone', createdAt: new Date().toISOString() });
+      const run = await t.createRun('stale');
+      await t.publish('run.start', run.id);
+      expect((await t.waitStatus(run.id, ['succeeded', 'failed', 'lost'])).status).toBe('succeeded');
+      await waitFor(
+        'the lock to be released',
+        async () => !(await t.env.db.collection('workerLocks').doc('stale').get()).exists,
+      );
+    });
+  });
+});

@@ -1,0 +1,68 @@
+import { describeEmulators } from '@nightshift/shared/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type AgentTest, setupAgentTest } from './testing/harness.js';
+
+const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
+
+describeEmulators('Finish', () => {
+  let t: AgentTest;
+  beforeAll(async () => {
+    t = await setupAgentTest();
+    await t.startAgent({ capacity: 4 });
+    await t.createWorker('w1');
+    await t.createWorker('w2');
+    await t.createWorker('w3');
+    await t.createWorker('w4');
+  });
+
+  describe('Finish: the verdict table', () => {
+    it('is_error true with subtype success and exit 0 is failed, with the reason', async () => {
+      const run = await t.createRun('w1');
+      await t.scenario(run.id, 'is_error');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('failed');
+      expect(done.exitCode).toBe(0);
+      expect(done.error).toBe('worker reported an error (success): Invalid API key · Please run /login');
+      expect(done.result).toBe('Invalid API key · Please run /login');
+    });
+
+    it('a non-zero exit after a successful result is failed', async () => {
+      const run = await t.createRun('w2');
+      await t.scenario(run.id, 'exit_nonzero');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('failed');
+      expect(done.exitCode).toBe(2);
+      expect(done.error).toBe('worker exited with code 2 after a successful result');
+    });
+
+    it('an exit without a result message is failed', async () => {
+      const run = await t.createRun('w3');
+      await t.scenario(run.id, 'no_result');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('failed');
+      expect(done.error).toBe('worker exited without a result message (code 0)');
+      // Usage from the assistant messages it did send: one turn.
+      expect(done.usage).toEqual({ turns: 1, costUsd: 0, inputTokens: 115, outputTokens: 20 });
+    });
+  });
+
+  describe('Stop: a worker that hangs after its result', () => {
+    it('is stopped after the grace period and takes its status from the result', async () => {
+      const run = await t.createRun('w4');
+      await t.scenario(run.id, 'hang_after_result');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('succeeded');
+      expect(done.error).toBeNull();
+      expect(done.result).toBe('All done.');
+      expect(await t.tmux.hasSession(`w4-${run.id}`)).toBe(false);
+      const notes = (await t.env.cols.runEvents(run.id).get()).docs
+        .map((d) => d.data())
+        .flatMap((e) => (e.type === 'note' ? [e.message] : []));
+      expect(notes).toContain('worker was still alive after its result and was stopped');
+    });
+  });
+});

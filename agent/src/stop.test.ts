@@ -1,0 +1,64 @@
+import { describeEmulators, waitFor } from '@nightshift/shared/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type AgentTest, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
+
+const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
+
+describeEmulators('Stop', () => {
+  let t: AgentTest;
+  beforeAll(async () => {
+    t = await setupAgentTest();
+    // One "minute" of maxDurationMinutes lasts 1.5 s here.
+    await t.startAgent({ capacity: 3, timings: { ...TEST_TIMINGS, minuteMs: 1_500 } });
+  });
+
+  describe('Stop: timeout', () => {
+    it('a run past maxDurationMinutes is stopped and timed_out', async () => {
+      await t.createWorker('slowpoke');
+      const run = await t.createRun('slowpoke', { maxDurationMinutes: 1 });
+      await t.scenario(run.id, 'slow');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('timed_out');
+      expect(done.error).toBe('exceeded maxDurationMinutes (1)');
+      expect(done.finishedAt).not.toBeNull();
+      expect(done.commits.length).toBeGreaterThan(0);
+      expect(await t.tmux.hasSession(`slowpoke-${run.id}`)).toBe(false);
+      expect(await t.events(run.id)).toEqual(['queued->starting', 'starting->running', 'running->timed_out']);
+    });
+  });
+
+  describe('Stop: cancel', () => {
+    it('a cancel request on a running run stops the worker and ends it cancelled with the reason', async () => {
+      await t.createWorker('cancelme');
+      const run = await t.createRun('cancelme', { maxDurationMinutes: 100 });
+      await t.scenario(run.id, 'slow');
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running']);
+      // As the API does: the field, an event, and a nudge.
+      const at = new Date().toISOString();
+      await t.env.cols.runs
+        .doc(run.id)
+        .update({ cancelRequestedAt: at, cancelReason: 'owner changed their mind' });
+      await t.env.cols.runEvents(run.id).doc('cancel').set({
+        type: 'cancel_requested',
+        id: 'cancel',
+        runId: run.id,
+        at,
+        reason: 'owner changed their mind',
+      });
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('cancelled');
+      expect(done.error).toBe('owner changed their mind');
+      await waitFor('the session to close', async () => !(await t.tmux.hasSession(`cancelme-${run.id}`)));
+    });
+
+    it('a run.cancel nudge for a run this agent does not hold is acked and ignored', async () => {
+      await t.createWorker('other');
+      const run = await t.createRun('other', { status: 'running', agentId: 'someone-else' });
+      await t.publish('run.cancel', run.id);
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await t.env.cols.runs.doc(run.id).get()).data()?.status).toBe('running');
+    });
+  });
+});

@@ -1,0 +1,181 @@
+// Test harness of the agent: real git repositories, a per-file tmux socket, the fake claude, agents on the emulators.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  commandsTopic,
+  makeCommand,
+  publishCommand,
+  type Run,
+  RunSchema,
+  type RunStatus,
+  type Worker,
+  WorkerSchema,
+} from '@nightshift/shared';
+import { type TestEnv, tempDir, useTestEnv, waitFor } from '@nightshift/shared/testing';
+import { afterAll } from 'vitest';
+import { Agent, type AgentOptions } from '../agent.js';
+import { silentLogger } from '../log.js';
+import type { AgentTimings } from '../timings.js';
+import { createTmux, type Tmux } from '../tmux.js';
+
+const exec = promisify(execFile);
+export const FAKE_CLAUDE = join(dirname(fileURLToPath(import.meta.url)), 'fake-claude.mjs');
+
+/** Short timings so tests finish quickly on two cores. */
+export const TEST_TIMINGS: AgentTimings = {
+  tickMs: 100,
+  cancelPollMs: 250,
+  heartbeatMs: 1_000,
+  leaseMs: 5_000,
+  progressWriteMs: 300,
+  resultExitGraceMs: 1_000,
+  stopEscalationMs: 500,
+  firestoreDeadlineMs: 5_000,
+  resubscribeMs: 500,
+  minuteMs: 60_000,
+};
+
+export type Scenario = 'success' | 'is_error' | 'exit_nonzero' | 'no_result' | 'hang_after_result' | 'slow';
+
+export interface AgentTest {
+  env: TestEnv;
+  root: string;
+  home: string;
+  fakeDir: string;
+  tmux: Tmux;
+  startAgent(overrides?: Partial<AgentOptions>): Promise<Agent>;
+  makeRepo(name: string): Promise<string>;
+  createWorker(id: string, fields?: Partial<Worker>): Promise<Worker>;
+  createRun(workerId: string, fields?: Partial<Run>): Promise<Run>;
+  publish(type: 'run.start' | 'run.cancel', runId: string): Promise<void>;
+  scenario(runId: string, name: Scenario, ms?: number): Promise<void>;
+  waitStatus(runId: string, statuses: RunStatus[], timeoutMs?: number): Promise<Run>;
+  events(runId: string): Promise<string[]>;
+}
+
+export const git = async (cwd: string, ...args: string[]) => (await exec('git', args, { cwd })).stdout.trim();
+
+let runCounter = 0;
+export const newRunId = () => `run-${Date.now().toString(36)}-${(runCounter++).toString(36)}`;
+
+/** Call in a beforeAll inside describeEmulators. Agents are stopped and the tmux server killed after the file. */
+export async function setupAgentTest(): Promise<AgentTest> {
+  const env = await useTestEnv();
+  const root = await tempDir('nightshift-agent-');
+  const home = join(root, 'home');
+  const fakeDir = join(root, 'fake');
+  await mkdir(fakeDir, { recursive: true });
+  const tmux = createTmux(`ns-test-${randomBytes(4).toString('hex')}`);
+  const agents: Agent[] = [];
+  afterAll(async () => {
+    for (const agent of agents) await agent.stop().catch(() => {});
+    await tmux.killServer();
+  });
+  const now = () => new Date().toISOString();
+
+  const t: AgentTest = {
+    env,
+    root,
+    home,
+    fakeDir,
+    tmux,
+    async startAgent(overrides = {}) {
+      const agent = new Agent({
+        agentId: 'agent-test',
+        home,
+        workerCommand: FAKE_CLAUDE,
+        capacity: 2,
+        db: env.db,
+        pubsub: env.pubsub,
+        tmux,
+        timings: TEST_TIMINGS,
+        logger: silentLogger,
+        workerEnv: { FAKE_CLAUDE_DIR: fakeDir },
+        ...overrides,
+      });
+      agents.push(agent);
+      await agent.start();
+      return agent;
+    },
+    async makeRepo(name) {
+      const origin = join(root, 'origins', `${name}.git`);
+      const seed = join(root, 'seeds', name);
+      await mkdir(seed, { recursive: true });
+      await mkdir(dirname(origin), { recursive: true });
+      await git(root, 'init', '-q', '--bare', '-b', 'main', origin);
+      await git(seed, 'init', '-q', '-b', 'main');
+      await mkdir(join(seed, 'docs'), { recursive: true });
+      await writeFile(join(seed, 'docs', 'roadmap.md'), '# Roadmap\n\n## M1 — NOT STARTED\n- [ ] do it\n');
+      await writeFile(join(seed, 'PROGRESS.md'), '# Progress\n');
+      await git(seed, 'add', '.');
+      await git(
+        seed,
+        '-c',
+        'user.name=Seed',
+        '-c',
+        'user.email=seed@example.com',
+        'commit',
+        '-q',
+        '-m',
+        'seed',
+      );
+      await git(seed, 'push', '-q', origin, 'main');
+      return origin;
+    },
+    async createWorker(id, fields = {}) {
+      const worker = WorkerSchema.parse({
+        id,
+        repo: fields.workdir ? undefined : { url: await t.makeRepo(id), branch: 'main', push: false },
+        createdAt: now(),
+        updatedAt: now(),
+        ...fields,
+      });
+      await env.cols.workers.doc(id).set(worker);
+      return worker;
+    },
+    async createRun(workerId, fields = {}) {
+      const run = RunSchema.parse({
+        id: newRunId(),
+        workerId,
+        trigger: { type: 'api' },
+        prompt: 'Read docs/roadmap.md and begin work.',
+        model: 'sonnet',
+        maxDurationMinutes: 60,
+        status: 'queued',
+        createdAt: now(),
+        updatedAt: now(),
+        ...fields,
+      });
+      await env.cols.runs.doc(run.id).set(run);
+      return run;
+    },
+    async publish(type, runId) {
+      await publishCommand(commandsTopic(env.pubsub), makeCommand(type, runId));
+    },
+    async scenario(runId, name, ms) {
+      await writeFile(join(fakeDir, `${runId}.scenario`), ms === undefined ? name : `${name} ${ms}`);
+    },
+    waitStatus(runId, statuses, timeoutMs = 20_000) {
+      return waitFor(
+        `run ${runId} to be ${statuses.join(' or ')}`,
+        async () => {
+          const run = (await env.cols.runs.doc(runId).get()).data();
+          return run && statuses.includes(run.status) ? run : undefined;
+        },
+        { timeoutMs, intervalMs: 100 },
+      );
+    },
+    async events(runId) {
+      const snap = await env.cols.runEvents(runId).orderBy('at').get();
+      return snap.docs.map((d) => {
+        const e = d.data();
+        return e.type === 'status' ? `${e.from ?? ''}->${e.to}` : e.type;
+      });
+    },
+  };
+  return t;
+}
