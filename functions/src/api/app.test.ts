@@ -216,7 +216,7 @@ describe('request logs', () => {
         remoteIp: '203.0.113.7',
       },
     });
-    expect((lines[0]?.httpRequest as { latency: string }).latency).toMatch(/^\d+\.\d{3}s$/);
+    expect((lines[0]?.httpRequest as { latency: string } | undefined)?.latency).toMatch(/^\d+\.\d{3}s$/);
   });
 
   it('makes a request id when none (or a malformed one) comes in, and logs 4xx as WARNING', async () => {

@@ -1,0 +1,252 @@
+// POST/GET /v1/runs and /v1/runs/:id(/events) on the emulators, through real HTTP.
+import { PROBLEM_CONTENT_TYPE, PUBSUB, type Run, RunEventSchema, RunSchema } from '@nightshift/shared';
+import { describeEmulators, emulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { drainCommands, startApi, type TestApi, workerBody } from '../api/testing.js';
+import { encodeCursor } from './list.js';
+
+async function problemOf(res: Response, status: number) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toBe(PROBLEM_CONTENT_TYPE);
+  return (await res.json()) as {
+    detail?: string;
+    runId?: string;
+    errors?: Array<{ path: string; message: string }>;
+  };
+}
+
+/** A clock that moves one second per reading, so every run has its own createdAt. */
+function steppingClock(start = Date.parse('2030-01-01T00:00:00Z')) {
+  let t = start;
+  return () => new Date((t += 1000));
+}
+
+describeEmulators('runs API', () => {
+  let env: TestEnv;
+  let api: TestApi;
+  const pubsubHost = emulators?.pubsubHost ?? '';
+  beforeAll(async () => {
+    env = await useTestEnv();
+    api = await startApi(env.projectId, { now: steppingClock() });
+    for (const id of ['main', 'pager', 'other']) await api.call('POST', '/v1/workers', workerBody(id));
+    await api.call('POST', '/v1/workers', workerBody('off', { enabled: false }));
+  });
+  afterAll(() => api.close());
+
+  async function startRun(body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Run> {
+    const res = await api.call('POST', '/v1/runs', body, headers);
+    expect(res.status).toBe(202);
+    return RunSchema.parse(await res.json());
+  }
+
+  it('queues a run with the worker defaults, publishes run.start and records the event', async () => {
+    await drainCommands(pubsubHost, env.projectId);
+    const res = await api.call('POST', '/v1/runs', { workerId: 'main' });
+    expect(res.status).toBe(202);
+    const run = RunSchema.parse(await res.json());
+    expect(res.headers.get('location')).toBe(`/v1/runs/${run.id}`);
+    expect(run).toMatchObject({
+      workerId: 'main',
+      status: 'queued',
+      model: 'sonnet',
+      trigger: { type: 'api' },
+    });
+    expect(run.prompt).toContain('docs/roadmap.md');
+    expect((await env.cols.runs.doc(run.id).get()).data()).toEqual(run);
+    const commands = await drainCommands(pubsubHost, env.projectId);
+    expect(commands.map((c) => [c.type, c.runId])).toEqual([['run.start', run.id]]);
+
+    const events = await api.call('GET', `/v1/runs/${run.id}/events`);
+    expect(events.status).toBe(200);
+    const list = ((await events.json()) as { events: unknown[] }).events.map((e) => RunEventSchema.parse(e));
+    expect(list).toEqual([
+      expect.objectContaining({ type: 'status', from: null, to: 'queued', runId: run.id }),
+    ]);
+  });
+
+  it('applies the overrides of the request', async () => {
+    const run = await startRun({
+      workerId: 'main',
+      prompt: 'Fix {{progressPath}}',
+      model: 'opus',
+      maxTurns: 7,
+    });
+    expect(run).toMatchObject({ prompt: 'Fix PROGRESS.md', model: 'opus', maxTurns: 7 });
+  });
+
+  it('answers 404 for an unknown worker and 409 for a disabled one, each with a reason', async () => {
+    const missing = await problemOf(await api.call('POST', '/v1/runs', { workerId: 'nobody' }), 404);
+    expect(missing.detail).toContain('"nobody" does not exist');
+    const off = await problemOf(await api.call('POST', '/v1/runs', { workerId: 'off' }), 409);
+    expect(off.detail).toContain('disabled');
+    expect((await env.cols.runs.where('workerId', 'in', ['nobody', 'off']).get()).size).toBe(0);
+  });
+
+  it.each([
+    ['no workerId', {}, ['workerId']],
+    ['a bad workerId', { workerId: 'A B' }, ['workerId']],
+    ['maxTurns 0', { workerId: 'main', maxTurns: 0 }, ['maxTurns']],
+    ['a model that looks like a flag', { workerId: 'main', model: '--help' }, ['model']],
+    ['an empty prompt', { workerId: 'main', prompt: '' }, ['prompt']],
+    ['an unknown field', { workerId: 'main', agent: 'x' }, ['(root)']],
+    ['not an object', [1, 2], ['(root)']],
+  ])('refuses %s with 400 naming the path', async (_name, body, paths) => {
+    const problem = await problemOf(await api.call('POST', '/v1/runs', body), 400);
+    expect(problem.errors?.map((e) => e.path)).toEqual(paths);
+  });
+
+  it('makes a retry with the same Idempotency-Key return the same run and publish once', async () => {
+    await drainCommands(pubsubHost, env.projectId);
+    const key = { 'idempotency-key': 'retry-key-1' };
+    const first = await startRun({ workerId: 'main', model: 'opus', maxTurns: 3 }, key);
+    expect(first.trigger).toEqual({ type: 'api', idempotencyKey: 'retry-key-1' });
+    const again = await api.call('POST', '/v1/runs', { maxTurns: 3, model: 'opus', workerId: 'main' }, key);
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(RunSchema.parse(await again.json())).toEqual(first);
+    const third = await startRun({ workerId: 'main', model: 'opus', maxTurns: 3 }, key);
+    expect(third.id).toBe(first.id);
+
+    const commands = await drainCommands(pubsubHost, env.projectId);
+    expect(commands.filter((c) => c.runId === first.id).map((c) => c.type)).toEqual(['run.start']);
+    expect(commands).toHaveLength(1);
+    expect((await env.cols.runs.where('trigger.idempotencyKey', '==', 'retry-key-1').get()).size).toBe(1);
+  });
+
+  it('answers 409 when an Idempotency-Key comes back with another body', async () => {
+    const key = { 'idempotency-key': 'retry-key-2' };
+    const first = await startRun({ workerId: 'main' }, key);
+    const problem = await problemOf(
+      await api.call('POST', '/v1/runs', { workerId: 'main', maxTurns: 2 }, key),
+      409,
+    );
+    expect(problem.detail).toContain('Idempotency-Key');
+    expect(problem.runId).toBe(first.id);
+  });
+
+  it('gets a run as stored, and 404 for an unknown run', async () => {
+    const run = await startRun({ workerId: 'main' });
+    const res = await api.call('GET', `/v1/runs/${run.id}`);
+    expect(res.status).toBe(200);
+    expect(RunSchema.parse(await res.json())).toEqual((await env.cols.runs.doc(run.id).get()).data());
+    expect((await problemOf(await api.call('GET', '/v1/runs/r-nope'), 404)).detail).toContain('r-nope');
+    await problemOf(await api.call('GET', '/v1/runs/r-nope/events'), 404);
+    expect((await problemOf(await api.call('GET', '/v1/runs/-x'), 400)).errors?.[0]?.path).toBe('id');
+  });
+
+  it('pages through runs newest first with workerId and status filters', async () => {
+    const made: Run[] = [];
+    for (let i = 0; i < 7; i++) made.push(await startRun({ workerId: 'pager' }));
+    for (let i = 0; i < 3; i++) await startRun({ workerId: 'other' });
+    // Two runs with the same createdAt: the id breaks the tie.
+    const tieAt = '2031-01-01T00:00:00.000Z';
+    for (const id of ['r-tie-a', 'r-tie-b']) {
+      const run = RunSchema.parse({ ...made[0], id, createdAt: tieAt, updatedAt: tieAt });
+      await env.cols.runs.doc(id).set(run);
+      made.push(run);
+    }
+    const expected = [...made]
+      .sort((a, b) =>
+        a.createdAt === b.createdAt ? b.id.localeCompare(a.id) : b.createdAt.localeCompare(a.createdAt),
+      )
+      .map((r) => r.id);
+    expect(expected.slice(0, 2)).toEqual(['r-tie-b', 'r-tie-a']);
+
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `/v1/runs?workerId=pager&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await api.call('GET', query);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { runs: unknown[]; nextCursor: string | null };
+      const runs = page.runs.map((r) => RunSchema.parse(r));
+      expect(runs.every((r) => r.workerId === 'pager')).toBe(true);
+      seen.push(...runs.map((r) => r.id));
+      sizes.push(runs.length);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(expected);
+    expect(sizes).toEqual([2, 2, 2, 2, 1]);
+
+    const running = [made[1], made[3], made[4]].map((r) => r!.id);
+    for (const id of running) await env.cols.runs.doc(id).update({ status: 'running' });
+    const first = await api.call('GET', '/v1/runs?workerId=pager&status=running&limit=2');
+    const page1 = (await first.json()) as { runs: Run[]; nextCursor: string };
+    expect(page1.runs.map((r) => r.id)).toEqual([made[4]!.id, made[3]!.id]);
+    const second = await api.call(
+      'GET',
+      `/v1/runs?workerId=pager&status=running&limit=2&cursor=${page1.nextCursor}`,
+    );
+    const page2 = (await second.json()) as { runs: Run[]; nextCursor: string | null };
+    expect(page2).toEqual({
+      runs: [expect.objectContaining({ id: made[1]!.id, status: 'running' })],
+      nextCursor: null,
+    });
+
+    const byStatus = await api.call('GET', '/v1/runs?status=running&limit=100');
+    const all = ((await byStatus.json()) as { runs: Run[] }).runs;
+    expect(all.map((r) => r.id).sort()).toEqual([...running].sort());
+  });
+
+  it('defaults to 20 runs a page, newest first, across workers', async () => {
+    for (let i = 0; i < 6; i++) await startRun({ workerId: 'other' });
+    expect((await env.cols.runs.count().get()).data().count).toBeGreaterThan(20);
+    const res = await api.call('GET', '/v1/runs');
+    const page = (await res.json()) as { runs: Run[]; nextCursor: string | null };
+    expect(page.runs).toHaveLength(20);
+    expect(page.nextCursor).not.toBeNull();
+    const times = page.runs.map((r) => r.createdAt);
+    expect(times).toEqual([...times].sort().reverse());
+    expect(new Set(page.runs.map((r) => r.workerId)).size).toBeGreaterThan(1);
+  });
+
+  it('refuses a cursor it did not hand out, and a bad limit or status, naming the parameter', async () => {
+    for (const cursor of ['garbage!', Buffer.from('{"a":1}').toString('base64url')]) {
+      const problem = await problemOf(await api.call('GET', `/v1/runs?cursor=${cursor}`), 400);
+      expect(problem.errors?.map((e) => e.path)).toEqual(['cursor']);
+    }
+    expect(encodeCursor({ createdAt: '2030-01-01T00:00:00.000Z', id: 'r-1' })).toMatch(/^[A-Za-z0-9_-]+$/);
+    for (const [query, path] of [
+      ['limit=0', 'limit'],
+      ['limit=101', 'limit'],
+      ['limit=two', 'limit'],
+      ['status=done', 'status'],
+      ['workerId=Nope!', 'workerId'],
+    ]) {
+      const problem = await problemOf(await api.call('GET', `/v1/runs?${query}`), 400);
+      expect(problem.errors?.map((e) => e.path)).toEqual([path]);
+    }
+  });
+});
+
+describeEmulators('runs API when Pub/Sub refuses the command', () => {
+  let env: TestEnv;
+  let api: TestApi;
+  beforeAll(async () => {
+    env = await useTestEnv();
+    api = await startApi(env.projectId);
+    await api.call('POST', '/v1/workers', workerBody('lonely'));
+    await env.pubsub.topic(PUBSUB.commandsTopic).delete();
+  });
+  afterAll(() => api.close());
+
+  it('marks the run failed with the reason and answers 503 carrying the runId', async () => {
+    const problem = await problemOf(await api.call('POST', '/v1/runs', { workerId: 'lonely' }), 503);
+    expect(problem.runId).toMatch(/^r-/);
+    expect(problem.detail).toContain('could not publish the run.start command');
+
+    const res = await api.call('GET', `/v1/runs/${problem.runId}`);
+    const run = RunSchema.parse(await res.json());
+    expect(run.status).toBe('failed');
+    expect(run.error).toContain('could not publish the run.start command');
+    expect(run.finishedAt).not.toBeNull();
+
+    const events = (await (await api.call('GET', `/v1/runs/${problem.runId}/events`)).json()) as {
+      events: Array<{ type: string; to?: string; reason?: string }>;
+    };
+    expect(events.events.map((e) => e.to)).toEqual(['queued', 'failed']);
+    expect(events.events[1]?.reason).toContain('could not publish');
+    expect(api.log.entries.some((e) => e.severity === 'ERROR' && e.runId === problem.runId)).toBe(true);
+  });
+});
