@@ -39,7 +39,14 @@ export const TEST_TIMINGS: AgentTimings = {
   minuteMs: 60_000,
 };
 
-export type Scenario = 'success' | 'is_error' | 'exit_nonzero' | 'no_result' | 'hang_after_result' | 'slow';
+export type Scenario =
+  | 'success'
+  | 'is_error'
+  | 'exit_nonzero'
+  | 'no_result'
+  | 'hang_after_result'
+  | 'slow'
+  | 'slow_no_result';
 
 export interface AgentTest {
   env: TestEnv;

@@ -1,0 +1,165 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { describeEmulators, waitFor } from '@nightshift/shared/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentTest, FAKE_CLAUDE, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
+
+const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
+const ROOT = resolve(import.meta.dirname, '../..');
+
+describeEmulators('Restart', () => {
+  let t: AgentTest;
+  const children = new Set<ChildProcess>();
+  let options: string;
+
+  beforeAll(async () => {
+    t = await setupAgentTest();
+    options = join(t.root, 'agent-options.json');
+    await writeFile(
+      options,
+      JSON.stringify({
+        projectId: t.env.projectId,
+        agentId: 'vm-1',
+        home: t.home,
+        workerCommand: FAKE_CLAUDE,
+        capacity: 2,
+        socket: t.tmux.socket,
+        timings: TEST_TIMINGS,
+        workerEnv: { FAKE_CLAUDE_DIR: t.fakeDir },
+      }),
+    );
+  });
+  afterAll(() => {
+    for (const child of children) child.kill('SIGKILL');
+  });
+
+  /** A real agent process, as systemd runs it. */
+  async function startProcess(): Promise<ChildProcess> {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'agent/src/testing/agent-process.ts', options],
+      {
+        cwd: ROOT,
+        env: process.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.add(child);
+    child.on('exit', () => children.delete(child));
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    await waitFor(
+      'the agent process to be ready',
+      () => out.includes('agent ready') || child.exitCode !== null,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    if (child.exitCode !== null) throw new Error(`agent process exited: ${out}`);
+    return child;
+  }
+
+  async function kill9(child: ChildProcess): Promise<void> {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  describe('Restart: kill -9 of the agent mid-run', () => {
+    it('adopts the live session after a restart: true status, usage counted once', async () => {
+      await t.createWorker('adopt');
+      const run = await t.createRun('adopt');
+      await t.scenario(run.id, 'slow', 3_000);
+      const first = await startProcess();
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running']);
+      // Some of the stream has been read and counted before the kill.
+      await waitFor('progress to be written', async () => {
+        const r = (await t.env.cols.runs.doc(run.id).get()).data();
+        return (r?.usage.turns ?? 0) >= 2;
+      });
+      await kill9(first);
+      expect(await t.tmux.hasSession(`adopt-${run.id}`)).toBe(true);
+      await startProcess();
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('succeeded');
+      expect(done.usage).toEqual({ turns: 5, costUsd: 0.0625, inputTokens: 575, outputTokens: 100 });
+      expect(done.commits).toHaveLength(5);
+      expect(await t.events(run.id)).toEqual(['queued->starting', 'starting->running', 'running->succeeded']);
+      const starts = (await readFile(join(t.fakeDir, `${run.id}.starts`), 'utf8')).trim().split('\n');
+      expect(starts).toHaveLength(1);
+    });
+
+    it('finishes a run that ended while the agent was down from its exit-status file', async () => {
+      await t.createWorker('ended');
+      const run = await t.createRun('ended');
+      // No result message: its usage is the sum of the assistant messages, so a double count would show.
+      await t.scenario(run.id, 'slow_no_result', 1_500);
+      const agent = await startProcess();
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running']);
+      await waitFor('progress to be written', async () => {
+        const r = (await t.env.cols.runs.doc(run.id).get()).data();
+        return (r?.usage.turns ?? 0) >= 2;
+      });
+      await kill9(agent);
+      await waitFor('the worker to end', () => existsSync(join(t.home, 'runs', run.id, 'exit.json')));
+      await startProcess();
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('failed');
+      expect(done.error).toBe('worker exited without a result message (code 0)');
+      expect(done.exitCode).toBe(0);
+      expect(done.usage).toEqual({ turns: 5, costUsd: 0, inputTokens: 575, outputTokens: 100 });
+    });
+
+    it('marks a run lost when its session vanished while the agent was down (VM rebooted)', async () => {
+      await t.createWorker('rebooted');
+      const run = await t.createRun('rebooted');
+      await t.scenario(run.id, 'slow');
+      const agent = await startProcess();
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running']);
+      await kill9(agent);
+      // A reboot: every process of the run dies at once, nothing is written.
+      const pids = JSON.parse(await readFile(join(t.home, 'runs', run.id, 'pids.json'), 'utf8')) as {
+        runner: number;
+        worker: number;
+      };
+      process.kill(pids.runner, 'SIGKILL');
+      process.kill(-pids.worker, 'SIGKILL');
+      await waitFor('the session to vanish', async () => !(await t.tmux.hasSession(`rebooted-${run.id}`)));
+      await startProcess();
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('lost');
+      expect(done.error).toMatch(/tmux session rebooted-.* is gone without an exit status/);
+      expect((await t.env.db.collection('workerLocks').doc('rebooted').get()).exists).toBe(false);
+    });
+  });
+});
+
+describeEmulators('Restart: a session killed behind the agent', () => {
+  let t: AgentTest;
+  beforeAll(async () => {
+    t = await setupAgentTest();
+    await t.startAgent();
+  });
+
+  it('ends the run failed or lost with a reason', async () => {
+    await t.createWorker('victim');
+    const run = await t.createRun('victim');
+    await t.scenario(run.id, 'slow');
+    await t.publish('run.start', run.id);
+    await t.waitStatus(run.id, ['running']);
+    await t.tmux.killSession(`victim-${run.id}`);
+    const done = await t.waitStatus(run.id, [...ENDED]);
+    expect(['failed', 'lost']).toContain(done.status);
+    expect(done.error).toMatch(/session/);
+  });
+});
