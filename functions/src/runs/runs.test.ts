@@ -18,7 +18,10 @@ async function problemOf(res: Response, status: number) {
 /** A clock that moves one second per reading, so every run has its own createdAt. */
 function steppingClock(start = Date.parse('2030-01-01T00:00:00Z')) {
   let t = start;
-  return () => new Date((t += 1000));
+  return () => {
+    t += 1000;
+    return new Date(t);
+  };
 }
 
 describeEmulators('runs API', () => {
