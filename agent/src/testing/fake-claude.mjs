@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The one fake in the agent's tests: a stand-in `claude` that speaks the real stream-json format,
 // edits PROGRESS.md and makes real git commits in its working directory.
-// Scenario: the file $FAKE_CLAUDE_DIR/<NIGHTSHIFT_RUN_ID>.scenario ("<name> [ms]"), else "success".
+// Scenario: the file $FAKE_CLAUDE_DIR/<NIGHTSHIFT_RUN_ID>.scenario ("<name> [ms|path]"), else "success".
 // It records its prompt ($FAKE_CLAUDE_DIR/<run>.prompt, byte for byte), argv and each start.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,15 +18,17 @@ const runId = process.env.NIGHTSHIFT_RUN_ID ?? 'no-run';
 const dir = process.env.FAKE_CLAUDE_DIR;
 let scenario = 'success';
 let scenarioMs = 0;
+let scenarioArg;
 if (dir) {
   appendFileSync(join(dir, `${runId}.starts`), `${process.pid}\n`);
   writeFileSync(join(dir, `${runId}.prompt`), prompt);
   writeFileSync(join(dir, `${runId}.argv.json`), JSON.stringify(args));
   const file = join(dir, `${runId}.scenario`);
   if (existsSync(file)) {
-    const [name, ms] = readFileSync(file, 'utf8').trim().split(/\s+/);
+    const [name, arg] = readFileSync(file, 'utf8').trim().split(/\s+/);
     scenario = name || scenario;
-    scenarioMs = Number(ms ?? 0);
+    scenarioMs = Number(arg ?? 0);
+    scenarioArg = arg;
   }
 }
 
@@ -97,6 +99,13 @@ function work(step) {
     parent_tool_use_id: null,
     session_id: sessionId,
   });
+}
+
+if (scenario === 'replay') {
+  // A recorded stream, line for line, as a real worker printed it; PROGRESS.md edited like the Edit in it.
+  appendFileSync('PROGRESS.md', '\n## M1\n- RSS feed: done\n');
+  process.stdout.write(readFileSync(scenarioArg, 'utf8'));
+  process.exit(0);
 }
 
 emit({

@@ -59,7 +59,7 @@ export interface AgentTest {
   createWorker(id: string, fields?: Partial<Worker>): Promise<Worker>;
   createRun(workerId: string, fields?: Partial<Run>): Promise<Run>;
   publish(type: 'run.start' | 'run.cancel', runId: string): Promise<void>;
-  scenario(runId: string, name: Scenario, ms?: number): Promise<void>;
+  scenario(runId: string, name: Scenario, arg?: number | string): Promise<void>;
   waitStatus(runId: string, statuses: RunStatus[], timeoutMs?: number): Promise<Run>;
   events(runId: string): Promise<string[]>;
 }
@@ -163,8 +163,8 @@ export async function setupAgentTest(): Promise<AgentTest> {
     async publish(type, runId) {
       await publishCommand(commandsTopic(env.pubsub), makeCommand(type, runId));
     },
-    async scenario(runId, name, ms) {
-      await writeFile(join(fakeDir, `${runId}.scenario`), ms === undefined ? name : `${name} ${ms}`);
+    async scenario(runId, name, arg) {
+      await writeFile(join(fakeDir, `${runId}.scenario`), arg === undefined ? name : `${name} ${arg}`);
     },
     waitStatus(runId, statuses, timeoutMs = 20_000) {
       return waitFor(
