@@ -46,7 +46,8 @@ export type Scenario =
   | 'no_result'
   | 'hang_after_result'
   | 'slow'
-  | 'slow_no_result';
+  | 'slow_no_result'
+  | 'replay';
 
 export interface AgentTest {
   env: TestEnv;
