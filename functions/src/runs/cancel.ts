@@ -37,7 +37,10 @@ export async function cancelRun(deps: Deps, runId: string, reason?: string): Pro
     const run = snapshot.data();
     if (!run || !snapshot.updateTime) throw notFound(`run "${runId}" does not exist`);
     if (isTerminal(run.status)) {
-      throw conflict(`run "${runId}" is already ${run.status} and cannot be cancelled`, { run });
+      throw conflict(`run "${runId}" is already ${run.status} and cannot be cancelled`, {
+        runId,
+        runStatus: run.status,
+      });
     }
     const at = deps.now();
     try {

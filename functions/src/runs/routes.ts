@@ -158,10 +158,14 @@ export function runRoutes(deps: Deps) {
     const { id } = c.req.valid('param');
     const [run, snapshot] = await Promise.all([
       deps.cols.runs.doc(id).get(),
-      deps.cols.runEvents(id).orderBy('id').limit(MAX_EVENTS).get(),
+      deps.cols.runEvents(id).orderBy('at').limit(MAX_EVENTS).get(),
     ]);
     if (!run.exists) throw notFound(`run "${id}" does not exist`);
-    return c.json({ events: snapshot.docs.map((d) => d.data()) }, 200);
+    // By time, then id: ids are not always time-sortable (an agent may use deterministic ids).
+    const list = snapshot.docs
+      .map((d) => d.data())
+      .sort((a, b) => (a.at === b.at ? a.id.localeCompare(b.id) : a.at < b.at ? -1 : 1));
+    return c.json({ events: list }, 200);
   });
 
   app.openapi(cancel, async (c) => {

@@ -67,6 +67,25 @@ describeEmulators('runs API', () => {
     ]);
   });
 
+  it('lists events by time even when their ids do not sort by time', async () => {
+    const run = await startRun({ workerId: 'main' });
+    const later = (ms: number) => new Date(Date.parse(run.createdAt) + ms).toISOString();
+    const moves = [
+      { id: 'status-starting', at: later(100), from: 'queued', to: 'starting' },
+      { id: 'status-running', at: later(200), from: 'starting', to: 'running' },
+      { id: 'status-failed', at: later(300), from: 'running', to: 'failed' },
+    ] as const;
+    for (const m of moves) {
+      await env.cols
+        .runEvents(run.id)
+        .doc(m.id)
+        .set({ type: 'status', runId: run.id, reason: null, agentId: 'a', ...m });
+    }
+    const res = await api.call('GET', `/v1/runs/${run.id}/events`);
+    const { events } = (await res.json()) as { events: Array<{ to: string }> };
+    expect(events.map((e) => e.to)).toEqual(['queued', 'starting', 'running', 'failed']);
+  });
+
   it('applies the overrides of the request', async () => {
     const run = await startRun({
       workerId: 'main',
