@@ -44,5 +44,10 @@ http(
 
 http(
   'scheduler',
-  lazyListener(() => createSchedulerApp(createDeps({ projectId: schedulerConfig().GOOGLE_CLOUD_PROJECT }))),
+  lazyListener(() => {
+    const config = schedulerConfig();
+    return createSchedulerApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
+      githubToken: config.GITHUB_TOKEN,
+    });
+  }),
 );
