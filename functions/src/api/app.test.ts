@@ -57,6 +57,25 @@ describe('auth', () => {
     }
   });
 
+  it('guards every documented /v1 route, whatever the method', async () => {
+    const { app } = setup();
+    const doc = (await (await app.request('/openapi.json')).json()) as { paths: Record<string, object> };
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const method of Object.keys(ops)) {
+        const url = path.replace(/\{\w+\}/g, 'x1');
+        for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }]) {
+          const res = await app.request(url, { method: method.toUpperCase(), headers });
+          expect(res.status, `${method} ${url}`).toBe(401);
+          expect(res.headers.get('www-authenticate')).toBe('Bearer realm="nightshift"');
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBe(11);
+  });
+
   it('checks POST routes before reading their body', async () => {
     const { app } = setup();
     const res = await app.request('/v1/runs', { method: 'POST', body: '{not json' });

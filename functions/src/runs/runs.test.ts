@@ -135,6 +135,19 @@ describeEmulators('runs API', () => {
     expect((await env.cols.runs.where('trigger.idempotencyKey', '==', 'retry-key-1').get()).size).toBe(1);
   });
 
+  it('makes concurrent requests with one Idempotency-Key create one run and one command', async () => {
+    await drainCommands(pubsubHost, env.projectId);
+    const key = { 'idempotency-key': 'burst-key' };
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => api.call('POST', '/v1/runs', { workerId: 'main' }, key)),
+    );
+    expect(answers.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+    const ids = new Set(await Promise.all(answers.map(async (r) => RunSchema.parse(await r.json()).id)));
+    expect(ids.size).toBe(1);
+    const commands = await drainCommands(pubsubHost, env.projectId);
+    expect(commands.map((c) => [c.type, c.runId])).toEqual([['run.start', [...ids][0]]]);
+  });
+
   it('answers 409 when an Idempotency-Key comes back with another body', async () => {
     const key = { 'idempotency-key': 'retry-key-2' };
     const first = await startRun({ workerId: 'main' }, key);
