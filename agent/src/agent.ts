@@ -185,7 +185,10 @@ export class Agent {
     this.scanning = true;
     try {
       if (this.held.size >= this.opts.capacity) return;
-      const snap = await this.store.cols.runs.where('status', '==', 'queued').limit(100).get();
+      const snap = await this.deadline(
+        'queue scan',
+        this.store.cols.runs.where('status', '==', 'queued').limit(100).get(),
+      );
       const queued = snap.docs
         .map((d) => d.data())
         .sort(
@@ -237,7 +240,7 @@ export class Agent {
     const { runId } = held;
     let stage = 'worker';
     try {
-      const workerSnap = await this.store.cols.workers.doc(held.workerId).get();
+      const workerSnap = await this.deadline('read worker', this.store.cols.workers.doc(held.workerId).get());
       const worker = workerSnap.data();
       if (worker === undefined) throw new Error(`worker ${held.workerId} does not exist`);
       held.worker = worker;
@@ -485,7 +488,7 @@ export class Agent {
     this.polling = true;
     try {
       const refs = ids.map((id) => this.store.cols.runs.doc(id));
-      const snaps = await this.opts.db.getAll(...refs);
+      const snaps = await this.deadline('read held runs', this.opts.db.getAll(...refs));
       for (const snap of snaps) {
         const run = snap.data() as Run | undefined;
         const held = run ? this.held.get(run.id) : undefined;
@@ -506,7 +509,8 @@ export class Agent {
   async heartbeat(): Promise<void> {
     const at = this.now();
     try {
-      await this.withDeadline(
+      await this.deadline(
+        'heartbeat',
         this.store.cols.agents.doc(this.opts.agentId).set({
           id: this.opts.agentId,
           version: this.opts.version ?? '0.1.0',
@@ -521,7 +525,10 @@ export class Agent {
       const lease = new Date(at.getTime() + this.opts.timings.leaseMs).toISOString();
       for (const held of this.held.values()) {
         if (held.phase.name === 'finishing') continue;
-        await this.withDeadline(this.store.cols.runs.doc(held.runId).update({ leaseExpiresAt: lease }));
+        await this.deadline(
+          'renew lease',
+          this.store.cols.runs.doc(held.runId).update({ leaseExpiresAt: lease }),
+        );
       }
     } catch (error) {
       this.log.warn('heartbeat failed; retrying next time', { error: errorMessage(error) });
@@ -529,24 +536,28 @@ export class Agent {
     if (this.state === 'running') void this.scanQueue();
   }
 
-  private withDeadline<T>(p: Promise<T>): Promise<T> {
-    return withDeadline('heartbeat', this.opts.timings.firestoreDeadlineMs, p);
+  private deadline<T>(what: string, p: Promise<T>): Promise<T> {
+    return withDeadline(what, this.opts.timings.firestoreDeadlineMs, p);
   }
 
   // ── Restart ─────────────────────────────────────────────────────────────────────────────────
 
   /** Adopts live sessions, finishes runs that ended while the agent was down, marks the rest lost. */
   async reconcile(): Promise<void> {
-    const snap = await this.store.cols.runs
-      .where('agentId', '==', this.opts.agentId)
-      .where('status', 'in', ['starting', 'running'])
-      .get();
+    const snap = await this.deadline(
+      'reconcile',
+      this.store.cols.runs
+        .where('agentId', '==', this.opts.agentId)
+        .where('status', 'in', ['starting', 'running'])
+        .get(),
+    );
     for (const doc of snap.docs) {
       const run = doc.data();
       const held = this.newHeld(run);
       held.tail = await readTail(held.dir);
       const launch = await readLaunch(held.dir);
-      const worker = (await this.store.cols.workers.doc(run.workerId).get()).data() ?? null;
+      const worker =
+        (await this.deadline('read worker', this.store.cols.workers.doc(run.workerId).get())).data() ?? null;
       held.worker = worker;
       this.held.set(run.id, held);
       if (launch === null) {

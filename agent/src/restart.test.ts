@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describeEmulators, waitFor } from '@nightshift/shared/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentTest, FAKE_CLAUDE, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
 
 const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
@@ -31,8 +31,14 @@ describeEmulators('Restart', () => {
       }),
     );
   });
+  const outputs: string[] = [];
   afterAll(() => {
     for (const child of children) child.kill('SIGKILL');
+  });
+  afterEach(async (context) => {
+    // A failed test shows what the agent processes said; each test starts with no agent running.
+    if (context.task.result?.state === 'fail') process.stderr.write(outputs.join('\n'));
+    for (const child of [...children]) await kill9(child);
   });
 
   /** A real agent process, as systemd runs it. */
@@ -49,12 +55,13 @@ describeEmulators('Restart', () => {
     children.add(child);
     child.on('exit', () => children.delete(child));
     let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
+    const index = outputs.push('') - 1;
+    const keep = (c: Buffer) => {
       out += c.toString();
-    });
-    child.stderr?.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
+      outputs[index] = `--- agent process ${child.pid}\n${out}`;
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     await waitFor(
       'the agent process to be ready',
       () => out.includes('agent ready') || child.exitCode !== null,
