@@ -65,7 +65,10 @@ describe('auth', () => {
       if (!path.startsWith('/v1/')) continue;
       for (const method of Object.keys(ops)) {
         const url = path.replace(/\{\w+\}/g, 'x1');
-        for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }]) {
+        for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }] as Record<
+          string,
+          string
+        >[]) {
           const res = await app.request(url, { method: method.toUpperCase(), headers });
           expect(res.status, `${method} ${url}`).toBe(401);
           expect(res.headers.get('www-authenticate')).toBe('Bearer realm="nightshift"');
@@ -236,6 +239,22 @@ describe('request logs', () => {
       },
     });
     expect((lines[0]?.httpRequest as { latency: string } | undefined)?.latency).toMatch(/^\d+\.\d{3}s$/);
+  });
+
+  it('tags the entries written while handling a request with its id and trace', async () => {
+    const { app, log } = setup({
+      get cols(): never {
+        throw new Error('boom');
+      },
+    });
+    await app.request('/v1/workers', {
+      headers: { ...auth, 'x-request-id': 'corr-1', 'x-cloud-trace-context': 'abcdef0123456789/2' },
+    });
+    const failure = log.entries.find((e) => e.severity === 'ERROR');
+    expect(failure).toMatchObject({
+      requestId: 'corr-1',
+      'logging.googleapis.com/trace': 'projects/unit-test-project/traces/abcdef0123456789',
+    });
   });
 
   it('makes a request id when none (or a malformed one) comes in, and logs 4xx as WARNING', async () => {

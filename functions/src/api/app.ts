@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { agentRoutes } from '../agents/routes.js';
 import { bearerAuth } from '../core/auth.js';
 import type { Deps } from '../core/deps.js';
+import { contextualLogger } from '../core/log.js';
 import { type AppEnv, BEARER, json } from '../core/openapi.js';
 import { errorHandler, notFoundHandler, problem } from '../core/problem.js';
 import { requestLog } from '../core/request-log.js';
@@ -41,7 +42,9 @@ const healthz = createRoute({
  * header when it loads a page, so behind auth the docs page could not load at all. Its "Authorize"
  * button takes a token for the calls it makes. Everything under /v1 needs a token.
  */
-export function createApiApp(deps: Deps, config: ApiAppConfig): Hono {
+export function createApiApp(baseDeps: Deps, config: ApiAppConfig): Hono {
+  // The same deps (still lazy: a prototype, not a copy) with a logger that tags entries with the request.
+  const deps: Deps = Object.create(baseDeps, { log: { value: contextualLogger(baseDeps.log) } });
   const app = new OpenAPIHono<AppEnv>();
   app.use('*', requestLog({ log: deps.log, ...(config.projectId ? { projectId: config.projectId } : {}) }));
 

@@ -1,4 +1,5 @@
 // Structured logs in Cloud Logging's JSON format: one line per entry on stdout.
+import { AsyncLocalStorage } from 'node:async_hooks';
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 
 export interface Logger {
@@ -30,6 +31,26 @@ export function memoryLogger(): Logger & {
   };
   return {
     entries,
+    log,
+    info: (m, f) => log('INFO', m, f),
+    warn: (m, f) => log('WARNING', m, f),
+    error: (m, f) => log('ERROR', m, f),
+  };
+}
+
+/** Fields every entry written while handling one request carries (its request id and trace). */
+const context = new AsyncLocalStorage<Record<string, unknown>>();
+
+/** Runs `fn` with `fields` added to every entry a contextual logger writes meanwhile. */
+export function withLogContext<T>(fields: Record<string, unknown>, fn: () => T): T {
+  return context.run({ ...context.getStore(), ...fields }, fn);
+}
+
+/** A logger that adds the current request's fields (see withLogContext) to each entry of `base`. */
+export function contextualLogger(base: Logger): Logger {
+  const log = (severity: Severity, message: string, fields: Record<string, unknown> = {}) =>
+    base.log(severity, message, { ...context.getStore(), ...fields });
+  return {
     log,
     info: (m, f) => log('INFO', m, f),
     warn: (m, f) => log('WARNING', m, f),

@@ -1,7 +1,7 @@
 // One structured log line per request, in Cloud Logging's format, with a request id in and out.
 import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { Logger, Severity } from './log.js';
+import { type Logger, type Severity, withLogContext } from './log.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -44,10 +44,18 @@ export function requestLog({ log, projectId }: RequestLogOptions): MiddlewareHan
     const given = c.req.header(REQUEST_ID_HEADER);
     const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
     c.set('requestId' as never, requestId as never);
-    await next();
+    const trace = traceOf(c.req.header('x-cloud-trace-context'));
+    const correlation = {
+      requestId,
+      'logging.googleapis.com/labels': { requestId },
+      ...(trace && projectId
+        ? { 'logging.googleapis.com/trace': `projects/${projectId}/traces/${trace}` }
+        : {}),
+    };
+    // Entries written while handling the request (through a contextual logger) carry the same ids.
+    await withLogContext(correlation, next);
     c.header(REQUEST_ID_HEADER, requestId);
     const status = c.res.status;
-    const trace = traceOf(c.req.header('x-cloud-trace-context'));
     const userAgent = c.req.header('user-agent');
     const remoteIp = remoteIpOf(c.req.header('x-forwarded-for'), c.env);
     log.log(severityOf(status), `${c.req.method} ${c.req.path} ${status}`, {
@@ -59,11 +67,7 @@ export function requestLog({ log, projectId }: RequestLogOptions): MiddlewareHan
         ...(userAgent ? { userAgent } : {}),
         ...(remoteIp ? { remoteIp } : {}),
       },
-      requestId,
-      'logging.googleapis.com/labels': { requestId },
-      ...(trace && projectId
-        ? { 'logging.googleapis.com/trace': `projects/${projectId}/traces/${trace}` }
-        : {}),
+      ...correlation,
     });
   };
 }
