@@ -135,7 +135,9 @@ describeEmulators('Restart', () => {
       await t.waitStatus(run.id, ['running']);
       await kill9(agent);
       // A reboot: every process of the run dies at once, nothing is written.
-      const pids = JSON.parse(await readFile(join(t.home, 'runs', run.id, 'pids.json'), 'utf8')) as {
+      const pidsFile = join(t.home, 'runs', run.id, 'pids.json');
+      await waitFor('the runner to have started the worker', () => existsSync(pidsFile));
+      const pids = JSON.parse(await readFile(pidsFile, 'utf8')) as {
         runner: number;
         worker: number;
       };
