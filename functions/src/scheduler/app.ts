@@ -25,14 +25,16 @@ export function createSchedulerApp(deps: Deps, config: SchedulerAppConfig = {}):
 
   app.post('/', async (c) => {
     const result = await runTick(deps);
-    let summaries: SummaryOutcome | { skipped: string } = { skipped: 'no GITHUB_TOKEN configured' };
+    let summaries: SummaryOutcome | { skipped: string } | { error: string } = {
+      skipped: 'no GITHUB_TOKEN configured',
+    };
     if (octokit) {
       try {
         summaries = await processRunSummaries(deps, octokit);
       } catch (error) {
         const message = (error as Error).message;
         deps.log.error('scheduler: could not post GitHub run summaries', { error: message });
-        summaries = { posted: [], failed: [{ runId: '', error: message }] };
+        summaries = { error: message };
       }
     }
     deps.log.info('scheduler tick', {
