@@ -3,12 +3,12 @@ import { createRoute } from '@hono/zod-openapi';
 import { AgentHeartbeatSchema, isAgentAlive } from '@nightshift/shared';
 import { z } from 'zod';
 import type { Deps } from '../core/deps.js';
-import { COMMON_PROBLEMS, json, newRouter, problems, secured } from '../core/openapi.js';
+import { COMMON_PROBLEMS, json, named, newRouter, problems, secured } from '../core/openapi.js';
 
 export const AgentStatusSchema = AgentHeartbeatSchema.extend({
   alive: z.boolean().describe('Heartbeat within the alive window and not stopped'),
 });
-export const AgentListSchema = z.object({ agents: z.array(AgentStatusSchema) });
+export const AgentListSchema = z.object({ agents: z.array(named('AgentStatus', AgentStatusSchema)) });
 
 const list = createRoute({
   method: 'get',

@@ -279,8 +279,19 @@ describe('OpenAPI document and pages', () => {
     const doc = (await res.json()) as {
       openapi: string;
       paths: Record<string, Record<string, { security?: unknown[] }>>;
-      components: { securitySchemes: Record<string, unknown> };
+      components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
     };
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining([
+        'Worker',
+        'WorkerSpec',
+        'WorkerPatch',
+        'Run',
+        'CreateRun',
+        'RunEvent',
+        'Problem',
+      ]),
+    );
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.components.securitySchemes.bearer).toEqual(expect.objectContaining({ scheme: 'bearer' }));
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>

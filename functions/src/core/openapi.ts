@@ -1,7 +1,17 @@
 // Helpers for the OpenAPI routers: one validation hook, JSON and problem bodies, the bearer scheme.
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { PROBLEM_CONTENT_TYPE, ProblemSchema } from '@nightshift/shared';
-import type { z } from 'zod';
+import {
+  CancelRunSchema,
+  CreateRunSchema,
+  PROBLEM_CONTENT_TYPE,
+  ProblemSchema,
+  RunEventSchema,
+  RunSchema,
+  WorkerPatchSchema,
+  WorkerSchema,
+  WorkerSpecSchema,
+} from '@nightshift/shared';
+import { z } from 'zod';
 import { validationFailed } from './errors.js';
 import { titleOf } from './problem.js';
 
@@ -32,11 +42,11 @@ export function json<S extends z.ZodType>(schema: S, description: string) {
 export function problems(...statuses: number[]) {
   const out: Record<
     number,
-    { content: Record<string, { schema: typeof ProblemSchema }>; description: string }
+    { content: Record<string, { schema: typeof Named.Problem }>; description: string }
   > = {};
   for (const status of statuses) {
     out[status] = {
-      content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: Named.Problem } },
       description: titleOf(status),
     };
   }
@@ -46,3 +56,23 @@ export function problems(...statuses: number[]) {
 /** The errors every authenticated JSON route can answer with. */
 export const COMMON_PROBLEMS = [401, 500] as const;
 export const BODY_PROBLEMS = [400, 413, 415] as const;
+
+/**
+ * The shared contracts under their names, so the document lists them once under components.schemas and
+ * refers to them. The contracts may be built before @hono/zod-openapi gives zod schemas `.openapi()`, so
+ * each is wrapped in a lazy schema made here; validation is the contract's own.
+ */
+export function named<S extends z.ZodType>(name: string, schema: S) {
+  return z.lazy(() => schema).openapi(name);
+}
+
+export const Named = {
+  Worker: named('Worker', WorkerSchema),
+  WorkerSpec: named('WorkerSpec', WorkerSpecSchema),
+  WorkerPatch: named('WorkerPatch', WorkerPatchSchema),
+  Run: named('Run', RunSchema),
+  CreateRun: named('CreateRun', CreateRunSchema),
+  CancelRun: named('CancelRun', CancelRunSchema),
+  RunEvent: named('RunEvent', RunEventSchema),
+  Problem: named('Problem', ProblemSchema),
+};

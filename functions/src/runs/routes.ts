@@ -1,18 +1,18 @@
 // /v1/runs: start, list, get, events, cancel.
 import { createRoute } from '@hono/zod-openapi';
-import {
-  CancelRunSchema,
-  CreateRunSchema,
-  RUN_STATUSES,
-  RunEventSchema,
-  RunIdSchema,
-  RunSchema,
-  SlugSchema,
-} from '@nightshift/shared';
+import { RUN_STATUSES, RunIdSchema, SlugSchema } from '@nightshift/shared';
 import { z } from 'zod';
 import type { Deps } from '../core/deps.js';
 import { notFound } from '../core/errors.js';
-import { BODY_PROBLEMS, COMMON_PROBLEMS, json, newRouter, problems, secured } from '../core/openapi.js';
+import {
+  BODY_PROBLEMS,
+  COMMON_PROBLEMS,
+  json,
+  Named,
+  newRouter,
+  problems,
+  secured,
+} from '../core/openapi.js';
 import { cancelRun } from './cancel.js';
 import { DEFAULT_PAGE_SIZE, listRuns, MAX_PAGE_SIZE } from './list.js';
 import { createRun } from './service.js';
@@ -21,12 +21,12 @@ const tags = ['runs'];
 const IdParams = z.object({ id: RunIdSchema });
 
 export const RunPageSchema = z.object({
-  runs: z.array(RunSchema),
+  runs: z.array(Named.Run),
   nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
 });
-export const RunEventListSchema = z.object({ events: z.array(RunEventSchema) });
+export const RunEventListSchema = z.object({ events: z.array(Named.RunEvent) });
 export const CancelResultSchema = z.object({
-  run: RunSchema,
+  run: Named.Run,
   action: z
     .enum(['cancelled', 'cancel_requested'])
     .describe('cancelled: the queued run was cancelled now; cancel_requested: its agent will stop it'),
@@ -64,10 +64,10 @@ const create = createRoute({
   security: secured,
   request: {
     headers: IdempotencyHeaders,
-    body: { ...json(CreateRunSchema, 'Which worker, and overrides of its defaults'), required: true },
+    body: { ...json(Named.CreateRun, 'Which worker, and overrides of its defaults'), required: true },
   },
   responses: {
-    202: json(RunSchema, 'The queued run (or, on a retry with the same Idempotency-Key, the earlier run)'),
+    202: json(Named.Run, 'The queued run (or, on a retry with the same Idempotency-Key, the earlier run)'),
     ...problems(...COMMON_PROBLEMS, ...BODY_PROBLEMS, 404, 409, 503),
   },
 });
@@ -89,7 +89,7 @@ const get = createRoute({
   summary: 'Get a run',
   security: secured,
   request: { params: IdParams },
-  responses: { 200: json(RunSchema, 'The run'), ...problems(...COMMON_PROBLEMS, 400, 404) },
+  responses: { 200: json(Named.Run, 'The run'), ...problems(...COMMON_PROBLEMS, 400, 404) },
 });
 
 const events = createRoute({
@@ -111,7 +111,7 @@ const cancel = createRoute({
     'A queued run is cancelled at once; a starting or running run gets a cancel request that its agent ' +
     'acts on. A finished run is 409. The body is optional.',
   security: secured,
-  request: { params: IdParams, body: { ...json(CancelRunSchema, 'Why'), required: false } },
+  request: { params: IdParams, body: { ...json(Named.CancelRun, 'Why'), required: false } },
   responses: {
     202: json(CancelResultSchema, 'What happened'),
     ...problems(...COMMON_PROBLEMS, ...BODY_PROBLEMS, 404, 409),

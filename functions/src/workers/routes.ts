@@ -1,14 +1,22 @@
 // /v1/workers: create, list, get, patch, delete.
 import { createRoute } from '@hono/zod-openapi';
-import { SlugSchema, WorkerPatchSchema, WorkerSchema, WorkerSpecSchema } from '@nightshift/shared';
+import { SlugSchema } from '@nightshift/shared';
 import { z } from 'zod';
 import type { Deps } from '../core/deps.js';
-import { BODY_PROBLEMS, COMMON_PROBLEMS, json, newRouter, problems, secured } from '../core/openapi.js';
+import {
+  BODY_PROBLEMS,
+  COMMON_PROBLEMS,
+  json,
+  Named,
+  newRouter,
+  problems,
+  secured,
+} from '../core/openapi.js';
 import { createWorker, deleteWorker, getWorker, listWorkers, patchWorker } from './service.js';
 
 const tags = ['workers'];
 const IdParams = z.object({ id: SlugSchema });
-export const WorkerListSchema = z.object({ workers: z.array(WorkerSchema) });
+export const WorkerListSchema = z.object({ workers: z.array(Named.Worker) });
 
 const create = createRoute({
   method: 'post',
@@ -17,10 +25,10 @@ const create = createRoute({
   summary: 'Create a worker',
   security: secured,
   request: {
-    body: { ...json(WorkerSpecSchema, 'The worker; omitted fields take their defaults'), required: true },
+    body: { ...json(Named.WorkerSpec, 'The worker; omitted fields take their defaults'), required: true },
   },
   responses: {
-    201: json(WorkerSchema, 'The stored worker'),
+    201: json(Named.Worker, 'The stored worker'),
     ...problems(...COMMON_PROBLEMS, ...BODY_PROBLEMS, 409),
   },
 });
@@ -41,7 +49,7 @@ const get = createRoute({
   summary: 'Get a worker',
   security: secured,
   request: { params: IdParams },
-  responses: { 200: json(WorkerSchema, 'The worker'), ...problems(...COMMON_PROBLEMS, 400, 404) },
+  responses: { 200: json(Named.Worker, 'The worker'), ...problems(...COMMON_PROBLEMS, 400, 404) },
 });
 
 const patch = createRoute({
@@ -53,10 +61,10 @@ const patch = createRoute({
   security: secured,
   request: {
     params: IdParams,
-    body: { ...json(WorkerPatchSchema, 'The fields to change'), required: true },
+    body: { ...json(Named.WorkerPatch, 'The fields to change'), required: true },
   },
   responses: {
-    200: json(WorkerSchema, 'The updated worker'),
+    200: json(Named.Worker, 'The updated worker'),
     ...problems(...COMMON_PROBLEMS, ...BODY_PROBLEMS, 404, 409),
   },
 });
