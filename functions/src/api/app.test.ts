@@ -210,6 +210,18 @@ describe('errors', () => {
     const error = log.entries.find((e) => e.severity === 'ERROR' && e.message.includes('exploded'));
     expect(error).toMatchObject({ requestId: 'req-500', error: { stack: expect.any(String) } });
   });
+  it('answers 503 with Retry-After when Firestore is unavailable', async () => {
+    const { app, log } = setup({
+      get cols(): never {
+        throw Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14 });
+      },
+    });
+    const res = await app.request('/v1/agents', { headers: auth });
+    const body = await expectProblem(res, 503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(JSON.stringify(body)).not.toContain('No connection');
+    expect(log.entries.some((e) => e.severity === 'ERROR' && e.message.includes('UNAVAILABLE'))).toBe(true);
+  });
 });
 
 describe('request logs', () => {

@@ -80,6 +80,20 @@ export function errorHandler(log: Logger) {
       return problem(c, error.status, detail ?? error.message);
     }
     const requestId = c.get('requestId' as never) as string | undefined;
+    if (TRANSIENT_GRPC_CODES.has((error as { code?: unknown }).code as number)) {
+      // Firestore or Pub/Sub did not answer in time: worth a retry, and the answer says so.
+      log.error(`a Google service is unavailable: ${error.message}`, {
+        error: { name: error.name, message: error.message, code: (error as { code?: unknown }).code },
+        requestId,
+      });
+      return problem(
+        c,
+        503,
+        'a backing service did not answer; retry shortly (with the same Idempotency-Key for POST /v1/runs)',
+        {},
+        { 'Retry-After': '5' },
+      );
+    }
     log.error(`unhandled error: ${error.message}`, {
       error: { name: error.name, message: error.message, stack: error.stack },
       requestId,
@@ -93,6 +107,9 @@ export function errorHandler(log: Logger) {
     );
   };
 }
+
+/** gRPC codes of a Google client that mean "try again": DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE. */
+const TRANSIENT_GRPC_CODES = new Set([4, 8, 14]);
 
 const DETAILS: Record<number, string> = {
   400: 'the request body is not valid JSON',

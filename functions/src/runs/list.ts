@@ -2,7 +2,8 @@
 //
 // Firestore composite indexes this needs in the cloud (functions/firestore.indexes.json lists them for
 // terraform; the emulator needs none): runs (createdAt desc, id desc); (workerId, createdAt desc, id desc);
-// (status, createdAt desc, id desc); (workerId, status, createdAt desc, id desc).
+// (status, createdAt desc, id desc); (workerId, status, createdAt desc, id desc). Deleting a worker asks
+// for its active runs: (workerId, status).
 import type { Run, RunStatus } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { badRequest } from '../core/errors.js';
