@@ -6,7 +6,14 @@ import { fileURLToPath } from 'node:url';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { type AgentState, type Command, isTerminal, type Progress, type Run } from '@nightshift/shared';
-import { decideOutcome, type HeldRun, newProgressWatch, type Outcome, type StopReason } from './lifecycle.js';
+import {
+  decideOutcome,
+  type HeldRun,
+  newProgressWatch,
+  type Outcome,
+  type StopReason,
+  withPushFailure,
+} from './lifecycle.js';
 import { errorMessage, type Logger } from './log.js';
 import {
   advanceTail,
@@ -443,15 +450,22 @@ export class Agent {
 
   // ── Finish ──────────────────────────────────────────────────────────────────────────────────
 
-  private async finish(held: HeldRun, outcome: Outcome): Promise<void> {
+  private async finish(held: HeldRun, finalOutcome: Outcome): Promise<void> {
+    let outcome = finalOutcome;
     const { runId } = held;
     const commits = held.workspace ? await commitsSince(held.workspace, held.startCommit) : [];
     const repo = held.worker?.repo;
     if (repo?.push && held.workspace && commits.length > 0 && !held.pushed) {
       held.pushed = true;
-      await pushBranch(held.workspace, repo.branch).catch((error: unknown) =>
-        this.store.note(runId, `push of ${repo.branch} failed: ${errorMessage(error)}`).catch(() => {}),
-      );
+      try {
+        await pushBranch(held.workspace, repo.branch);
+      } catch (error) {
+        // The owner asked for the commits on the remote: a run that did not deliver them has not succeeded.
+        outcome = withPushFailure(
+          outcome,
+          `pushing ${repo.branch} failed (${errorMessage(error)}); the run's ${commits.length} commit(s) are kept in ${held.workspace}`,
+        );
+      }
     }
     if (held.launched && !held.runningWritten) await this.markRunning(held, this.now().toISOString());
     const result = held.tail.stream.result;

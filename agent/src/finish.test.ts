@@ -1,6 +1,8 @@
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describeEmulators } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type AgentTest, setupAgentTest } from './testing/harness.js';
+import { type AgentTest, git, setupAgentTest } from './testing/harness.js';
 
 const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
 
@@ -63,6 +65,36 @@ describeEmulators('Finish', () => {
         .map((d) => d.data())
         .flatMap((e) => (e.type === 'note' ? [e.message] : []));
       expect(notes).toContain('worker was still alive after its result and was stopped');
+    });
+  });
+
+  describe('Finish: push', () => {
+    it("pushes the run's commits to the worker's branch when repo.push is set", async () => {
+      const origin = await t.makeRepo('p1');
+      await t.createWorker('p1', { repo: { url: origin, branch: 'main', push: true } });
+      const run = await t.createRun('p1');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('succeeded');
+      expect(done.commits.length).toBeGreaterThan(0);
+      expect(await git(origin, 'rev-parse', 'main')).toBe(done.commits.at(-1));
+    });
+
+    it('fails a run whose push is rejected, naming why and where the commits are kept', async () => {
+      const origin = await t.makeRepo('p2');
+      const hook = join(origin, 'hooks', 'pre-receive');
+      await writeFile(hook, '#!/bin/sh\necho "protected branch" >&2\nexit 1\n');
+      await chmod(hook, 0o755);
+      await t.createWorker('p2', { repo: { url: origin, branch: 'main', push: true } });
+      const run = await t.createRun('p2');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('failed');
+      expect(done.error).toMatch(
+        /^the worker finished, but pushing main failed \(.*pre-receive hook declined.*\); the run's 2 commit\(s\) are kept in \//s,
+      );
+      expect(done.commits).toHaveLength(2);
+      expect(done.result).toBe('Milestone done.');
     });
   });
 });

@@ -83,3 +83,10 @@ export function decideOutcome(held: HeldRun, exit: (ExitStatus & { note?: string
   const extra = exit?.note ? `; ${exit.note}` : '';
   return { status: 'failed', error: `${verdict.error}${extra}`, exitCode, note };
 }
+
+/** The outcome once a requested push has failed: a success becomes a failure; other endings keep their status. */
+export function withPushFailure(outcome: Outcome, why: string): Outcome {
+  return outcome.status === 'succeeded'
+    ? { ...outcome, status: 'failed', error: `the worker finished, but ${why}` }
+    : { ...outcome, error: outcome.error ? `${outcome.error}; ${why}` : why };
+}

@@ -137,7 +137,10 @@ export async function setupAgentTest(): Promise<AgentTest> {
     async createWorker(id, fields = {}) {
       const worker = WorkerSchema.parse({
         id,
-        repo: fields.workdir ? undefined : { url: await t.makeRepo(id), branch: 'main', push: false },
+        repo:
+          fields.workdir || fields.repo
+            ? undefined
+            : { url: await t.makeRepo(id), branch: 'main', push: false },
         createdAt: now(),
         updatedAt: now(),
         ...fields,
