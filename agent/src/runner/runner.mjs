@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { clean, render } from './render.mjs';
 
 // File names: keep in step with RUN_FILES in ../rundir.ts.
 const FILES = {
@@ -33,33 +34,6 @@ const show = (text) => {
     process.stdout.write(text);
   } catch {}
 };
-
-function render(line) {
-  let m;
-  try {
-    m = JSON.parse(line);
-  } catch {
-    return `${line}\n`;
-  }
-  if (m === null || typeof m !== 'object') return '';
-  if (m.type === 'system' && m.subtype === 'init')
-    return `── session ${m.session_id ?? '?'} (${m.model ?? ''})\n`;
-  if (m.type === 'assistant') {
-    const parts = Array.isArray(m.message?.content) ? m.message.content : [];
-    return parts
-      .map((p) => {
-        if (p?.type === 'text') return `${p.text}\n`;
-        if (p?.type === 'tool_use') return `  ▸ ${p.name} ${JSON.stringify(p.input ?? {}).slice(0, 160)}\n`;
-        return '';
-      })
-      .join('');
-  }
-  if (m.type === 'result') {
-    const cost = typeof m.total_cost_usd === 'number' ? ` $${m.total_cost_usd.toFixed(4)}` : '';
-    return `── result: ${m.subtype}${m.is_error ? ' (error)' : ''}, ${m.num_turns ?? '?'} turns${cost}\n${m.result ?? ''}\n`;
-  }
-  return '';
-}
 
 const spec = JSON.parse(readFileSync(join(dir, FILES.launch), 'utf8'));
 const streamOut = createWriteStream(join(dir, FILES.stream), { flags: 'a' });
@@ -101,7 +75,7 @@ child.stdout.on('data', (chunk) => {
 });
 child.stderr.on('data', (chunk) => {
   stderrOut.write(chunk);
-  show(chunk.toString('utf8'));
+  show(clean(chunk.toString('utf8')));
 });
 child.on('error', (error) => {
   note = `could not start ${spec.command}: ${error.message}`;
