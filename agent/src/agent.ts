@@ -237,7 +237,7 @@ export class Agent {
       cancelReason: run.cancelRequestedAt ? (run.cancelReason ?? 'cancel requested') : null,
       phase: { name: 'preparing' },
       progress: newProgressWatch(),
-      pushed: false,
+      push: null,
     };
   }
 
@@ -252,7 +252,7 @@ export class Agent {
       if (worker === undefined) throw new Error(`worker ${held.workerId} does not exist`);
       held.worker = worker;
       stage = 'workspace';
-      const prepared = await prepareWorkspace(this.opts.home, worker);
+      const prepared = await prepareWorkspace(this.opts.home, worker, held.run.workBranch);
       held.workspace = prepared.dir;
       held.startCommit = prepared.startCommit;
       for (const note of prepared.notes) await this.store.note(runId, note).catch(() => {});
@@ -455,18 +455,21 @@ export class Agent {
     const { runId } = held;
     const commits = held.workspace ? await commitsSince(held.workspace, held.startCommit) : [];
     const repo = held.worker?.repo;
-    if (repo?.push && held.workspace && commits.length > 0 && !held.pushed) {
-      held.pushed = true;
+    if (repo?.push && held.workspace && commits.length > 0 && held.push === null) {
+      // The run's own branch when it has one (its commits were made there), else the worker's branch.
+      // held.run comes from the run document, so an agent that adopted the run after a restart pushes
+      // the same branch.
+      const branch = held.run.workBranch ?? repo.branch;
+      held.push = { branch, failure: null };
       try {
-        await pushBranch(held.workspace, repo.branch);
+        await pushBranch(held.workspace, branch);
       } catch (error) {
-        // The owner asked for the commits on the remote: a run that did not deliver them has not succeeded.
-        outcome = withPushFailure(
-          outcome,
-          `pushing ${repo.branch} failed (${errorMessage(error)}); the run's ${commits.length} commit(s) are kept in ${held.workspace}`,
-        );
+        held.push.failure = `pushing ${branch} failed (${errorMessage(error)}); the run's ${commits.length} commit(s) are kept in ${held.workspace}`;
       }
     }
+    // The owner asked for the commits on the remote: a run that did not deliver them has not succeeded.
+    if (held.push?.failure) outcome = withPushFailure(outcome, held.push.failure);
+    const pushedBranch = held.push !== null && held.push.failure === null ? held.push.branch : null;
     if (held.launched && !held.runningWritten) await this.markRunning(held, this.now().toISOString());
     const result = held.tail.stream.result;
     const moved = await this.store.move(runId, outcome.status, {
@@ -475,6 +478,7 @@ export class Agent {
         exitCode: outcome.exitCode,
         usage: { ...held.tail.stream.usage },
         commits,
+        pushedBranch,
         result: result?.text ?? null,
         error: outcome.error,
         progress: await this.finalProgress(held),

@@ -78,6 +78,50 @@ describeEmulators('Finish', () => {
       expect(done.status).toBe('succeeded');
       expect(done.commits.length).toBeGreaterThan(0);
       expect(await git(origin, 'rev-parse', 'main')).toBe(done.commits.at(-1));
+      expect(done.pushedBranch).toBe('main');
+    });
+
+    it("pushes a run's work branch, not the worker's; the next run starts from the worker's branch", async () => {
+      const origin = await t.makeRepo('p3');
+      const seed = await git(origin, 'rev-parse', 'main');
+      await t.createWorker('p3', { repo: { url: origin, branch: 'main', push: true } });
+      const run = await t.createRun('p3', { workBranch: 'nightshift/issue-7-p3-label-1' });
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('succeeded');
+      expect(done.startCommit).toBe(seed);
+      expect(done.commits).toHaveLength(2);
+      expect(done.pushedBranch).toBe('nightshift/issue-7-p3-label-1');
+      expect(await git(origin, 'rev-parse', 'refs/heads/nightshift/issue-7-p3-label-1')).toBe(
+        done.commits.at(-1),
+      );
+      expect(await git(origin, 'rev-parse', 'main')).toBe(seed);
+
+      // The checkout was left on the work branch; the next run still starts from the worker's branch.
+      const next = await t.createRun('p3');
+      await t.publish('run.start', next.id);
+      const nextDone = await t.waitStatus(next.id, [...ENDED]);
+      expect(nextDone.status).toBe('succeeded');
+      expect(nextDone.startCommit).toBe(seed);
+      expect(nextDone.commits.some((sha) => done.commits.includes(sha))).toBe(false);
+      expect(nextDone.pushedBranch).toBe('main');
+      expect(await git(origin, 'rev-parse', 'main')).toBe(nextDone.commits.at(-1));
+      // Branches are never deleted.
+      expect(await git(origin, 'rev-parse', 'refs/heads/nightshift/issue-7-p3-label-1')).toBe(
+        done.commits.at(-1),
+      );
+    });
+
+    it('records no pushed branch when repo.push is off; the commits stay on the work branch locally', async () => {
+      await t.createWorker('p4');
+      const run = await t.createRun('p4', { workBranch: 'nightshift/issue-8-p4-label-1' });
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('succeeded');
+      expect(done.pushedBranch).toBeNull();
+      const workspace = join(t.home, 'workspaces', 'p4');
+      expect(await git(workspace, 'rev-parse', 'nightshift/issue-8-p4-label-1')).toBe(done.commits.at(-1));
+      expect(await git(workspace, 'rev-parse', 'main')).toBe(done.startCommit);
     });
 
     it('fails a run whose push is rejected, naming why and where the commits are kept', async () => {
@@ -95,6 +139,7 @@ describeEmulators('Finish', () => {
       );
       expect(done.commits).toHaveLength(2);
       expect(done.result).toBe('Milestone done.');
+      expect(done.pushedBranch).toBeNull();
     });
   });
 });

@@ -41,7 +41,11 @@ export interface HeldRun {
   cancelReason: string | null;
   phase: Phase;
   progress: ProgressWatch;
-  pushed: boolean;
+  /**
+   * What the push at the finish did: kept, so a terminal write retried on a later tick neither pushes
+   * again nor forgets that the push failed. Null until a push was tried.
+   */
+  push: { branch: string; failure: string | null } | null;
 }
 
 export interface ProgressWatch {

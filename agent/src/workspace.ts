@@ -38,12 +38,24 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Clones on first use, else fetches and checks out the branch (fast-forward only: local commits stay). */
-export async function prepareWorkspace(home: string, worker: Worker): Promise<Prepared> {
+/**
+ * Clones on first use, else fetches and checks out the worker's branch (fast-forward only: local commits
+ * stay). Every run starts from the worker's branch, even when the previous run left the checkout on its
+ * own work branch. With a `workBranch`, that branch is then created (or reset) at the worker's branch,
+ * so the run's commits land on it and the worker's branch stays as it was. A worker `workdir` is used
+ * as it is: its branch is the owner's business, so a work branch is not made there (a note says so).
+ */
+export async function prepareWorkspace(
+  home: string,
+  worker: Worker,
+  workBranch: string | null = null,
+): Promise<Prepared> {
   const notes: string[] = [];
   if (worker.workdir !== undefined) {
     const dir = worker.workdir;
     if (!(await exists(dir))) throw new Error(`workdir ${dir} does not exist`);
+    if (workBranch !== null)
+      notes.push(`work branch ${workBranch} not made: the worker's workdir is used as it is`);
     return { dir, startCommit: await headOf(dir), notes };
   }
   const repo = worker.repo;
@@ -62,6 +74,8 @@ export async function prepareWorkspace(home: string, worker: Worker): Promise<Pr
       notes.push(`workspace not fast-forwarded to origin/${repo.branch}: ${(error as Error).message}`);
     }
   }
+  // -B: a work branch left from an earlier attempt of the same run is reset, not an error.
+  if (workBranch !== null) await git(dir, ['checkout', '-B', workBranch, '--']);
   return { dir, startCommit: await headOf(dir), notes };
 }
 
@@ -85,6 +99,7 @@ export async function commitsSince(dir: string, start: string | null): Promise<s
   }
 }
 
+/** Pushes HEAD to the branch on origin; never forced, so a branch that moved on elsewhere is refused. */
 export async function pushBranch(dir: string, branch: string): Promise<void> {
   await git(dir, ['push', 'origin', `HEAD:refs/heads/${branch}`]);
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AgentIdSchema, GitHubRepoSchema, IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
 import { type RunStatus, RunStatusSchema } from './status.js';
 import { MAX_DURATION_MINUTES_LIMIT } from './timings.js';
-import { ModelSchema } from './worker.js';
+import { BranchSchema, ModelSchema } from './worker.js';
 
 /** Who or what asked for the run. */
 export const TriggerSchema = z.discriminatedUnion('type', [
@@ -75,6 +75,14 @@ export const RunSchema = z.object({
   error: z.string().nullable().default(null),
   cancelRequestedAt: IsoDateTimeSchema.nullable().default(null),
   cancelReason: z.string().nullable().default(null),
+  /**
+   * The branch the run works on when it is not the worker's own `repo.branch` (an issue's run, decided
+   * when the run is created): the agent branches it off the worker's branch and pushes it, never the
+   * worker's branch. Null: the run works on the worker's branch.
+   */
+  workBranch: BranchSchema.nullable().default(null),
+  /** The branch the agent pushed the run's commits to; null when nothing was pushed. */
+  pushedBranch: z.string().nullable().default(null),
 });
 export type Run = z.infer<typeof RunSchema>;
 

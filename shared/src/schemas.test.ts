@@ -178,6 +178,8 @@ describe('RunSchema', () => {
       error: null,
       commits: [],
       usage: { turns: 0, costUsd: 0, inputTokens: 0, outputTokens: 0 },
+      workBranch: null,
+      pushedBranch: null,
     });
   });
 
@@ -192,6 +194,8 @@ describe('RunSchema', () => {
     ['a schedule trigger without a slot', { trigger: { type: 'schedule' } }, 'trigger.slot'],
     ['a time without a zone', { createdAt: '2026-11-24 05:00' }, 'createdAt'],
     ['negative usage', { usage: { turns: -1, costUsd: 0, inputTokens: 0, outputTokens: 0 } }, 'usage.turns'],
+    ['a work branch that could be read as an option', { workBranch: '--force' }, 'workBranch'],
+    ['a work branch with ".."', { workBranch: 'nightshift/../main' }, 'workBranch'],
   ])('rejects %s at its path', (_name, change, path) => {
     expect(issuesOf(RunSchema, { ...minimal, ...change }).map((i) => i.path)).toContain(path);
   });
