@@ -51,6 +51,21 @@ describeEmulators('Finish', () => {
     });
   });
 
+  describe('Finish: a worker that dies without a result says why', () => {
+    it('puts the end of its stderr in the error', async () => {
+      await t.createWorker('w5');
+      const run = await t.createRun('w5');
+      await t.scenario(run.id, 'refuse_root');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('failed');
+      expect(done.exitCode).toBe(1);
+      expect(done.error).toBe(
+        'worker exited without a result message (code 1); stderr: --dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons',
+      );
+    });
+  });
+
   describe('Stop: a worker that hangs after its result', () => {
     it('is stopped after the grace period and takes its status from the result', async () => {
       const run = await t.createRun('w4');

@@ -85,7 +85,9 @@ export function decideOutcome(held: HeldRun, exit: (ExitStatus & { note?: string
   const note = stop === 'result_hang' ? 'worker was still alive after its result and was stopped' : null;
   if (verdict.status === 'succeeded') return { status: 'succeeded', error: null, exitCode, note };
   const extra = exit?.note ? `; ${exit.note}` : '';
-  return { status: 'failed', error: `${verdict.error}${extra}`, exitCode, note };
+  // Without a result, stderr is where the worker said why (not logged in, refused to run as root, …).
+  const said = held.tail.stream.result === null ? stderrSummary(exit?.stderrTail) : '';
+  return { status: 'failed', error: `${verdict.error}${extra}${said}`, exitCode, note };
 }
 
 /** The outcome once a requested push has failed: a success becomes a failure; other endings keep their status. */
@@ -93,4 +95,17 @@ export function withPushFailure(outcome: Outcome, why: string): Outcome {
   return outcome.status === 'succeeded'
     ? { ...outcome, status: 'failed', error: `the worker finished, but ${why}` }
     : { ...outcome, error: outcome.error ? `${outcome.error}; ${why}` : why };
+}
+
+const STDERR_IN_ERROR_CHARS = 500;
+
+/** The last non-empty lines of stderr, on one line, for a run's error; empty when there are none. */
+export function stderrSummary(tail: string | null | undefined): string {
+  const text = (tail ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' | ');
+  if (text === '') return '';
+  return `; stderr: ${text.length > STDERR_IN_ERROR_CHARS ? `…${text.slice(-STDERR_IN_ERROR_CHARS)}` : text}`;
 }

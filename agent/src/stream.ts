@@ -134,6 +134,8 @@ export type Verdict = { status: 'succeeded' } | { status: 'failed'; error: strin
 export interface ExitStatus {
   code: number | null;
   signal: string | null;
+  /** The end of the worker's stderr, kept by the runner: the reason when there is no result. */
+  stderrTail?: string | null;
 }
 
 /** Success is exit 0 and a result with subtype success and is_error false; everything else fails with a reason. */

@@ -40,6 +40,9 @@ const streamOut = createWriteStream(join(dir, FILES.stream), { flags: 'a' });
 const stderrOut = createWriteStream(join(dir, FILES.stderr), { flags: 'a' });
 let note = null;
 let finished = false;
+// The end of stderr goes into exit.json: when the worker dies without a result, it says why.
+const STDERR_TAIL_CHARS = 2000;
+let stderrTail = '';
 
 function finish(status) {
   if (finished) return;
@@ -47,7 +50,7 @@ function finish(status) {
   let pending = 2;
   const done = () => {
     if (--pending > 0) return;
-    writeJsonAtomic(join(dir, FILES.exit), { ...status, note, at: new Date().toISOString() });
+    writeJsonAtomic(join(dir, FILES.exit), { ...status, note, stderrTail, at: new Date().toISOString() });
     show(`── worker exited (${status.signal ?? `code ${status.code}`})\n`);
     process.exit(0);
   };
@@ -75,7 +78,9 @@ child.stdout.on('data', (chunk) => {
 });
 child.stderr.on('data', (chunk) => {
   stderrOut.write(chunk);
-  show(clean(chunk.toString('utf8')));
+  const text = chunk.toString('utf8');
+  stderrTail = (stderrTail + text).slice(-STDERR_TAIL_CHARS);
+  show(clean(text));
 });
 child.on('error', (error) => {
   note = `could not start ${spec.command}: ${error.message}`;

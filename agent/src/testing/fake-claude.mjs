@@ -101,6 +101,15 @@ function work(step) {
   });
 }
 
+if (scenario === 'refuse_root') {
+  // What the real CLI prints, on stderr only and before anything else, when run as root with
+  // --dangerously-skip-permissions.
+  process.stderr.write(
+    '--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons\n',
+  );
+  process.exit(1);
+}
+
 if (scenario === 'replay') {
   // A recorded stream, line for line, as a real worker printed it; PROGRESS.md edited like the Edit in it.
   appendFileSync('PROGRESS.md', '\n## M1\n- RSS feed: done\n');
