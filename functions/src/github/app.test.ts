@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { COLLECTIONS, PROBLEM_CONTENT_TYPE, type Run, WorkerSchema } from '@nightshift/shared';
+import { BranchSchema, COLLECTIONS, PROBLEM_CONTENT_TYPE, type Run, WorkerSchema } from '@nightshift/shared';
 import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
@@ -141,6 +141,32 @@ describeEmulators('githubWebhook', () => {
       commentId: payload.comment.id,
     });
     expect(run?.prompt).toContain('and update the changelog\nThanks!');
+  });
+
+  it('gives each issue run of a worker with a repo its own work branch, made from numbers and our ids', async () => {
+    const repo = { url: 'https://github.com/Codertocat/Hello-World.git', branch: 'main', push: true };
+    await addWorker('blog', bug(), { workdir: undefined, repo });
+    await addWorker('docs', bug(), { workdir: undefined, repo });
+    await addWorker('local', bug()); // a workdir, used as it is: no branch of ours
+    const payload = example('issues', 'labeled');
+    payload.issue.title = 'x; rm -rf / && git push --force ../../main';
+    await deliver(app(), { event: 'issues', payload });
+    const comment = example('issue_comment', 'created');
+    comment.comment.body = '/nightshift run';
+    await deliver(app(), { event: 'issue_comment', payload: comment });
+
+    const branches = Object.fromEntries((await runs()).map((r) => [r.id, r.workBranch]));
+    expect(branches).toEqual({
+      [LABELED_RUN]: 'nightshift/issue-1-blog-label-1',
+      'gh-codertocat_hello-world-1-docs-label-1': 'nightshift/issue-1-docs-label-1',
+      'gh-codertocat_hello-world-1-local-label-1': null,
+      [`gh-codertocat_hello-world-1-blog-c${comment.comment.id}`]: `nightshift/issue-1-blog-c${comment.comment.id}`,
+      [`gh-codertocat_hello-world-1-docs-c${comment.comment.id}`]: `nightshift/issue-1-docs-c${comment.comment.id}`,
+      [`gh-codertocat_hello-world-1-local-c${comment.comment.id}`]: null,
+    });
+    for (const branch of Object.values(branches)) {
+      if (branch !== null) expect(BranchSchema.parse(branch)).toBe(branch);
+    }
   });
 
   it('answers ping with 200', async () => {

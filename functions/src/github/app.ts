@@ -27,7 +27,7 @@ import {
 } from './feedback.js';
 import { onTriggerError, problem } from './http.js';
 import { buildIssuePrompt } from './prompt.js';
-import { commentRunId, issueRunStem, labelRunFor } from './run-ids.js';
+import { commentRunId, issueRunStem, issueWorkBranch, labelRunFor } from './run-ids.js';
 
 export interface GithubAppConfig extends GithubFeedbackConfig {
   webhookSecret: string;
@@ -235,9 +235,10 @@ async function queueRun(
   const repo = payload.repository.full_name;
   const issue = payload.issue.number;
   const workerId = request.worker.id;
+  const stem = issueRunStem(repo, issue, workerId);
   let runId: string;
   if (request.kind === 'comment' && request.comment) {
-    runId = commentRunId(issueRunStem(repo, issue, workerId), request.comment.id);
+    runId = commentRunId(stem, request.comment.id);
   } else {
     const target = await labelRunFor(deps, repo, issue, workerId);
     if (target.active) return { runId: target.active.id, workerId, created: false };
@@ -258,11 +259,15 @@ async function queueRun(
     body: payload.issue.body,
     ...(request.comment ? { comment: { author: request.sender, text: request.comment.extra } } : {}),
   });
+  // An issue's run works on its own branch and comes back as a pull request. A worker without a repo
+  // (a workdir used as it is) has no branch of ours to make.
+  const workBranch = request.worker.repo ? issueWorkBranch(stem, runId, issue, workerId) : undefined;
   const { run, created }: { run: Run; created: boolean } = await createRun(deps, {
     workerId,
     trigger,
     promptSuffix,
     runId,
+    ...(workBranch ? { workBranch } : {}),
   });
   return { runId: run.id, workerId, created };
 }

@@ -63,14 +63,21 @@ export interface RecordedRequest {
   body: Payload | null;
 }
 
-/** A local HTTP server standing in for api.github.com; answers every request with `status`. */
+/** A test's own answer to a request; undefined falls back to `status`. */
+export type Responder = (request: RecordedRequest) => { status: number; body: unknown } | undefined;
+
+/**
+ * A local HTTP server standing in for api.github.com; answers every request with `status`, unless the
+ * test's `respond` answers it (e.g. a pull request as GitHub describes it).
+ */
 export async function fakeGithub(): Promise<{
   url: string;
   requests: RecordedRequest[];
   status: number;
+  respond: Responder | null;
   close(): Promise<void>;
 }> {
-  const state = { requests: [] as RecordedRequest[], status: 201 };
+  const state = { requests: [] as RecordedRequest[], status: 201, respond: null as Responder | null };
   const read = (req: IncomingMessage) =>
     new Promise<string>((resolve) => {
       let data = '';
@@ -81,14 +88,19 @@ export async function fakeGithub(): Promise<{
     });
   const server: Server = createServer(async (req, res) => {
     const text = await read(req);
-    state.requests.push({
+    const request: RecordedRequest = {
       method: req.method ?? '',
       path: req.url ?? '',
       authorization: req.headers.authorization,
       body: text ? JSON.parse(text) : null,
-    });
-    res.writeHead(state.status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(state.status < 300 ? { id: state.requests.length } : { message: 'Server Error' }));
+    };
+    state.requests.push(request);
+    const answer = state.respond?.(request) ?? {
+      status: state.status,
+      body: state.status < 300 ? { id: state.requests.length } : { message: 'Server Error' },
+    };
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(answer.body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -100,6 +112,12 @@ export async function fakeGithub(): Promise<{
     },
     set status(value: number) {
       state.status = value;
+    },
+    get respond() {
+      return state.respond;
+    },
+    set respond(value: Responder | null) {
+      state.respond = value;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

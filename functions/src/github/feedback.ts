@@ -1,10 +1,18 @@
-// Feedback on GitHub issues: a comment when a run is queued, and one with the outcome when it ends.
+// Feedback on GitHub issues: a comment when a run is queued, and one with the outcome (and pull request) when it ends.
 // Without a token nothing is posted. A GitHub API error is logged; it never fails a run or a webhook.
-import { COLLECTIONS, IsoDateTimeSchema, isTerminal, type Run, RunIdSchema } from '@nightshift/shared';
+import {
+  COLLECTIONS,
+  IsoDateTimeSchema,
+  isTerminal,
+  type Run,
+  RunIdSchema,
+  type Worker,
+} from '@nightshift/shared';
 import { Octokit } from '@octokit/rest';
 import { z } from 'zod';
 import type { Deps } from '../core/deps.js';
 import type { Logger } from '../core/log.js';
+import { SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
 
 /** How long one GitHub API call may take. */
 export const GITHUB_REQUEST_TIMEOUT_MS = 10_000;
@@ -77,8 +85,17 @@ export async function postQueuedComment(
   }
 }
 
-/** The end-of-run comment: status, summary (the worker's result), cost, turns, commits, error. */
-export function runSummaryBody(run: Run): string {
+/** Where the run's commits went, as the summary tells it. */
+export type Delivered =
+  /** A pull request from the run's branch: opened now, or one that was already there. */
+  | { kind: 'pull_request'; url: string; number: number; existing: boolean }
+  /** Pushed to a branch, with no pull request (the worker's own branch, or opening one failed). */
+  | { kind: 'branch'; branch: string }
+  /** Not pushed: the commits are in the workspace on the VM. */
+  | { kind: 'not_pushed'; reason: string };
+
+/** The end-of-run comment: status, summary (the worker's result), cost, turns, commits, pull request or branch, error. */
+export function runSummaryBody(run: Run, delivered: Delivered | null = null): string {
   const lines = [`nightshift run \`${run.id}\` (worker \`${run.workerId}\`) ended: **${run.status}**`];
   if (run.result) {
     const result =
@@ -93,14 +110,125 @@ export function runSummaryBody(run: Run): string {
   } else {
     lines.push('- Commits: none');
   }
+  if (delivered?.kind === 'pull_request') {
+    lines.push(
+      `- Pull request: ${delivered.url}${delivered.existing ? ' (already open for this branch)' : ''}`,
+    );
+  } else if (delivered?.kind === 'branch') {
+    lines.push(`- Branch: \`${delivered.branch}\``);
+  } else if (delivered?.kind === 'not_pushed') {
+    lines.push(`- Not pushed: ${delivered.reason}`);
+  }
   if (run.error) lines.push(`- Error: ${run.error.slice(0, 1000)}`);
   return lines.join('\n');
 }
 
-/** Posts a finished GitHub-triggered run's summary on its issue. Throws the GitHub error, if any. */
-export async function postRunSummary(octokit: Octokit, run: Run): Promise<void> {
-  if (run.trigger.type !== 'github') throw new Error(`run ${run.id} was not started from GitHub`);
-  await comment(octokit, run.trigger.repo, run.trigger.issue, runSummaryBody(run));
+/** The body of a run's pull request: `Closes #<issue>` only when the run succeeded, then the run's summary. */
+export function pullRequestBody(run: Run & { trigger: { type: 'github' } }): string {
+  const lines: string[] = [];
+  if (run.status === 'succeeded') lines.push(`Closes #${run.trigger.issue}`, '');
+  lines.push(
+    `Opened by nightshift for issue #${run.trigger.issue}: run \`${run.id}\` of worker \`${run.workerId}\` ended **${run.status}**.`,
+  );
+  if (run.result) {
+    const result =
+      run.result.length > MAX_RESULT_CHARS ? `${run.result.slice(0, MAX_RESULT_CHARS)}\n[…cut]` : run.result;
+    lines.push('', ...result.split('\n').map((l) => `> ${l}`));
+  }
+  if (run.error) lines.push('', `Error: ${run.error.slice(0, 1000)}`);
+  return lines.join('\n');
+}
+
+const timeout = () => ({ signal: AbortSignal.timeout(GITHUB_REQUEST_TIMEOUT_MS) });
+
+/**
+ * Opens a pull request from the run's pushed branch into the worker's branch, or finds the one that is
+ * already open for that branch (GitHub answers 422 to a second one, e.g. when a summary is posted again).
+ * Throws the GitHub error when neither works.
+ */
+export async function openPullRequest(
+  octokit: Octokit,
+  run: Run & { trigger: { type: 'github' } },
+  head: string,
+  base: string,
+): Promise<Extract<Delivered, { kind: 'pull_request' }>> {
+  const { owner, repo } = splitRepo(run.trigger.repo);
+  try {
+    const { data } = await octokit.rest.pulls.create({
+      owner,
+      repo,
+      head,
+      base,
+      // Our ids and the issue number only: the issue's own title is untrusted text we do not repeat.
+      title: `nightshift: issue #${run.trigger.issue} (run ${run.id})`,
+      body: pullRequestBody(run),
+      request: timeout(),
+    });
+    return { kind: 'pull_request', url: data.html_url, number: data.number, existing: false };
+  } catch (error) {
+    if ((error as { status?: number }).status !== 422) throw error;
+    const { data } = await octokit.rest.pulls.list({
+      owner,
+      repo,
+      head: `${owner}:${head}`,
+      state: 'all',
+      per_page: 1,
+      request: timeout(),
+    });
+    const found = data[0];
+    if (!found) throw error; // a 422 for another reason (e.g. no commits between the branches)
+    return { kind: 'pull_request', url: found.html_url, number: found.number, existing: true };
+  }
+}
+
+/**
+ * Where the run's commits went. A pull request is opened when the run pushed a branch that is not the
+ * worker's own; a GitHub error there is logged and the summary names the branch instead.
+ */
+export async function deliveredBy(
+  octokit: Octokit,
+  log: Logger,
+  run: Run & { trigger: { type: 'github' } },
+  worker: Worker | null,
+): Promise<Delivered | null> {
+  const base = worker?.repo?.branch;
+  if (run.pushedBranch !== null) {
+    if (base === undefined || run.pushedBranch === base) return { kind: 'branch', branch: run.pushedBranch };
+    try {
+      return await openPullRequest(octokit, run, run.pushedBranch, base);
+    } catch (error) {
+      log.error('could not open a pull request for the run', {
+        runId: run.id,
+        repo: run.trigger.repo,
+        head: run.pushedBranch,
+        base,
+        ...describeError(error),
+      });
+      return { kind: 'branch', branch: run.pushedBranch };
+    }
+  }
+  if (run.commits.length === 0) return null;
+  const where = run.workBranch ? ` on branch \`${run.workBranch}\`` : '';
+  if (worker?.repo && !worker.repo.push) {
+    return {
+      kind: 'not_pushed',
+      reason: `the worker's repo.push is off; the commits are in the workspace on the VM${where}`,
+    };
+  }
+  return { kind: 'not_pushed', reason: `the commits are in the workspace on the VM${where}` };
+}
+
+/**
+ * Posts a finished GitHub-triggered run's summary on its issue, opening its pull request first when it
+ * pushed a branch of its own. Throws the comment's GitHub error, if any; a pull request error is logged.
+ */
+export async function postRunSummary(deps: Deps, octokit: Octokit, run: Run): Promise<void> {
+  const trigger = run.trigger;
+  if (trigger.type !== 'github') throw new Error(`run ${run.id} was not started from GitHub`);
+  const githubRun = { ...run, trigger };
+  const worker = (await deps.cols.workers.doc(run.workerId).get()).data() ?? null;
+  const delivered = await deliveredBy(octokit, deps.log, githubRun, worker);
+  await comment(octokit, trigger.repo, trigger.issue, runSummaryBody(run, delivered));
 }
 
 /** `githubFeedback/<runId>`: a GitHub-triggered run whose end-of-run comment is still owed. */
@@ -112,6 +240,11 @@ export const FeedbackSchema = z.object({
   updatedAt: IsoDateTimeSchema,
   summaryPostedAt: IsoDateTimeSchema.nullable(),
   error: z.string().nullable(),
+  /**
+   * When a tick claimed the entry (state `posting`). A claim older than SUMMARY_CLAIM_EXPIRY_MS belongs to
+   * a tick that stopped before it finished, and a later tick may claim the entry again.
+   */
+  claimedAt: IsoDateTimeSchema.nullable().default(null),
 });
 export type Feedback = z.infer<typeof FeedbackSchema>;
 
@@ -126,6 +259,7 @@ export async function owePostRunSummary(deps: Deps, runId: string): Promise<void
     updatedAt: at,
     summaryPostedAt: null,
     error: null,
+    claimedAt: null,
   };
   try {
     await deps.db.collection(COLLECTIONS.githubFeedback).doc(runId).create(doc);
@@ -142,22 +276,30 @@ export interface SummaryOutcome {
 /**
  * Posts the summaries of finished GitHub-triggered runs, each exactly once: a tick claims a pending
  * entry with an update conditioned on the version it read, so two overlapping ticks cannot both post it.
- * A GitHub error puts the entry back for the next tick, up to SUMMARY_MAX_ATTEMPTS.
+ * A claim that is older than SUMMARY_CLAIM_EXPIRY_MS (its tick stopped between claim and post) is claimed
+ * again the same way, and counts as an attempt. A GitHub error puts the entry back for the next tick, up
+ * to SUMMARY_MAX_ATTEMPTS.
  */
 export async function processRunSummaries(deps: Deps, octokit: Octokit): Promise<SummaryOutcome> {
   const outcome: SummaryOutcome = { posted: [], failed: [] };
-  const pending = await deps.db
+  // One field, no composite index: the few `posting` entries are filtered by their claim time here.
+  const open = await deps.db
     .collection(COLLECTIONS.githubFeedback)
-    .where('state', '==', 'pending')
+    .where('state', 'in', ['pending', 'posting'])
     .limit(SUMMARY_BATCH)
     .get();
-  for (const doc of pending.docs) {
+  const expiredBefore = deps.now().getTime() - SUMMARY_CLAIM_EXPIRY_MS;
+  for (const doc of open.docs) {
     const parsed = FeedbackSchema.safeParse(doc.data());
     if (!parsed.success) {
       deps.log.error('corrupt githubFeedback document', { path: doc.ref.path });
       continue;
     }
     const entry = parsed.data;
+    // Entries written before claimedAt existed carry their claim time in updatedAt.
+    const abandoned =
+      entry.state === 'posting' && Date.parse(entry.claimedAt ?? entry.updatedAt) < expiredBefore;
+    if (entry.state === 'posting' && !abandoned) continue; // another tick is posting it now
     const run = (await deps.cols.runs.doc(entry.runId).get()).data();
     const now = deps.now().toISOString();
     if (!run) {
@@ -165,18 +307,43 @@ export async function processRunSummaries(deps: Deps, octokit: Octokit): Promise
       continue;
     }
     if (!isTerminal(run.status)) continue;
+    let attempts = entry.attempts;
+    if (abandoned) {
+      attempts += 1;
+      deps.log.warn('re-claiming a run summary whose tick stopped before posting it', {
+        runId: run.id,
+        claimedAt: entry.claimedAt ?? entry.updatedAt,
+        attempts,
+      });
+      if (attempts >= SUMMARY_MAX_ATTEMPTS) {
+        const error = `given up after ${attempts} attempts; the last tick that claimed it stopped before posting`;
+        try {
+          await doc.ref.update(
+            { state: 'failed', attempts, error, updatedAt: now },
+            { lastUpdateTime: doc.updateTime },
+          );
+          outcome.failed.push({ runId: run.id, error });
+        } catch {
+          // another tick moved it on
+        }
+        continue;
+      }
+    }
     try {
-      await doc.ref.update({ state: 'posting', updatedAt: now }, { lastUpdateTime: doc.updateTime });
+      await doc.ref.update(
+        { state: 'posting', attempts, claimedAt: now, updatedAt: now },
+        { lastUpdateTime: doc.updateTime },
+      );
     } catch {
       continue; // another tick claimed it
     }
     try {
-      await postRunSummary(octokit, run);
+      await postRunSummary(deps, octokit, run);
       await doc.ref.update({ state: 'posted', summaryPostedAt: deps.now().toISOString(), updatedAt: now });
       outcome.posted.push(run.id);
       deps.log.info('posted the run summary on GitHub', { runId: run.id });
     } catch (error) {
-      const attempts = entry.attempts + 1;
+      attempts += 1;
       const message = describeError(error).error as string;
       await doc.ref.update({
         state: attempts >= SUMMARY_MAX_ATTEMPTS ? 'failed' : 'pending',

@@ -1,6 +1,6 @@
 // Run ids derived from GitHub events, so that repeated or paired deliveries start one run, not two.
 import { createHash } from 'node:crypto';
-import { isActive, type Run } from '@nightshift/shared';
+import { BranchSchema, isActive, type Run } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { sameRepo } from './events.js';
 
@@ -56,4 +56,15 @@ export async function labelRunFor(
   if (active) return { runId: active.id, active };
   const highest = Math.max(0, ...labelRuns.map((run) => Number(run.id.slice(prefix.length)) || 0));
   return { runId: labelRunId(stem, highest + 1), active: null };
+}
+
+/**
+ * `nightshift/issue-<issue>-<workerId>-<suffix>`: the branch an issue's run works on, where the suffix is
+ * what the run id adds to its stem (`label-1`, `c<commentId>`). Built only from the issue number, our own
+ * worker id and our own run id, never from issue text; the worker id keeps two workers on one issue apart,
+ * the suffix keeps every run on its own branch.
+ */
+export function issueWorkBranch(stem: string, runId: string, issue: number, workerId: string): string {
+  const suffix = runId.startsWith(`${stem}-`) ? runId.slice(stem.length + 1) : hash(runId, 12);
+  return BranchSchema.parse(`nightshift/issue-${issue}-${workerId}-${suffix}`);
 }

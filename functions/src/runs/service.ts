@@ -36,6 +36,11 @@ export interface CreateRunRequest {
   runId?: string;
   /** API retries: the same key and body return the same run; the same key with another body is 409. */
   idempotencyKey?: string;
+  /**
+   * The branch the run works on instead of the worker's own (an issue's run); the agent branches it off
+   * the worker's branch and pushes it there. Made only from our own ids and numbers, validated as a branch.
+   */
+  workBranch?: string;
 }
 
 export interface CreateRunResult {
@@ -105,6 +110,7 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
     maxTurns: overrides.maxTurns ?? worker.maxTurns ?? null,
     maxBudgetUsd: overrides.maxBudgetUsd ?? worker.maxBudgetUsd ?? null,
     maxDurationMinutes: worker.maxDurationMinutes,
+    workBranch: request.workBranch ?? null,
     status: 'queued',
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),

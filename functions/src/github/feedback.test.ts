@@ -1,0 +1,198 @@
+// The end-of-run feedback on GitHub: the pull request of a run's pushed branch, and summaries owed by stopped ticks.
+import { COLLECTIONS, type Run, WorkerSchema } from '@nightshift/shared';
+import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { createDeps } from '../core/deps.js';
+import { memoryLogger } from '../core/log.js';
+import { createSchedulerApp } from '../scheduler/app.js';
+import { SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
+import { createGithubApp } from './app.js';
+import { deliver, example, fakeGithub, SECRET } from './fake-github.test-helper.js';
+
+const NOW = new Date('2026-11-24T05:00:00.000Z');
+const RUN = 'gh-codertocat_hello-world-1-blog-label-1';
+const WORK_BRANCH = 'nightshift/issue-1-blog-label-1';
+const PULLS = '/repos/Codertocat/Hello-World/pulls';
+const COMMENTS = '/repos/Codertocat/Hello-World/issues/1/comments';
+const PR_URL = 'https://github.com/Codertocat/Hello-World/pull/7';
+
+describeEmulators('GitHub feedback', () => {
+  let env: TestEnv;
+  let log: ReturnType<typeof memoryLogger>;
+  let deps: ReturnType<typeof createDeps>;
+  let github: Awaited<ReturnType<typeof fakeGithub>>;
+  let now: Date;
+
+  beforeAll(async () => {
+    env = await useTestEnv();
+    github = await fakeGithub();
+    afterAll(() => github.close());
+  });
+
+  beforeEach(async () => {
+    await env.reset();
+    github.requests.length = 0;
+    github.status = 201;
+    github.respond = null;
+    log = memoryLogger();
+    now = NOW;
+    deps = createDeps({ projectId: env.projectId, log, now: () => now });
+    return () => deps.close();
+  });
+
+  const config = () => ({ githubToken: 'ghp_test', githubApiUrl: github.url });
+  const tick = () => createSchedulerApp(deps, config()).request('/', { method: 'POST' });
+
+  async function addWorker(push: boolean) {
+    const worker = WorkerSchema.parse({
+      id: 'blog',
+      repo: { url: 'https://github.com/Codertocat/Hello-World.git', branch: 'main', push },
+      github: { repo: 'codertocat/hello-world', label: 'bug' },
+      createdAt: NOW.toISOString(),
+      updatedAt: NOW.toISOString(),
+    });
+    await env.cols.workers.doc(worker.id).set(worker);
+  }
+
+  /** A labelled issue's run, queued through the webhook, then ended as the agent would end it. */
+  async function endedRun(fields: Partial<Run>): Promise<Run> {
+    await deliver(createGithubApp(deps, { webhookSecret: SECRET, ...config() }), {
+      event: 'issues',
+      payload: example('issues', 'labeled'),
+    });
+    const run = (await env.cols.runs.doc(RUN).get()).data() as Run;
+    const ended: Run = {
+      ...run,
+      status: 'succeeded',
+      finishedAt: NOW.toISOString(),
+      result: 'Fixed the spelling of "commit".',
+      usage: { turns: 4, costUsd: 0.37, inputTokens: 100, outputTokens: 50 },
+      commits: ['0123456789abcdef0123', 'fedcba9876543210fedc'],
+      ...fields,
+    };
+    await env.cols.runs.doc(RUN).set(ended);
+    github.requests.length = 0; // the queued comment
+    return ended;
+  }
+
+  const comments = () => github.requests.filter((r) => r.method === 'POST' && r.path === COMMENTS);
+  const pullRequests = () => github.requests.filter((r) => r.path.startsWith(PULLS));
+
+  it('opens a pull request from the pushed work branch and links it in the summary', async () => {
+    await addWorker(true);
+    github.respond = (r) =>
+      r.method === 'POST' && r.path === PULLS
+        ? { status: 201, body: { number: 7, html_url: PR_URL } }
+        : undefined;
+    const run = await endedRun({ pushedBranch: WORK_BRANCH });
+    expect(run.workBranch).toBe(WORK_BRANCH);
+
+    expect((await tick()).status).toBe(200);
+    expect(github.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST ${PULLS}`,
+      `POST ${COMMENTS}`,
+    ]);
+    const [pr] = github.requests;
+    expect(pr?.authorization).toBe('token ghp_test');
+    expect(pr?.body).toMatchObject({
+      head: WORK_BRANCH,
+      base: 'main',
+      title: `nightshift: issue #1 (run ${RUN})`,
+    });
+    expect(pr?.body?.body).toMatch(/^Closes #1\n/);
+    expect(pr?.body?.body).toContain('> Fixed the spelling');
+    const summary = comments()[0]?.body?.body as string;
+    expect(summary).toContain(`- Pull request: ${PR_URL}`);
+    expect(summary).toContain('**succeeded**');
+
+    // Posted once: a later tick opens nothing and comments nothing.
+    await tick();
+    expect(github.requests).toHaveLength(2);
+  });
+
+  it('links the pull request that already exists for the branch (GitHub answers 422)', async () => {
+    await addWorker(true);
+    const existing = 'https://github.com/Codertocat/Hello-World/pull/3';
+    github.respond = (r) => {
+      if (r.method === 'POST' && r.path === PULLS) {
+        return {
+          status: 422,
+          body: {
+            message: 'Validation Failed',
+            errors: [{ resource: 'PullRequest', code: 'custom', message: 'A pull request already exists.' }],
+          },
+        };
+      }
+      if (r.method === 'GET' && r.path.startsWith(`${PULLS}?`)) {
+        return { status: 200, body: [{ number: 3, html_url: existing }] };
+      }
+      return undefined;
+    };
+    await endedRun({
+      pushedBranch: WORK_BRANCH,
+      status: 'failed',
+      error: 'worker ended with error_max_turns',
+    });
+
+    await tick();
+    expect(github.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'POST']);
+    // Only a succeeded run closes its issue.
+    expect(github.requests[0]?.body?.body).not.toContain('Closes #1');
+    const query = new URL(github.requests[1]?.path ?? '', github.url).searchParams;
+    expect(query.get('head')).toBe(`Codertocat:${WORK_BRANCH}`);
+    const summary = comments()[0]?.body?.body as string;
+    expect(summary).toContain(`- Pull request: ${existing} (already open for this branch)`);
+    expect(summary).toContain('**failed**');
+  });
+
+  it("opens no pull request when the run pushed the worker's own branch", async () => {
+    await addWorker(true);
+    await endedRun({ pushedBranch: 'main' });
+    await tick();
+    expect(pullRequests()).toHaveLength(0);
+    expect(comments()[0]?.body?.body).toContain('- Branch: `main`');
+  });
+
+  it('opens no pull request when nothing was pushed, and says where the commits are', async () => {
+    await addWorker(false);
+    await endedRun({ pushedBranch: null });
+    await tick();
+    expect(pullRequests()).toHaveLength(0);
+    expect(comments()[0]?.body?.body).toContain(
+      `- Not pushed: the worker's repo.push is off; the commits are in the workspace on the VM on branch \`${WORK_BRANCH}\``,
+    );
+  });
+
+  it('a pull request GitHub refuses is logged; the summary still goes out, naming the branch', async () => {
+    await addWorker(true);
+    github.respond = (r) =>
+      r.path.startsWith(PULLS) ? { status: 500, body: { message: 'Server Error' } } : undefined;
+    await endedRun({ pushedBranch: WORK_BRANCH });
+    const res = await tick();
+    expect(res.status).toBe(200);
+    expect(comments()[0]?.body?.body).toContain(`- Branch: \`${WORK_BRANCH}\``);
+    expect((await env.db.collection(COLLECTIONS.githubFeedback).doc(RUN).get()).data()?.state).toBe('posted');
+    expect(log.entries.some((e) => e.severity === 'ERROR' && e.message.includes('pull request'))).toBe(true);
+  });
+
+  it('a summary claimed by a tick that stopped is posted once by a later tick after the claim expires', async () => {
+    await addWorker(false);
+    await endedRun({});
+    const feedback = env.db.collection(COLLECTIONS.githubFeedback).doc(RUN);
+    // A tick claimed it and stopped before posting.
+    await feedback.update({ state: 'posting', claimedAt: NOW.toISOString(), updatedAt: NOW.toISOString() });
+
+    now = new Date(NOW.getTime() + SUMMARY_CLAIM_EXPIRY_MS / 2);
+    await tick();
+    expect(comments()).toHaveLength(0); // the claim still counts: that tick may be posting right now
+
+    now = new Date(NOW.getTime() + SUMMARY_CLAIM_EXPIRY_MS + 1_000);
+    const answers = await Promise.all([tick(), tick()]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    await tick();
+    expect(comments()).toHaveLength(1);
+    const entry = (await feedback.get()).data();
+    expect(entry?.state).toBe('posted');
+    expect(entry?.attempts).toBe(1);
+  });
+});
