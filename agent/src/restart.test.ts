@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describeEmulators, waitFor } from '@nightshift/shared/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentTest, FAKE_CLAUDE, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
+import { type AgentTest, FAKE_CLAUDE, git, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
 
 const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -102,6 +102,26 @@ describeEmulators('Restart', () => {
       expect(await t.events(run.id)).toEqual(['queued->starting', 'starting->running', 'running->succeeded']);
       const starts = (await readFile(join(t.fakeDir, `${run.id}.starts`), 'utf8')).trim().split('\n');
       expect(starts).toHaveLength(1);
+    });
+
+    it("an adopted run pushes its own work branch, not the worker's", async () => {
+      const origin = await t.makeRepo('adopt-branch');
+      const seed = await git(origin, 'rev-parse', 'main');
+      await t.createWorker('adopt-branch', { repo: { url: origin, branch: 'main', push: true } });
+      const run = await t.createRun('adopt-branch', { workBranch: 'nightshift/issue-9-adopt-branch-c1' });
+      await t.scenario(run.id, 'slow', 1_500);
+      const first = await startProcess();
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running']);
+      await kill9(first);
+      await startProcess();
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('succeeded');
+      expect(done.pushedBranch).toBe('nightshift/issue-9-adopt-branch-c1');
+      expect(await git(origin, 'rev-parse', 'refs/heads/nightshift/issue-9-adopt-branch-c1')).toBe(
+        done.commits.at(-1),
+      );
+      expect(await git(origin, 'rev-parse', 'main')).toBe(seed);
     });
 
     it('finishes a run that ended while the agent was down from its exit-status file', async () => {
