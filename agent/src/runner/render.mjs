@@ -23,7 +23,7 @@ export function render(line) {
   }
   if (m === null || typeof m !== 'object') return '';
   if (m.type === 'system' && m.subtype === 'init')
-    return clean(`── session ${m.session_id ?? '?'} (${m.model ?? ''})`) + '\n';
+    return `${clean(`── session ${m.session_id ?? '?'} (${m.model ?? ''})`)}\n`;
   if (m.type === 'assistant') {
     const parts = Array.isArray(m.message?.content) ? m.message.content : [];
     return parts
@@ -37,11 +37,9 @@ export function render(line) {
   }
   if (m.type === 'result') {
     const cost = typeof m.total_cost_usd === 'number' ? ` $${m.total_cost_usd.toFixed(4)}` : '';
-    return (
-      clean(
-        `── result: ${m.subtype}${m.is_error ? ' (error)' : ''}, ${m.num_turns ?? '?'} turns${cost}\n${m.result ?? ''}`,
-      ) + '\n'
-    );
+    return `${clean(
+      `── result: ${m.subtype}${m.is_error ? ' (error)' : ''}, ${m.num_turns ?? '?'} turns${cost}\n${m.result ?? ''}`,
+    )}\n`;
   }
   return '';
 }
