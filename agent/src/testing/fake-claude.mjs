@@ -86,7 +86,9 @@ function work(step) {
     'commit',
     '-q',
     '-m',
-    `step ${step}`,
+    // The run id makes each run's commits distinct, as real work would be: two runs in the same second
+    // would otherwise make byte-identical commits with the same SHA.
+    `step ${step} (run ${runId})`,
   ]);
   const toolId = `toolu_${step}`;
   assistant([
