@@ -3,6 +3,7 @@ export * from './agent.js';
 export * from './command.js';
 export * from './config.js';
 export * from './firestore.js';
+export * from './grpc.js';
 export * from './ids.js';
 export * from './names.js';
 export * from './problem.js';

@@ -1,6 +1,7 @@
 // Pub/Sub: the client, the command topology for the local stack and tests, and publishing a command.
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import { type Command, encodeCommand } from './command.js';
+import { isAlreadyExists } from './grpc.js';
 import { PUBSUB } from './names.js';
 
 /** A Pub/Sub client; it finds PUBSUB_EMULATOR_HOST itself, like Firestore. */
@@ -8,10 +9,8 @@ export function createPubSub(projectId: string): PubSub {
   return new PubSub({ projectId });
 }
 
-const ALREADY_EXISTS = 6;
-
 function ignoreExists(error: unknown): void {
-  if ((error as { code?: number }).code !== ALREADY_EXISTS) throw error;
+  if (!isAlreadyExists(error)) throw error;
 }
 
 /**

@@ -1,5 +1,5 @@
 // RFC 9457 problem responses, the one onError that maps typed errors to them, and 404/405 for unknown routes.
-import { fieldIssues, PROBLEM_CONTENT_TYPE, type Problem } from '@nightshift/shared';
+import { fieldIssues, GRPC, PROBLEM_CONTENT_TYPE, type Problem } from '@nightshift/shared';
 import type { Context, Env, Hono, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -109,7 +109,11 @@ export function errorHandler(log: Logger) {
 }
 
 /** gRPC codes of a Google client that mean "try again": DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, UNAVAILABLE. */
-const TRANSIENT_GRPC_CODES = new Set([4, 8, 14]);
+const TRANSIENT_GRPC_CODES = new Set<number>([
+  GRPC.DEADLINE_EXCEEDED,
+  GRPC.RESOURCE_EXHAUSTED,
+  GRPC.UNAVAILABLE,
+]);
 
 const DETAILS: Record<number, string> = {
   400: 'the request body is not valid JSON',

@@ -1,7 +1,7 @@
 // The githubWebhook function: GitHub issue events as run requests.
 // Public in the cloud; the HMAC signature (X-Hub-Signature-256, GITHUB_WEBHOOK_SECRET) is its guard, and it
 // is checked over the exact raw body before anything is parsed.
-import { COLLECTIONS, type Run, type Trigger, type Worker } from '@nightshift/shared';
+import { COLLECTIONS, isAlreadyExists, type Run, type Trigger, type Worker } from '@nightshift/shared';
 import { verify } from '@octokit/webhooks-methods';
 import { type Context, Hono } from 'hono';
 import type { z } from 'zod';
@@ -36,7 +36,6 @@ export interface GithubAppConfig extends GithubFeedbackConfig {
 
 /** Delivery records are kept this long (a Firestore TTL policy on `expiresAt` deletes them; see terraform). */
 const DELIVERY_TTL_DAYS = 30;
-const ALREADY_EXISTS = 6;
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
 
 interface QueuedRun {
@@ -162,7 +161,7 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono {
         runIds: [],
       });
     } catch (error) {
-      if ((error as { code?: number }).code !== ALREADY_EXISTS) throw error;
+      if (!isAlreadyExists(error)) throw error;
       const earlier = (await deliveryRef.get()).data() as { runIds?: string[] } | undefined;
       deps.log.info('duplicate GitHub delivery ignored', { deliveryId, event, repo });
       return c.json({ duplicate: true, deliveryId, runIds: earlier?.runIds ?? [] }, 200);

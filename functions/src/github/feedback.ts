@@ -3,6 +3,7 @@
 import {
   COLLECTIONS,
   IsoDateTimeSchema,
+  isAlreadyExists,
   isTerminal,
   type Run,
   RunIdSchema,
@@ -264,7 +265,7 @@ export async function owePostRunSummary(deps: Deps, runId: string): Promise<void
   try {
     await deps.db.collection(COLLECTIONS.githubFeedback).doc(runId).create(doc);
   } catch (error) {
-    if ((error as { code?: number }).code !== 6) throw error; // ALREADY_EXISTS: owed already
+    if (!isAlreadyExists(error)) throw error; // owed already
   }
 }
 

@@ -1,5 +1,6 @@
 // Cancelling a run: a queued run is cancelled at once; a claimed one gets a request its agent acts on.
 import {
+  isPreconditionFailed,
   isTerminal,
   makeCommand,
   newEventId,
@@ -21,7 +22,6 @@ export interface CancelResult {
   action: CancelAction;
 }
 
-const FAILED_PRECONDITION = 9;
 const MAX_ATTEMPTS = 5;
 
 /**
@@ -82,7 +82,7 @@ export async function cancelRun(deps: Deps, runId: string, reason?: string): Pro
       await nudge(deps, run.id, at);
       return { run: updated, action: 'cancel_requested' };
     } catch (error) {
-      if ((error as { code?: number }).code !== FAILED_PRECONDITION || attempt >= MAX_ATTEMPTS) throw error;
+      if (!isPreconditionFailed(error) || attempt >= MAX_ATTEMPTS) throw error;
     }
   }
 }

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import {
   COLLECTIONS,
+  isAlreadyExists,
   makeCommand,
   type Run,
   type RunEvent,
@@ -48,9 +49,6 @@ export interface CreateRunResult {
   /** false when the request repeated an earlier one and the existing run came back. */
   created: boolean;
 }
-
-const ALREADY_EXISTS = 6;
-const isAlreadyExists = (error: unknown) => (error as { code?: number }).code === ALREADY_EXISTS;
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');

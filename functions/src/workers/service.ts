@@ -2,6 +2,8 @@
 import { FieldValue } from '@google-cloud/firestore';
 import {
   ACTIVE_STATUSES,
+  isAlreadyExists,
+  isPreconditionFailed,
   mergeWorkerPatch,
   type Worker,
   type WorkerPatch,
@@ -13,17 +15,13 @@ import type { Deps } from '../core/deps.js';
 import { conflict, notFound, validationFailed } from '../core/errors.js';
 import { loadWorker } from '../runs/service.js';
 
-const ALREADY_EXISTS = 6;
-const FAILED_PRECONDITION = 9;
-const codeOf = (error: unknown) => (error as { code?: number }).code;
-
 export async function createWorker(deps: Deps, spec: WorkerSpec): Promise<Worker> {
   const now = deps.now().toISOString();
   const worker: Worker = { ...spec, createdAt: now, updatedAt: now };
   try {
     await deps.cols.workers.doc(spec.id).create(worker);
   } catch (error) {
-    if (codeOf(error) === ALREADY_EXISTS) throw conflict(`worker "${spec.id}" already exists`);
+    if (isAlreadyExists(error)) throw conflict(`worker "${spec.id}" already exists`);
     throw error;
   }
   deps.log.info('worker created', { workerId: spec.id });
@@ -60,7 +58,7 @@ export async function patchWorker(deps: Deps, id: string, patch: WorkerPatch): P
   try {
     await ref.update(fields, { lastUpdateTime: snapshot.updateTime });
   } catch (error) {
-    if (codeOf(error) === FAILED_PRECONDITION) {
+    if (isPreconditionFailed(error)) {
       throw conflict(`worker "${id}" changed while this patch was applied; read it again and retry`);
     }
     throw error;
@@ -88,7 +86,7 @@ export async function deleteWorker(deps: Deps, id: string): Promise<void> {
   try {
     await ref.delete({ lastUpdateTime: snapshot.updateTime! });
   } catch (error) {
-    if (codeOf(error) === FAILED_PRECONDITION) {
+    if (isPreconditionFailed(error)) {
       throw conflict(`worker "${id}" changed while it was being deleted; retry`);
     }
     throw error;
