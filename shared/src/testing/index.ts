@@ -12,6 +12,7 @@ import { createPubSub, ensureTopology } from '../pubsub.js';
 import './context.js';
 import { EMULATOR_TAG } from './tag.js';
 
+export { type CutMode, startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { EMULATOR_TAG };
 export const emulators = inject('emulators');
 
