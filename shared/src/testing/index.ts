@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Firestore } from '@google-cloud/firestore';
+import type { Firestore, Settings } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { afterAll, describe, inject } from 'vitest';
 import { resetFirestore } from '../dev/emulators.js';
@@ -60,6 +60,22 @@ export async function useTestEnv(): Promise<TestEnv> {
     cols: collections(db),
     reset: () => resetFirestore(hosts.firestoreHost, projectId),
   };
+}
+
+/**
+ * A Firestore client on `projectId` that talks to `host` (a proxy in front of the emulator) instead of the
+ * emulator itself. The client lets FIRESTORE_EMULATOR_HOST win over any host in its settings and reads it
+ * only when constructed, so the variable is swapped for that one synchronous call.
+ */
+export function createFirestoreVia(host: string, projectId: string, settings: Settings = {}): Firestore {
+  const saved = process.env.FIRESTORE_EMULATOR_HOST;
+  process.env.FIRESTORE_EMULATOR_HOST = host;
+  try {
+    return createFirestore(projectId, settings);
+  } finally {
+    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
+    else process.env.FIRESTORE_EMULATOR_HOST = saved;
+  }
 }
 
 /** Polls until `check` returns a value other than undefined/false, or fails naming what it waited for. */
