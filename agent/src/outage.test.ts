@@ -88,7 +88,11 @@ describeEmulators('Heartbeat and leases: Firestore unreachable', () => {
     const stream = await readFile(join(t.home, 'runs', run.id, 'stream.jsonl'), 'utf8');
     expect(stream).toContain('"type":"result"');
 
-    // The agent noticed, tried the terminal write, and missed its deadline (a hang, not a crash).
+    // The agent noticed, tried the terminal write (it reads the run first), and missed its deadline: a
+    // hang, not a crash. It retries on the next tick.
+    const terminalWrite = new RegExp(
+      `^(read run ${run.id}|move run ${run.id} to succeeded): no answer from Firestore within`,
+    );
     await waitFor(
       'the terminal write to miss its deadline',
       () =>
@@ -96,10 +100,11 @@ describeEmulators('Heartbeat and leases: Firestore unreachable', () => {
           (e) =>
             e.msg === 'run step failed; retrying next tick' &&
             e.runId === run.id &&
-            /no answer from Firestore within/.test(e.error ?? ''),
+            terminalWrite.test(e.error ?? ''),
         ),
       { timeoutMs: 15_000, intervalMs: 100 },
     );
+    expect(logs.some((e) => e.msg === 'run finished')).toBe(false);
     expect(logs.some((e) => e.msg === 'heartbeat failed; retrying next time')).toBe(true);
     expect(proxy.cutMode).toBe('blackhole');
     expect(proxy.blackholed).toBeGreaterThan(0); // it kept dialling
