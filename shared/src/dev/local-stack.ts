@@ -1,0 +1,137 @@
+// The local stack as a library: emulators, topology, the functions' local server and one agent, started and stopped as one.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createPubSub, ensureTopology } from '../pubsub.js';
+import { type Emulators, startEmulators } from './emulators.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** The deployables the stack runs, each a TypeScript entry run with tsx; missing ones are skipped. */
+const CHILDREN = [
+  { name: 'functions', entry: join(REPO_ROOT, 'functions/src/local.ts') },
+  { name: 'agent', entry: join(REPO_ROOT, 'agent/src/main.ts') },
+] as const;
+
+export const STACK_READY_TIMEOUT_MS = 60_000;
+
+export interface StackOptions {
+  /** The environment the stack starts from (variables of DESIGN.md); unset ones get local defaults. */
+  env: Record<string, string | undefined>;
+  /** Where the children's output goes, each line prefixed with its name. */
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WritableStream;
+  /** Called when a child exits on its own (the stack is then stopped by the caller). */
+  onChildExit?: (name: string, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export interface Stack {
+  env: Record<string, string | undefined>;
+  emulators: Emulators;
+  /** http://127.0.0.1:<PORT> */
+  url: string;
+  token: string;
+  children: Map<string, ChildProcess>;
+  stop(): Promise<void>;
+}
+
+function prefixLines(name: string, stream: NodeJS.ReadableStream, out: NodeJS.WritableStream): void {
+  let buffered = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) out.write(`[${name}] ${line}\n`);
+  });
+}
+
+/** Starts everything and resolves once the API answers and the agent has sent a heartbeat. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const given = options.env;
+  const env: Record<string, string | undefined> = {
+    ...given,
+    GOOGLE_CLOUD_PROJECT: given.GOOGLE_CLOUD_PROJECT || 'nightshift-local',
+    NIGHTSHIFT_API_TOKENS: given.NIGHTSHIFT_API_TOKENS || `ns_${randomBytes(24).toString('hex')}`,
+    GITHUB_WEBHOOK_SECRET: given.GITHUB_WEBHOOK_SECRET || `whsec_${randomBytes(24).toString('hex')}`,
+    NIGHTSHIFT_HOME: given.NIGHTSHIFT_HOME || join(REPO_ROOT, '.nightshift'),
+    PORT: given.PORT || '8080',
+    // No metadata server off Google Cloud: without this, Google's auth library probes for one and warns.
+    METADATA_SERVER_DETECTION: 'none',
+  };
+  const out = options.out ?? process.stdout;
+  const err = options.err ?? process.stderr;
+
+  const emulators = await startEmulators();
+  env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
+  env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
+  // ensureTopology's client reads the emulator host from the environment, like every Google client.
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  process.env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
+  const pubsub = createPubSub(env.GOOGLE_CLOUD_PROJECT as string);
+  await ensureTopology(pubsub);
+  await pubsub.close();
+
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of children.values()) child.kill('SIGTERM');
+    await Promise.all(
+      [...children.values()].map((c) =>
+        c.exitCode === null && c.signalCode === null
+          ? new Promise((r) => c.once('exit', r))
+          : Promise.resolve(),
+      ),
+    );
+    await emulators.stop();
+  };
+
+  for (const { name, entry } of CHILDREN) {
+    if (!existsSync(entry)) continue;
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    prefixLines(name, child.stdout, out);
+    prefixLines(name, child.stderr, err);
+    child.on('exit', (code, signal) => {
+      if (!stopping) options.onChildExit?.(name, code, signal);
+    });
+    children.set(name, child);
+  }
+
+  const url = `http://127.0.0.1:${env.PORT}`;
+  const token = (env.NIGHTSHIFT_API_TOKENS as string).split(',')[0]?.trim() as string;
+  try {
+    await waitReady(url, token, children.has('agent'));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { env, emulators, url, token, children, stop };
+}
+
+async function waitReady(url: string, token: string, withAgent: boolean): Promise<void> {
+  const deadline = Date.now() + STACK_READY_TIMEOUT_MS;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    try {
+      const health = await fetch(`${url}/healthz`);
+      if (health.ok && !withAgent) return;
+      if (health.ok) {
+        const res = await fetch(`${url}/v1/agents`, { headers: { authorization: `Bearer ${token}` } });
+        const body = (await res.json()) as { agents?: Array<{ alive?: boolean }> };
+        if (body.agents?.some((a) => a.alive)) return;
+        last = 'the API answers, no agent heartbeat yet';
+      }
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the local stack was not ready within ${STACK_READY_TIMEOUT_MS} ms: ${last}`);
+}
