@@ -543,10 +543,7 @@ export class Agent {
       const lease = new Date(at.getTime() + this.opts.timings.leaseMs).toISOString();
       for (const held of this.held.values()) {
         if (held.phase.name === 'finishing') continue;
-        await this.deadline(
-          'renew lease',
-          this.store.cols.runs.doc(held.runId).update({ leaseExpiresAt: lease }),
-        );
+        await this.store.renewLease(held.runId, lease);
       }
     } catch (error) {
       this.log.warn('heartbeat failed; retrying next time', { error: errorMessage(error) });

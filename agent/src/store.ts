@@ -68,6 +68,8 @@ export interface Store {
     },
   ): Promise<MoveResult>;
   update(runId: string, patch: Partial<Run>): Promise<void>;
+  /** Sets the run's leaseExpiresAt (the heartbeat's renewal). */
+  renewLease(runId: string, leaseExpiresAt: string): Promise<void>;
   note(runId: string, message: string): Promise<void>;
   lockRef(workerId: string): DocumentReference<WorkerLock>;
   createLock(lock: WorkerLock): Promise<boolean>;
@@ -87,12 +89,41 @@ export function createStore(
   const locks = db.collection(COLLECTIONS.workerLocks).withConverter(zodConverter(WorkerLockSchema));
   const dl = <T>(what: string, p: Promise<T>) => withDeadline(what, deadlineMs, p);
 
+  // A write given up on at its deadline is not cancelled: the client library keeps retrying it (for up to
+  // ten minutes) and it may land long after. The unconditional updates of a run (progress, lease) are kept
+  // here until they settle, and a status move waits for them first, so a late one can never land on top
+  // of the status written after it (a terminal run with stale usage, progress or a lease again).
+  const unsettled = new Map<string, Set<Promise<void>>>();
+  const track = (runId: string, write: Promise<unknown>): Promise<unknown> => {
+    let writes = unsettled.get(runId);
+    if (writes === undefined) {
+      writes = new Set();
+      unsettled.set(runId, writes);
+    }
+    const settled = write.then(
+      () => {},
+      () => {},
+    );
+    writes.add(settled);
+    void settled.then(() => {
+      writes.delete(settled);
+      if (writes.size === 0 && unsettled.get(runId) === writes) unsettled.delete(runId);
+    });
+    return write;
+  };
+  const earlierWrites = async (runId: string) => {
+    const writes = unsettled.get(runId);
+    if (writes !== undefined && writes.size > 0)
+      await dl(`earlier writes to run ${runId}`, Promise.all([...writes]));
+  };
+
   const store: Store = {
     db,
     cols,
     agentId,
     run: (runId) => dl(`read run ${runId}`, cols.runs.doc(runId).get()),
     async move(runId, to, { patch = {}, reason = null, expect, snapshot }) {
+      await earlierWrites(runId);
       let snap = snapshot;
       for (let attempt = 0; attempt < 8; attempt++) {
         if (snap === undefined || attempt > 0) snap = await store.run(runId);
@@ -130,8 +161,11 @@ export function createStore(
     async update(runId, patch) {
       await dl(
         `update run ${runId}`,
-        cols.runs.doc(runId).update({ ...patch, updatedAt: now().toISOString() }),
+        track(runId, cols.runs.doc(runId).update({ ...patch, updatedAt: now().toISOString() })),
       );
+    },
+    async renewLease(runId, leaseExpiresAt) {
+      await dl(`renew lease of run ${runId}`, track(runId, cols.runs.doc(runId).update({ leaseExpiresAt })));
     },
     async note(runId, message) {
       const at = now().toISOString();
