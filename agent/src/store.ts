@@ -5,7 +5,11 @@ import {
   COLLECTIONS,
   type Collections,
   collections,
+  GRPC,
+  grpcCode,
   IsoDateTimeSchema,
+  isAlreadyExists,
+  isPreconditionFailed,
   type Run,
   RunIdSchema,
   type RunStatus,
@@ -39,11 +43,6 @@ export const WorkerLockSchema = z.object({
   createdAt: IsoDateTimeSchema,
 });
 export type WorkerLock = z.infer<typeof WorkerLockSchema>;
-
-const ALREADY_EXISTS = 6;
-const FAILED_PRECONDITION = 9;
-const NOT_FOUND = 5;
-export const grpcCode = (error: unknown): number | undefined => (error as { code?: number }).code;
 
 export type MoveResult = { ok: true; run: Run } | { ok: false; current: Run | null; why: string };
 
@@ -153,7 +152,7 @@ export function createStore(
           await dl(`move run ${runId} to ${to}`, batch.commit());
           return { ok: true, run: { ...current, ...fields } };
         } catch (error) {
-          if (grpcCode(error) !== FAILED_PRECONDITION) throw error;
+          if (!isPreconditionFailed(error)) throw error;
         }
       }
       return { ok: false, current: null, why: 'the run kept changing under us' };
@@ -181,7 +180,7 @@ export function createStore(
         await dl(`lock worker ${lock.workerId}`, locks.doc(lock.workerId).create(lock));
         return true;
       } catch (error) {
-        if (grpcCode(error) === ALREADY_EXISTS) return false;
+        if (isAlreadyExists(error)) return false;
         throw error;
       }
     },
@@ -197,12 +196,10 @@ export function createStore(
         return true;
       } catch (error) {
         const code = grpcCode(error);
-        if (code === FAILED_PRECONDITION || code === NOT_FOUND) return false;
+        if (code === GRPC.FAILED_PRECONDITION || code === GRPC.NOT_FOUND) return false;
         throw error;
       }
     },
   };
   return store;
 }
-
-export const isPreconditionFailure = (error: unknown) => grpcCode(error) === FAILED_PRECONDITION;
