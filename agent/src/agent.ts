@@ -503,7 +503,9 @@ export class Agent {
   async pollHeld(only?: string[]): Promise<void> {
     const ids = only ?? [...this.held.keys()];
     if (ids.length === 0 || (this.polling && only === undefined)) return;
-    this.polling = true;
+    // Only the periodic poll holds the flag: a nudge that set it would never clear it, and the poll
+    // would stop for good.
+    if (only === undefined) this.polling = true;
     try {
       const refs = ids.map((id) => this.store.cols.runs.doc(id));
       const snaps = await this.deadline('read held runs', this.opts.db.getAll(...refs));

@@ -53,6 +53,32 @@ describeEmulators('Stop', () => {
       await waitFor('the session to close', async () => !(await t.tmux.hasSession(`cancelme-${run.id}`)));
     });
 
+    it('after a run.cancel nudge, a later cancel without a nudge is still seen by the poll', async () => {
+      // With several agents on one subscription, a run's nudge may reach another agent: the poll must
+      // keep running after this agent handled a nudge of its own.
+      await t.createWorker('nudged');
+      await t.createWorker('unnudged');
+      const first = await t.createRun('nudged', { maxDurationMinutes: 100 });
+      const second = await t.createRun('unnudged', { maxDurationMinutes: 100 });
+      await t.scenario(first.id, 'slow');
+      await t.scenario(second.id, 'slow');
+      await t.publish('run.start', first.id);
+      await t.publish('run.start', second.id);
+      await t.waitStatus(first.id, ['running']);
+      await t.waitStatus(second.id, ['running']);
+      await t.env.cols.runs
+        .doc(first.id)
+        .update({ cancelRequestedAt: new Date().toISOString(), cancelReason: 'nudged' });
+      await t.publish('run.cancel', first.id);
+      expect((await t.waitStatus(first.id, [...ENDED])).status).toBe('cancelled');
+      await t.env.cols.runs
+        .doc(second.id)
+        .update({ cancelRequestedAt: new Date().toISOString(), cancelReason: 'no nudge here' });
+      const done = await t.waitStatus(second.id, [...ENDED], 10_000);
+      expect(done.status).toBe('cancelled');
+      expect(done.error).toBe('no nudge here');
+    });
+
     it('a run.cancel nudge for a run this agent does not hold is acked and ignored', async () => {
       await t.createWorker('other');
       const run = await t.createRun('other', { status: 'running', agentId: 'someone-else' });
