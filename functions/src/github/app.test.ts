@@ -8,6 +8,7 @@ import { memoryLogger } from '../core/log.js';
 import { createSchedulerApp } from '../scheduler/app.js';
 import { createGithubApp } from './app.js';
 import { deliver, deliveryRequest, example, fakeGithub, SECRET } from './fake-github.test-helper.js';
+import { MAX_BODY_CHARS } from './prompt.js';
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const REPO = 'Codertocat/Hello-World'; // the repository of the documented examples
@@ -342,6 +343,21 @@ describeEmulators('githubWebhook', () => {
     await deliver(app(), { event: 'issues', payload: example('issues', 'labeled') });
     expect(github.requests).toHaveLength(0);
     expect((await env.db.collection(COLLECTIONS.githubFeedback).get()).size).toBe(0);
+  });
+
+  it('queues a run for a very long issue body whose cut falls inside an emoji (no half character stored)', async () => {
+    await addWorker('blog', bug());
+    const payload = example('issues', 'labeled');
+    // An emoji is two UTF-16 code units; the cut at MAX_BODY_CHARS falls between them.
+    payload.issue.body = `${'a'.repeat(MAX_BODY_CHARS - 1)}\u{1F600}${'b'.repeat(5_000)}`;
+    const res = await deliver(app(), { event: 'issues', payload, deliveryId: 'd-emoji' });
+    expect(res.status).toBe(202);
+    const [run] = await runs();
+    expect(run?.id).toBe(LABELED_RUN);
+    // Not half an emoji, which Firestore stores as U+FFFD (or refuses).
+    expect(run?.prompt).not.toContain('\uFFFD');
+    expect(run?.prompt).toContain(`${'a'.repeat(10)}\n[nightshift cut the issue body here`);
+    expect(run?.prompt).toContain('nightshift cut the issue body here');
   });
 
   it('works through real HTTP', async () => {

@@ -63,6 +63,16 @@ describe('buildIssuePrompt', () => {
     expect(content.length).toBeLessThan(MAX_BODY_CHARS + 500);
   });
 
+  it('never cuts an emoji (or any character outside the BMP) in half', () => {
+    // Each emoji is two UTF-16 code units; the cuts fall between them.
+    const body = `${'a'.repeat(MAX_BODY_CHARS - 1)}\u{1F600}${'b'.repeat(100)}`;
+    const comment = { author: 'octocat', text: `${'c'.repeat(MAX_BODY_CHARS - 1)}\u{1F680}tail` };
+    const prompt = buildIssuePrompt({ repo: 'me/blog', number: 2, title: 'T', body, comment });
+    expect(prompt).not.toMatch(/\p{Surrogate}/u); // a lone half of a pair
+    expect(prompt).toContain(`${'a'.repeat(10)}\n[nightshift cut the issue body here`);
+    expect(prompt).toContain(`${'c'.repeat(10)}\n[nightshift cut the comment here`);
+  });
+
   it('includes the comment that asked for the run, and copes with an empty body', () => {
     const { content } = fenced(
       buildIssuePrompt({

@@ -15,7 +15,9 @@ export interface IssueText {
 
 function cut(text: string, max: number, what: string): string {
   if (text.length <= max) return text;
-  return `${text.slice(0, max)}\n[nightshift cut the ${what} here: it has ${text.length} characters, only the first ${max} are shown]`;
+  // Never half of a surrogate pair (an emoji): that is not valid UTF-8, which Firestore garbles or refuses.
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}\n[nightshift cut the ${what} here: it has ${text.length} characters, only the first ${max} are shown]`;
 }
 
 /** A boundary that occurs nowhere in the text; random, so the text's author cannot guess it. */
