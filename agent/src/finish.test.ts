@@ -66,6 +66,23 @@ describeEmulators('Finish', () => {
     });
   });
 
+  describe('Finish: a worker that cannot be started', () => {
+    it('a prompt too long for one argument (100 000 characters, two bytes each) fails with the reason, not lost', async () => {
+      // The API accepts prompts of up to 100 000 characters; the kernel refuses a single argument over
+      // 128 KiB (E2BIG), which node's spawn throws instead of reporting as an 'error' event.
+      await t.createWorker('w6');
+      const run = await t.createRun('w6', { prompt: 'é'.repeat(100_000) });
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('failed');
+      expect(done.exitCode).toBe(127);
+      expect(done.error).toMatch(
+        /^worker exited without a result message \(code 127\); could not start .*E2BIG/,
+      );
+      expect(await t.tmux.hasSession(`w6-${run.id}`)).toBe(false);
+    });
+  });
+
   describe('Stop: a worker that hangs after its result', () => {
     it('is stopped after the grace period and takes its status from the result', async () => {
       const run = await t.createRun('w4');

@@ -59,38 +59,50 @@ function finish(status) {
 }
 
 show(`── nightshift run ${dir}\n`);
-const child = spawn(spec.command, spec.args, {
-  cwd: spec.cwd,
-  env: { ...process.env, ...spec.env },
-  stdio: ['ignore', 'pipe', 'pipe'],
-  // Its own process group, so a stop signal reaches everything the worker started.
-  detached: true,
-});
-writeJsonAtomic(join(dir, FILES.pids), { runner: process.pid, worker: child.pid ?? null });
-
-let partial = '';
-child.stdout.on('data', (chunk) => {
-  streamOut.write(chunk);
-  partial += chunk.toString('utf8');
-  const lines = partial.split('\n');
-  partial = lines.pop() ?? '';
-  for (const line of lines) if (line.trim() !== '') show(render(line));
-});
-child.stderr.on('data', (chunk) => {
-  stderrOut.write(chunk);
-  const text = chunk.toString('utf8');
-  stderrTail = (stderrTail + text).slice(-STDERR_TAIL_CHARS);
-  show(clean(text));
-});
-child.on('error', (error) => {
+let child = null;
+try {
+  child = spawn(spec.command, spec.args, {
+    cwd: spec.cwd,
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a stop signal reaches everything the worker started.
+    detached: true,
+  });
+} catch (error) {
+  // Some failures are thrown, not emitted: an argument over the kernel's 128 KiB limit (E2BIG, a long
+  // prompt), a NUL byte in an argument. Without this the runner would die with no exit.json and the run
+  // would look lost.
   note = `could not start ${spec.command}: ${error.message}`;
+}
+writeJsonAtomic(join(dir, FILES.pids), { runner: process.pid, worker: child?.pid ?? null });
+
+if (child === null) {
   finish({ code: 127, signal: null });
-});
-child.on('close', (code, signal) => finish({ code, signal }));
+} else {
+  let partial = '';
+  child.stdout.on('data', (chunk) => {
+    streamOut.write(chunk);
+    partial += chunk.toString('utf8');
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.trim() !== '') show(render(line));
+  });
+  child.stderr.on('data', (chunk) => {
+    stderrOut.write(chunk);
+    const text = chunk.toString('utf8');
+    stderrTail = (stderrTail + text).slice(-STDERR_TAIL_CHARS);
+    show(clean(text));
+  });
+  child.on('error', (error) => {
+    note = `could not start ${spec.command}: ${error.message}`;
+    finish({ code: 127, signal: null });
+  });
+  child.on('close', (code, signal) => finish({ code, signal }));
+}
 
 const forward = (signal) => {
   try {
-    if (child.pid) process.kill(-child.pid, signal);
+    if (child?.pid) process.kill(-child.pid, signal);
   } catch {}
 };
 process.on('SIGINT', () => forward('SIGINT'));
