@@ -4,7 +4,7 @@
 // terraform; the emulator needs none): runs (createdAt desc, id desc); (workerId, createdAt desc, id desc);
 // (status, createdAt desc, id desc); (workerId, status, createdAt desc, id desc). Deleting a worker asks
 // for its active runs: (workerId, status).
-import type { Run, RunStatus } from '@nightshift/shared';
+import { IsoDateTimeSchema, type Run, RunIdSchema, type RunStatus } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { badRequest } from '../core/errors.js';
 
@@ -31,13 +31,15 @@ export function encodeCursor(run: Pick<Run, 'createdAt' | 'id'>): string {
 export function decodeCursor(cursor: string): [string, string] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    // Only a createdAt and a run id, as encodeCursor writes them: anything else (a lone UTF-16 surrogate,
+    // which Firestore cannot encode, included) is a forged cursor, not a query to send.
     if (
       Array.isArray(value) &&
       value.length === 2 &&
-      typeof value[0] === 'string' &&
-      typeof value[1] === 'string'
+      IsoDateTimeSchema.safeParse(value[0]).success &&
+      RunIdSchema.safeParse(value[1]).success
     ) {
-      return [value[0], value[1]];
+      return [value[0] as string, value[1] as string];
     }
   } catch {
     // fall through

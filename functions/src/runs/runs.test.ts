@@ -241,6 +241,17 @@ describeEmulators('runs API', () => {
       const problem = await problemOf(await api.call('GET', `/v1/runs?cursor=${cursor}`), 400);
       expect(problem.errors?.map((e) => e.path)).toEqual(['cursor']);
     }
+    // Forged cursors of our shape: a lone UTF-16 surrogate (not valid UTF-8 for Firestore), or values that
+    // are no createdAt and run id, are refused as the client's mistake, not a 500.
+    for (const values of [
+      ['2030-01-01T00:00:00.000Z\ud800', 'r-1'],
+      ['2030-01-01T00:00:00.000Z', 'r-\udfff'],
+      ['not a time', 'r-1'],
+    ]) {
+      const cursor = Buffer.from(JSON.stringify(values)).toString('base64url');
+      const problem = await problemOf(await api.call('GET', `/v1/runs?workerId=main&cursor=${cursor}`), 400);
+      expect(problem.errors?.map((e) => e.path)).toEqual(['cursor']);
+    }
     expect(encodeCursor({ createdAt: '2030-01-01T00:00:00.000Z', id: 'r-1' })).toMatch(/^[A-Za-z0-9_-]+$/);
     for (const [query, path] of [
       ['limit=0', 'limit'],
