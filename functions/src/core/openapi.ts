@@ -3,8 +3,10 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import {
   CancelRunSchema,
   CreateRunSchema,
+  type FieldIssue,
   PROBLEM_CONTENT_TYPE,
   ProblemSchema,
+  pathOf,
   RunEventSchema,
   RunSchema,
   WorkerPatchSchema,
@@ -12,7 +14,7 @@ import {
   WorkerSpecSchema,
 } from '@nightshift/shared';
 import { z } from 'zod';
-import { validationFailed } from './errors.js';
+import { HttpError, validationFailed } from './errors.js';
 import { titleOf } from './problem.js';
 
 /** What every app's context carries. */
@@ -26,9 +28,33 @@ const WHERE = { json: 'body', query: 'query', param: 'path', header: 'headers' }
 export function newRouter(): OpenAPIHono<AppEnv> {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw validationFailed(result.error, WHERE[result.target] ?? result.target);
+      const where = WHERE[result.target] ?? result.target;
+      if (!result.success) throw validationFailed(result.error, where);
+      const errors = loneSurrogates(result.data);
+      if (errors.length > 0) {
+        throw new HttpError(400, 'Validation Failed', `the request ${where} does not match its schema`, {
+          errors,
+        });
+      }
     },
   });
+}
+
+/** Half of a UTF-16 surrogate pair on its own: JSON can escape one ("\ud800"), Firestore cannot store it. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** The paths of strings in a parsed request that are not valid Unicode text. */
+function loneSurrogates(value: unknown, path: PropertyKey[] = [], out: FieldIssue[] = []): FieldIssue[] {
+  if (typeof value === 'string') {
+    if (LONE_SURROGATE.test(value)) {
+      out.push({ path: pathOf(path), message: 'expected valid Unicode text (a lone UTF-16 surrogate)' });
+    }
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => loneSurrogates(item, [...path, i], out));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) loneSurrogates(item, [...path, key], out);
+  }
+  return out;
 }
 
 export const BEARER = 'bearer';

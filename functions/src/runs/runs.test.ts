@@ -117,6 +117,27 @@ describeEmulators('runs API', () => {
     expect(problem.errors?.map((e) => e.path)).toEqual(paths);
   });
 
+  it('refuses text with a lone UTF-16 surrogate (not valid UTF-8) with 400 naming the path, never a 500', async () => {
+    // JSON may escape half of a surrogate pair ("\ud800"); Firestore cannot store such a string.
+    const run = await api.call('POST', '/v1/runs', '{"workerId":"main","prompt":"fix \\ud800 it"}');
+    expect((await problemOf(run, 400)).errors?.map((e) => e.path)).toEqual(['prompt']);
+    const worker = await api.call('POST', '/v1/workers', workerBody('odd', { prompt: 'x\udfff' }));
+    expect((await problemOf(worker, 400)).errors?.map((e) => e.path)).toEqual(['prompt']);
+    const patch = await api.call('PATCH', '/v1/workers/main', {
+      schedule: { cron: '0 2 * * *', timezone: 'UTC' },
+      github: { repo: 'me/blog', allowedBots: ['ok', 'b\ud83d'] },
+    });
+    expect((await problemOf(patch, 400)).errors?.map((e) => e.path)).toEqual(['github.allowedBots.1']);
+    const running = await startRun({ workerId: 'pager' });
+    await env.cols.runs.doc(running.id).update({ status: 'running' });
+    const cancel = await api.call('POST', `/v1/runs/${running.id}/cancel`, { reason: '\udc00' });
+    expect((await problemOf(cancel, 400)).errors?.map((e) => e.path)).toEqual(['reason']);
+    // Whole characters outside the BMP are fine.
+    expect((await startRun({ workerId: 'main', prompt: 'ship it \u{1F680}' })).prompt).toBe(
+      'ship it \u{1F680}',
+    );
+  });
+
   it('makes a retry with the same Idempotency-Key return the same run and publish once', async () => {
     await drainCommands(pubsubHost, env.projectId);
     const key = { 'idempotency-key': 'retry-key-1' };
