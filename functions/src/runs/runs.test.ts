@@ -128,9 +128,9 @@ describeEmulators('runs API', () => {
       github: { repo: 'me/blog', allowedBots: ['ok', 'b\ud83d'] },
     });
     expect((await problemOf(patch, 400)).errors?.map((e) => e.path)).toEqual(['github.allowedBots.1']);
-    const running = await startRun({ workerId: 'pager' });
-    await env.cols.runs.doc(running.id).update({ status: 'running' });
-    const cancel = await api.call('POST', `/v1/runs/${running.id}/cancel`, { reason: '\udc00' });
+    const claimed = await startRun({ workerId: 'main' });
+    await env.cols.runs.doc(claimed.id).update({ status: 'starting' });
+    const cancel = await api.call('POST', `/v1/runs/${claimed.id}/cancel`, { reason: '\udc00' });
     expect((await problemOf(cancel, 400)).errors?.map((e) => e.path)).toEqual(['reason']);
     // Whole characters outside the BMP are fine.
     expect((await startRun({ workerId: 'main', prompt: 'ship it \u{1F680}' })).prompt).toBe(
