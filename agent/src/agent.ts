@@ -36,6 +36,8 @@ import { commitsSince, prepareWorkspace, pushBranch } from './workspace.js';
 
 export const RUNNER_PATH = join(dirname(fileURLToPath(import.meta.url)), 'runner', 'runner.mjs');
 const PROGRESS_TEXT_MAX = 4_000;
+/** A run document holds at most 1 MiB (and the prompt may take 400 KB of it): a longer result keeps its end. */
+const RESULT_TEXT_MAX = 100_000;
 
 export interface AgentOptions {
   agentId: string;
@@ -479,7 +481,7 @@ export class Agent {
         usage: { ...held.tail.stream.usage },
         commits,
         pushedBranch,
-        result: result?.text ?? null,
+        result: result?.text == null ? null : truncate(result.text, RESULT_TEXT_MAX),
         error: outcome.error,
         progress: await this.finalProgress(held),
         leaseExpiresAt: null,

@@ -66,6 +66,22 @@ describeEmulators('Finish', () => {
     });
   });
 
+  describe('Finish: a result larger than a run document may hold', () => {
+    it('is kept truncated, so the terminal write is not refused forever', async () => {
+      await t.createWorker('w7');
+      const run = await t.createRun('w7');
+      await t.scenario(run.id, 'huge_result');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      expect(done.result?.endsWith('x the end')).toBe(true);
+      expect(done.result?.startsWith('…')).toBe(true);
+      expect((done.result ?? '').length).toBeLessThan(200_000);
+      expect((await t.env.db.collection('workerLocks').doc('w7').get()).exists).toBe(false);
+    });
+  });
+
   describe('Finish: a worker that cannot be started', () => {
     it('a prompt too long for one argument (100 000 characters, two bytes each) fails with the reason, not lost', async () => {
       // The API accepts prompts of up to 100 000 characters; the kernel refuses a single argument over

@@ -149,6 +149,13 @@ switch (scenario) {
   case 'no_result':
     process.exit(0);
     break;
+  case 'huge_result':
+    // A final result text larger than a Firestore document may hold (1 MiB).
+    result('success', false, `${'x'.repeat(1_200_000)} the end`);
+    // A pipe write this large is asynchronous: let it drain before exiting.
+    await new Promise((resolve) => process.stdout.write('', resolve));
+    process.exit(0);
+    break;
   case 'hang_after_result':
     assistant([{ type: 'text', text: 'All done.' }]);
     result('success', false, 'All done.');

@@ -44,6 +44,7 @@ export type Scenario =
   | 'is_error'
   | 'exit_nonzero'
   | 'no_result'
+  | 'huge_result'
   | 'refuse_root'
   | 'hang_after_result'
   | 'slow'
