@@ -169,6 +169,20 @@ describeEmulators('runs API', () => {
     expect(commands.map((c) => [c.type, c.runId])).toEqual([['run.start', [...ids][0]]]);
   });
 
+  it('a retry with the same Idempotency-Key returns the run even when the worker was disabled since', async () => {
+    await api.call('POST', '/v1/workers', workerBody('flip'));
+    const key = { 'idempotency-key': 'retry-after-disable' };
+    const first = await startRun({ workerId: 'flip' }, key);
+    expect((await api.call('PATCH', '/v1/workers/flip', { enabled: false })).status).toBe(200);
+    // The client never saw the first answer (a timeout): its retry must learn that the run exists.
+    const again = await api.call('POST', '/v1/runs', { workerId: 'flip' }, key);
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(RunSchema.parse(await again.json()).id).toBe(first.id);
+    // A new request for the disabled worker is still refused.
+    expect((await api.call('POST', '/v1/runs', { workerId: 'flip' })).status).toBe(409);
+  });
+
   it('answers 409 when an Idempotency-Key comes back with another body', async () => {
     const key = { 'idempotency-key': 'retry-key-2' };
     const first = await startRun({ workerId: 'main' }, key);

@@ -65,9 +65,6 @@ export async function loadWorker(deps: Deps, workerId: string): Promise<Worker> 
  * the reason (a run never sits queued with no command behind it) and the error is thrown as 503.
  */
 export async function createRun(deps: Deps, request: CreateRunRequest): Promise<CreateRunResult> {
-  const worker = await loadWorker(deps, request.workerId);
-  if (!worker.enabled) throw conflict(`worker "${worker.id}" is disabled; enable it to start runs`);
-
   const now = deps.now();
   let runId = request.runId ?? deps.newRunId(now);
 
@@ -92,6 +89,10 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
       // The earlier request stopped between the key and the run: finish its work under the same id.
     }
   }
+
+  // After the key: a retry of a request that made its run gets that run even if the worker changed since.
+  const worker = await loadWorker(deps, request.workerId);
+  if (!worker.enabled) throw conflict(`worker "${worker.id}" is disabled; enable it to start runs`);
 
   const overrides = request.overrides ?? {};
   const prompt =
