@@ -113,6 +113,19 @@ describe('errors', () => {
     expect(workers.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'HEAD', 'POST']);
   });
 
+  it('answers a trailing slash on a known path with 404, never a 405 whose Allow names the method asked', async () => {
+    const { app } = setup();
+    for (const [method, path] of [
+      ['GET', '/v1/runs/'],
+      ['POST', '/v1/workers/'],
+      ['GET', '/v1/runs/r-1/'],
+    ] as const) {
+      const res = await app.request(path, { method, headers: auth });
+      const body = await expectProblem(res, 404);
+      expect(body.detail).toContain(path);
+    }
+  });
+
   it('answers a body that is not JSON with 400', async () => {
     const { app } = setup();
     for (const path of ['/v1/workers', '/v1/runs', '/v1/runs/r-1/cancel']) {

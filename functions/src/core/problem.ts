@@ -133,7 +133,8 @@ function patternOf(path: string): RegExp {
           : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
     )
     .join('/');
-  return new RegExp(`^${escaped}/?$`);
+  // Exact, as Hono routes match: `/v1/runs/` is no route of any method (404), not a 405 for GET.
+  return new RegExp(`^${escaped}$`);
 }
 
 /**
