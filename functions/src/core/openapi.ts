@@ -50,7 +50,7 @@ function loneSurrogates(value: unknown, path: PropertyKey[] = [], out: FieldIssu
       out.push({ path: pathOf(path), message: 'expected valid Unicode text (a lone UTF-16 surrogate)' });
     }
   } else if (Array.isArray(value)) {
-    value.forEach((item, i) => loneSurrogates(item, [...path, i], out));
+    for (const [i, item] of value.entries()) loneSurrogates(item, [...path, i], out);
   } else if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) loneSurrogates(item, [...path, key], out);
   }
