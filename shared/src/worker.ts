@@ -149,7 +149,16 @@ export type WorkerSpecInput = z.input<typeof WorkerSpecSchema>;
 
 /** A stored worker. */
 export const WorkerSchema = z
-  .object({ ...workerFields, createdAt: IsoDateTimeSchema, updatedAt: IsoDateTimeSchema })
+  .object({
+    ...workerFields,
+    createdAt: IsoDateTimeSchema,
+    updatedAt: IsoDateTimeSchema,
+    /**
+     * When the schedule last took effect: set at creation, and when a change touches `schedule` or turns the
+     * worker on again. The scheduler counts slots from here, so editing the prompt never drops a due slot.
+     */
+    scheduleSince: IsoDateTimeSchema.optional(),
+  })
   .superRefine(exactlyOneSource);
 export type Worker = z.infer<typeof WorkerSchema>;
 
@@ -186,7 +195,7 @@ export function mergeWorkerPatch(current: WorkerSpec, patch: WorkerPatch): Recor
 
 /** The spec part of a stored worker (what PATCH merges into). */
 export function workerSpecOf(worker: Worker): WorkerSpec {
-  const { createdAt: _c, updatedAt: _u, ...spec } = worker;
+  const { createdAt: _c, updatedAt: _u, scheduleSince: _s, ...spec } = worker;
   return spec;
 }
 

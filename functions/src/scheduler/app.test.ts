@@ -1,8 +1,9 @@
-import { COLLECTIONS, type Run, RunSchema, WorkerSchema } from '@nightshift/shared';
+import { COLLECTIONS, type Run, RunSchema, WorkerSchema, WorkerSpecSchema } from '@nightshift/shared';
 import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
+import { createWorker, patchWorker } from '../workers/service.js';
 import { createSchedulerApp } from './app.js';
 import type { TickResult } from './tick.js';
 
@@ -200,5 +201,38 @@ describeEmulators('scheduler tick', () => {
     );
     for (const t of ticks('2026-10-24T12:00:00Z', 24)) await tickAt(t.toISOString());
     expect(await runIds()).toEqual(['s-blog-20260329T010000Z', 's-blog-20261025T003000Z']); // first 02:30 only
+  });
+
+  it('an edit that leaves the schedule alone keeps a due slot; a new schedule or re-enabling starts afresh', async () => {
+    await createWorker(
+      deps,
+      WorkerSpecSchema.parse({ id: 'nightly', workdir: '/srv/n', schedule: { cron: '30 2 * * *' } }),
+    );
+
+    // The prompt is edited two minutes after the 02:30 slot, before the tick: the slot still runs.
+    now = new Date('2026-11-21T02:32:00Z');
+    await patchWorker(deps, 'nightly', { prompt: 'Do the next milestone in docs/roadmap.md.' });
+    expect((await tickAt('2026-11-21T02:35:00Z')).queued.map((q) => q.runId)).toEqual([
+      's-nightly-20261121T023000Z',
+    ]);
+
+    // A new schedule counts from its change: the 02:30 UTC slot just before it is not queued.
+    now = new Date('2026-11-22T02:32:00Z');
+    await patchWorker(deps, 'nightly', {
+      schedule: { cron: '30 2 * * *', timezone: 'UTC', onBusy: 'queue' },
+    });
+    expect((await tickAt('2026-11-22T02:35:00Z')).queued).toEqual([]);
+
+    // Slots missed while the worker was off are not queued when it is turned back on.
+    now = new Date('2026-11-23T00:00:00Z');
+    await patchWorker(deps, 'nightly', { enabled: false });
+    await tickAt('2026-11-23T02:35:00Z');
+    now = new Date('2026-11-23T02:40:00Z');
+    await patchWorker(deps, 'nightly', { enabled: true });
+    expect((await tickAt('2026-11-23T02:45:00Z')).queued).toEqual([]);
+    expect((await tickAt('2026-11-24T02:31:00Z')).queued.map((q) => q.runId)).toEqual([
+      's-nightly-20261124T023000Z',
+    ]);
+    expect(await runIds()).toEqual(['s-nightly-20261121T023000Z', 's-nightly-20261124T023000Z']);
   });
 });

@@ -17,7 +17,7 @@ import { loadWorker } from '../runs/service.js';
 
 export async function createWorker(deps: Deps, spec: WorkerSpec): Promise<Worker> {
   const now = deps.now().toISOString();
-  const worker: Worker = { ...spec, createdAt: now, updatedAt: now };
+  const worker: Worker = { ...spec, createdAt: now, updatedAt: now, scheduleSince: now };
   try {
     await deps.cols.workers.doc(spec.id).create(worker);
   } catch (error) {
@@ -46,10 +46,16 @@ export async function patchWorker(deps: Deps, id: string, patch: WorkerPatch): P
   if (!current || !snapshot.updateTime) throw notFound(`worker "${id}" does not exist`);
   const parsed = WorkerSpecSchema.safeParse(mergeWorkerPatch(workerSpecOf(current), patch));
   if (!parsed.success) throw validationFailed(parsed.error);
+  const now = deps.now().toISOString();
+  // Only a new schedule, or turning the worker back on, moves the point the scheduler counts slots from.
+  const scheduleChanged =
+    JSON.stringify(current.schedule ?? null) !== JSON.stringify(parsed.data.schedule ?? null);
+  const reEnabled = !current.enabled && parsed.data.enabled;
   const updated: Worker = {
     ...parsed.data,
     createdAt: current.createdAt,
-    updatedAt: deps.now().toISOString(),
+    updatedAt: now,
+    scheduleSince: scheduleChanged || reEnabled ? now : (current.scheduleSince ?? current.updatedAt),
   };
   const fields: Record<string, unknown> = { ...updated };
   for (const key of Object.keys(current)) {
