@@ -71,6 +71,7 @@ export class Agent {
   private ticking = false;
   private polling = false;
   private scanning = false;
+  private adopting = false;
   private state: AgentState = 'running';
   private readonly startedAt: string;
 
@@ -138,6 +139,12 @@ export class Agent {
       const snap = await this.store.run(runId);
       const run = snap.exists ? snap.data() : undefined;
       if (run === undefined) return 'unknown';
+      if (run.agentId === this.opts.agentId && (run.status === 'starting' || run.status === 'running')) {
+        // Ours but not held: an earlier claim of it whose write landed after its deadline.
+        this.log.warn('a command for a run of this agent it does not hold; taking it over', { runId });
+        await this.adopt(run);
+        return this.held.has(runId) ? 'claimed' : 'ignored';
+      }
       if (run.status !== 'queued') return 'ignored';
       if (!(await this.lockWorker(run))) return 'busy';
       const session = sessionNameOf(run.workerId, run.id);
@@ -552,7 +559,10 @@ export class Agent {
     } catch (error) {
       this.log.warn('heartbeat failed; retrying next time', { error: errorMessage(error) });
     }
-    if (this.state === 'running') void this.scanQueue();
+    if (this.state === 'running') {
+      await this.adoptOrphans();
+      void this.scanQueue();
+    }
   }
 
   private deadline<T>(what: string, p: Promise<T>): Promise<T> {
@@ -561,65 +571,142 @@ export class Agent {
 
   // ── Restart ─────────────────────────────────────────────────────────────────────────────────
 
-  /** Adopts live sessions, finishes runs that ended while the agent was down, marks the rest lost. */
-  async reconcile(): Promise<void> {
-    const snap = await this.deadline(
-      'reconcile',
+  /** The runs Firestore records as this agent's and not yet ended. */
+  private ownRuns(): Promise<Run[]> {
+    return this.deadline(
+      'read own runs',
       this.store.cols.runs
         .where('agentId', '==', this.opts.agentId)
         .where('status', 'in', ['starting', 'running'])
         .get(),
-    );
-    for (const doc of snap.docs) {
-      const run = doc.data();
-      const held = this.newHeld(run);
-      held.tail = await readTail(held.dir);
-      const launch = await readLaunch(held.dir);
-      const worker =
-        (await this.deadline('read worker', this.store.cols.workers.doc(run.workerId).get())).data() ?? null;
-      held.worker = worker;
-      this.held.set(run.id, held);
-      if (launch === null) {
-        held.phase = {
-          name: 'finishing',
-          outcome: {
-            status: 'lost',
-            error: 'agent restarted before the worker was launched',
-            exitCode: null,
-            note: null,
-          },
-        };
-        this.log.warn('reconcile: run was never launched', { runId: run.id });
-        continue;
+    ).then((snap) => snap.docs.map((d) => d.data()));
+  }
+
+  /** At start: takes charge of every run recorded as this agent's (see adopt()), then one tick. */
+  async reconcile(): Promise<void> {
+    await this.adoptEach(await this.ownRuns());
+    await this.tick();
+  }
+
+  /**
+   * On each heartbeat: a run recorded as this agent's that it does not hold is taken charge of. That is a
+   * claim whose `queued → starting` write landed after its deadline (the claim threw, the command was
+   * nacked, and its redelivery sees `starting`), which would otherwise stay `starting`, unheld, with the
+   * worker locked, until the agent restarts.
+   */
+  async adoptOrphans(): Promise<void> {
+    if (this.adopting || this.state !== 'running') return;
+    this.adopting = true;
+    try {
+      const orphans = (await this.ownRuns()).filter((r) => !this.held.has(r.id) && !this.claiming.has(r.id));
+      if (orphans.length > 0) {
+        this.log.warn('found runs of this agent it does not hold; taking them over', {
+          runIds: orphans.map((r) => r.id),
+        });
+        await this.adoptEach(orphans);
       }
-      held.launched = true;
-      held.workspace = launch.cwd;
-      const started = run.startedAt ? Date.parse(run.startedAt) : this.ms();
-      held.deadlineMs = started + run.maxDurationMinutes * this.opts.timings.minuteMs;
-      held.phase = { name: 'running' };
-      const exit = await readExit(held.dir);
-      const alive = await this.opts.tmux.hasSession(held.session);
-      if (exit === null && alive) {
-        if (held.tail.stream.result !== null) held.resultSeenAtMs = this.ms();
-        this.log.info('reconcile: adopted a live run', { runId: run.id, offset: held.tail.offset });
-      } else if (exit !== null) {
-        await finishTail(held.dir, held.tail);
-        held.phase = { name: 'finishing', outcome: decideOutcome(held, exit) };
-        this.log.info('reconcile: run ended while the agent was away', { runId: run.id });
-      } else {
-        held.phase = {
-          name: 'finishing',
-          outcome: {
-            status: 'lost',
-            error: `tmux session ${held.session} is gone without an exit status (VM rebooted or session killed)`,
-            exitCode: null,
-            note: null,
-          },
-        };
-        this.log.warn('reconcile: run lost', { runId: run.id });
+    } catch (error) {
+      this.log.warn('could not look for runs of this agent it does not hold', { error: errorMessage(error) });
+    } finally {
+      this.adopting = false;
+    }
+  }
+
+  /** adopt() for each run, on its fresh document; the claim marker keeps a concurrent claim of it out. */
+  private async adoptEach(runs: Run[]): Promise<void> {
+    for (const listed of runs) {
+      const runId = listed.id;
+      if (this.held.has(runId) || this.claiming.has(runId)) continue;
+      this.claiming.add(runId);
+      try {
+        // Re-read: the listed document may be older than a finish of the run that ended it meanwhile.
+        const run = (await this.store.run(runId)).data();
+        if (run?.agentId !== this.opts.agentId || (run.status !== 'starting' && run.status !== 'running'))
+          continue;
+        await this.adopt(run);
+      } catch (error) {
+        // Not held: the next heartbeat's scan tries it again.
+        this.log.error('could not take charge of a run; retrying on the next heartbeat', {
+          runId,
+          error: errorMessage(error),
+        });
+      } finally {
+        this.claiming.delete(runId);
       }
     }
-    await this.tick();
+  }
+
+  /**
+   * Takes charge of a run of this agent that it does not hold: a live session is adopted, a session that
+   * ended is finished from exit.json, a `starting` run never launched is launched (its claim took the
+   * worker lock for it, and nothing ran), and a launched run whose session is gone is `lost`.
+   */
+  private async adopt(run: Run): Promise<void> {
+    const held = this.newHeld(run);
+    held.tail = await readTail(held.dir);
+    const launch = await readLaunch(held.dir);
+    held.worker =
+      (await this.deadline('read worker', this.store.cols.workers.doc(run.workerId).get())).data() ?? null;
+    if (launch === null) {
+      if (run.status === 'starting') {
+        if (!(await this.lockWorker(run))) {
+          held.phase = {
+            name: 'finishing',
+            outcome: {
+              status: 'failed',
+              error: `worker ${run.workerId} is held by another run; this run was claimed but never launched`,
+              exitCode: null,
+              note: null,
+            },
+          };
+          this.held.set(run.id, held);
+          return;
+        }
+        this.held.set(run.id, held);
+        this.log.warn('run was claimed but never launched; launching it', { runId: run.id });
+        void this.launch(held);
+        return;
+      }
+      held.phase = {
+        name: 'finishing',
+        outcome: {
+          status: 'lost',
+          error: `the run is running but its run directory ${held.dir} has no ${RUN_FILES.launch}`,
+          exitCode: null,
+          note: null,
+        },
+      };
+      this.held.set(run.id, held);
+      this.log.warn('run has no launch spec', { runId: run.id });
+      return;
+    }
+    held.launched = true;
+    held.workspace = launch.cwd;
+    const started = run.startedAt ? Date.parse(run.startedAt) : this.ms();
+    held.deadlineMs = started + run.maxDurationMinutes * this.opts.timings.minuteMs;
+    held.phase = { name: 'running' };
+    const exit = await readExit(held.dir);
+    const alive = await this.opts.tmux.hasSession(held.session);
+    if (exit === null && alive) {
+      if (held.tail.stream.result !== null) held.resultSeenAtMs = this.ms();
+      this.log.info('adopted a live run', { runId: run.id, offset: held.tail.offset });
+    } else if (exit !== null) {
+      await finishTail(held.dir, held.tail);
+      held.phase = { name: 'finishing', outcome: decideOutcome(held, exit) };
+      this.log.info('run ended while the agent did not hold it', { runId: run.id });
+    } else {
+      held.phase = {
+        name: 'finishing',
+        outcome: {
+          status: 'lost',
+          error: `tmux session ${held.session} is gone without an exit status (VM rebooted or session killed)`,
+          exitCode: null,
+          note: null,
+        },
+      };
+      this.log.warn('run lost', { runId: run.id });
+    }
+    this.held.set(run.id, held);
   }
 }
 
