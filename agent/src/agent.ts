@@ -345,26 +345,28 @@ export class Agent {
 
     await advanceTail(held.dir, held.tail);
     if (held.tail.stream.result !== null && held.resultSeenAtMs === null) held.resultSeenAtMs = this.ms();
-    const exit = await readExit(held.dir);
+    const { exit } = await this.readExitOf(held);
     if (exit !== null) {
       await finishTail(held.dir, held.tail);
       held.phase = { name: 'finishing', outcome: decideOutcome(held, exit) };
       return this.finish(held, held.phase.outcome);
     }
     if (!(await this.opts.tmux.hasSession(held.session))) {
-      const late = await readExit(held.dir); // the runner may have written it as the session closed
+      const late = await this.readExitOf(held); // the runner may have written it as the session closed
       await finishTail(held.dir, held.tail);
       const outcome: Outcome =
-        late !== null
-          ? decideOutcome(held, late)
-          : phase.name === 'stopping' && phase.step === 'killed'
-            ? decideOutcome(held, null)
-            : {
-                status: 'lost',
-                error: `tmux session ${held.session} is gone without an exit status (VM rebooted or session killed)`,
-                exitCode: null,
-                note: null,
-              };
+        late.exit !== null
+          ? decideOutcome(held, late.exit)
+          : late.unreadable !== null
+            ? unreadableExit(late.unreadable)
+            : phase.name === 'stopping' && phase.step === 'killed'
+              ? decideOutcome(held, null)
+              : {
+                  status: 'lost',
+                  error: `tmux session ${held.session} is gone without an exit status (VM rebooted or session killed)`,
+                  exitCode: null,
+                  note: null,
+                };
       held.phase = { name: 'finishing', outcome };
       return this.finish(held, outcome);
     }
@@ -399,7 +401,7 @@ export class Agent {
   }
 
   private async signalWorker(held: HeldRun, signal: NodeJS.Signals): Promise<void> {
-    const pids = await readPids(held.dir);
+    const pids = await readPids(held.dir).catch(() => null); // unreadable: the session kill still comes
     try {
       if (pids?.worker) process.kill(-pids.worker, signal);
       else if (pids?.runner) process.kill(pids.runner, signal);
@@ -643,11 +645,36 @@ export class Agent {
    */
   private async adopt(run: Run): Promise<void> {
     const held = this.newHeld(run);
-    held.tail = await readTail(held.dir);
-    const launch = await readLaunch(held.dir);
+    const notes: string[] = [];
+    try {
+      held.tail = await readTail(held.dir);
+    } catch (error) {
+      // Usage is rebuilt from the log itself (assistant messages deduplicated by id, the result's totals
+      // replacing the sums) and written as absolute values: reading it again from its start counts nothing
+      // twice, it only costs the reread.
+      held.tail = { offset: 0, stream: emptyStreamState() };
+      notes.push(
+        `${RUN_FILES.tail} was unreadable (${errorMessage(error)}); the log is read again from its start`,
+      );
+    }
+    let launch: LaunchSpec | null = null;
+    let launchUnreadable = false;
+    try {
+      launch = await readLaunch(held.dir);
+    } catch (error) {
+      // Written before the session is made: the run got at least that far.
+      launchUnreadable = true;
+      notes.push(
+        `${RUN_FILES.launch} is unreadable (${errorMessage(error)}); the worker's workspace is assumed`,
+      );
+    }
     held.worker =
       (await this.deadline('read worker', this.store.cols.workers.doc(run.workerId).get())).data() ?? null;
-    if (launch === null) {
+    for (const note of notes) this.log.warn('run directory file unreadable', { runId: run.id, note });
+    const noteAll = () => {
+      for (const note of notes) void this.store.note(run.id, note).catch(() => {});
+    };
+    if (launch === null && !launchUnreadable) {
       if (run.status === 'starting') {
         if (!(await this.lockWorker(run))) {
           held.phase = {
@@ -681,19 +708,24 @@ export class Agent {
       return;
     }
     held.launched = true;
-    held.workspace = launch.cwd;
+    held.workspace = launch?.cwd ?? this.workspaceOf(held);
     const started = run.startedAt ? Date.parse(run.startedAt) : this.ms();
     held.deadlineMs = started + run.maxDurationMinutes * this.opts.timings.minuteMs;
     held.phase = { name: 'running' };
-    const exit = await readExit(held.dir);
+    const { exit, unreadable } = await this.readExitOf(held);
     const alive = await this.opts.tmux.hasSession(held.session);
     if (exit === null && alive) {
+      // (An unreadable exit.json beside a live session is judged when the session ends.)
       if (held.tail.stream.result !== null) held.resultSeenAtMs = this.ms();
       this.log.info('adopted a live run', { runId: run.id, offset: held.tail.offset });
     } else if (exit !== null) {
       await finishTail(held.dir, held.tail);
       held.phase = { name: 'finishing', outcome: decideOutcome(held, exit) };
       this.log.info('run ended while the agent did not hold it', { runId: run.id });
+    } else if (unreadable !== null) {
+      await finishTail(held.dir, held.tail);
+      held.phase = { name: 'finishing', outcome: unreadableExit(unreadable) };
+      this.log.warn('run ended with an unreadable exit status', { runId: run.id, why: unreadable });
     } else {
       held.phase = {
         name: 'finishing',
@@ -707,7 +739,35 @@ export class Agent {
       this.log.warn('run lost', { runId: run.id });
     }
     this.held.set(run.id, held);
+    noteAll();
   }
+
+  /** exit.json, or why it cannot be read (a power loss can leave it truncated). */
+  private async readExitOf(held: HeldRun): Promise<{ exit: ExitRecord | null; unreadable: string | null }> {
+    try {
+      return { exit: await readExit(held.dir), unreadable: null };
+    } catch (error) {
+      return { exit: null, unreadable: `${join(held.dir, RUN_FILES.exit)} (${errorMessage(error)})` };
+    }
+  }
+
+  /** Where prepareWorkspace() put the worker's checkout, for a run whose launch.json cannot be read. */
+  private workspaceOf(held: HeldRun): string | null {
+    if (held.worker === null) return null;
+    return held.worker.workdir ?? join(this.opts.home, 'workspaces', held.workerId);
+  }
+}
+
+type ExitRecord = NonNullable<Awaited<ReturnType<typeof readExit>>>;
+
+/** A worker that ended (exit.json was written) but whose exit status cannot be read: its ending is unknown. */
+function unreadableExit(why: string): Outcome {
+  return {
+    status: 'lost',
+    error: `the worker ended, but its exit status file is unreadable: ${why}`,
+    exitCode: null,
+    note: null,
+  };
 }
 
 /** The worker's argv: the prompt travels as one argument, never through a shell or tmux. */

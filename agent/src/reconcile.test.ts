@@ -1,38 +1,51 @@
 // Runs recorded as this agent's that it does not hold: a half-done claim, and reconcile at start.
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Run } from '@nightshift/shared';
-import { describeEmulators } from '@nightshift/shared/testing';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type AgentTest, setupAgentTest } from './testing/harness.js';
+import { describeEmulators, waitFor } from '@nightshift/shared/testing';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Agent, AgentOptions } from './agent.js';
+import { type AgentTest, newRunId, setupAgentTest } from './testing/harness.js';
 
 /** What a claim leaves when its `queued → starting` write lands but its answer misses the deadline. */
 async function halfDoneClaim(t: AgentTest, workerId: string, agentId: string): Promise<Run> {
   await t.createWorker(workerId);
-  const now = new Date().toISOString();
-  const run = await t.createRun(workerId, {
-    status: 'starting',
-    agentId,
-    leaseExpiresAt: new Date(Date.now() + 60_000).toISOString(),
-  });
-  const session = `${workerId}-${run.id}`;
-  await t.env.cols.runs.doc(run.id).update({ session });
+  const id = newRunId();
+  // The lock first, as the claim takes it: a running agent may find the run as soon as it exists.
   await t.env.db
     .collection('workerLocks')
     .doc(workerId)
-    .create({ workerId, runId: run.id, agentId, createdAt: now });
-  return { ...run, session };
+    .create({ workerId, runId: id, agentId, createdAt: new Date().toISOString() });
+  return t.createRun(workerId, {
+    id,
+    status: 'starting',
+    agentId,
+    session: `${workerId}-${id}`,
+    leaseExpiresAt: new Date(Date.now() + 60_000).toISOString(),
+  });
 }
 
 describeEmulators('Restart and Claim: runs of this agent it does not hold', () => {
   let t: AgentTest;
+  // Agents share the command subscription: each test's agents are stopped after it, so none of them
+  // claims the next test's runs.
+  const started: Agent[] = [];
+  const startAgent = async (overrides: Partial<AgentOptions>) => {
+    const agent = await t.startAgent(overrides);
+    started.push(agent);
+    return agent;
+  };
   beforeAll(async () => {
     t = await setupAgentTest();
+  });
+  afterEach(async () => {
+    for (const agent of started.splice(0)) await agent.stop();
   });
 
   describe('Claim: a half-done claim', () => {
     it('a run left starting with the worker locked is taken over and launched without a restart', async () => {
-      await t.startAgent({ agentId: 'agent-half' });
+      await startAgent({ agentId: 'agent-half' });
       // Made after the agent started: only the running agent (not its reconcile at start) can find it.
       const run = await halfDoneClaim(t, 'half', 'agent-half');
       const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out']);
@@ -49,7 +62,7 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
   describe('Restart: a starting run never launched', () => {
     it('is launched at start (its lock is its own; nothing ran), not marked lost', async () => {
       const run = await halfDoneClaim(t, 'never', 'agent-never');
-      await t.startAgent({ agentId: 'agent-never' });
+      await startAgent({ agentId: 'agent-never' });
       const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out']);
       expect(done.error).toBeNull();
       expect(done.status).toBe('succeeded');
@@ -57,6 +70,54 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
       const starts = (await readFile(join(t.fakeDir, `${run.id}.starts`), 'utf8')).trim().split('\n');
       expect(starts).toHaveLength(1);
       expect((await t.env.db.collection('workerLocks').doc('never').get()).exists).toBe(false);
+    });
+  });
+
+  describe('Restart: a run directory with an unreadable file', () => {
+    it('starts anyway: the healthy run and a corrupt tail.json end true, a corrupt exit.json ends lost naming it', async () => {
+      const ENDED = ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out'] as const;
+      const agentId = 'agent-power';
+      const first = await startAgent({ agentId, capacity: 3 });
+      const runs: Run[] = [];
+      for (const workerId of ['power-ok', 'power-exit', 'power-tail']) {
+        await t.createWorker(workerId);
+        const run = await t.createRun(workerId);
+        await t.scenario(run.id, 'slow', 1_500);
+        await t.publish('run.start', run.id);
+        runs.push(run);
+      }
+      const [ok, badExit, badTail] = runs as [Run, Run, Run];
+      for (const run of runs) await t.waitStatus(run.id, ['running']);
+      await waitFor('some of each log to be read', () =>
+        runs.every((r) => existsSync(join(t.home, 'runs', r.id, 'tail.json'))),
+      );
+      // The agent goes away (as in a power loss); the workers end while it is gone.
+      await first.stop();
+      const dirOf = (run: Run) => join(t.home, 'runs', run.id);
+      await waitFor('the workers to end', () => runs.every((r) => existsSync(join(dirOf(r), 'exit.json'))), {
+        timeoutMs: 20_000,
+      });
+      await writeFile(join(dirOf(badExit), 'exit.json'), '{"code":0,"sig');
+      await writeFile(join(dirOf(badTail), 'tail.json'), '{"offset":12');
+
+      await startAgent({ agentId, capacity: 3 });
+      const usage = { turns: 5, costUsd: 0.0625, inputTokens: 575, outputTokens: 100 };
+      const okDone = await t.waitStatus(ok.id, [...ENDED]);
+      expect(okDone.status).toBe('succeeded');
+      expect(okDone.usage).toEqual(usage);
+      // The log is read again from its start: the true usage, counted once.
+      const tailDone = await t.waitStatus(badTail.id, [...ENDED]);
+      expect(tailDone.error).toBeNull();
+      expect(tailDone.status).toBe('succeeded');
+      expect(tailDone.usage).toEqual(usage);
+      expect(tailDone.commits).toHaveLength(5);
+      const exitDone = await t.waitStatus(badExit.id, [...ENDED]);
+      expect(exitDone.status).toBe('lost');
+      expect(exitDone.error).toContain('exit status file is unreadable');
+      expect(exitDone.error).toContain(join(dirOf(badExit), 'exit.json'));
+      expect(exitDone.usage).toEqual(usage);
+      for (const workerId of ['power-ok', 'power-exit', 'power-tail'])
+        expect((await t.env.db.collection('workerLocks').doc(workerId).get()).exists).toBe(false);
     });
   });
 });

@@ -49,8 +49,21 @@ export const readExit = (dir: string) => readJson<ExitStatus & { at?: string }>(
 export const readPids = (dir: string) =>
   readJson<{ runner?: number; worker?: number }>(join(dir, RUN_FILES.pids));
 
+/** The saved tail; throws when tail.json is not one (truncated by a power loss, say). */
 export async function readTail(dir: string): Promise<TailState> {
-  return (await readJson<TailState>(join(dir, RUN_FILES.tail))) ?? { offset: 0, stream: emptyStreamState() };
+  const saved = await readJson<TailState>(join(dir, RUN_FILES.tail));
+  if (saved === null) return { offset: 0, stream: emptyStreamState() };
+  const ok =
+    typeof saved === 'object' &&
+    Number.isSafeInteger(saved.offset) &&
+    saved.offset >= 0 &&
+    typeof saved.stream === 'object' &&
+    saved.stream !== null &&
+    Array.isArray(saved.stream.assistantIds) &&
+    typeof saved.stream.usage === 'object' &&
+    saved.stream.usage !== null;
+  if (!ok) throw new Error('not a saved tail state');
+  return saved;
 }
 
 const MAX_READ_BYTES = 4 * 1024 * 1024;
