@@ -1,5 +1,5 @@
 // The agent: claims runs from commands, launches and follows them, stops and finishes them, reconciles on start.
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import {
   type LaunchSpec,
   RUN_FILES,
   readExit,
+  readFileTail,
   readLaunch,
   readPids,
   readTail,
@@ -36,6 +37,8 @@ import { commitsSince, prepareWorkspace, pushBranch } from './workspace.js';
 
 export const RUNNER_PATH = join(dirname(fileURLToPath(import.meta.url)), 'runner', 'runner.mjs');
 const PROGRESS_TEXT_MAX = 4_000;
+/** How much of the end of PROGRESS.md is read (more than PROGRESS_TEXT_MAX characters of any UTF-8). */
+const PROGRESS_READ_BYTES = 64 * 1024;
 /** A run document holds at most 1 MiB (and the prompt may take 400 KB of it): a longer result keeps its end. */
 const RESULT_TEXT_MAX = 100_000;
 
@@ -423,10 +426,13 @@ export class Agent {
       try {
         const s = await stat(file);
         const stamp = `${s.size}:${s.mtimeMs}`;
-        if (stamp !== watch.fileStamp) {
+        if (s.isFile() && stamp !== watch.fileStamp) {
           watch.fileStamp = stamp;
-          watch.text = truncate(await readFile(file, 'utf8'), PROGRESS_TEXT_MAX);
-          watch.dirty = true;
+          const text = await readFileTail(file, PROGRESS_READ_BYTES);
+          if (text !== null) {
+            watch.text = truncate(text, PROGRESS_TEXT_MAX);
+            watch.dirty = true;
+          }
         }
       } catch {
         // no PROGRESS.md yet
@@ -452,7 +458,7 @@ export class Agent {
   private async finalProgress(held: HeldRun): Promise<Progress | null> {
     const file = this.progressFile(held);
     let text: string | null = null;
-    if (file !== null) text = await readFile(file, 'utf8').catch(() => null);
+    if (file !== null) text = await readFileTail(file, PROGRESS_READ_BYTES).catch(() => null);
     text ??= held.tail.stream.lastText;
     return text === null
       ? held.run.progress

@@ -1,4 +1,5 @@
 // The run directory (NIGHTSHIFT_HOME/runs/<runId>): launch spec, raw log, exit status and the saved tail offset.
+import { constants } from 'node:fs';
 import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyChunk, type ExitStatus, emptyStreamState, type StreamState } from './stream.js';
@@ -120,5 +121,33 @@ export async function finishTail(dir: string, tail: TailState): Promise<void> {
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/**
+ * The last `maxBytes` of a regular file as text (a partial first character dropped), or null when the path
+ * is missing or not a regular file. Opened non-blocking, so a FIFO put there never stalls the agent, and
+ * checked on the open handle; only the tail is read, so a huge file costs no more than maxBytes.
+ */
+export async function readFileTail(path: string, maxBytes: number): Promise<string | null> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    if (!(await stat(path)).isFile()) return null;
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const s = await handle.stat();
+    if (!s.isFile()) return null;
+    const start = Math.max(0, s.size - maxBytes);
+    const buffer = Buffer.alloc(s.size - start);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
+    let bytes = buffer.subarray(0, bytesRead);
+    // Cut inside a UTF-8 character: drop its continuation bytes.
+    if (start > 0) while (bytes.length > 0 && ((bytes[0] ?? 0) & 0xc0) === 0x80) bytes = bytes.subarray(1);
+    return bytes.toString('utf8');
+  } finally {
+    await handle.close();
   }
 }

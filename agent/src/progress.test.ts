@@ -1,0 +1,67 @@
+// Progress: PROGRESS.md is read only when it is a regular file, and only its tail.
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describeEmulators } from '@nightshift/shared/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type AgentTest, git, setupAgentTest } from './testing/harness.js';
+
+const exec = promisify(execFile);
+const ENDED = ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out'] as const;
+
+describeEmulators('Progress: PROGRESS.md', () => {
+  let t: AgentTest;
+  beforeAll(async () => {
+    t = await setupAgentTest();
+    await t.startAgent();
+  });
+
+  /** A worker `workdir`: a git repository with PROGRESS.md as given. */
+  async function workdir(name: string, progress: string): Promise<string> {
+    const dir = join(t.root, 'workdirs', name);
+    await mkdir(dir, { recursive: true });
+    await git(dir, 'init', '-q', '-b', 'main');
+    await writeFile(join(dir, 'PROGRESS.md'), progress);
+    await git(dir, 'add', '.');
+    await git(dir, '-c', 'user.name=Seed', '-c', 'user.email=seed@example.com', 'commit', '-q', '-m', 'seed');
+    return dir;
+  }
+
+  describe('Progress: a FIFO at progressPath', () => {
+    it('never blocks the agent: the run ends succeeded, progress from the last assistant text', async () => {
+      const dir = await workdir('fifo', '# Progress\n');
+      await exec('mkfifo', [join(dir, 'progress.fifo')]);
+      await t.createWorker('fifo', { workdir: dir, progressPath: 'progress.fifo' });
+      const run = await t.createRun('fifo');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      expect(done.progress?.text).toBe('Milestone done.');
+    });
+  });
+
+  describe('Progress: a PROGRESS.md of several MB', () => {
+    it('yields its capped tail, ending with its last line', async () => {
+      const lines: string[] = ['# Progress\n'];
+      for (let i = 0; i < 120_000; i++) lines.push(`- line ${i}: café ✓ done\n`);
+      const dir = await workdir('big', lines.join(''));
+      await t.createWorker('big', { workdir: dir });
+      const run = await t.createRun('big');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      const file = await readFile(join(dir, 'PROGRESS.md'), 'utf8');
+      expect(file.length).toBeGreaterThan(3_000_000);
+      const lastLine = file.trimEnd().split('\n').at(-1);
+      expect(lastLine).toBe('- step 2 done by fake claude');
+      const text = done.progress?.text ?? '';
+      expect(text).toHaveLength(4_000);
+      expect(text.startsWith('…')).toBe(true);
+      expect(text).toBe(`…${file.slice(file.length - 3_999)}`);
+      expect(text.endsWith(`${lastLine}\n`)).toBe(true);
+    });
+  });
+});
