@@ -6,7 +6,7 @@ import type { Run } from '@nightshift/shared';
 import { describeEmulators, waitFor } from '@nightshift/shared/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent, AgentOptions } from './agent.js';
-import { type AgentTest, newRunId, setupAgentTest } from './testing/harness.js';
+import { type AgentTest, newRunId, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
 
 /** What a claim leaves when its `queued → starting` write lands but its answer misses the deadline. */
 async function halfDoneClaim(t: AgentTest, workerId: string, agentId: string): Promise<Run> {
@@ -56,6 +56,20 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
       const starts = (await readFile(join(t.fakeDir, `${run.id}.starts`), 'utf8')).trim().split('\n');
       expect(starts).toHaveLength(1);
       expect((await t.env.db.collection('workerLocks').doc('half').get()).exists).toBe(false);
+    });
+  });
+
+  describe('Claim: a command for a half-done claim', () => {
+    it('its redelivered run.start takes the run over (no heartbeat scan needed)', async () => {
+      // A heartbeat far away: only the command can make the agent find the run.
+      await startAgent({ agentId: 'agent-redeliver', timings: { ...TEST_TIMINGS, heartbeatMs: 600_000 } });
+      const run = await halfDoneClaim(t, 'redeliver', 'agent-redeliver');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out']);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      const starts = (await readFile(join(t.fakeDir, `${run.id}.starts`), 'utf8')).trim().split('\n');
+      expect(starts).toHaveLength(1);
     });
   });
 
