@@ -64,4 +64,23 @@ describeEmulators('Progress: PROGRESS.md', () => {
       expect(text.endsWith(`${lastLine}\n`)).toBe(true);
     });
   });
+
+  describe('Progress: text cut through an emoji', () => {
+    it('never stores half a surrogate pair: the cut keeps whole emoji and the run ends', async () => {
+      // 3000 emoji (6000 UTF-16 units) and the fake's two ASCII lines (58 units): keeping the last 3999
+      // units starts at an odd index, inside an emoji. Firestore garbles such a string (U+FFFD, as the emulator
+      // does on this path) or refuses the write outright (as it does for set()), which can leave a run's
+      // terminal write failing for good.
+      const dir = await workdir('emoji', '🎉'.repeat(3000));
+      await t.createWorker('emoji', { workdir: dir });
+      const run = await t.createRun('emoji');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, [...ENDED]);
+      expect(done.status).toBe('succeeded');
+      const text = done.progress?.text ?? '';
+      expect(text.length).toBeLessThanOrEqual(4000);
+      expect(text).toMatch(/^…🎉+- step 1 done by fake claude\n- step 2 done by fake claude\n$/u);
+      expect(text).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+    });
+  });
 });

@@ -1,5 +1,5 @@
 // The stream-json parser: turns the worker's output lines into usage, the last text and the final result.
-import type { Usage } from '@nightshift/shared';
+import { tailOf, type Usage, wellFormed } from '@nightshift/shared';
 
 /** What the agent knows from the stream so far. Plain JSON, saved beside the log offset. */
 export interface StreamState {
@@ -163,5 +163,7 @@ export function judge(state: StreamState, exit: ExitStatus, { ignoreExit = false
 }
 
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `…${text.slice(text.length - max + 1)}`;
+  // Firestore refuses half a surrogate pair: a cut through an emoji would make the run's writes fail for good.
+  const whole = wellFormed(text);
+  return whole.length <= max ? whole : `…${tailOf(whole, max - 1)}`;
 }

@@ -10,6 +10,7 @@ export * from './problem.js';
 export * from './pubsub.js';
 export * from './run.js';
 export * from './status.js';
+export * from './text.js';
 export * from './timings.js';
 export * from './validation.js';
 export * from './worker.js';

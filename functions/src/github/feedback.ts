@@ -2,6 +2,7 @@
 // Without a token nothing is posted. A GitHub API error is logged; it never fails a run or a webhook.
 import {
   COLLECTIONS,
+  headOf,
   IsoDateTimeSchema,
   isAlreadyExists,
   isTerminal,
@@ -100,7 +101,7 @@ export function runSummaryBody(run: Run, delivered: Delivered | null = null): st
   const lines = [`nightshift run \`${run.id}\` (worker \`${run.workerId}\`) ended: **${run.status}**`];
   if (run.result) {
     const result =
-      run.result.length > MAX_RESULT_CHARS ? `${run.result.slice(0, MAX_RESULT_CHARS)}\n[…cut]` : run.result;
+      run.result.length > MAX_RESULT_CHARS ? `${headOf(run.result, MAX_RESULT_CHARS)}\n[…cut]` : run.result;
     lines.push('', ...result.split('\n').map((l) => `> ${l}`));
   }
   lines.push('', `- Cost: $${run.usage.costUsd.toFixed(2)} over ${run.usage.turns} turns`);
@@ -120,7 +121,7 @@ export function runSummaryBody(run: Run, delivered: Delivered | null = null): st
   } else if (delivered?.kind === 'not_pushed') {
     lines.push(`- Not pushed: ${delivered.reason}`);
   }
-  if (run.error) lines.push(`- Error: ${run.error.slice(0, 1000)}`);
+  if (run.error) lines.push(`- Error: ${headOf(run.error, 1000)}`);
   return lines.join('\n');
 }
 
@@ -133,10 +134,10 @@ export function pullRequestBody(run: Run & { trigger: { type: 'github' } }): str
   );
   if (run.result) {
     const result =
-      run.result.length > MAX_RESULT_CHARS ? `${run.result.slice(0, MAX_RESULT_CHARS)}\n[…cut]` : run.result;
+      run.result.length > MAX_RESULT_CHARS ? `${headOf(run.result, MAX_RESULT_CHARS)}\n[…cut]` : run.result;
     lines.push('', ...result.split('\n').map((l) => `> ${l}`));
   }
-  if (run.error) lines.push('', `Error: ${run.error.slice(0, 1000)}`);
+  if (run.error) lines.push('', `Error: ${headOf(run.error, 1000)}`);
   return lines.join('\n');
 }
 

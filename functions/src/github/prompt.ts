@@ -1,5 +1,6 @@
 // The part of a run's prompt that comes from a GitHub issue: untrusted text inside clear delimiters.
 import { randomBytes } from 'node:crypto';
+import { headOf } from '@nightshift/shared';
 
 export const MAX_BODY_CHARS = 20_000;
 export const MAX_TITLE_CHARS = 300;
@@ -16,8 +17,7 @@ export interface IssueText {
 function cut(text: string, max: number, what: string): string {
   if (text.length <= max) return text;
   // Never half of a surrogate pair (an emoji): that is not valid UTF-8, which Firestore garbles or refuses.
-  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
-  return `${text.slice(0, end)}\n[nightshift cut the ${what} here: it has ${text.length} characters, only the first ${max} are shown]`;
+  return `${headOf(text, max)}\n[nightshift cut the ${what} here: it has ${text.length} characters, only the first ${max} are shown]`;
 }
 
 /** A boundary that occurs nowhere in the text; random, so the text's author cannot guess it. */
