@@ -37,7 +37,7 @@ describeEmulators('Launch', () => {
       expect(await t.events(run.id)).toEqual(['queued->starting', 'starting->running', 'running->succeeded']);
       expect(await t.tmux.hasSession(`blog-${run.id}`)).toBe(false);
       // The lock is released.
-      expect((await t.env.db.collection('workerLocks').doc('blog').get()).exists).toBe(false);
+      expect(await t.lockReleased('blog')).toBe(true);
     });
   });
 

@@ -55,7 +55,7 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
       expect(done.commits).toHaveLength(2);
       const starts = (await readFile(join(t.fakeDir, `${run.id}.starts`), 'utf8')).trim().split('\n');
       expect(starts).toHaveLength(1);
-      expect((await t.env.db.collection('workerLocks').doc('half').get()).exists).toBe(false);
+      expect(await t.lockReleased('half')).toBe(true);
     });
   });
 
@@ -83,7 +83,7 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
       expect(await t.events(run.id)).toEqual(['starting->running', 'running->succeeded']);
       const starts = (await readFile(join(t.fakeDir, `${run.id}.starts`), 'utf8')).trim().split('\n');
       expect(starts).toHaveLength(1);
-      expect((await t.env.db.collection('workerLocks').doc('never').get()).exists).toBe(false);
+      expect(await t.lockReleased('never')).toBe(true);
     });
   });
 
@@ -131,7 +131,7 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
       expect(exitDone.error).toContain(join(dirOf(badExit), 'exit.json'));
       expect(exitDone.usage).toEqual(usage);
       for (const workerId of ['power-ok', 'power-exit', 'power-tail'])
-        expect((await t.env.db.collection('workerLocks').doc(workerId).get()).exists).toBe(false);
+        expect(await t.lockReleased(workerId)).toBe(true);
     });
   });
 });

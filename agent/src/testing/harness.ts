@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
+  COLLECTIONS,
   commandsTopic,
   makeCommand,
   publishCommand,
@@ -65,6 +66,8 @@ export interface AgentTest {
   scenario(runId: string, name: Scenario, arg?: number | string): Promise<void>;
   waitStatus(runId: string, statuses: RunStatus[], timeoutMs?: number): Promise<Run>;
   events(runId: string): Promise<string[]>;
+  /** Waits until the worker's lock is gone: the agent releases it just after the terminal status. */
+  lockReleased(workerId: string): Promise<true>;
 }
 
 export const git = async (cwd: string, ...args: string[]) => (await exec('git', args, { cwd })).stdout.trim();
@@ -180,6 +183,11 @@ export async function setupAgentTest(): Promise<AgentTest> {
           return run && statuses.includes(run.status) ? run : undefined;
         },
         { timeoutMs, intervalMs: 100 },
+      );
+    },
+    lockReleased(workerId) {
+      return waitFor(`the lock of worker ${workerId} to be released`, async () =>
+        (await env.db.collection(COLLECTIONS.workerLocks).doc(workerId).get()).exists ? undefined : true,
       );
     },
     async events(runId) {
