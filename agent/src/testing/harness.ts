@@ -11,12 +11,12 @@ import {
   makeCommand,
   publishCommand,
   type Run,
-  RunSchema,
   type RunStatus,
   type Worker,
   WorkerSchema,
 } from '@nightshift/shared';
-import { type TestEnv, tempDir, useTestEnv, waitFor } from '@nightshift/shared/testing';
+import { createSeededOrigin } from '@nightshift/shared/dev';
+import { type TestEnv, tempDir, testRun, useTestEnv, waitFor } from '@nightshift/shared/testing';
 import { afterAll } from 'vitest';
 import { Agent, type AgentOptions } from '../agent.js';
 import { silentLogger } from '../log.js';
@@ -114,31 +114,7 @@ export async function setupAgentTest(): Promise<AgentTest> {
       await agent.start();
       return agent;
     },
-    async makeRepo(name) {
-      const origin = join(root, 'origins', `${name}.git`);
-      const seed = join(root, 'seeds', name);
-      await mkdir(seed, { recursive: true });
-      await mkdir(dirname(origin), { recursive: true });
-      await git(root, 'init', '-q', '--bare', '-b', 'main', origin);
-      await git(seed, 'init', '-q', '-b', 'main');
-      await mkdir(join(seed, 'docs'), { recursive: true });
-      await writeFile(join(seed, 'docs', 'roadmap.md'), '# Roadmap\n\n## M1 — NOT STARTED\n- [ ] do it\n');
-      await writeFile(join(seed, 'PROGRESS.md'), '# Progress\n');
-      await git(seed, 'add', '.');
-      await git(
-        seed,
-        '-c',
-        'user.name=Seed',
-        '-c',
-        'user.email=seed@example.com',
-        'commit',
-        '-q',
-        '-m',
-        'seed',
-      );
-      await git(seed, 'push', '-q', origin, 'main');
-      return origin;
-    },
+    makeRepo: (name) => createSeededOrigin(root, name),
     async createWorker(id, fields = {}) {
       const worker = WorkerSchema.parse({
         id,
@@ -154,16 +130,10 @@ export async function setupAgentTest(): Promise<AgentTest> {
       return worker;
     },
     async createRun(workerId, fields = {}) {
-      const run = RunSchema.parse({
+      const run = testRun({
         id: newRunId(),
         workerId,
-        trigger: { type: 'api' },
         prompt: 'Read docs/roadmap.md and begin work.',
-        model: 'sonnet',
-        maxDurationMinutes: 60,
-        status: 'queued',
-        createdAt: now(),
-        updatedAt: now(),
         ...fields,
       });
       await env.cols.runs.doc(run.id).set(run);

@@ -7,7 +7,7 @@ import {
   type RunStatus,
   TERMINAL_STATUSES,
 } from '@nightshift/shared';
-import { describeEmulators, emulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
+import { describeEmulators, emulators, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { drainCommands, startApi, type TestApi, workerBody } from '../api/testing.js';
 import { DEFAULT_CANCEL_REASON } from './cancel.js';
@@ -32,12 +32,9 @@ describeEmulators('cancelling runs', () => {
   /** A run as the agent would have left it in `status`. */
   async function runIn(status: RunStatus): Promise<Run> {
     const at = new Date().toISOString();
-    const run = RunSchema.parse({
+    const run = testRun({
       id: `r-${status}-${++counter}`,
       workerId: 'w',
-      trigger: { type: 'api' },
-      prompt: 'p',
-      model: 'sonnet',
       maxDurationMinutes: 10,
       status,
       createdAt: at,

@@ -1,5 +1,5 @@
-import { COLLECTIONS, type Run, RunSchema, WorkerSchema, WorkerSpecSchema } from '@nightshift/shared';
-import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
+import { COLLECTIONS, type Run, WorkerSchema, WorkerSpecSchema } from '@nightshift/shared';
+import { describeEmulators, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
@@ -41,17 +41,7 @@ describeEmulators('scheduler tick', () => {
   }
 
   async function addRun(id: string, workerId: string, status: Run['status']) {
-    const run = RunSchema.parse({
-      id,
-      workerId,
-      trigger: { type: 'api' },
-      prompt: 'p',
-      model: 'sonnet',
-      maxDurationMinutes: 60,
-      status,
-      createdAt: CREATED,
-      updatedAt: CREATED,
-    });
+    const run = testRun({ id, workerId, status, createdAt: CREATED, updatedAt: CREATED });
     await env.cols.runs.doc(id).set(run);
     return run;
   }

@@ -1,6 +1,6 @@
 // /v1/workers on the emulators, through real HTTP.
-import { PROBLEM_CONTENT_TYPE, type Run, RunSchema, WorkerSchema } from '@nightshift/shared';
-import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
+import { PROBLEM_CONTENT_TYPE, type Run, WorkerSchema } from '@nightshift/shared';
+import { describeEmulators, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApi, type TestApi, workerBody } from '../api/testing.js';
 
@@ -11,18 +11,7 @@ async function problemOf(res: Response, status: number) {
 }
 
 function storedRun(id: string, workerId: string, status: Run['status']): Run {
-  const at = new Date().toISOString();
-  return RunSchema.parse({
-    id,
-    workerId,
-    trigger: { type: 'api' },
-    prompt: 'p',
-    model: 'sonnet',
-    maxDurationMinutes: 10,
-    status,
-    createdAt: at,
-    updatedAt: at,
-  });
+  return testRun({ id, workerId, status, maxDurationMinutes: 10 });
 }
 
 describeEmulators('workers API', () => {

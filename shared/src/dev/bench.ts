@@ -1,14 +1,11 @@
 // `npm run bench`: latency, throughput and agent memory of the local stack with the stand-in worker, against targets.
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { freePort, gcloudAvailable, MISSING_SDK_MESSAGE } from './emulators.js';
+import { createSeededOrigin } from './git-fixture.js';
 import { REPO_ROOT, startStack } from './local-stack.js';
-
-const exec = promisify(execFile);
 
 /**
  * What the stack must meet on this kind of machine (2 vCPU, like the e2-medium it targets). The stand-in
@@ -38,33 +35,6 @@ const FAKE_WORKER = join(REPO_ROOT, 'agent/src/testing/fake-claude.mjs');
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  return (await exec('git', args, { cwd })).stdout.trim();
-}
-
-async function makeOrigin(root: string): Promise<string> {
-  const origin = join(root, 'origin.git');
-  const seed = join(root, 'seed');
-  await mkdir(join(seed, 'docs'), { recursive: true });
-  await git(root, 'init', '-q', '--bare', '-b', 'main', origin);
-  await git(seed, 'init', '-q', '-b', 'main');
-  await writeFile(join(seed, 'docs', 'roadmap.md'), '# Roadmap\n\n## M1 — NOT STARTED\n- [ ] bench\n');
-  await git(seed, 'add', '.');
-  await git(
-    seed,
-    '-c',
-    'user.name=Bench',
-    '-c',
-    'user.email=bench@example.com',
-    'commit',
-    '-q',
-    '-m',
-    'seed',
-  );
-  await git(seed, 'push', '-q', origin, 'main');
-  return origin;
 }
 
 async function main(): Promise<number> {
@@ -122,7 +92,7 @@ async function main(): Promise<number> {
   };
 
   try {
-    const origin = await makeOrigin(root);
+    const origin = await createSeededOrigin(root, 'bench');
     for (let i = 0; i < WORKERS; i++) {
       await api('POST', '/v1/workers', { id: `bench-${i}`, repo: { url: origin } });
     }

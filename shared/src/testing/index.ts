@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import type { Firestore, Settings } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { afterAll, describe, inject } from 'vitest';
+import type { z } from 'zod';
 import { resetFirestore } from '../dev/emulators.js';
 import { type Collections, collections, createFirestore } from '../firestore.js';
 import { createPubSub, ensureTopology } from '../pubsub.js';
+import { type Run, RunSchema } from '../run.js';
 import './context.js';
 import { EMULATOR_TAG } from './tag.js';
 
@@ -107,4 +109,19 @@ export async function tempDir(prefix = 'nightshift-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   afterAll(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A stored run for tests: a queued API run with its required fields filled, then the given ones. */
+export function testRun(fields: Partial<z.input<typeof RunSchema>> & { id: string; workerId: string }): Run {
+  const at = new Date().toISOString();
+  return RunSchema.parse({
+    trigger: { type: 'api' },
+    prompt: 'p',
+    model: 'sonnet',
+    maxDurationMinutes: 60,
+    status: 'queued',
+    createdAt: at,
+    updatedAt: at,
+    ...fields,
+  });
 }
