@@ -1,48 +1,20 @@
 // Firestore writes of the agent: status moves with their events, worker locks, each call under a deadline.
 import type { DocumentReference, DocumentSnapshot, Firestore, Precondition } from '@google-cloud/firestore';
 import {
-  AgentIdSchema,
-  COLLECTIONS,
   type Collections,
   collections,
   GRPC,
   grpcCode,
-  IsoDateTimeSchema,
   isAlreadyExists,
   isPreconditionFailed,
   type Run,
-  RunIdSchema,
   type RunStatus,
-  SlugSchema,
   transition,
-  zodConverter,
+  type WorkerLock,
+  withDeadline,
 } from '@nightshift/shared';
-import { z } from 'zod';
 
-export class DeadlineError extends Error {
-  override readonly name = 'DeadlineError';
-}
-
-/** Gives up waiting after `ms` (the call itself may still land; every write here is safe to repeat). */
-export function withDeadline<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new DeadlineError(`${what}: no answer from Firestore within ${ms} ms`)),
-      ms,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** `workerLocks/<workerId>`: the run that holds the worker. */
-export const WorkerLockSchema = z.object({
-  workerId: SlugSchema,
-  runId: RunIdSchema,
-  agentId: AgentIdSchema,
-  createdAt: IsoDateTimeSchema,
-});
-export type WorkerLock = z.infer<typeof WorkerLockSchema>;
+export { DeadlineError, withDeadline } from '@nightshift/shared';
 
 export type MoveResult = { ok: true; run: Run } | { ok: false; current: Run | null; why: string };
 
@@ -85,7 +57,7 @@ export function createStore(
   now: () => Date = () => new Date(),
 ): Store {
   const cols = collections(db);
-  const locks = db.collection(COLLECTIONS.workerLocks).withConverter(zodConverter(WorkerLockSchema));
+  const locks = cols.workerLocks;
   const dl = <T>(what: string, p: Promise<T>) => withDeadline(what, deadlineMs, p);
 
   // A write given up on at its deadline is not cancelled: the client library keeps retrying it (for up to

@@ -20,6 +20,11 @@ export function parseSchedulerConfig(env: Env) {
 }
 export type SchedulerConfig = ReturnType<typeof parseSchedulerConfig>;
 
+export function parseReactorConfig(env: Env) {
+  return parseEnv(common, env);
+}
+export type ReactorConfig = ReturnType<typeof parseReactorConfig>;
+
 export function parseLocalConfig(env: Env) {
   return parseEnv(
     {
@@ -45,4 +50,5 @@ function once<T>(read: () => T): () => T {
 export const apiConfig = once(() => parseApiConfig(process.env));
 export const webhookConfig = once(() => parseWebhookConfig(process.env));
 export const schedulerConfig = once(() => parseSchedulerConfig(process.env));
+export const reactorConfig = once(() => parseReactorConfig(process.env));
 export const localConfig = once(() => parseLocalConfig(process.env));

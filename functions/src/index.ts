@@ -1,11 +1,12 @@
-// Cloud Functions entry points: api, githubWebhook and scheduler, each a Hono app behind functions-framework.
+// Cloud Functions entry points: api, githubWebhook, scheduler and reactor, each a Hono app behind functions-framework.
 import { http } from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApiApp } from './api/app.js';
-import { apiConfig, schedulerConfig, webhookConfig } from './config.js';
+import { apiConfig, reactorConfig, schedulerConfig, webhookConfig } from './config.js';
 import { createDeps } from './core/deps.js';
 import { createGithubApp } from './github/app.js';
+import { createReactorApp } from './reactor/app.js';
 import { createSchedulerApp } from './scheduler/app.js';
 
 /**
@@ -49,5 +50,13 @@ http(
     return createSchedulerApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
       githubToken: config.GITHUB_TOKEN,
     });
+  }),
+);
+
+http(
+  'reactor',
+  lazyListener(() => {
+    const config = reactorConfig();
+    return createReactorApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {});
   }),
 );

@@ -1,4 +1,4 @@
-// The local server of `npm start`: api, githubWebhook and scheduler mounted on one port.
+// The local server of `npm start`: api, githubWebhook, scheduler and reactor mounted on one port.
 import { serve } from '@hono/node-server';
 import { ConfigError } from '@nightshift/shared';
 import { Hono } from 'hono';
@@ -6,6 +6,7 @@ import { createApiApp } from './api/app.js';
 import { localConfig } from './config.js';
 import { createDeps } from './core/deps.js';
 import { createGithubApp } from './github/app.js';
+import { createReactorApp } from './reactor/app.js';
 import { createSchedulerApp } from './scheduler/app.js';
 
 let config: ReturnType<typeof localConfig>;
@@ -24,6 +25,7 @@ app.route(
   createGithubApp(deps, { webhookSecret: config.GITHUB_WEBHOOK_SECRET, githubToken: config.GITHUB_TOKEN }),
 );
 app.route('/scheduler/tick', createSchedulerApp(deps, { githubToken: config.GITHUB_TOKEN }));
+app.route('/reactor', createReactorApp(deps, {}));
 // The api app answers everything else through its own fetch, so its middleware, 404/405 and onError
 // apply exactly as in the deployed function.
 const api = createApiApp(deps, {

@@ -9,3 +9,9 @@ export const PUBLISH_TIMEOUT_MS = 10_000;
  * maybe a lookup, comment: GITHUB_REQUEST_TIMEOUT_MS each).
  */
 export const SUMMARY_CLAIM_EXPIRY_MS = 5 * 60_000;
+
+/**
+ * How long an Idempotency-Key is remembered (a Firestore TTL policy on `expiresAt` deletes it after; see
+ * terraform). A retry within a day returns the same run, as Stripe's keys do.
+ */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60_000;

@@ -33,6 +33,12 @@ describeEmulators('typed Firestore collections', () => {
       trigger: { type: 'github', repo: 'me/blog', issue: 7, sender: 'me', deliveryId: 'd1' },
       prompt: 'p',
       model: 'sonnet',
+      checkout: {
+        repo: { url: 'https://github.com/me/blog.git', branch: 'main', push: true },
+        workdir: null,
+        roadmapPath: 'docs/roadmap.md',
+        progressPath: 'PROGRESS.md',
+      },
       maxDurationMinutes: 60,
       status: 'running',
       createdAt: now,

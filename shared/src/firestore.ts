@@ -10,6 +10,18 @@ import {
 import type { z } from 'zod';
 import { type AgentHeartbeat, AgentHeartbeatSchema } from './agent.js';
 import { COLLECTIONS } from './names.js';
+import {
+  type GithubDelivery,
+  GithubDeliverySchema,
+  type GithubFeedback,
+  GithubFeedbackSchema,
+  type IdempotencyKey,
+  IdempotencyKeySchema,
+  type ScheduleState,
+  ScheduleStateSchema,
+  type WorkerLock,
+  WorkerLockSchema,
+} from './records.js';
 import { type Run, type RunEvent, RunEventSchema, RunSchema } from './run.js';
 import { formatIssues } from './validation.js';
 import { type Worker, WorkerSchema } from './worker.js';
@@ -49,11 +61,17 @@ export const runConverter = zodConverter(RunSchema);
 export const runEventConverter = zodConverter(RunEventSchema);
 export const agentConverter = zodConverter(AgentHeartbeatSchema);
 
+/** Every collection of the data model, each read and written through its schema (names.ts has the names). */
 export interface Collections {
   workers: CollectionReference<Worker>;
   runs: CollectionReference<Run>;
   runEvents(runId: string): CollectionReference<RunEvent>;
   agents: CollectionReference<AgentHeartbeat>;
+  workerLocks: CollectionReference<WorkerLock>;
+  idempotencyKeys: CollectionReference<IdempotencyKey>;
+  githubDeliveries: CollectionReference<GithubDelivery>;
+  githubFeedback: CollectionReference<GithubFeedback>;
+  scheduleState: CollectionReference<ScheduleState>;
 }
 
 export function collections(db: Firestore): Collections {
@@ -67,6 +85,17 @@ export function collections(db: Firestore): Collections {
         .collection(COLLECTIONS.runEvents)
         .withConverter(runEventConverter),
     agents: db.collection(COLLECTIONS.agents).withConverter(agentConverter),
+    workerLocks: db.collection(COLLECTIONS.workerLocks).withConverter(zodConverter(WorkerLockSchema)),
+    idempotencyKeys: db
+      .collection(COLLECTIONS.idempotencyKeys)
+      .withConverter(zodConverter(IdempotencyKeySchema)),
+    githubDeliveries: db
+      .collection(COLLECTIONS.githubDeliveries)
+      .withConverter(zodConverter(GithubDeliverySchema)),
+    githubFeedback: db
+      .collection(COLLECTIONS.githubFeedback)
+      .withConverter(zodConverter(GithubFeedbackSchema)),
+    scheduleState: db.collection(COLLECTIONS.scheduleState).withConverter(zodConverter(ScheduleStateSchema)),
   };
 }
 

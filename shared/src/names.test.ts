@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { COLLECTIONS, PUBSUB } from './names.js';
+import { COLLECTIONS, FUNCTION_ENTRY_POINTS, PUBSUB } from './names.js';
 
 const terraform = JSON.parse(
   readFileSync(new URL('../../terraform/names.tf.json', import.meta.url), 'utf8'),
@@ -19,7 +19,15 @@ describe('names shared with terraform', () => {
       deadLetterTopic: names.dead_letter_topic,
       deadLetterSubscription: names.dead_letter_subscription,
       maxDeliveryAttempts: names.max_delivery_attempts,
+      runStatusTopic: names.run_status_topic,
+      reactorSubscription: names.reactor_subscription,
+      runStatusDeadLetterTopic: names.run_status_dead_letter_topic,
+      runStatusDeadLetterSubscription: names.run_status_dead_letter_subscription,
     }).toEqual(PUBSUB);
+  });
+
+  it('has the function entry points the bundle exports', () => {
+    expect(terraform.locals.names.function_entry_points).toEqual([...FUNCTION_ENTRY_POINTS]);
   });
 
   it('has every Firestore collection the code uses, and no other', () => {

@@ -29,7 +29,21 @@ export const PUBSUB = {
   deadLetterSubscription: 'nightshift-run-commands-dead',
   /** Deliveries before a command goes to the dead-letter topic (Pub/Sub allows 5 to 100). */
   maxDeliveryAttempts: 5,
+  /** Carries a `run.status` event for every status change of a run, to the reactor. */
+  runStatusTopic: 'nightshift-run-status',
+  /**
+   * The reactor's subscription to run.status: a push subscription to the `reactor` function in the cloud,
+   * pulled by the local stack's reactor loop.
+   */
+  reactorSubscription: 'nightshift-reactor',
+  /** run.status events the reactor failed on too often. */
+  runStatusDeadLetterTopic: 'nightshift-run-status-dead',
+  runStatusDeadLetterSubscription: 'nightshift-run-status-dead',
 } as const;
+
+/** The Cloud Functions entry points the functions bundle exports (terraform deploys each). */
+export const FUNCTION_ENTRY_POINTS = ['api', 'githubWebhook', 'scheduler', 'reactor'] as const;
+export type FunctionEntryPoint = (typeof FUNCTION_ENTRY_POINTS)[number];
 
 /** tmux socket name of the agent (`tmux -L nightshift attach -t <session>`). */
 export const TMUX_SOCKET = 'nightshift';

@@ -3,6 +3,7 @@ import { PubSub, type Topic } from '@google-cloud/pubsub';
 import { type Command, encodeCommand } from './command.js';
 import { isAlreadyExists } from './grpc.js';
 import { PUBSUB } from './names.js';
+import { encodeRunStatusEvent, type RunStatusEvent } from './run-status.js';
 
 /** A Pub/Sub client; it finds PUBSUB_EMULATOR_HOST itself, like Firestore. */
 export function createPubSub(projectId: string): PubSub {
@@ -35,6 +36,36 @@ export async function ensureTopology(pubsub: PubSub): Promise<void> {
       retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 60 } },
     })
     .catch(ignoreExists);
+  // Run events: the reactor's subscription (a push subscription in the cloud, pulled by the local stack).
+  await pubsub.createTopic(PUBSUB.runStatusTopic).catch(ignoreExists);
+  await pubsub.createTopic(PUBSUB.runStatusDeadLetterTopic).catch(ignoreExists);
+  await pubsub
+    .topic(PUBSUB.runStatusDeadLetterTopic)
+    .createSubscription(PUBSUB.runStatusDeadLetterSubscription, { ackDeadlineSeconds: 60 })
+    .catch(ignoreExists);
+  await pubsub
+    .topic(PUBSUB.runStatusTopic)
+    .createSubscription(PUBSUB.reactorSubscription, {
+      ackDeadlineSeconds: 60,
+      deadLetterPolicy: {
+        deadLetterTopic: pubsub.topic(PUBSUB.runStatusDeadLetterTopic).name,
+        maxDeliveryAttempts: PUBSUB.maxDeliveryAttempts,
+      },
+      retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 60 } },
+    })
+    .catch(ignoreExists);
+}
+
+export function runStatusTopic(pubsub: PubSub): Topic {
+  return pubsub.topic(PUBSUB.runStatusTopic);
+}
+
+/** Publishes a run.status event; resolves to the message id once Pub/Sub has it. */
+export function publishRunStatus(topic: Topic, event: RunStatusEvent): Promise<string> {
+  return topic.publishMessage({
+    data: encodeRunStatusEvent(event),
+    attributes: { type: event.type, runId: event.runId, to: event.to, version: String(event.version) },
+  });
 }
 
 export function commandsTopic(pubsub: PubSub): Topic {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AgentIdSchema, GitHubRepoSchema, IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
 import { type RunStatus, RunStatusSchema } from './status.js';
 import { MAX_DURATION_MINUTES_LIMIT } from './timings.js';
-import { BranchSchema, ModelSchema } from './worker.js';
+import { BranchSchema, ModelSchema, RepoSchema, type Worker, WorkspacePathSchema } from './worker.js';
 
 /** Who or what asked for the run. */
 export const TriggerSchema = z.discriminatedUnion('type', [
@@ -41,6 +41,31 @@ export const ProgressSchema = z.object({
 });
 export type Progress = z.infer<typeof ProgressSchema>;
 
+/**
+ * What the run works in, copied from its worker when the run is created: the agent reads it from the run
+ * (at launch, at adopt after a restart, at the push), never from the worker, so a PATCH of the worker
+ * during the run cannot mix old and new settings.
+ */
+export const RunCheckoutSchema = z.object({
+  /** The repository to clone and fetch (branch, push), or null when the worker uses a workdir. */
+  repo: RepoSchema.nullable(),
+  /** An existing directory on the VM used as it is, or null when the worker has a repo. */
+  workdir: z.string().nullable(),
+  roadmapPath: WorkspacePathSchema,
+  progressPath: WorkspacePathSchema,
+});
+export type RunCheckout = z.infer<typeof RunCheckoutSchema>;
+
+/** The run's copy of what its worker works in. */
+export function checkoutOf(worker: Worker): RunCheckout {
+  return {
+    repo: worker.repo ?? null,
+    workdir: worker.workdir ?? null,
+    roadmapPath: worker.roadmapPath,
+    progressPath: worker.progressPath,
+  };
+}
+
 /** A stored run. Optional facts are null until known, so every document has the same shape. */
 export const RunSchema = z.object({
   id: RunIdSchema,
@@ -49,6 +74,7 @@ export const RunSchema = z.object({
   /** The rendered prompt the worker receives. */
   prompt: z.string(),
   model: ModelSchema,
+  checkout: RunCheckoutSchema,
   maxTurns: z.number().int().positive().nullable().default(null),
   maxBudgetUsd: z.number().positive().nullable().default(null),
   maxDurationMinutes: z.number().int().min(1).max(MAX_DURATION_MINUTES_LIMIT),

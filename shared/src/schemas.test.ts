@@ -162,6 +162,12 @@ describe('RunSchema', () => {
     trigger: { type: 'api' },
     prompt: 'p',
     model: 'sonnet',
+    checkout: {
+      repo: null,
+      workdir: '/srv/blog',
+      roadmapPath: 'docs/roadmap.md',
+      progressPath: 'PROGRESS.md',
+    },
     maxDurationMinutes: 240,
     status: 'queued',
     createdAt: now,

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
   COLLECTIONS,
+  checkoutOf,
   commandsTopic,
   makeCommand,
   publishCommand,
@@ -130,10 +131,12 @@ export async function setupAgentTest(): Promise<AgentTest> {
       return worker;
     },
     async createRun(workerId, fields = {}) {
+      const worker = (await env.cols.workers.doc(workerId).get()).data();
       const run = testRun({
         id: newRunId(),
         workerId,
         prompt: 'Read docs/roadmap.md and begin work.',
+        ...(worker ? { checkout: checkoutOf(worker) } : {}),
         ...fields,
       });
       await env.cols.runs.doc(run.id).set(run);

@@ -1,7 +1,7 @@
 // The githubWebhook function: GitHub issue events as run requests.
 // Public in the cloud; the HMAC signature (X-Hub-Signature-256, GITHUB_WEBHOOK_SECRET) is its guard, and it
 // is checked over the exact raw body before anything is parsed.
-import { COLLECTIONS, isAlreadyExists, type Run, type Trigger, type Worker } from '@nightshift/shared';
+import { isAlreadyExists, type Run, type Trigger, type Worker } from '@nightshift/shared';
 import { verify } from '@octokit/webhooks-methods';
 import { type Context, Hono } from 'hono';
 import type { z } from 'zod';
@@ -148,7 +148,7 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono {
 
     // Redeliveries: the first delivery of an id claims it; a later one answers duplicate and queues nothing.
     const now = deps.now();
-    const deliveryRef = deps.db.collection(COLLECTIONS.githubDeliveries).doc(deliveryId);
+    const deliveryRef = deps.cols.githubDeliveries.doc(deliveryId);
     try {
       await deliveryRef.create({
         deliveryId,
@@ -162,7 +162,7 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono {
       });
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
-      const earlier = (await deliveryRef.get()).data() as { runIds?: string[] } | undefined;
+      const earlier = (await deliveryRef.get()).data();
       deps.log.info('duplicate GitHub delivery ignored', { deliveryId, event, repo });
       return c.json({ duplicate: true, deliveryId, runIds: earlier?.runIds ?? [] }, 200);
     }

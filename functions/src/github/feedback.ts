@@ -1,17 +1,15 @@
 // Feedback on GitHub issues: a comment when a run is queued, and one with the outcome (and pull request) when it ends.
 // Without a token nothing is posted. A GitHub API error is logged; it never fails a run or a webhook.
 import {
-  COLLECTIONS,
+  type GithubFeedback,
+  GithubFeedbackSchema,
   headOf,
-  IsoDateTimeSchema,
   isAlreadyExists,
   isTerminal,
   type Run,
-  RunIdSchema,
   type Worker,
 } from '@nightshift/shared';
 import { Octokit } from '@octokit/rest';
-import { z } from 'zod';
 import type { Deps } from '../core/deps.js';
 import type { Logger } from '../core/log.js';
 import { SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
@@ -233,27 +231,10 @@ export async function postRunSummary(deps: Deps, octokit: Octokit, run: Run): Pr
   await comment(octokit, trigger.repo, trigger.issue, runSummaryBody(run, delivered));
 }
 
-/** `githubFeedback/<runId>`: a GitHub-triggered run whose end-of-run comment is still owed. */
-export const FeedbackSchema = z.object({
-  runId: RunIdSchema,
-  state: z.enum(['pending', 'posting', 'posted', 'failed']),
-  attempts: z.number().int().min(0),
-  createdAt: IsoDateTimeSchema,
-  updatedAt: IsoDateTimeSchema,
-  summaryPostedAt: IsoDateTimeSchema.nullable(),
-  error: z.string().nullable(),
-  /**
-   * When a tick claimed the entry (state `posting`). A claim older than SUMMARY_CLAIM_EXPIRY_MS belongs to
-   * a tick that stopped before it finished, and a later tick may claim the entry again.
-   */
-  claimedAt: IsoDateTimeSchema.nullable().default(null),
-});
-export type Feedback = z.infer<typeof FeedbackSchema>;
-
 /** Records that the run's outcome is to be posted when it ends (called when a GitHub run is queued). */
 export async function owePostRunSummary(deps: Deps, runId: string): Promise<void> {
   const at = deps.now().toISOString();
-  const doc: Feedback = {
+  const doc: GithubFeedback = {
     runId,
     state: 'pending',
     attempts: 0,
@@ -264,7 +245,7 @@ export async function owePostRunSummary(deps: Deps, runId: string): Promise<void
     claimedAt: null,
   };
   try {
-    await deps.db.collection(COLLECTIONS.githubFeedback).doc(runId).create(doc);
+    await deps.cols.githubFeedback.doc(runId).create(doc);
   } catch (error) {
     if (!isAlreadyExists(error)) throw error; // owed already
   }
@@ -285,14 +266,14 @@ export interface SummaryOutcome {
 export async function processRunSummaries(deps: Deps, octokit: Octokit): Promise<SummaryOutcome> {
   const outcome: SummaryOutcome = { posted: [], failed: [] };
   // One field, no composite index: the few `posting` entries are filtered by their claim time here.
-  const open = await deps.db
-    .collection(COLLECTIONS.githubFeedback)
+  const open = await deps.cols.githubFeedback
+    .withConverter(null)
     .where('state', 'in', ['pending', 'posting'])
     .limit(SUMMARY_BATCH)
     .get();
   const expiredBefore = deps.now().getTime() - SUMMARY_CLAIM_EXPIRY_MS;
   for (const doc of open.docs) {
-    const parsed = FeedbackSchema.safeParse(doc.data());
+    const parsed = GithubFeedbackSchema.safeParse(doc.data());
     if (!parsed.success) {
       deps.log.error('corrupt githubFeedback document', { path: doc.ref.path });
       continue;

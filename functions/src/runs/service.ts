@@ -1,7 +1,7 @@
 // Creating a run: the one path that API calls, schedule ticks and GitHub issues all take.
 import { createHash } from 'node:crypto';
 import {
-  COLLECTIONS,
+  checkoutOf,
   isAlreadyExists,
   makeCommand,
   type Run,
@@ -15,7 +15,7 @@ import {
 } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
-import { PUBLISH_TIMEOUT_MS } from '../timings.js';
+import { IDEMPOTENCY_KEY_TTL_MS, PUBLISH_TIMEOUT_MS } from '../timings.js';
 
 export interface RunOverrides {
   prompt?: string;
@@ -69,15 +69,21 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
   let runId = request.runId ?? deps.newRunId(now);
 
   if (request.idempotencyKey !== undefined) {
-    const keyRef = deps.db.collection(COLLECTIONS.idempotencyKeys).doc(sha256(request.idempotencyKey));
+    const keyRef = deps.cols.idempotencyKeys.doc(sha256(request.idempotencyKey));
     const fingerprint = sha256(
       JSON.stringify([request.workerId, request.overrides ?? {}, request.promptSuffix ?? '']),
     );
     try {
-      await keyRef.create({ runId, fingerprint, createdAt: now.toISOString() });
+      await keyRef.create({
+        runId,
+        fingerprint,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + IDEMPOTENCY_KEY_TTL_MS),
+      });
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
-      const earlier = (await keyRef.get()).data() as { runId: string; fingerprint: string };
+      const earlier = (await keyRef.get()).data();
+      if (earlier === undefined) throw unavailable('the Idempotency-Key is being released; try again');
       if (earlier.fingerprint !== fingerprint) {
         throw conflict('this Idempotency-Key was already used with a different request body', {
           runId: earlier.runId,
@@ -106,6 +112,7 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
     trigger: request.trigger,
     prompt,
     model: overrides.model ?? worker.model,
+    checkout: checkoutOf(worker),
     maxTurns: overrides.maxTurns ?? worker.maxTurns ?? null,
     maxBudgetUsd: overrides.maxBudgetUsd ?? worker.maxBudgetUsd ?? null,
     maxDurationMinutes: worker.maxDurationMinutes,

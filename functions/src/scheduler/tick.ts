@@ -1,36 +1,8 @@
 // One scheduler tick: queue each enabled worker's due cron slot (at most one per worker), exactly once.
-import {
-  ACTIVE_STATUSES,
-  COLLECTIONS,
-  IsoDateTimeSchema,
-  newEventId,
-  type Run,
-  RunIdSchema,
-  SlugSchema,
-  type Worker,
-} from '@nightshift/shared';
-import { z } from 'zod';
+import { ACTIVE_STATUSES, newEventId, type Run, type ScheduleState, type Worker } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { appendEvent, createRun } from '../runs/service.js';
 import { dueSlot, scheduledRunId } from './slots.js';
-
-/**
- * `scheduleState/<workerId>`: the last slot a tick decided for the worker. The next due slot must be
- * later than `lastSlot` (and later than the worker's last change, so a new or edited schedule starts
- * from then on). `pending` is true from the decision "queue" until its run exists: a tick that stopped
- * in between is finished by the next one, under the same derived run id.
- */
-export const ScheduleStateSchema = z.object({
-  workerId: SlugSchema,
-  lastSlot: IsoDateTimeSchema,
-  outcome: z.enum(['queued', 'skipped']),
-  runId: RunIdSchema,
-  /** The run that was active when the slot was skipped. */
-  activeRunId: RunIdSchema.nullable(),
-  pending: z.boolean(),
-  updatedAt: IsoDateTimeSchema,
-});
-export type ScheduleState = z.infer<typeof ScheduleStateSchema>;
 
 export interface TickResult {
   at: string;
@@ -40,13 +12,7 @@ export interface TickResult {
 }
 
 function stateRef(deps: Deps, workerId: string) {
-  return deps.db.collection(COLLECTIONS.scheduleState).doc(workerId);
-}
-
-function parseState(data: unknown): ScheduleState | null {
-  if (data === undefined) return null;
-  const parsed = ScheduleStateSchema.safeParse(data);
-  return parsed.success ? parsed.data : null;
+  return deps.cols.scheduleState.doc(workerId);
 }
 
 async function scheduledWorkers(deps: Deps, result: TickResult): Promise<Worker[]> {
@@ -92,7 +58,7 @@ async function tickWorker(deps: Deps, worker: Worker, now: Date, result: TickRes
   const schedule = worker.schedule;
   if (!schedule) return;
   const ref = stateRef(deps, worker.id);
-  const state = parseState((await ref.get()).data());
+  const state = (await ref.get()).data() ?? null;
 
   // A slot decided as "queued" whose run a stopped tick did not create yet.
   if (state?.pending && state.outcome === 'queued') {
@@ -110,7 +76,7 @@ async function tickWorker(deps: Deps, worker: Worker, now: Date, result: TickRes
   const busy = schedule.onBusy === 'skip' ? await activeRun(deps, worker.id, runId) : undefined;
   // One decision per slot, even when ticks overlap: the first transaction to move lastSlot wins.
   const decided = await deps.db.runTransaction(async (t) => {
-    const current = parseState((await t.get(ref)).data());
+    const current = (await t.get(ref)).data();
     if (current && new Date(current.lastSlot) >= due) return null;
     const next: ScheduleState = {
       workerId: worker.id,

@@ -118,6 +118,12 @@ export function testRun(fields: Partial<z.input<typeof RunSchema>> & { id: strin
     trigger: { type: 'api' },
     prompt: 'p',
     model: 'sonnet',
+    checkout: {
+      repo: null,
+      workdir: '/nonexistent/test-workdir',
+      roadmapPath: 'docs/roadmap.md',
+      progressPath: 'PROGRESS.md',
+    },
     maxDurationMinutes: 60,
     status: 'queued',
     createdAt: at,
