@@ -1,7 +1,13 @@
 // The functions' own timings, with units in their names (shared ones live in @nightshift/shared).
 
-/** A publish that has not answered by then fails its run rather than leave it queued. */
+/**
+ * How long a publish is waited for. A run whose run.start did not answer in time stays queued (the publish
+ * may still land) and the scheduler tick publishes it again; it is never failed for that.
+ */
 export const PUBLISH_TIMEOUT_MS = 10_000;
+
+/** Deadline of each Firestore call the functions make through shared helpers (moves of a run). */
+export const FIRESTORE_DEADLINE_MS = 10_000;
 
 /**
  * A run summary claimed by a tick longer ago than this is taken to be abandoned (the tick stopped between

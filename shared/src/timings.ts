@@ -14,8 +14,12 @@ export const CANCEL_NOTICE_MS = 5_000;
 export const RESULT_EXIT_GRACE_MS = 30_000;
 /** Stopping a worker: SIGINT, then SIGTERM after this, then the session is killed after as long again. */
 export const STOP_ESCALATION_MS = 10_000;
-/** A queued run with no agent claim for this long is published again by the sweeper. */
-export const QUEUED_REPUBLISH_AFTER_MS = 5 * 60_000;
+/**
+ * A queued run untouched this long has its run.start published again by the scheduler tick's sweep (its
+ * publish failed, or no agent had room). Short: a run must not wait long for a lost command, and a
+ * repeated command costs an agent one read.
+ */
+export const QUEUED_REPUBLISH_AFTER_MS = 2 * 60_000;
 /** Default and upper bound of a run's wall-clock time. */
 export const DEFAULT_MAX_DURATION_MINUTES = 240;
 export const MAX_DURATION_MINUTES_LIMIT = 24 * 60;

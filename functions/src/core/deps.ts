@@ -9,8 +9,16 @@ import {
   commandsTopic,
   createFirestore,
   createPubSub,
+  createRunMover,
+  type MoveOptions,
+  type MoveResult,
   publishCommand,
+  publishRunStatus,
+  type RunStatus,
+  type RunStatusEvent,
+  runStatusTopic,
 } from '@nightshift/shared';
+import { FIRESTORE_DEADLINE_MS } from '../timings.js';
 import { jsonLogger, type Logger } from './log.js';
 
 export interface Deps {
@@ -18,6 +26,13 @@ export interface Deps {
   readonly cols: Collections;
   /** Publishes a command on the run-commands topic; resolves to the message id. */
   publish(command: Command): Promise<string>;
+  /** Publishes a run.status event on the run-status topic; resolves to the message id. */
+  publishStatus(event: RunStatusEvent): Promise<string>;
+  /**
+   * Moves a run to another status with its event, conditionally (shared createRunMover), and announces
+   * it with publishStatus. Call it as a method: it uses this object's clients, clock and publisher.
+   */
+  moveRun(runId: string, to: RunStatus, options?: MoveOptions): Promise<MoveResult>;
   now(): Date;
   /** A new run id: sortable by creation time, then random. */
   newRunId(now: Date): string;
@@ -56,6 +71,22 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
       return cols;
     },
     publish: (command) => publishCommand(commandsTopic(getPubSub()), command),
+    publishStatus: (event) => publishRunStatus(runStatusTopic(getPubSub()), event),
+    moveRun(this: Deps, runId, to, moveOptions) {
+      return createRunMover({
+        cols: this.cols,
+        agentId: null,
+        deadlineMs: FIRESTORE_DEADLINE_MS,
+        now: () => this.now(),
+        announce: (event) => this.publishStatus(event),
+        onAnnounceError: (event, error) =>
+          this.log.warn('could not publish a run.status event; the scheduler tick makes up for it', {
+            runId: event.runId,
+            to: event.to,
+            error: (error as Error).message,
+          }),
+      })(runId, to, moveOptions);
+    },
     now: options.now ?? (() => new Date()),
     newRunId,
     log: options.log ?? jsonLogger(),

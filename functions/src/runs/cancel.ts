@@ -6,13 +6,12 @@ import {
   newEventId,
   type Run,
   type RunEvent,
-  statusEvent,
-  transition,
+  withDeadline,
 } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
-import { conflict, notFound } from '../core/errors.js';
+import { conflict, notFound, unavailable } from '../core/errors.js';
 import { PUBLISH_TIMEOUT_MS } from '../timings.js';
-import { appendEvent, withTimeout } from './service.js';
+import { appendEvent } from './service.js';
 
 export const DEFAULT_CANCEL_REASON = 'cancelled through the API';
 export type CancelAction = 'cancelled' | 'cancel_requested';
@@ -28,6 +27,7 @@ const MAX_ATTEMPTS = 5;
  * Each write carries a lastUpdateTime precondition instead of a transaction (concurrent transactions on
  * one emulator document can stall for 30 s): if the run moved in between, it is read again and the
  * decision made anew, so a run that just started gets a cancel request rather than a stale `cancelled`.
+ * A queued run is cancelled through moveRun, like every status change.
  */
 export async function cancelRun(deps: Deps, runId: string, reason?: string): Promise<CancelResult> {
   const why = reason?.trim() ? reason.trim() : DEFAULT_CANCEL_REASON;
@@ -45,20 +45,24 @@ export async function cancelRun(deps: Deps, runId: string, reason?: string): Pro
     const at = deps.now();
     try {
       if (run.status === 'queued') {
-        const moved = transition(run.status, 'cancelled');
-        if (!moved.ok) throw conflict(moved.error.message);
-        const fields = {
-          status: moved.status,
-          error: why,
-          finishedAt: at.toISOString(),
-          updatedAt: at.toISOString(),
-          cancelRequestedAt: run.cancelRequestedAt ?? at.toISOString(),
-          cancelReason: run.cancelReason ?? why,
-        };
-        await ref.update(fields, { lastUpdateTime: snapshot.updateTime });
-        await appendEvent(deps, statusEvent(run.id, 'queued', 'cancelled', at, why));
+        const moved = await deps.moveRun(runId, 'cancelled', {
+          patch: {
+            error: why,
+            finishedAt: at.toISOString(),
+            cancelRequestedAt: run.cancelRequestedAt ?? at.toISOString(),
+            cancelReason: run.cancelReason ?? why,
+          },
+          reason: why,
+          expect: ['queued'],
+          snapshot,
+        });
+        if (!moved.ok) {
+          // Claimed (or ended) in between: decide again on what it is now.
+          if (attempt >= MAX_ATTEMPTS) throw unavailable(`run "${runId}" kept changing; try again`);
+          continue;
+        }
         deps.log.info('run cancelled', { runId, workerId: run.workerId });
-        return { run: { ...run, ...fields }, action: 'cancelled' };
+        return { run: moved.run, action: 'cancelled' };
       }
       let updated = run;
       if (run.cancelRequestedAt === null) {
@@ -93,7 +97,11 @@ export async function cancelRun(deps: Deps, runId: string, reason?: string): Pro
  */
 async function nudge(deps: Deps, runId: string, at: Date): Promise<void> {
   try {
-    await withTimeout(deps.publish(makeCommand('run.cancel', runId, at)), PUBLISH_TIMEOUT_MS);
+    await withDeadline(
+      'publish run.cancel',
+      PUBLISH_TIMEOUT_MS,
+      deps.publish(makeCommand('run.cancel', runId, at)),
+    );
   } catch (error) {
     deps.log.warn(`could not publish the run.cancel command: ${(error as Error).message}`, { runId });
   }

@@ -1,5 +1,5 @@
 // POST/GET /v1/runs and /v1/runs/:id(/events) on the emulators, through real HTTP.
-import { PROBLEM_CONTENT_TYPE, PUBSUB, type Run, RunEventSchema, RunSchema } from '@nightshift/shared';
+import { PROBLEM_CONTENT_TYPE, type Run, RunEventSchema, RunSchema } from '@nightshift/shared';
 import { describeEmulators, emulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { drainCommands, startApi, type TestApi, workerBody } from '../api/testing.js';
@@ -298,36 +298,5 @@ describeEmulators('runs API', () => {
       const problem = await problemOf(await api.call('GET', `/v1/runs?${query}`), 400);
       expect(problem.errors?.map((e) => e.path)).toEqual([path]);
     }
-  });
-});
-
-describeEmulators('runs API when Pub/Sub refuses the command', () => {
-  let env: TestEnv;
-  let api: TestApi;
-  beforeAll(async () => {
-    env = await useTestEnv();
-    api = await startApi(env.projectId);
-    await api.call('POST', '/v1/workers', workerBody('lonely'));
-    await env.pubsub.topic(PUBSUB.commandsTopic).delete();
-  });
-  afterAll(() => api.close());
-
-  it('marks the run failed with the reason and answers 503 carrying the runId', async () => {
-    const problem = await problemOf(await api.call('POST', '/v1/runs', { workerId: 'lonely' }), 503);
-    expect(problem.runId).toMatch(/^r-/);
-    expect(problem.detail).toContain('could not publish the run.start command');
-
-    const res = await api.call('GET', `/v1/runs/${problem.runId}`);
-    const run = RunSchema.parse(await res.json());
-    expect(run.status).toBe('failed');
-    expect(run.error).toContain('could not publish the run.start command');
-    expect(run.finishedAt).not.toBeNull();
-
-    const events = (await (await api.call('GET', `/v1/runs/${problem.runId}/events`)).json()) as {
-      events: Array<{ type: string; to?: string; reason?: string }>;
-    };
-    expect(events.events.map((e) => e.to)).toEqual(['queued', 'failed']);
-    expect(events.events[1]?.reason).toContain('could not publish');
-    expect(api.log.entries.some((e) => e.severity === 'ERROR' && e.runId === problem.runId)).toBe(true);
   });
 });

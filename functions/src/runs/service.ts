@@ -4,18 +4,24 @@ import {
   checkoutOf,
   isAlreadyExists,
   makeCommand,
+  newEventId,
+  QUEUED_REPUBLISH_AFTER_MS,
   type Run,
   type RunEvent,
   RunSchema,
   renderPrompt,
+  runStatusEventOf,
   statusEvent,
   type Trigger,
-  transition,
   type Worker,
+  withDeadline,
 } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
 import { IDEMPOTENCY_KEY_TTL_MS, PUBLISH_TIMEOUT_MS } from '../timings.js';
+
+/** Queued runs looked at per sweep for a run.start to publish again. */
+const REPUBLISH_BATCH = 200;
 
 export interface RunOverrides {
   prompt?: string;
@@ -60,10 +66,7 @@ export async function loadWorker(deps: Deps, workerId: string): Promise<Worker> 
   return worker;
 }
 
-/**
- * Writes the run as queued, then publishes run.start. If the publish fails the run is marked failed with
- * the reason (a run never sits queued with no command behind it) and the error is thrown as 503.
- */
+/** Writes the run as queued with its status event, then publishes run.start (see dispatchRun). */
 export async function createRun(deps: Deps, request: CreateRunRequest): Promise<CreateRunResult> {
   const now = deps.now();
   let runId = request.runId ?? deps.newRunId(now);
@@ -131,34 +134,95 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
     if (existing) return { run: existing, created: false };
     throw error;
   }
-  await appendEvent(deps, statusEvent(run.id, null, 'queued', now, triggerReason(run.trigger)));
+  const queued = statusEvent(run.id, null, 'queued', now, triggerReason(run.trigger));
+  await appendEvent(deps, queued);
 
-  try {
-    await withTimeout(deps.publish(makeCommand('run.start', run.id, now)), PUBLISH_TIMEOUT_MS);
-  } catch (error) {
-    const reason = `could not publish the run.start command: ${(error as Error).message}`;
-    deps.log.error(reason, { runId: run.id, workerId: run.workerId });
-    const failed = await failQueuedRun(deps, run, reason);
-    throw unavailable(reason, { runId: run.id, run: failed });
-  }
+  // Both go out at once: the command to the agents and the status event to the reactor.
+  await Promise.all([dispatchRun(deps, run, now), announceQueued(deps, run, queued)]);
   deps.log.info('run queued', { runId: run.id, workerId: run.workerId, trigger: run.trigger.type });
   return { run, created: true };
 }
 
-async function failQueuedRun(deps: Deps, run: Run, reason: string): Promise<Run> {
-  const moved = transition(run.status, 'failed');
-  if (!moved.ok) return run;
-  const at = deps.now();
-  const failed: Run = {
-    ...run,
-    status: 'failed',
-    error: reason,
-    finishedAt: at.toISOString(),
-    updatedAt: at.toISOString(),
-  };
-  await deps.cols.runs.doc(run.id).set(failed);
-  await appendEvent(deps, statusEvent(run.id, 'queued', 'failed', at, reason));
-  return failed;
+/**
+ * Publishes run.start for a queued run. A publish that fails or does not answer in time leaves the run
+ * queued, with a note: it may still land, and an agent may already be running it, so failing the run here
+ * could overwrite a live one. The scheduler tick publishes queued runs again (republishQueuedRuns), and
+ * agents find queued runs on their own heartbeat scans.
+ */
+export async function dispatchRun(
+  deps: Deps,
+  run: Pick<Run, 'id' | 'workerId'>,
+  now: Date,
+): Promise<boolean> {
+  try {
+    await withDeadline(
+      'publish run.start',
+      PUBLISH_TIMEOUT_MS,
+      deps.publish(makeCommand('run.start', run.id, now)),
+    );
+    return true;
+  } catch (error) {
+    const message = `could not publish the run.start command (${(error as Error).message}); the run stays queued and is published again by the scheduler tick`;
+    deps.log.warn(message, { runId: run.id, workerId: run.workerId });
+    await appendEvent(deps, {
+      type: 'note',
+      id: newEventId(deps.now()),
+      runId: run.id,
+      at: deps.now().toISOString(),
+      message,
+      agentId: null,
+    }).catch((noteError: unknown) =>
+      deps.log.warn('could not record the publish failure on the run', {
+        runId: run.id,
+        error: (noteError as Error).message,
+      }),
+    );
+    return false;
+  }
+}
+
+async function announceQueued(deps: Deps, run: Run, event: RunEvent): Promise<void> {
+  if (event.type !== 'status') return;
+  try {
+    await withDeadline(
+      'publish run.status',
+      PUBLISH_TIMEOUT_MS,
+      deps.publishStatus(runStatusEventOf(run, event)),
+    );
+  } catch (error) {
+    deps.log.warn('could not publish the run.status event of a queued run', {
+      runId: run.id,
+      error: (error as Error).message,
+    });
+  }
+}
+
+/** What republishQueuedRuns did: the runs whose run.start went out again, and those that failed again. */
+export interface RepublishResult {
+  republished: string[];
+  failed: string[];
+}
+
+/**
+ * The sweep of the scheduler tick: publishes run.start again for every queued run untouched for
+ * QUEUED_REPUBLISH_AFTER_MS (its first publish failed, the function died before it, or its agent was
+ * full). A second command is harmless: agents claim a run once, whatever arrives.
+ */
+export async function republishQueuedRuns(deps: Deps): Promise<RepublishResult> {
+  const now = deps.now();
+  const before = new Date(now.getTime() - QUEUED_REPUBLISH_AFTER_MS).toISOString();
+  // One field, no composite index: the age is checked here.
+  const snapshot = await deps.cols.runs.where('status', '==', 'queued').limit(REPUBLISH_BATCH).get();
+  const result: RepublishResult = { republished: [], failed: [] };
+  for (const doc of snapshot.docs) {
+    const run = doc.data();
+    if (run.updatedAt > before) continue;
+    if (await dispatchRun(deps, run, now)) result.republished.push(run.id);
+    else result.failed.push(run.id);
+  }
+  if (result.republished.length > 0 || result.failed.length > 0)
+    deps.log.info('republished the run.start of waiting queued runs', { ...result });
+  return result;
 }
 
 /** Adds an event to its run's history under its own (time-sortable) id. */
@@ -175,14 +239,4 @@ function triggerReason(trigger: Trigger): string {
     case 'github':
       return `GitHub issue ${trigger.repo}#${trigger.issue} by ${trigger.sender}`;
   }
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer from Pub/Sub within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 // One scheduler tick: queue each enabled worker's due cron slot (at most one per worker), exactly once.
 import { ACTIVE_STATUSES, newEventId, type Run, type ScheduleState, type Worker } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
-import { appendEvent, createRun } from '../runs/service.js';
+import { appendEvent, createRun, type RepublishResult, republishQueuedRuns } from '../runs/service.js';
 import { dueSlot, scheduledRunId } from './slots.js';
 
 export interface TickResult {
@@ -9,6 +9,8 @@ export interface TickResult {
   queued: Array<{ workerId: string; slot: string; runId: string; created: boolean }>;
   skipped: Array<{ workerId: string; slot: string; runId: string; reason: string; activeRunId: string }>;
   failed: Array<{ workerId: string; slot?: string; error: string }>;
+  /** The sweep: queued runs whose run.start was published again (see republishQueuedRuns). */
+  republished: RepublishResult;
 }
 
 function stateRef(deps: Deps, workerId: string) {
@@ -113,7 +115,13 @@ async function tickWorker(deps: Deps, worker: Worker, now: Date, result: TickRes
 /** Runs one tick at deps.now(). Never throws for one worker's trouble: it lands in `failed` and the log. */
 export async function runTick(deps: Deps): Promise<TickResult> {
   const now = deps.now();
-  const result: TickResult = { at: now.toISOString(), queued: [], skipped: [], failed: [] };
+  const result: TickResult = {
+    at: now.toISOString(),
+    queued: [],
+    skipped: [],
+    failed: [],
+    republished: { republished: [], failed: [] },
+  };
   for (const worker of await scheduledWorkers(deps, result)) {
     try {
       await tickWorker(deps, worker, now, result);
@@ -122,6 +130,11 @@ export async function runTick(deps: Deps): Promise<TickResult> {
       deps.log.error('scheduler: could not handle a worker', { workerId: worker.id, error: message });
       result.failed.push({ workerId: worker.id, error: message });
     }
+  }
+  try {
+    result.republished = await republishQueuedRuns(deps);
+  } catch (error) {
+    deps.log.error('scheduler: could not sweep the queued runs', { error: (error as Error).message });
   }
   return result;
 }
