@@ -21,8 +21,8 @@ export const ACTIVE_STATUSES = ['queued', 'starting', 'running'] as const;
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 
 /**
- * Every legal move. A queued run may be cancelled at once, or fail when its command could not be
- * published; a claimed run (starting) may end without ever running (clone failed, cancelled, agent gone).
+ * Every legal move. A queued run may be cancelled at once, or failed (its agent found its worker gone);
+ * a claimed run (starting) may end without ever running (clone failed, cancelled, agent gone).
  */
 const NEXT: Record<RunStatus, readonly RunStatus[]> = {
   queued: ['starting', 'cancelled', 'failed'],
@@ -41,11 +41,6 @@ export function isTerminal(status: RunStatus): status is TerminalStatus {
 
 export function isActive(status: RunStatus): status is ActiveStatus {
   return (ACTIVE_STATUSES as readonly RunStatus[]).includes(status);
-}
-
-/** The statuses a run may move to from `from`. */
-export function nextStatuses(from: RunStatus): readonly RunStatus[] {
-  return NEXT[from];
 }
 
 export class IllegalTransitionError extends Error {
