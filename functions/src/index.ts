@@ -57,6 +57,8 @@ http(
   'reactor',
   lazyListener(() => {
     const config = reactorConfig();
-    return createReactorApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {});
+    return createReactorApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
+      githubToken: config.GITHUB_TOKEN,
+    });
   }),
 );

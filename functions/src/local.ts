@@ -25,7 +25,7 @@ app.route(
   createGithubApp(deps, { webhookSecret: config.GITHUB_WEBHOOK_SECRET, githubToken: config.GITHUB_TOKEN }),
 );
 app.route('/scheduler/tick', createSchedulerApp(deps, { githubToken: config.GITHUB_TOKEN }));
-app.route('/reactor', createReactorApp(deps, {}));
+app.route('/reactor', createReactorApp(deps, { githubToken: config.GITHUB_TOKEN }));
 // The api app answers everything else through its own fetch, so its middleware, 404/405 and onError
 // apply exactly as in the deployed function.
 const api = createApiApp(deps, {

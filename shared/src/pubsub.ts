@@ -14,11 +14,19 @@ function ignoreExists(error: unknown): void {
   if (!isAlreadyExists(error)) throw error;
 }
 
+export interface TopologyOptions {
+  /**
+   * Where the reactor's subscription pushes run.status events (the local stack: its server's /reactor).
+   * Without it the subscription is a pull one, which tests read to see what was announced.
+   */
+  reactorPushEndpoint?: string;
+}
+
 /**
  * Creates the topics and subscriptions if they are missing (terraform owns them in the cloud; the local
  * stack and tests call this). The agents' subscription dead-letters a command after a few failed deliveries.
  */
-export async function ensureTopology(pubsub: PubSub): Promise<void> {
+export async function ensureTopology(pubsub: PubSub, options: TopologyOptions = {}): Promise<void> {
   await pubsub.createTopic(PUBSUB.commandsTopic).catch(ignoreExists);
   await pubsub.createTopic(PUBSUB.deadLetterTopic).catch(ignoreExists);
   await pubsub
@@ -52,6 +60,7 @@ export async function ensureTopology(pubsub: PubSub): Promise<void> {
         maxDeliveryAttempts: PUBSUB.maxDeliveryAttempts,
       },
       retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 60 } },
+      ...(options.reactorPushEndpoint ? { pushConfig: { pushEndpoint: options.reactorPushEndpoint } } : {}),
     })
     .catch(ignoreExists);
 }

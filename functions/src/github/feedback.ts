@@ -1,14 +1,7 @@
 // Feedback on GitHub issues: a comment when a run is queued, and one with the outcome (and pull request) when it ends.
 // Without a token nothing is posted. A GitHub API error is logged; it never fails a run or a webhook.
-import {
-  type GithubFeedback,
-  GithubFeedbackSchema,
-  headOf,
-  isAlreadyExists,
-  isTerminal,
-  type Run,
-  type Worker,
-} from '@nightshift/shared';
+import type { DocumentSnapshot } from '@google-cloud/firestore';
+import { type GithubFeedback, headOf, isAlreadyExists, isTerminal, type Run } from '@nightshift/shared';
 import { Octokit } from '@octokit/rest';
 import type { Deps } from '../core/deps.js';
 import type { Logger } from '../core/log.js';
@@ -189,9 +182,10 @@ export async function deliveredBy(
   octokit: Octokit,
   log: Logger,
   run: Run & { trigger: { type: 'github' } },
-  worker: Worker | null,
 ): Promise<Delivered | null> {
-  const base = worker?.repo?.branch;
+  // The run's own copy of its checkout: what it worked on, whatever the worker says now.
+  const repo = run.checkout.repo;
+  const base = repo?.branch;
   if (run.pushedBranch !== null) {
     if (base === undefined || run.pushedBranch === base) return { kind: 'branch', branch: run.pushedBranch };
     try {
@@ -209,7 +203,7 @@ export async function deliveredBy(
   }
   if (run.commits.length === 0) return null;
   const where = run.workBranch ? ` on branch \`${run.workBranch}\`` : '';
-  if (worker?.repo && !worker.repo.push) {
+  if (repo && !repo.push) {
     return {
       kind: 'not_pushed',
       reason: `the worker's repo.push is off; the commits are in the workspace on the VM${where}`,
@@ -226,8 +220,7 @@ export async function postRunSummary(deps: Deps, octokit: Octokit, run: Run): Pr
   const trigger = run.trigger;
   if (trigger.type !== 'github') throw new Error(`run ${run.id} was not started from GitHub`);
   const githubRun = { ...run, trigger };
-  const worker = (await deps.cols.workers.doc(run.workerId).get()).data() ?? null;
-  const delivered = await deliveredBy(octokit, deps.log, githubRun, worker);
+  const delivered = await deliveredBy(octokit, deps.log, githubRun);
   await comment(octokit, trigger.repo, trigger.issue, runSummaryBody(run, delivered));
 }
 
@@ -256,91 +249,121 @@ export interface SummaryOutcome {
   failed: Array<{ runId: string; error: string }>;
 }
 
+/** What one attempt at an owed summary did. `retry`: it failed and is owed again. */
+export type SummaryAttempt =
+  | { result: 'posted' }
+  | { result: 'not_owed' | 'already_posted' | 'given_up' | 'run_not_ended' | 'claimed_elsewhere' }
+  | { result: 'failed'; error: string; retry: boolean };
+
 /**
- * Posts the summaries of finished GitHub-triggered runs, each exactly once: a tick claims a pending
- * entry with an update conditioned on the version it read, so two overlapping ticks cannot both post it.
- * A claim that is older than SUMMARY_CLAIM_EXPIRY_MS (its tick stopped between claim and post) is claimed
- * again the same way, and counts as an attempt. A GitHub error puts the entry back for the next tick, up
- * to SUMMARY_MAX_ATTEMPTS.
+ * Posts the summary of one finished GitHub-triggered run if it is still owed, exactly once: the entry is
+ * claimed with an update conditioned on the version read, so two posters (the reactor and a tick, or two
+ * deliveries of one event) cannot both post it. A claim older than SUMMARY_CLAIM_EXPIRY_MS (its poster
+ * stopped between claim and post) is claimed again the same way, and counts as an attempt. A GitHub
+ * error puts the entry back, up to SUMMARY_MAX_ATTEMPTS.
+ */
+export async function postOwedSummary(
+  deps: Deps,
+  octokit: Octokit,
+  entryDoc: DocumentSnapshot<GithubFeedback>,
+): Promise<SummaryAttempt> {
+  let entry: GithubFeedback | undefined;
+  try {
+    entry = entryDoc.data();
+  } catch (error) {
+    deps.log.error('corrupt githubFeedback document', {
+      path: entryDoc.ref.path,
+      error: (error as Error).message,
+    });
+    return { result: 'not_owed' };
+  }
+  if (entry === undefined) return { result: 'not_owed' };
+  if (entry.state === 'posted') return { result: 'already_posted' };
+  if (entry.state === 'failed') return { result: 'given_up' };
+  const expiredBefore = deps.now().getTime() - SUMMARY_CLAIM_EXPIRY_MS;
+  const abandoned =
+    entry.state === 'posting' && Date.parse(entry.claimedAt ?? entry.updatedAt) < expiredBefore;
+  if (entry.state === 'posting' && !abandoned) return { result: 'claimed_elsewhere' };
+  const ref = entryDoc.ref;
+  const run = (await deps.cols.runs.doc(entry.runId).get()).data();
+  const now = deps.now().toISOString();
+  if (!run) {
+    await ref.update({ state: 'failed', error: 'the run no longer exists', updatedAt: now });
+    return { result: 'failed', error: 'the run no longer exists', retry: false };
+  }
+  if (!isTerminal(run.status)) return { result: 'run_not_ended' };
+  let attempts = entry.attempts;
+  if (abandoned) {
+    attempts += 1;
+    deps.log.warn('re-claiming a run summary whose poster stopped before posting it', {
+      runId: run.id,
+      claimedAt: entry.claimedAt ?? entry.updatedAt,
+      attempts,
+    });
+    if (attempts >= SUMMARY_MAX_ATTEMPTS) {
+      const error = `given up after ${attempts} attempts; the last poster that claimed it stopped before posting`;
+      try {
+        await ref.update(
+          { state: 'failed', attempts, error, updatedAt: now },
+          { lastUpdateTime: entryDoc.updateTime },
+        );
+      } catch {
+        return { result: 'claimed_elsewhere' };
+      }
+      return { result: 'failed', error, retry: false };
+    }
+  }
+  try {
+    await ref.update(
+      { state: 'posting', attempts, claimedAt: now, updatedAt: now },
+      { lastUpdateTime: entryDoc.updateTime },
+    );
+  } catch {
+    return { result: 'claimed_elsewhere' };
+  }
+  try {
+    await postRunSummary(deps, octokit, run);
+    await ref.update({ state: 'posted', summaryPostedAt: deps.now().toISOString(), updatedAt: now });
+    deps.log.info('posted the run summary on GitHub', { runId: run.id });
+    return { result: 'posted' };
+  } catch (error) {
+    attempts += 1;
+    const message = describeError(error).error as string;
+    const retry = attempts < SUMMARY_MAX_ATTEMPTS;
+    await ref.update({ state: retry ? 'pending' : 'failed', attempts, error: message, updatedAt: now });
+    deps.log.error('could not post the run summary on GitHub', {
+      runId: run.id,
+      attempts,
+      ...describeError(error),
+    });
+    return { result: 'failed', error: message, retry };
+  }
+}
+
+/** The summary owed for one run, if any (the reactor's path, as a run ends). */
+export async function postRunSummaryIfOwed(
+  deps: Deps,
+  octokit: Octokit,
+  runId: string,
+): Promise<SummaryAttempt> {
+  return postOwedSummary(deps, octokit, await deps.cols.githubFeedback.doc(runId).get());
+}
+
+/**
+ * The scheduler tick's safety net: every summary still owed (its run.status event was lost, or the
+ * reactor gave it back after a GitHub error) is tried once per tick.
  */
 export async function processRunSummaries(deps: Deps, octokit: Octokit): Promise<SummaryOutcome> {
   const outcome: SummaryOutcome = { posted: [], failed: [] };
-  // One field, no composite index: the few `posting` entries are filtered by their claim time here.
+  // One field, no composite index: the few `posting` entries are filtered by their claim time.
   const open = await deps.cols.githubFeedback
-    .withConverter(null)
     .where('state', 'in', ['pending', 'posting'])
     .limit(SUMMARY_BATCH)
     .get();
-  const expiredBefore = deps.now().getTime() - SUMMARY_CLAIM_EXPIRY_MS;
   for (const doc of open.docs) {
-    const parsed = GithubFeedbackSchema.safeParse(doc.data());
-    if (!parsed.success) {
-      deps.log.error('corrupt githubFeedback document', { path: doc.ref.path });
-      continue;
-    }
-    const entry = parsed.data;
-    // Entries written before claimedAt existed carry their claim time in updatedAt.
-    const abandoned =
-      entry.state === 'posting' && Date.parse(entry.claimedAt ?? entry.updatedAt) < expiredBefore;
-    if (entry.state === 'posting' && !abandoned) continue; // another tick is posting it now
-    const run = (await deps.cols.runs.doc(entry.runId).get()).data();
-    const now = deps.now().toISOString();
-    if (!run) {
-      await doc.ref.update({ state: 'failed', error: 'the run no longer exists', updatedAt: now });
-      continue;
-    }
-    if (!isTerminal(run.status)) continue;
-    let attempts = entry.attempts;
-    if (abandoned) {
-      attempts += 1;
-      deps.log.warn('re-claiming a run summary whose tick stopped before posting it', {
-        runId: run.id,
-        claimedAt: entry.claimedAt ?? entry.updatedAt,
-        attempts,
-      });
-      if (attempts >= SUMMARY_MAX_ATTEMPTS) {
-        const error = `given up after ${attempts} attempts; the last tick that claimed it stopped before posting`;
-        try {
-          await doc.ref.update(
-            { state: 'failed', attempts, error, updatedAt: now },
-            { lastUpdateTime: doc.updateTime },
-          );
-          outcome.failed.push({ runId: run.id, error });
-        } catch {
-          // another tick moved it on
-        }
-        continue;
-      }
-    }
-    try {
-      await doc.ref.update(
-        { state: 'posting', attempts, claimedAt: now, updatedAt: now },
-        { lastUpdateTime: doc.updateTime },
-      );
-    } catch {
-      continue; // another tick claimed it
-    }
-    try {
-      await postRunSummary(deps, octokit, run);
-      await doc.ref.update({ state: 'posted', summaryPostedAt: deps.now().toISOString(), updatedAt: now });
-      outcome.posted.push(run.id);
-      deps.log.info('posted the run summary on GitHub', { runId: run.id });
-    } catch (error) {
-      attempts += 1;
-      const message = describeError(error).error as string;
-      await doc.ref.update({
-        state: attempts >= SUMMARY_MAX_ATTEMPTS ? 'failed' : 'pending',
-        attempts,
-        error: message,
-        updatedAt: now,
-      });
-      outcome.failed.push({ runId: run.id, error: message });
-      deps.log.error('could not post the run summary on GitHub', {
-        runId: run.id,
-        attempts,
-        ...describeError(error),
-      });
-    }
+    const attempt = await postOwedSummary(deps, octokit, doc);
+    if (attempt.result === 'posted') outcome.posted.push(doc.id);
+    else if (attempt.result === 'failed') outcome.failed.push({ runId: doc.id, error: attempt.error });
   }
   return outcome;
 }

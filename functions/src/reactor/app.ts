@@ -9,12 +9,17 @@
 // forever); 5xx nacks it, so Pub/Sub retries with backoff and dead-letters it after a few attempts.
 import { Hono } from 'hono';
 import type { Deps } from '../core/deps.js';
+import { createOctokit, type GithubFeedbackConfig } from '../github/feedback.js';
 import { onTriggerError } from '../github/http.js';
 import { readPush } from './push.js';
-import { type Reactions, react } from './react.js';
+import { react } from './react.js';
 
-export function createReactorApp(deps: Deps, reactions: Reactions): Hono {
+/** With a GitHub token, the reactor posts the summaries (and pull requests) of GitHub-triggered runs. */
+export type ReactorAppConfig = GithubFeedbackConfig;
+
+export function createReactorApp(deps: Deps, config: ReactorAppConfig = {}): Hono {
   const app = new Hono();
+  const reactions = { octokit: createOctokit(config) };
   app.onError(onTriggerError(deps.log));
   app.post('/', async (c) => {
     const body = await c.req.json().catch(() => undefined);
@@ -24,7 +29,7 @@ export function createReactorApp(deps: Deps, reactions: Reactions): Hono {
       return c.json({ dropped: push.reason }, 200);
     }
     const done = await react(deps, reactions, push.event);
-    return c.json({ eventId: push.event.eventId, ...done }, 200);
+    return c.json({ eventId: push.event.eventId, ...done }, done.retry ? 503 : 200);
   });
   return app;
 }

@@ -1,20 +1,40 @@
-// What follows a run's status change. Each reaction runs at most once per event, even when Pub/Sub
-// delivers it twice.
-import type { RunStatusEvent } from '@nightshift/shared';
+// What follows a run's status change: each reaction decides from the event (and the run, Firestore's truth)
+// and is idempotent on its own, so an event delivered twice still has one effect.
+import { isTerminal, type RunStatusEvent } from '@nightshift/shared';
+import type { Octokit } from '@octokit/rest';
 import type { Deps } from '../core/deps.js';
+import { postRunSummaryIfOwed } from '../github/feedback.js';
 
-/** The collaborators the reactions need (a GitHub client, …); absent ones turn their reaction off. */
-export type Reactions = Record<string, never>;
+/** The collaborators the reactions need; an absent one turns its reaction off (no token: no GitHub comments). */
+export interface Reactions {
+  octokit: Octokit | null;
+}
 
 export interface ReactionOutcome {
+  /** One line per reaction that looked at the event: `name: what it did`. */
   reactions: string[];
+  /** A reaction failed in a way worth retrying: the message is nacked, and Pub/Sub delivers it again. */
+  retry: boolean;
 }
 
 export async function react(
   deps: Deps,
-  _reactions: Reactions,
+  reactions: Reactions,
   event: RunStatusEvent,
 ): Promise<ReactionOutcome> {
-  deps.log.info('run status event', { runId: event.runId, from: event.from, to: event.to });
-  return { reactions: [] };
+  const outcome: ReactionOutcome = { reactions: [], retry: false };
+  // The GitHub summary (and pull request) of a GitHub-triggered run, once it has ended. The githubFeedback
+  // entry's claim makes it once per run, whoever posts it (this, a redelivery, or the tick's safety net).
+  if (isTerminal(event.to) && event.trigger.type === 'github' && reactions.octokit !== null) {
+    const attempt = await postRunSummaryIfOwed(deps, reactions.octokit, event.runId);
+    outcome.reactions.push(`github-summary: ${attempt.result}`);
+    if (attempt.result === 'failed' && attempt.retry) outcome.retry = true;
+  }
+  deps.log.info('reacted to a run status event', {
+    runId: event.runId,
+    from: event.from,
+    to: event.to,
+    reactions: outcome.reactions,
+  });
+  return outcome;
 }

@@ -1,4 +1,4 @@
-// The local stack as a library: emulators, topology, the functions' local server and one agent, started and stopped as one.
+// The local stack as a library: emulators, topology, the functions' local server (with the reactor) and one agent, started and stopped as one.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -70,7 +70,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   process.env.METADATA_SERVER_DETECTION = 'none';
   process.env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
   const pubsub = createPubSub(env.GOOGLE_CLOUD_PROJECT as string);
-  await ensureTopology(pubsub);
+  // The emulator pushes run.status events to the local server's reactor, as Pub/Sub does in the cloud.
+  await ensureTopology(pubsub, { reactorPushEndpoint: `http://127.0.0.1:${env.PORT}/reactor` });
   await pubsub.close();
 
   const children = new Map<string, ChildProcess>();
