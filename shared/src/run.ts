@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { AgentIdSchema, GitHubRepoSchema, IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
 import { type RunStatus, RunStatusSchema } from './status.js';
 import { MAX_DURATION_MINUTES_LIMIT } from './timings.js';
-import { BranchSchema, ModelSchema, RepoSchema, type Worker, WorkspacePathSchema } from './worker.js';
+import {
+  BranchSchema,
+  ModelSchema,
+  PromptSchema,
+  RepoSchema,
+  type Worker,
+  WorkspacePathSchema,
+} from './worker.js';
 
 /** Who or what asked for the run. */
 export const TriggerSchema = z.discriminatedUnion('type', [
@@ -116,7 +123,7 @@ export type Run = z.infer<typeof RunSchema>;
 export const CreateRunSchema = z.strictObject({
   workerId: SlugSchema,
   /** Replaces the worker's prompt template for this run. */
-  prompt: z.string().min(1).max(100_000).optional(),
+  prompt: PromptSchema.optional(),
   model: ModelSchema.optional(),
   maxTurns: z.number().int().min(1).max(10_000).optional(),
   maxBudgetUsd: z.number().positive().max(10_000).optional(),

@@ -123,6 +123,16 @@ describe('worker patches', () => {
     expect(issuesOf(WorkerPatchSchema, { id: 'b' })[0]?.message).toContain('id');
   });
 
+  it('refuses a prompt with a NUL in a worker, a patch and a run request, naming the field', () => {
+    const nul = 'do it\u0000now';
+    const expected = [
+      { path: 'prompt', message: 'must not contain NUL (U+0000): no process argument can carry it' },
+    ];
+    expect(issuesOf(WorkerSpecSchema, { id: 'a', workdir: '/w', prompt: nul })).toEqual(expected);
+    expect(issuesOf(WorkerPatchSchema, { prompt: nul })).toEqual(expected);
+    expect(issuesOf(CreateRunSchema, { workerId: 'a', prompt: nul })).toEqual(expected);
+  });
+
   it('reports a merge that leaves two sources at the workdir path', () => {
     const merged = mergeWorkerPatch(current, WorkerPatchSchema.parse({ workdir: '/w' }));
     expect(issuesOf(WorkerSpecSchema, merged)).toEqual([

@@ -14,6 +14,18 @@ export const DEFAULT_PROMPT = [
   'If you are blocked, write the blocker in {{progressPath}}, commit what you have, and stop.',
 ].join('\n');
 
+/**
+ * Text that reaches the worker as one process argument (the prompt). An argument cannot carry NUL, so
+ * such text is refused at the edge, naming the field, instead of failing the run at launch.
+ */
+export const PromptSchema = z
+  .string()
+  .min(1)
+  .max(100_000)
+  .refine((p) => !p.includes('\0'), {
+    message: 'must not contain NUL (U+0000): no process argument can carry it',
+  });
+
 /** A model name or alias as `claude --model` takes it; never starting with a dash, so it cannot become a flag. */
 export const ModelSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:[\]-]{0,99}$/, {
   message: 'expected a model name or alias such as "sonnet", "opus" or "claude-sonnet-4-5"',
@@ -112,7 +124,7 @@ const workerFields = {
     .optional(),
   model: ModelSchema.default('sonnet'),
   /** Template; {{roadmapPath}} and {{progressPath}} are filled in. */
-  prompt: z.string().min(1).max(100_000).default(DEFAULT_PROMPT),
+  prompt: PromptSchema.default(DEFAULT_PROMPT),
   roadmapPath: WorkspacePathSchema.default('docs/roadmap.md'),
   progressPath: WorkspacePathSchema.default('PROGRESS.md'),
   maxTurns: z.number().int().min(1).max(10_000).optional(),
@@ -170,7 +182,7 @@ export const WorkerPatchSchema = z.strictObject({
   repo: RepoSchema.nullable().optional(),
   workdir: workerFields.workdir.unwrap().nullable().optional(),
   model: ModelSchema.optional(),
-  prompt: z.string().min(1).max(100_000).optional(),
+  prompt: PromptSchema.optional(),
   roadmapPath: WorkspacePathSchema.optional(),
   progressPath: WorkspacePathSchema.optional(),
   maxTurns: workerFields.maxTurns.unwrap().nullable().optional(),

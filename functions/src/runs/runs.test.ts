@@ -110,6 +110,11 @@ describeEmulators('runs API', () => {
     ['maxTurns 0', { workerId: 'main', maxTurns: 0 }, ['maxTurns']],
     ['a model that looks like a flag', { workerId: 'main', model: '--help' }, ['model']],
     ['an empty prompt', { workerId: 'main', prompt: '' }, ['prompt']],
+    [
+      'a prompt with a NUL, which no process argument can carry',
+      { workerId: 'main', prompt: 'do it\u0000now' },
+      ['prompt'],
+    ],
     ['an unknown field', { workerId: 'main', agent: 'x' }, ['(root)']],
     ['not an object', [1, 2], ['(root)']],
   ])('refuses %s with 400 naming the path', async (_name, body, paths) => {
