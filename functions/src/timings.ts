@@ -21,3 +21,12 @@ export const SUMMARY_CLAIM_EXPIRY_MS = 5 * 60_000;
  * terraform). A retry within a day returns the same run, as Stripe's keys do.
  */
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60_000;
+
+/** How long one Compute API call may take (a start only has to be accepted; the VM boots after). */
+export const COMPUTE_REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * A VM whose start was requested this recently is not started again (concurrent runs and ticks start it
+ * once); after that, a VM still stopped is started anew (the earlier start was lost or refused).
+ */
+export const VM_START_DEBOUNCE_MS = 2 * 60_000;

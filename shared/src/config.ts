@@ -1,6 +1,7 @@
 // Environment variables of DESIGN.md as zod schemas, and the parser every deployable's config.ts calls once.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { type VmRef, VmRefSchema } from './vm.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -34,6 +35,32 @@ const intInRange = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/** `zone/name,zone/name`: the worker VMs the functions may start. */
+const vmList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t.length > 0),
+  )
+  .transform((items, ctx): VmRef[] => {
+    const vms: VmRef[] = [];
+    for (const item of items) {
+      const [zone = '', name = '', ...rest] = item.split('/');
+      const parsed = VmRefSchema.safeParse({ zone, name });
+      if (!parsed.success || rest.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected zone/name items such as "us-central1-a/nightshift-worker-1", got "${item}"`,
+        });
+        return z.NEVER;
+      }
+      vms.push(parsed.data);
+    }
+    return vms;
+  });
+
 /** Each variable's schema, by its DESIGN.md name. Deployables pick the ones they read. */
 export const ENV = {
   GOOGLE_CLOUD_PROJECT: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, {
@@ -54,6 +81,20 @@ export const ENV = {
     })
     .default(() => hostname().replace(/[^A-Za-z0-9._-]/g, '-')),
   PORT: intInRange(1, 65535).default(8080),
+  /** The worker VMs the functions start when runs wait (terraform sets it); none: nothing is started. */
+  NIGHTSHIFT_VMS: vmList.default([]),
+  /** Runs one worker VM takes at once (its agent's NIGHTSHIFT_MAX_WORKERS), for how many VMs to start. */
+  NIGHTSHIFT_WORKERS_PER_VM: intInRange(1, 64).default(2),
+  /** The Compute API root; unset: Google's. The local stack and tests point it at a stand-in. */
+  COMPUTE_API_URL: z
+    .url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://127.0.0.1:8090' })
+    .optional(),
+  /** Overrides the hourly price of the VMs' machine type for the cost estimate (USD). */
+  NIGHTSHIFT_VM_HOURLY_USD: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { message: 'expected a price in USD such as 0.0335' })
+    .transform(Number)
+    .optional(),
 } as const;
 
 type EnvShape = Partial<Record<keyof typeof ENV, z.ZodType>>;

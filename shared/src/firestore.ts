@@ -24,6 +24,7 @@ import {
 } from './records.js';
 import { type Run, type RunEvent, RunEventSchema, RunSchema } from './run.js';
 import { formatIssues } from './validation.js';
+import { type VmRecord, VmRecordSchema } from './vm.js';
 import { type Worker, WorkerSchema } from './worker.js';
 
 /** A stored document that does not match its contract; names the document and the fields. */
@@ -72,6 +73,7 @@ export interface Collections {
   githubDeliveries: CollectionReference<GithubDelivery>;
   githubFeedback: CollectionReference<GithubFeedback>;
   scheduleState: CollectionReference<ScheduleState>;
+  vms: CollectionReference<VmRecord>;
 }
 
 export function collections(db: Firestore): Collections {
@@ -96,6 +98,7 @@ export function collections(db: Firestore): Collections {
       .collection(COLLECTIONS.githubFeedback)
       .withConverter(zodConverter(GithubFeedbackSchema)),
     scheduleState: db.collection(COLLECTIONS.scheduleState).withConverter(zodConverter(ScheduleStateSchema)),
+    vms: db.collection(COLLECTIONS.vms).withConverter(zodConverter(VmRecordSchema)),
   };
 }
 

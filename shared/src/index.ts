@@ -17,4 +17,5 @@ export * from './status.js';
 export * from './text.js';
 export * from './timings.js';
 export * from './validation.js';
+export * from './vm.js';
 export * from './worker.js';

@@ -16,6 +16,8 @@ export const COLLECTIONS = {
   scheduleState: 'scheduleState',
   /** `githubFeedback/<runId>`: runs started from GitHub whose end-of-run comment is still to be posted. */
   githubFeedback: 'githubFeedback',
+  /** `vms/<instance name>`: starts, stops and running time of each worker VM. */
+  vms: 'vms',
 } as const;
 
 /** Pub/Sub. No message ordering: the emulator stalls when it is combined with a dead-letter policy. */

@@ -17,8 +17,10 @@ import {
   type RunStatus,
   type RunStatusEvent,
   runStatusTopic,
+  type VmRef,
 } from '@nightshift/shared';
 import { FIRESTORE_DEADLINE_MS } from '../timings.js';
+import { type Compute, createCompute } from '../vms/compute.js';
 import { jsonLogger, type Logger } from './log.js';
 
 export interface Deps {
@@ -37,12 +39,33 @@ export interface Deps {
   /** A new run id: sortable by creation time, then random. */
   newRunId(now: Date): string;
   readonly log: Logger;
+  /** The worker VMs the functions may start, and the Compute client that starts them. */
+  readonly fleet: Fleet;
+}
+
+export interface Fleet {
+  vms: VmRef[];
+  /** Runs one VM's agent takes at once. */
+  workersPerVm: number;
+  /** The hourly price for the cost estimate, when configured; else the machine type's from the table. */
+  hourlyUsd: number | null;
+  compute: Compute;
+}
+
+export interface FleetOptions {
+  vms: VmRef[];
+  workersPerVm: number;
+  hourlyUsd?: number;
+  /** A Compute stand-in's URL (local stack, tests). */
+  computeApiUrl?: string;
 }
 
 export interface DepsOptions {
   projectId: string;
   log?: Logger;
   now?: () => Date;
+  /** Without it no VM is managed (the local stack without a VM stand-in). */
+  fleet?: FleetOptions;
 }
 
 export function newRunId(now: Date): string {
@@ -54,6 +77,21 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
   let db: Firestore | undefined;
   let cols: Collections | undefined;
   let pubsub: PubSub | undefined;
+  let compute: Compute | undefined;
+  const fleetOptions = options.fleet ?? { vms: [], workersPerVm: 2 };
+  const fleet: Fleet = {
+    vms: fleetOptions.vms,
+    workersPerVm: fleetOptions.workersPerVm,
+    hourlyUsd: fleetOptions.hourlyUsd ?? null,
+    // Made on first use: the Compute client is large, and most requests never need it.
+    get compute() {
+      compute ??= createCompute({
+        projectId: options.projectId,
+        ...(fleetOptions.computeApiUrl ? { apiUrl: fleetOptions.computeApiUrl } : {}),
+      });
+      return compute;
+    },
+  };
   const getDb = () => {
     db ??= createFirestore(options.projectId);
     return db;
@@ -90,6 +128,7 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
     now: options.now ?? (() => new Date()),
     newRunId,
     log: options.log ?? jsonLogger(),
+    fleet,
     async close() {
       await db?.terminate();
       await pubsub?.close();

@@ -2,6 +2,7 @@
 import { ACTIVE_STATUSES, newEventId, type Run, type ScheduleState, type Worker } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { appendEvent, createRun, type RepublishResult, republishQueuedRuns } from '../runs/service.js';
+import { type CapacityOutcome, ensureCapacity } from '../vms/starter.js';
 import { dueSlot, scheduledRunId } from './slots.js';
 
 export interface TickResult {
@@ -11,6 +12,8 @@ export interface TickResult {
   failed: Array<{ workerId: string; slot?: string; error: string }>;
   /** The sweep: queued runs whose run.start was published again (see republishQueuedRuns). */
   republished: RepublishResult;
+  /** The safety net of VM starts: worker VMs started for queued runs that no live agent can take. */
+  vms: CapacityOutcome;
 }
 
 function stateRef(deps: Deps, workerId: string) {
@@ -121,6 +124,7 @@ export async function runTick(deps: Deps): Promise<TickResult> {
     skipped: [],
     failed: [],
     republished: { republished: [], failed: [] },
+    vms: { needed: 0, decisions: [], retry: false },
   };
   for (const worker of await scheduledWorkers(deps, result)) {
     try {
@@ -135,6 +139,11 @@ export async function runTick(deps: Deps): Promise<TickResult> {
     result.republished = await republishQueuedRuns(deps);
   } catch (error) {
     deps.log.error('scheduler: could not sweep the queued runs', { error: (error as Error).message });
+  }
+  try {
+    result.vms = await ensureCapacity(deps, { reason: 'scheduler tick: runs are waiting', runId: null });
+  } catch (error) {
+    deps.log.error('scheduler: could not look at the worker VMs', { error: (error as Error).message });
   }
   return result;
 }

@@ -1,3 +1,5 @@
-// Local development: the emulators, used by `npm start` and the test harness.
+// Local development: the emulators, the Compute stand-in and git fixtures, used by `npm start` and the tests.
+
+export * from './compute-standin.js';
 export * from './emulators.js';
 export * from './git-fixture.js';

@@ -1,0 +1,247 @@
+// Starting worker VMs when runs wait: how many are needed, which ones, and a start that happens once.
+import { createHash } from 'node:crypto';
+import {
+  isAgentAlive,
+  isAlreadyExists,
+  isPreconditionFailed,
+  newEventId,
+  trimPeriods,
+  VM_COMING_UP,
+  type VmAction,
+  type VmRecord,
+  type VmRef,
+  type VmStatus,
+  vmsNeeded,
+} from '@nightshift/shared';
+import type { Deps } from '../core/deps.js';
+import { appendEvent } from '../runs/service.js';
+import { VM_START_DEBOUNCE_MS } from '../timings.js';
+import { ComputeError } from './compute.js';
+
+/** Why capacity is being looked at, and for which run (its history then says what was done for it). */
+export interface StartRequest {
+  reason: string;
+  runId: string | null;
+}
+
+/** What happened to one configured VM in one look. */
+export type VmDecision =
+  | { vm: string; action: 'started'; operation: string }
+  | { vm: string; action: 'start_failed'; error: string; transient: boolean }
+  /** Needed, but STOPPING: it can be started once TERMINATED (the caller retries). */
+  | { vm: string; action: 'wait_stopping' }
+  | { vm: string; action: 'left'; why: string };
+
+export interface CapacityOutcome {
+  needed: number;
+  decisions: VmDecision[];
+  /** Something should be tried again soon (a VM still stopping, a transient Compute error). */
+  retry: boolean;
+}
+
+/** Queued runs counted per look (more than any fleet here could take at once). */
+const QUEUED_LOOK_LIMIT = 500;
+
+/**
+ * Starts the fewest stopped worker VMs that the queued runs need: one per `workersPerVm` runs that no live
+ * agent has a free slot for, counting VMs already coming up. Each start is claimed first (vms/<name>
+ * `startRequestedAt`, moved under a precondition), so concurrent calls start a VM once; Compute's
+ * requestId, derived from the claim, makes a repeated call the same operation. Never throws for Compute's
+ * answers: they come back as decisions, in the log, and as a note on the run that asked.
+ */
+export async function ensureCapacity(deps: Deps, request: StartRequest): Promise<CapacityOutcome> {
+  const fleet = deps.fleet;
+  const outcome: CapacityOutcome = { needed: 0, decisions: [], retry: false };
+  if (fleet.vms.length === 0) return outcome;
+  const now = deps.now();
+
+  const [queued, agentsSnap, records] = await Promise.all([
+    deps.cols.runs.where('status', '==', 'queued').limit(QUEUED_LOOK_LIMIT).get(),
+    deps.cols.agents.get(),
+    deps.cols.vms.get(),
+  ]);
+  if (queued.empty) return outcome;
+  const agents = agentsSnap.docs.map((d) => d.data());
+  const alive = agents.filter((a) => isAgentAlive(a, now) && a.state === 'running');
+  const freeSlots = alive.reduce((sum, a) => sum + Math.max(0, a.capacity - a.running.length), 0);
+  const recordOf = new Map(records.docs.map((d) => [d.id, d]));
+
+  // What each VM is doing now, as Compute says.
+  const looks = await Promise.all(
+    fleet.vms.map(async (vm) => {
+      try {
+        return { vm, status: (await fleet.compute.get(vm)).status as VmStatus, error: null };
+      } catch (error) {
+        return { vm, status: null, error: error as Error };
+      }
+    }),
+  );
+  const recentlyStarted = (vm: VmRef) => {
+    const requested = recordOf.get(vm.name)?.data()?.startRequestedAt;
+    return requested != null && now.getTime() - Date.parse(requested) < VM_START_DEBOUNCE_MS;
+  };
+  const hasLiveAgent = (vm: VmRef) => alive.some((a) => a.id === vm.name);
+  let comingUp = 0;
+  const startable: VmRef[] = [];
+  const stopping: VmRef[] = [];
+  for (const look of looks) {
+    if (look.status === null) {
+      const transient = look.error instanceof ComputeError ? look.error.transient : true;
+      outcome.decisions.push({
+        vm: look.vm.name,
+        action: 'start_failed',
+        error: look.error?.message ?? '',
+        transient,
+      });
+      outcome.retry ||= transient;
+      continue;
+    }
+    const up = VM_COMING_UP.includes(look.status);
+    if (
+      (up && !hasLiveAgent(look.vm)) ||
+      ((look.status === 'TERMINATED' || look.status === 'STOPPED') && recentlyStarted(look.vm))
+    ) {
+      comingUp += 1;
+      outcome.decisions.push({
+        vm: look.vm.name,
+        action: 'left',
+        why: `${look.status}, its agent is on its way`,
+      });
+    } else if (look.status === 'TERMINATED' || look.status === 'STOPPED') startable.push(look.vm);
+    else if (look.status === 'STOPPING') stopping.push(look.vm);
+    else if (!up)
+      outcome.decisions.push({
+        vm: look.vm.name,
+        action: 'left',
+        why: `${look.status}: not started by nightshift`,
+      });
+  }
+
+  outcome.needed = vmsNeeded({
+    queuedRuns: queued.size,
+    freeSlots,
+    comingUpVms: comingUp,
+    capacityPerVm: fleet.workersPerVm,
+    startableVms: startable.length + stopping.length,
+  });
+  let toStart = outcome.needed;
+  for (const vm of startable) {
+    if (toStart === 0) break;
+    const decision = await startOnce(deps, vm, request);
+    outcome.decisions.push(decision);
+    if (decision.action === 'started' || (decision.action === 'left' && decision.why.startsWith('claimed')))
+      toStart -= 1;
+    if (decision.action === 'start_failed') outcome.retry ||= decision.transient;
+  }
+  // A VM that is stopping can be started once it is TERMINATED: Compute refuses until then.
+  for (const vm of stopping) {
+    if (toStart === 0) break;
+    toStart -= 1;
+    outcome.retry = true;
+    outcome.decisions.push({ vm: vm.name, action: 'wait_stopping' });
+    deps.log.info('a worker VM is needed but still stopping; it is started once stopped', {
+      vm: vm.name,
+      reason: request.reason,
+    });
+  }
+  return outcome;
+}
+
+/** Claims the start of one VM, asks Compute, and records what happened (vms/<name>, the log, the run). */
+async function startOnce(deps: Deps, vm: VmRef, request: StartRequest): Promise<VmDecision> {
+  const now = deps.now();
+  const at = now.toISOString();
+  const ref = deps.cols.vms.doc(vm.name);
+  const snap = await ref.get();
+  const record = snap.data();
+  if (record?.startRequestedAt && now.getTime() - Date.parse(record.startRequestedAt) < VM_START_DEBOUNCE_MS)
+    return { vm: vm.name, action: 'left', why: 'claimed: its start was just requested' };
+  try {
+    if (record === undefined || snap.updateTime === undefined) {
+      await ref.create({ ...emptyRecord(vm, at), startRequestedAt: at });
+    } else {
+      await ref.update({ startRequestedAt: at, updatedAt: at }, { lastUpdateTime: snap.updateTime });
+    }
+  } catch (error) {
+    if (isPreconditionFailed(error) || isAlreadyExists(error))
+      return { vm: vm.name, action: 'left', why: 'claimed: another caller is starting it' };
+    throw error;
+  }
+  // One claim, one requestId: a retry of this very start is the same Compute operation.
+  const requestId = uuidFrom(`${vm.zone}/${vm.name}@${at}`);
+  const action: VmAction = {
+    at,
+    reason: request.reason,
+    by: 'functions',
+    runId: request.runId,
+    operation: null,
+    error: null,
+  };
+  try {
+    action.operation = await deps.fleet.compute.start(vm, requestId);
+  } catch (error) {
+    const computeError =
+      error instanceof ComputeError
+        ? error
+        : new ComputeError(`could not start VM ${vm.name}: ${(error as Error).message}`, true);
+    action.error = computeError.message;
+    // The claim is given back: the next look (a retried event, the tick) tries again at once.
+    await ref.update({ lastStart: action, startRequestedAt: null, updatedAt: deps.now().toISOString() });
+    const log = computeError.transient ? deps.log.warn : deps.log.error;
+    log.call(deps.log, 'could not start a worker VM', {
+      vm: vm.name,
+      reason: request.reason,
+      error: action.error,
+    });
+    await noteOnRun(deps, request.runId, `could not start worker VM ${vm.name}: ${action.error}`);
+    return { vm: vm.name, action: 'start_failed', error: action.error, transient: computeError.transient };
+  }
+  const current = (await ref.get()).data();
+  await ref.update({
+    lastStart: action,
+    // A period left open was ended by a stop nobody recorded: it ends at the last stop known, or now.
+    periods: [
+      ...trimPeriods(current?.periods ?? [], now).map((p) =>
+        p.to === null ? { ...p, to: current?.lastStop?.at ?? at } : p,
+      ),
+      { from: at, to: null },
+    ],
+    updatedAt: deps.now().toISOString(),
+  });
+  deps.log.info('started a worker VM', { vm: vm.name, reason: request.reason, operation: action.operation });
+  await noteOnRun(deps, request.runId, `started worker VM ${vm.name} for this run (${request.reason})`);
+  return { vm: vm.name, action: 'started', operation: action.operation };
+}
+
+export function emptyRecord(vm: VmRef, at: string): VmRecord {
+  return {
+    name: vm.name,
+    zone: vm.zone,
+    startRequestedAt: null,
+    lastStart: null,
+    lastStop: null,
+    periods: [],
+    updatedAt: at,
+  };
+}
+
+async function noteOnRun(deps: Deps, runId: string | null, message: string): Promise<void> {
+  if (runId === null) return;
+  const at = deps.now();
+  await appendEvent(deps, {
+    type: 'note',
+    id: newEventId(at),
+    runId,
+    at: at.toISOString(),
+    message,
+    agentId: null,
+  }).catch((error: unknown) =>
+    deps.log.warn('could not note a VM start on its run', { runId, error: (error as Error).message }),
+  );
+}
+
+/** A UUID (the form Compute's requestId takes) made from `text`, so the same text gives the same id. */
+function uuidFrom(text: string): string {
+  const h = createHash('sha256').update(text).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,199 @@
+// Starting worker VMs for waiting runs, against the Compute stand-in and the emulators.
+import type { AgentHeartbeat } from '@nightshift/shared';
+import { type ComputeStandin, startComputeStandin } from '@nightshift/shared/dev';
+import { describeEmulators, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
+import { createDeps, type Deps } from '../core/deps.js';
+import { memoryLogger } from '../core/log.js';
+import { runTick } from '../scheduler/tick.js';
+import { ensureCapacity } from './starter.js';
+
+const ZONE = 'us-central1-a';
+const VMS = ['vm-1', 'vm-2', 'vm-3'].map((name) => ({ zone: ZONE, name }));
+
+describeEmulators('worker VMs', () => {
+  let env: TestEnv;
+  let standin: ComputeStandin;
+  let deps: Deps & { close(): Promise<void> };
+  let log: ReturnType<typeof memoryLogger>;
+  let counter = 0;
+
+  beforeAll(async () => {
+    env = await useTestEnv();
+  });
+
+  beforeEach(async () => {
+    await env.reset();
+    standin = await startComputeStandin({
+      project: env.projectId,
+      instances: VMS.map((vm) => ({ ...vm })),
+      stagingMs: 50,
+      stoppingMs: 50,
+    });
+    log = memoryLogger();
+    deps = createDeps({
+      projectId: env.projectId,
+      log,
+      fleet: { vms: VMS, workersPerVm: 2, computeApiUrl: standin.url },
+    });
+    return async () => {
+      await deps.close();
+      await standin.close();
+    };
+  });
+
+  async function queue(count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const run = testRun({ id: `r-vm-${++counter}`, workerId: `w${counter}`, status: 'queued' });
+      await env.cols.runs.doc(run.id).set(run);
+      ids.push(run.id);
+    }
+    return ids;
+  }
+
+  /** The other VMs are SUSPENDED, a state nightshift leaves alone: vm-1 is the only one it may start. */
+  function onlyVm1() {
+    standin.setStatus('vm-2', 'SUSPENDED');
+    standin.setStatus('vm-3', 'SUSPENDED');
+  }
+
+  const starts = () => standin.requests.filter((r) => r.action === 'start');
+  const startsOf = (name: string) =>
+    new Set(
+      starts()
+        .filter((r) => r.instance === name)
+        .map((r) => r.requestId),
+    ).size;
+
+  it('starts a stopped VM when a run waits and no agent can take it, and says so on the run', async () => {
+    const [runId] = await queue(1);
+    const outcome = await ensureCapacity(deps, { reason: `run ${runId} was queued`, runId: runId ?? null });
+    expect(outcome.needed).toBe(1);
+    expect(outcome.decisions).toContainEqual(expect.objectContaining({ vm: 'vm-1', action: 'started' }));
+    expect(starts().map((r) => r.instance)).toEqual(['vm-1']);
+    const record = (await env.cols.vms.doc('vm-1').get()).data();
+    expect(record?.lastStart).toMatchObject({
+      reason: `run ${runId} was queued`,
+      by: 'functions',
+      runId,
+      error: null,
+    });
+    expect(record?.periods).toEqual([{ from: record?.lastStart?.at, to: null }]);
+    const notes = (await env.cols.runEvents(runId as string).get()).docs.map((d) => d.data());
+    expect(notes).toContainEqual(
+      expect.objectContaining({ type: 'note', message: expect.stringContaining('started worker VM vm-1') }),
+    );
+  });
+
+  it('starts the fewest VMs needed: one per workersPerVm waiting runs, never more than exist', async () => {
+    await queue(3);
+    expect((await ensureCapacity(deps, { reason: 'three runs', runId: null })).needed).toBe(2);
+    expect(
+      starts()
+        .map((r) => r.instance)
+        .sort(),
+    ).toEqual(['vm-1', 'vm-2']);
+    await queue(20);
+    // 23 runs want 12 VMs; the third is all that is left to start.
+    await ensureCapacity(deps, { reason: 'many runs', runId: null });
+    expect(
+      starts()
+        .map((r) => r.instance)
+        .sort(),
+    ).toEqual(['vm-1', 'vm-2', 'vm-3']);
+  });
+
+  it('starts each VM once under 20 concurrent requests', async () => {
+    await queue(20);
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => ensureCapacity(deps, { reason: `request ${i}`, runId: null })),
+    );
+    for (const vm of VMS) expect(startsOf(vm.name)).toBe(1);
+  });
+
+  it('starts nothing while a live agent has a free slot, or a VM is already coming up', async () => {
+    await queue(1);
+    const agent: AgentHeartbeat = {
+      id: 'vm-1',
+      version: 't',
+      host: 'vm-1',
+      state: 'running',
+      capacity: 2,
+      running: [],
+      startedAt: new Date().toISOString(),
+      heartbeatAt: new Date().toISOString(),
+    };
+    await env.cols.agents.doc(agent.id).set(agent);
+    standin.setStatus('vm-1', 'RUNNING');
+    expect((await ensureCapacity(deps, { reason: 'free slot', runId: null })).needed).toBe(0);
+    await env.cols.agents.doc(agent.id).delete();
+    standin.setStatus('vm-1', 'STAGING'); // booting: its agent has not said hello yet
+    expect((await ensureCapacity(deps, { reason: 'booting', runId: null })).needed).toBe(0);
+    expect(starts()).toEqual([]);
+  });
+
+  it('waits for a STOPPING VM and starts it once it is TERMINATED', async () => {
+    await queue(1);
+    onlyVm1();
+    standin.setStatus('vm-1', 'STOPPING');
+    const first = await ensureCapacity(deps, { reason: 'queued while stopping', runId: null });
+    expect(first).toMatchObject({ needed: 1, retry: true });
+    expect(first.decisions).toContainEqual({ vm: 'vm-1', action: 'wait_stopping' });
+    expect(starts()).toEqual([]);
+    standin.setStatus('vm-1', 'TERMINATED');
+    const again = await ensureCapacity(deps, { reason: 'the retry', runId: null });
+    expect(again.decisions).toContainEqual(expect.objectContaining({ vm: 'vm-1', action: 'started' }));
+  });
+
+  it('a start Compute refused with 503 is made good by the next scheduler tick', async () => {
+    await queue(1);
+    onlyVm1();
+    standin.failNext({ action: 'start', code: 503, message: 'The service is currently unavailable.' });
+    const failed = await ensureCapacity(deps, { reason: 'first try', runId: null });
+    expect(failed.retry).toBe(true);
+    expect(failed.decisions).toContainEqual(
+      expect.objectContaining({ vm: 'vm-1', action: 'start_failed', transient: true }),
+    );
+    const tick = await runTick(deps);
+    expect(tick.vms.decisions).toContainEqual(expect.objectContaining({ vm: 'vm-1', action: 'started' }));
+    expect(startsOf('vm-1')).toBe(2);
+  });
+
+  it('puts quota and permission errors on the run and in the log, in plain words', async () => {
+    const [runId] = (await queue(1)) as [string];
+    onlyVm1();
+    standin.failNext({
+      action: 'start',
+      code: 403,
+      message:
+        "Required 'compute.instances.start' permission for 'projects/p/zones/us-central1-a/instances/vm-1'",
+      reason: 'forbidden',
+    });
+    const outcome = await ensureCapacity(deps, { reason: 'queued', runId });
+    expect(outcome.retry).toBe(false);
+    const notes = (await env.cols.runEvents(runId).get()).docs.map((d) => d.data());
+    expect(notes).toContainEqual(
+      expect.objectContaining({
+        message: expect.stringContaining(
+          "permission denied (the functions' service account needs compute.instances.start)",
+        ),
+      }),
+    );
+    expect(
+      log.entries.some((e) => e.severity === 'ERROR' && e.message === 'could not start a worker VM'),
+    ).toBe(true);
+
+    standin.failNext({
+      action: 'start',
+      code: 403,
+      message: "Quota 'CPUS' exceeded. Limit: 8.0 in region us-central1.",
+      reason: 'quotaExceeded',
+    });
+    await ensureCapacity(deps, { reason: 'queued again', runId });
+    const later = (await env.cols.runEvents(runId).get()).docs.map((d) => d.data());
+    expect(later).toContainEqual(
+      expect.objectContaining({ message: expect.stringContaining('out of quota') }),
+    );
+  });
+});
