@@ -1,9 +1,32 @@
 // The functions' configuration: the only reader of process.env in functions/, parsed once per function.
 import { ENV, parseEnv } from '@nightshift/shared';
+import type { FleetOptions } from './core/deps.js';
 
 type Env = Record<string, string | undefined>;
 
-const common = { GOOGLE_CLOUD_PROJECT: ENV.GOOGLE_CLOUD_PROJECT, GITHUB_TOKEN: ENV.GITHUB_TOKEN };
+const common = {
+  GOOGLE_CLOUD_PROJECT: ENV.GOOGLE_CLOUD_PROJECT,
+  GITHUB_TOKEN: ENV.GITHUB_TOKEN,
+  NIGHTSHIFT_VMS: ENV.NIGHTSHIFT_VMS,
+  NIGHTSHIFT_WORKERS_PER_VM: ENV.NIGHTSHIFT_WORKERS_PER_VM,
+  NIGHTSHIFT_VM_HOURLY_USD: ENV.NIGHTSHIFT_VM_HOURLY_USD,
+  COMPUTE_API_URL: ENV.COMPUTE_API_URL,
+};
+
+/** The worker VMs of a parsed config, as createDeps takes them. */
+export function fleetOf(config: {
+  NIGHTSHIFT_VMS: FleetOptions['vms'];
+  NIGHTSHIFT_WORKERS_PER_VM: number;
+  NIGHTSHIFT_VM_HOURLY_USD?: number | undefined;
+  COMPUTE_API_URL?: string | undefined;
+}): FleetOptions {
+  return {
+    vms: config.NIGHTSHIFT_VMS,
+    workersPerVm: config.NIGHTSHIFT_WORKERS_PER_VM,
+    ...(config.NIGHTSHIFT_VM_HOURLY_USD === undefined ? {} : { hourlyUsd: config.NIGHTSHIFT_VM_HOURLY_USD }),
+    ...(config.COMPUTE_API_URL === undefined ? {} : { computeApiUrl: config.COMPUTE_API_URL }),
+  };
+}
 
 export function parseApiConfig(env: Env) {
   return parseEnv({ ...common, NIGHTSHIFT_API_TOKENS: ENV.NIGHTSHIFT_API_TOKENS }, env);

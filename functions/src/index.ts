@@ -3,7 +3,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { createApiApp } from './api/app.js';
-import { apiConfig, reactorConfig, schedulerConfig, webhookConfig } from './config.js';
+import { apiConfig, fleetOf, reactorConfig, schedulerConfig, webhookConfig } from './config.js';
 import { createDeps } from './core/deps.js';
 import { createGithubApp } from './github/app.js';
 import { createReactorApp } from './reactor/app.js';
@@ -25,7 +25,7 @@ http(
   'api',
   lazyListener(() => {
     const config = apiConfig();
-    return createApiApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
+    return createApiApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
       tokens: config.NIGHTSHIFT_API_TOKENS,
       projectId: config.GOOGLE_CLOUD_PROJECT,
     });
@@ -36,7 +36,7 @@ http(
   'githubWebhook',
   lazyListener(() => {
     const config = webhookConfig();
-    return createGithubApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
+    return createGithubApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
       webhookSecret: config.GITHUB_WEBHOOK_SECRET,
       githubToken: config.GITHUB_TOKEN,
     });
@@ -47,9 +47,12 @@ http(
   'scheduler',
   lazyListener(() => {
     const config = schedulerConfig();
-    return createSchedulerApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
-      githubToken: config.GITHUB_TOKEN,
-    });
+    return createSchedulerApp(
+      createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }),
+      {
+        githubToken: config.GITHUB_TOKEN,
+      },
+    );
   }),
 );
 
@@ -57,7 +60,7 @@ http(
   'reactor',
   lazyListener(() => {
     const config = reactorConfig();
-    return createReactorApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT }), {
+    return createReactorApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
       githubToken: config.GITHUB_TOKEN,
     });
   }),

@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { ConfigError } from '@nightshift/shared';
 import { Hono } from 'hono';
 import { createApiApp } from './api/app.js';
-import { localConfig } from './config.js';
+import { fleetOf, localConfig } from './config.js';
 import { createDeps } from './core/deps.js';
 import { createGithubApp } from './github/app.js';
 import { createReactorApp } from './reactor/app.js';
@@ -18,7 +18,7 @@ try {
   process.exit(1);
 }
 
-const deps = createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT });
+const deps = createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) });
 const app = new Hono();
 app.route(
   '/github/webhook',

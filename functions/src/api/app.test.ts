@@ -76,7 +76,7 @@ describe('auth', () => {
         checked++;
       }
     }
-    expect(checked).toBe(11);
+    expect(checked).toBe(12);
   });
 
   it('checks POST routes before reading their body', async () => {
@@ -341,6 +341,7 @@ describe('OpenAPI document and pages', () => {
         'GET /v1/runs/:id/events',
         'POST /v1/runs/:id/cancel',
         'GET /v1/agents',
+        'GET /v1/vms',
       ].sort(),
     );
     for (const [path, ops] of Object.entries(doc.paths)) {

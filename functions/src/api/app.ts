@@ -13,6 +13,7 @@ import { type AppEnv, BEARER, json } from '../core/openapi.js';
 import { errorHandler, notFoundHandler, problem } from '../core/problem.js';
 import { requestLog } from '../core/request-log.js';
 import { runRoutes } from '../runs/routes.js';
+import { vmRoutes } from '../vms/routes.js';
 import { workerRoutes } from '../workers/routes.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
@@ -85,6 +86,7 @@ export function createApiApp(baseDeps: Deps, config: ApiAppConfig): Hono {
   app.route('/', workerRoutes(deps));
   app.route('/', runRoutes(deps));
   app.route('/', agentRoutes(deps));
+  app.route('/', vmRoutes(deps));
 
   app.notFound(notFoundHandler(app));
   app.onError(errorHandler(deps.log));

@@ -4,6 +4,7 @@ import { isTerminal, type RunStatusEvent } from '@nightshift/shared';
 import type { Octokit } from '@octokit/rest';
 import type { Deps } from '../core/deps.js';
 import { postRunSummaryIfOwed } from '../github/feedback.js';
+import { ensureCapacity } from '../vms/starter.js';
 
 /** The collaborators the reactions need; an absent one turns its reaction off (no token: no GitHub comments). */
 export interface Reactions {
@@ -23,6 +24,19 @@ export async function react(
   event: RunStatusEvent,
 ): Promise<ReactionOutcome> {
   const outcome: ReactionOutcome = { reactions: [], retry: false };
+  // A run waits: start a worker VM if no live agent can take it. Starts are claimed, so a redelivered
+  // event starts nothing twice; a VM still stopping asks for a retry, by when it can be started.
+  if (event.to === 'queued' && deps.fleet.vms.length > 0) {
+    const capacity = await ensureCapacity(deps, {
+      reason: `run ${event.runId} was queued`,
+      runId: event.runId,
+    });
+    const started = capacity.decisions.filter((d) => d.action === 'started').map((d) => d.vm);
+    outcome.reactions.push(
+      `vm-start: ${started.length > 0 ? `started ${started.join(', ')}` : `needed ${capacity.needed}`}`,
+    );
+    if (capacity.retry) outcome.retry = true;
+  }
   // The GitHub summary (and pull request) of a GitHub-triggered run, once it has ended. The githubFeedback
   // entry's claim makes it once per run, whoever posts it (this, a redelivery, or the tick's safety net).
   if (isTerminal(event.to) && event.trigger.type === 'github' && reactions.octokit !== null) {

@@ -1,10 +1,12 @@
 // Starting worker VMs for waiting runs, against the Compute stand-in and the emulators.
-import type { AgentHeartbeat } from '@nightshift/shared';
+import { type AgentHeartbeat, PUBSUB, type RunStatusEvent } from '@nightshift/shared';
 import { type ComputeStandin, startComputeStandin } from '@nightshift/shared/dev';
 import { describeEmulators, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
+import { startApi } from '../api/testing.js';
 import { createDeps, type Deps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
+import { createReactorApp } from '../reactor/app.js';
 import { runTick } from '../scheduler/tick.js';
 import { ensureCapacity } from './starter.js';
 
@@ -195,5 +197,96 @@ describeEmulators('worker VMs', () => {
     expect(later).toContainEqual(
       expect.objectContaining({ message: expect.stringContaining('out of quota') }),
     );
+  });
+
+  it('a queued run.status event reaching the reactor starts a VM for it', async () => {
+    const [runId] = (await queue(1)) as [string];
+    const event: RunStatusEvent = {
+      version: 1,
+      type: 'run.status',
+      eventId: 'e-1',
+      runId,
+      workerId: 'w',
+      from: null,
+      to: 'queued',
+      at: new Date().toISOString(),
+      reason: 'requested through the API',
+      trigger: { type: 'api' },
+    };
+    const body = JSON.stringify({
+      message: { data: Buffer.from(JSON.stringify(event)).toString('base64'), messageId: '1' },
+      subscription: `projects/p/subscriptions/${PUBSUB.reactorSubscription}`,
+    });
+    const push = () =>
+      createReactorApp(deps).request('/', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    const res = await push();
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { reactions: string[] }).reactions).toEqual(['vm-start: started vm-1']);
+    // Delivered again: the VM is on its way, nothing more is started.
+    expect(((await (await push()).json()) as { reactions: string[] }).reactions).toEqual([
+      'vm-start: needed 0',
+    ]);
+    expect(startsOf('vm-1')).toBe(1);
+  });
+
+  it('GET /v1/vms lists each VM with its status, agent, last start and the cost of this month', async () => {
+    const now = new Date('2026-11-20T12:00:00.000Z');
+    await env.cols.vms.doc('vm-2').set({
+      name: 'vm-2',
+      zone: ZONE,
+      startRequestedAt: null,
+      lastStart: {
+        at: '2026-11-10T01:00:00.000Z',
+        reason: 'run r-1 was queued',
+        by: 'functions',
+        runId: 'r-1',
+        operation: 'op-1',
+        error: null,
+      },
+      lastStop: {
+        at: '2026-11-10T03:00:00.000Z',
+        reason: 'idle for 15 minutes',
+        by: 'vm-2',
+        runId: null,
+        operation: null,
+        error: null,
+      },
+      periods: [
+        // Half in October: only the hour in November counts.
+        { from: '2026-10-31T23:00:00.000Z', to: '2026-11-01T01:00:00.000Z' },
+        { from: '2026-11-10T01:00:00.000Z', to: '2026-11-10T03:00:00.000Z' },
+      ],
+      updatedAt: now.toISOString(),
+    });
+    standin.setStatus('vm-3', 'RUNNING');
+    const api = await startApi(env.projectId, { now: () => now, deps: { fleet: deps.fleet } });
+    try {
+      const res = await api.call('GET', '/v1/vms');
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as {
+        vms: Array<Record<string, unknown> & { name: string; costThisMonth: Record<string, unknown> }>;
+        costThisMonthUsd: number | null;
+      };
+      expect(body.vms.map((v) => [v.name, v.status])).toEqual([
+        ['vm-1', 'TERMINATED'],
+        ['vm-2', 'TERMINATED'],
+        ['vm-3', 'RUNNING'],
+      ]);
+      const vm2 = body.vms[1];
+      expect(vm2).toMatchObject({
+        machineType: 'e2-medium',
+        agent: null,
+        lastStart: { reason: 'run r-1 was queued', runId: 'r-1' },
+        lastStop: { reason: 'idle for 15 minutes', by: 'vm-2' },
+        costThisMonth: { hours: 3, hourlyUsd: 0.03351, usd: 0.1 },
+      });
+      expect(body.costThisMonthUsd).toBe(0.1);
+    } finally {
+      await api.close();
+    }
   });
 });
