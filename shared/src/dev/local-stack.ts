@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPubSub, ensureTopology } from '../pubsub.js';
+import { type ComputeStandin, startComputeStandin } from './compute-standin.js';
 import { type Emulators, startEmulators } from './emulators.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -17,6 +18,11 @@ const CHILDREN = [
 
 export const STACK_READY_TIMEOUT_MS = 60_000;
 
+/** The local stand-in VM of `npm start`: its start and stop start and stop the local agent. */
+export const LOCAL_VM = { zone: 'local-dev1-a', name: 'nightshift-local' } as const;
+/** How long the stand-in VM takes to boot and to stop (Compute takes longer; long enough to be seen). */
+const LOCAL_VM_TRANSITION_MS = 1_500;
+
 export interface StackOptions {
   /** The environment the stack starts from (variables of DESIGN.md); unset ones get local defaults. */
   env: Record<string, string | undefined>;
@@ -25,6 +31,11 @@ export interface StackOptions {
   err?: NodeJS.WritableStream;
   /** Called when a child exits on its own (the stack is then stopped by the caller). */
   onChildExit?: (name: string, code: number | null, signal: NodeJS.Signals | null) => void;
+  /**
+   * Run the agent on a stand-in VM (a local Compute REST API): stopped at first, started by the functions
+   * when a run waits, and its agent started and stopped with it. Without it the agent runs from the start.
+   */
+  vm?: boolean;
 }
 
 export interface Stack {
@@ -34,6 +45,8 @@ export interface Stack {
   url: string;
   token: string;
   children: Map<string, ChildProcess>;
+  /** The Compute stand-in, when the agent runs on a stand-in VM. */
+  compute: ComputeStandin | null;
   stop(): Promise<void>;
 }
 
@@ -76,33 +89,75 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const children = new Map<string, ChildProcess>();
   let stopping = false;
+  let compute: ComputeStandin | null = null;
+  /** Children stopped on purpose (the stand-in VM stopping): their exit is not the stack failing. */
+  const stoppedOnPurpose = new Set<ChildProcess>();
+  const exited = (c: ChildProcess) =>
+    c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     for (const child of children.values()) child.kill('SIGTERM');
-    await Promise.all(
-      [...children.values()].map((c) =>
-        c.exitCode === null && c.signalCode === null
-          ? new Promise((r) => c.once('exit', r))
-          : Promise.resolve(),
-      ),
-    );
+    await Promise.all([...children.values()].map(exited));
+    await compute?.close();
     await emulators.stop();
   };
 
-  for (const { name, entry } of CHILDREN) {
-    if (!existsSync(entry)) continue;
+  const spawnChild = (name: string, entry: string, childEnv: Record<string, string | undefined>) => {
     const child = spawn(process.execPath, ['--import', 'tsx', entry], {
       cwd: REPO_ROOT,
-      env,
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     prefixLines(name, child.stdout, out);
     prefixLines(name, child.stderr, err);
     child.on('exit', (code, signal) => {
-      if (!stopping) options.onChildExit?.(name, code, signal);
+      if (!stopping && !stoppedOnPurpose.has(child)) options.onChildExit?.(name, code, signal);
     });
     children.set(name, child);
+    return child;
+  };
+
+  const functionsEnv = { ...env };
+  const agentEnv = { ...env };
+  if (options.vm) {
+    const agentEntry = CHILDREN.find((c) => c.name === 'agent')?.entry as string;
+    compute = await startComputeStandin({
+      project: env.GOOGLE_CLOUD_PROJECT as string,
+      instances: [{ ...LOCAL_VM }],
+      stagingMs: LOCAL_VM_TRANSITION_MS,
+      stoppingMs: LOCAL_VM_TRANSITION_MS,
+      onRunning: () => {
+        if (stopping) return;
+        out.write(`[vm] ${LOCAL_VM.name} is RUNNING: starting its agent\n`);
+        spawnChild('agent', agentEntry, agentEnv);
+      },
+      onStopping: async () => {
+        const agent = children.get('agent');
+        out.write(`[vm] ${LOCAL_VM.name} is STOPPING: stopping its agent\n`);
+        if (!agent) return;
+        stoppedOnPurpose.add(agent);
+        agent.kill('SIGTERM');
+        await exited(agent);
+        children.delete('agent');
+      },
+    });
+    Object.assign(functionsEnv, {
+      NIGHTSHIFT_VMS: `${LOCAL_VM.zone}/${LOCAL_VM.name}`,
+      NIGHTSHIFT_WORKERS_PER_VM: env.NIGHTSHIFT_MAX_WORKERS || '2',
+      COMPUTE_API_URL: compute.url,
+    });
+    Object.assign(agentEnv, {
+      NIGHTSHIFT_AGENT_ID: LOCAL_VM.name,
+      NIGHTSHIFT_VM: `${LOCAL_VM.zone}/${LOCAL_VM.name}`,
+      COMPUTE_API_URL: compute.url,
+    });
+  }
+
+  for (const { name, entry } of CHILDREN) {
+    if (!existsSync(entry)) continue;
+    if (name === 'agent' && options.vm) continue; // started by its VM
+    spawnChild(name, entry, name === 'agent' ? agentEnv : functionsEnv);
   }
 
   const url = `http://127.0.0.1:${env.PORT}`;
@@ -113,7 +168,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw error;
   }
-  return { env, emulators, url, token, children, stop };
+  return { env, emulators, url, token, children, compute, stop };
 }
 
 async function waitReady(url: string, token: string, withAgent: boolean): Promise<void> {

@@ -1,13 +1,15 @@
 // `npm start`: the local stack in the foreground, with what to call printed, until Ctrl-C.
 import { gcloudAvailable, MISSING_SDK_MESSAGE } from './emulators.js';
-import { startStack } from './local-stack.js';
+import { LOCAL_VM, startStack } from './local-stack.js';
 
 async function main(): Promise<void> {
   if (!gcloudAvailable()) {
     process.stderr.write(`npm start: ${MISSING_SDK_MESSAGE}.\n`);
     process.exit(1);
   }
-  process.stdout.write('Starting the Pub/Sub and Firestore emulators, the functions and one agent…\n');
+  process.stdout.write(
+    'Starting the Pub/Sub and Firestore emulators, the functions and a stand-in VM for the agent…\n',
+  );
   let stack: Awaited<ReturnType<typeof startStack>> | undefined;
   const stop = async (code: number) => {
     await stack?.stop();
@@ -17,12 +19,13 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   stack = await startStack({
     env: process.env,
+    vm: true,
     onChildExit: (name, code, signal) => {
       process.stderr.write(`[${name}] exited (${signal ?? code}); stopping the stack\n`);
       void stop(code || 1);
     },
   });
-  const { env, emulators, url, token } = stack;
+  const { env, emulators, url, token, compute } = stack;
   process.stdout.write(
     [
       '',
@@ -33,6 +36,8 @@ async function main(): Promise<void> {
       `  scheduler    POST ${url}/scheduler/tick`,
       `  Pub/Sub      ${emulators.pubsubHost}   Firestore ${emulators.firestoreHost}   project ${env.GOOGLE_CLOUD_PROJECT}`,
       `  agent home   ${env.NIGHTSHIFT_HOME}   (tmux -L nightshift ls; tmux -L nightshift attach -t <session>)`,
+      `  VM           ${LOCAL_VM.zone}/${LOCAL_VM.name} on a Compute stand-in (${compute?.url}): stopped until a run`,
+      '               waits; GET /v1/vms shows it, and its agent starts and stops with it',
       `  worker       ${env.NIGHTSHIFT_WORKER_COMMAND || 'claude'}`,
       '  Ctrl-C stops everything.',
       '',
