@@ -1,4 +1,4 @@
-// The functions' own timings, with units in their names (shared ones live in @nightshift/shared).
+// The functions' own timings and limits, with units in their names (shared ones live in @nightshift/shared).
 
 /** A publish that has not answered by then fails its run rather than leave it queued. */
 export const PUBLISH_TIMEOUT_MS = 10_000;
@@ -15,3 +15,15 @@ export const SUMMARY_CLAIM_EXPIRY_MS = 5 * 60_000;
  * terraform). A retry within a day returns the same run, as Stripe's keys do.
  */
 export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60_000;
+
+/** The Retry-After of a 503 for a backing service (Firestore, Pub/Sub) that did not answer in time. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * How long a GitHub delivery id is remembered, so a redelivery queues nothing (a Firestore TTL policy on
+ * `expiresAt` deletes it after; see terraform). GitHub redelivers for days at most.
+ */
+export const DELIVERY_TTL_MS = 30 * 24 * 60 * 60_000;
+
+/** Request bodies larger than this are refused with 413 before they are parsed (1 MiB). */
+export const MAX_BODY_BYTES = 1024 * 1024;

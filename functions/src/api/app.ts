@@ -10,9 +10,10 @@ import { bearerAuth } from '../core/auth.js';
 import type { Deps } from '../core/deps.js';
 import { contextualLogger } from '../core/log.js';
 import { type AppEnv, BEARER, json } from '../core/openapi.js';
-import { errorHandler, notFoundHandler, problem } from '../core/problem.js';
+import { methodNotAllowedProblem, notFoundProblem, onError, problem } from '../core/problem.js';
 import { requestLog } from '../core/request-log.js';
 import { runRoutes } from '../runs/routes.js';
+import { MAX_BODY_BYTES } from '../timings.js';
 import { workerRoutes } from '../workers/routes.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
@@ -22,8 +23,7 @@ export interface ApiAppConfig {
   projectId?: string;
 }
 
-/** Request bodies larger than this are refused with 413 before they are parsed. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES };
 
 export const API_VERSION = '1.0.0';
 
@@ -47,6 +47,8 @@ export function createApiApp(baseDeps: Deps, config: ApiAppConfig): Hono {
   const deps: Deps = Object.create(baseDeps, { log: { value: contextualLogger(baseDeps.log) } });
   const app = new OpenAPIHono<AppEnv>();
   app.use('*', requestLog({ log: deps.log, ...(config.projectId ? { projectId: config.projectId } : {}) }));
+
+  app.use('*', methodNotAllowedProblem(app));
 
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
   app.get('/', (c) => c.html(DASHBOARD_HTML));
@@ -86,7 +88,7 @@ export function createApiApp(baseDeps: Deps, config: ApiAppConfig): Hono {
   app.route('/', runRoutes(deps));
   app.route('/', agentRoutes(deps));
 
-  app.notFound(notFoundHandler(app));
-  app.onError(errorHandler(deps.log));
+  app.notFound(notFoundProblem);
+  app.onError(onError(deps.log));
   return app as unknown as Hono;
 }

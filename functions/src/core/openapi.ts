@@ -14,8 +14,7 @@ import {
   WorkerSpecSchema,
 } from '@nightshift/shared';
 import { z } from 'zod';
-import { HttpError, validationFailed } from './errors.js';
-import { titleOf } from './problem.js';
+import { HttpError, titleOf, validationFailed } from './errors.js';
 
 /** What every app's context carries. */
 export interface AppEnv {

@@ -9,13 +9,13 @@
 // forever); 5xx nacks it, so Pub/Sub retries with backoff and dead-letters it after a few attempts.
 import { Hono } from 'hono';
 import type { Deps } from '../core/deps.js';
-import { onTriggerError } from '../github/http.js';
+import { onError } from '../core/problem.js';
 import { readPush } from './push.js';
 import { type Reactions, react } from './react.js';
 
 export function createReactorApp(deps: Deps, reactions: Reactions): Hono {
   const app = new Hono();
-  app.onError(onTriggerError(deps.log));
+  app.onError(onError(deps.log));
   app.post('/', async (c) => {
     const body = await c.req.json().catch(() => undefined);
     const push = readPush(body);

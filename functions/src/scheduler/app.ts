@@ -6,13 +6,13 @@
 // (`npm start`) POST /scheduler/tick is open, on 127.0.0.1 only.
 import { Hono } from 'hono';
 import type { Deps } from '../core/deps.js';
+import { onError } from '../core/problem.js';
 import {
   createOctokit,
   type GithubFeedbackConfig,
   processRunSummaries,
   type SummaryOutcome,
 } from '../github/feedback.js';
-import { onTriggerError } from '../github/http.js';
 import { runTick } from './tick.js';
 
 /** With a GitHub token, each tick also posts the summaries of finished GitHub-triggered runs. */
@@ -21,7 +21,7 @@ export type SchedulerAppConfig = GithubFeedbackConfig;
 export function createSchedulerApp(deps: Deps, config: SchedulerAppConfig = {}): Hono {
   const app = new Hono();
   const octokit = createOctokit(config);
-  app.onError(onTriggerError(deps.log));
+  app.onError(onError(deps.log));
 
   app.post('/', async (c) => {
     const result = await runTick(deps);
