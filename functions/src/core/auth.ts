@@ -1,36 +1,39 @@
-// Bearer-token auth: every configured token compared in constant time; a miss says nothing about which exist.
+// Bearer-token auth (hono/bearer-auth): every configured token compared in constant time; a miss says
+// nothing about which tokens exist.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
-import { problem } from './problem.js';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bearerAuth as honoBearerAuth } from 'hono/bearer-auth';
+import { unauthorized } from './errors.js';
+import type { AppEnv } from './request-context.js';
 
 const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
 export const WWW_AUTHENTICATE = 'Bearer realm="nightshift"';
 
 /**
- * Checks `Authorization: Bearer <token>`. Both sides are hashed with SHA-256 first, so the comparison is
- * over equal lengths and neither a token's length nor its prefix leaks through timing; every configured
- * token is compared (no early exit), so timing does not tell which one matched either.
+ * Checks `Authorization: Bearer <token>` with Hono's middleware; ours are the comparison and the answers.
+ * Both sides are hashed with SHA-256 first, so the comparison is over equal lengths and neither a token's
+ * length nor its prefix leaks through timing; every configured token is compared (no early exit, which
+ * Hono's own list comparison has), so timing does not tell which one matched either. Every refusal is the
+ * same 401 problem with one challenge, also for another scheme or a malformed header (Hono: 400).
  */
-export function bearerAuth(tokens: readonly string[]): MiddlewareHandler {
+export function bearerAuth(tokens: readonly string[]): MiddlewareHandler<AppEnv> {
   const expected = tokens.map(digest);
-  return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    let ok = false;
-    if (match) {
-      const given = digest(match[1] as string);
-      for (const token of expected) ok = timingSafeEqual(given, token) || ok;
-    }
-    if (!ok) {
-      return problem(
-        c,
-        401,
-        match ? 'the bearer token is not valid' : 'this route needs an Authorization: Bearer <token> header',
-        {},
-        { 'WWW-Authenticate': WWW_AUTHENTICATE },
-      );
-    }
-    await next();
-  };
+  const refuse = (detail: string) => (c: Context) =>
+    unauthorized(detail, { 'WWW-Authenticate': WWW_AUTHENTICATE }).response(c);
+  const missing = refuse('this route needs an Authorization: Bearer <token> header');
+  return honoBearerAuth<AppEnv>({
+    verifyToken: (token) => {
+      const given = digest(token);
+      let ok = false;
+      for (const candidate of expected) ok = timingSafeEqual(given, candidate) || ok;
+      return ok;
+    },
+    noAuthenticationHeader: { message: missing, wwwAuthenticateHeader: WWW_AUTHENTICATE },
+    invalidAuthenticationHeader: { message: missing, wwwAuthenticateHeader: WWW_AUTHENTICATE },
+    invalidToken: {
+      message: refuse('the bearer token is not valid'),
+      wwwAuthenticateHeader: WWW_AUTHENTICATE,
+    },
+  });
 }

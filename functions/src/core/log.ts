@@ -1,5 +1,6 @@
 // Structured logs in Cloud Logging's JSON format: one line per entry on stdout.
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { requestFields } from './request-context.js';
+
 export type Severity = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 
 export interface Logger {
@@ -38,18 +39,10 @@ export function memoryLogger(): Logger & {
   };
 }
 
-/** Fields every entry written while handling one request carries (its request id and trace). */
-const context = new AsyncLocalStorage<Record<string, unknown>>();
-
-/** Runs `fn` with `fields` added to every entry a contextual logger writes meanwhile. */
-export function withLogContext<T>(fields: Record<string, unknown>, fn: () => T): T {
-  return context.run({ ...context.getStore(), ...fields }, fn);
-}
-
-/** A logger that adds the current request's fields (see withLogContext) to each entry of `base`. */
+/** A logger that adds the current request's fields (its id and trace; see requestFields) to each entry. */
 export function contextualLogger(base: Logger): Logger {
   const log = (severity: Severity, message: string, fields: Record<string, unknown> = {}) =>
-    base.log(severity, message, { ...context.getStore(), ...fields });
+    base.log(severity, message, { ...requestFields(), ...fields });
   return {
     log,
     info: (m, f) => log('INFO', m, f),

@@ -15,11 +15,7 @@ import {
 } from '@nightshift/shared';
 import { z } from 'zod';
 import { HttpError, titleOf, validationFailed } from './errors.js';
-
-/** What every app's context carries. */
-export interface AppEnv {
-  Variables: { requestId: string };
-}
+import type { AppEnv } from './request-context.js';
 
 const WHERE = { json: 'body', query: 'query', param: 'path', header: 'headers' } as Record<string, string>;
 

@@ -5,9 +5,10 @@ import { isAlreadyExists, type Run, type Trigger, type Worker } from '@nightshif
 import { verify } from '@octokit/webhooks-methods';
 import { type Context, Hono } from 'hono';
 import type { z } from 'zod';
+import { functionApp } from '../core/app.js';
 import type { Deps } from '../core/deps.js';
 import { badRequest, HttpError, unauthorized } from '../core/errors.js';
-import { onError } from '../core/problem.js';
+import type { AppEnv } from '../core/request-context.js';
 import { createRun } from '../runs/service.js';
 import { DELIVERY_TTL_MS } from '../timings.js';
 import {
@@ -33,6 +34,8 @@ import { commentRunId, issueRunStem, issueWorkBranch, labelRunFor } from './run-
 export interface GithubAppConfig extends GithubFeedbackConfig {
   webhookSecret: string;
   githubToken?: string;
+  /** The Google Cloud project, for trace links in the logs. */
+  projectId?: string;
 }
 
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
@@ -76,10 +79,12 @@ function parsePayload<S extends z.ZodType>(schema: S, json: unknown, event: stri
   return parsed.data;
 }
 
-export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono {
-  const app = new Hono();
+export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEnv> {
+  const app = functionApp(new Hono<AppEnv>(), {
+    log: deps.log,
+    ...(config.projectId ? { projectId: config.projectId } : {}),
+  });
   const octokit = createOctokit(config);
-  app.onError(onError(deps.log));
 
   app.post('/', async (c) => {
     const signature = c.req.header('x-hub-signature-256');
