@@ -9,7 +9,6 @@ import { agentRoutes } from '../agents/routes.js';
 import { functionApp } from '../core/app.js';
 import { bearerAuth } from '../core/auth.js';
 import type { Deps } from '../core/deps.js';
-import { contextualLogger } from '../core/log.js';
 import { BEARER, json } from '../core/openapi.js';
 import { problem } from '../core/problem.js';
 import type { AppEnv } from '../core/request-context.js';
@@ -43,9 +42,7 @@ const healthz = createRoute({
  * header when it loads a page, so behind auth the docs page could not load at all. Its "Authorize"
  * button takes a token for the calls it makes. Everything under /v1 needs a token.
  */
-export function createApiApp(baseDeps: Deps, config: ApiAppConfig): Hono<AppEnv> {
-  // The same deps (still lazy: a prototype, not a copy) with a logger that tags entries with the request.
-  const deps: Deps = Object.create(baseDeps, { log: { value: contextualLogger(baseDeps.log) } });
+export function createApiApp(deps: Deps, config: ApiAppConfig): Hono<AppEnv> {
   const app = functionApp(new OpenAPIHono<AppEnv>(), {
     log: deps.log,
     ...(config.projectId ? { projectId: config.projectId } : {}),

@@ -11,7 +11,7 @@ import {
   createPubSub,
   publishCommand,
 } from '@nightshift/shared';
-import { jsonLogger, type Logger } from './log.js';
+import { functionsLogger, type Logger } from './log.js';
 
 export interface Deps {
   readonly db: Firestore;
@@ -26,6 +26,7 @@ export interface Deps {
 
 export interface DepsOptions {
   projectId: string;
+  /** Default: functionsLogger(); made elsewhere, its entries would not carry the request's id and trace. */
   log?: Logger;
   now?: () => Date;
 }
@@ -58,7 +59,7 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
     publish: (command) => publishCommand(commandsTopic(getPubSub()), command),
     now: options.now ?? (() => new Date()),
     newRunId,
-    log: options.log ?? jsonLogger(),
+    log: options.log ?? functionsLogger(),
     async close() {
       await db?.terminate();
       await pubsub?.close();

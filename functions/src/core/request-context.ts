@@ -1,5 +1,6 @@
 // Each request's context: its id (hono/request-id), its Cloud trace, the store its log entries read
 // (hono/context-storage), and one Cloud Logging line for it once it is answered.
+import { LABELS_FIELD, TRACE_FIELD } from '@nightshift/shared';
 import type { MiddlewareHandler } from 'hono';
 import { contextStorage, tryGetContext } from 'hono/context-storage';
 import { type RequestIdVariables, requestId } from 'hono/request-id';
@@ -8,7 +9,6 @@ import type { Logger } from './log.js';
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** Longer ids a caller sends are replaced by a new one, as are ids with characters other than [A-Za-z0-9_=-]. */
 const REQUEST_ID_MAX_CHARS = 128;
-const TRACE_FIELD = 'logging.googleapis.com/trace';
 
 /** What every app's context carries. */
 export interface AppEnv {
@@ -46,7 +46,7 @@ export function requestFields(): Record<string, unknown> {
   const trace = c.var.trace;
   return {
     requestId: id,
-    'logging.googleapis.com/labels': { requestId: id },
+    [LABELS_FIELD]: { requestId: id },
     ...(trace ? { [TRACE_FIELD]: trace } : {}),
   };
 }
