@@ -1,6 +1,6 @@
 import { RunIdSchema, WorkerSchema } from '@nightshift/shared';
 import { describe, expect, it } from 'vitest';
-import { type IssuesPayload, parseCommand, planCommentEvent, planIssueEvent } from './events.js';
+import { type IssuesPayload, parseRunComment, planCommentEvent, planIssueEvent } from './events.js';
 import { boundaryFor, buildIssuePrompt, MAX_BODY_CHARS } from './prompt.js';
 import { commentRunId, issueRunStem, labelRunId } from './run-ids.js';
 
@@ -90,13 +90,13 @@ describe('buildIssuePrompt', () => {
 
 describe('parseCommand', () => {
   it('reads /nightshift run on the first line, with extra instructions', () => {
-    expect(parseCommand('/nightshift run')).toEqual({ extra: '' });
-    expect(parseCommand('  /nightshift run please add tests\r\nand docs')).toEqual({
+    expect(parseRunComment('/nightshift run')).toEqual({ extra: '' });
+    expect(parseRunComment('  /nightshift run please add tests\r\nand docs')).toEqual({
       extra: 'please add tests\nand docs',
     });
-    expect(parseCommand('/nightshift running')).toBeNull();
-    expect(parseCommand('hello\n/nightshift run')).toBeNull();
-    expect(parseCommand('')).toBeNull();
+    expect(parseRunComment('/nightshift running')).toBeNull();
+    expect(parseRunComment('hello\n/nightshift run')).toBeNull();
+    expect(parseRunComment('')).toBeNull();
   });
 });
 
