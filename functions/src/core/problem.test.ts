@@ -88,7 +88,7 @@ async function expectProblem(res: Response, status: number) {
   return body;
 }
 
-describe('the one onError', () => {
+describe('Answers: the one onError', () => {
   it.each(Object.keys(apps))(
     'answers a transient gRPC error on %s with 503 and Retry-After',
     async (name) => {
