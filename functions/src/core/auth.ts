@@ -9,6 +9,8 @@ import type { AppEnv } from './request-context.js';
 const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
 export const WWW_AUTHENTICATE = 'Bearer realm="nightshift"';
+/** RFC 6750's b64token: the tokens hono/bearer-auth accepts in a header. */
+const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
 
 /**
  * Checks `Authorization: Bearer <token>` with Hono's middleware; ours are the comparison and the answers.
@@ -18,6 +20,15 @@ export const WWW_AUTHENTICATE = 'Bearer realm="nightshift"';
  * same 401 problem with one challenge, also for another scheme or a malformed header (Hono: 400).
  */
 export function bearerAuth(tokens: readonly string[]): MiddlewareHandler<AppEnv> {
+  // Hono's middleware reads only tokens of RFC 6750's syntax (a header with any other token is refused
+  // before verifyToken sees it); a configured token it could never accept is a configuration error, said
+  // at start rather than as a 401 for every call. The message names the position, never the token.
+  const unusable = tokens.findIndex((token) => !BEARER_TOKEN.test(token));
+  if (unusable >= 0) {
+    throw new Error(
+      `NIGHTSHIFT_API_TOKENS: token ${unusable + 1} has characters a bearer token cannot carry (RFC 6750: letters, digits, - . _ ~ + / and a trailing =)`,
+    );
+  }
   const expected = tokens.map(digest);
   const refuse = (detail: string) => (c: Context) =>
     unauthorized(detail, { 'WWW-Authenticate': WWW_AUTHENTICATE }).response(c);
