@@ -1,34 +1,24 @@
-// A small structured logger: one JSON line per entry on stderr, or any sink a test gives.
+// The agent's logger: the shared one (@nightshift/shared log.ts, Cloud Logging's format), on stderr, under
+// the names agent code uses.
+import {
+  createLogger as createSharedLogger,
+  type LogFields,
+  type LogFormat,
+  type Logger,
+  type LogLevel,
+} from '@nightshift/shared';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export { errorMessage, type Logger, type LogLevel, silentLogger } from '@nightshift/shared';
 
-export interface Logger {
-  debug(msg: string, fields?: Record<string, unknown>): void;
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
+/**
+ * A logger whose entries carry `fields` (the agent's id), written one line each to `write` (stderr: the
+ * journal, which the Ops Agent ships to Cloud Logging). `format` is `json` unless the config says otherwise.
+ */
 export function createLogger(
-  base: Record<string, unknown> = {},
+  fields: LogFields = {},
   write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
-  minLevel: LogLevel = 'info',
+  level: LogLevel = 'info',
+  format: LogFormat = 'json',
 ): Logger {
-  const order: LogLevel[] = ['debug', 'info', 'warn', 'error'];
-  const entry =
-    (level: LogLevel) =>
-    (msg: string, fields: Record<string, unknown> = {}) => {
-      if (order.indexOf(level) < order.indexOf(minLevel)) return;
-      const extra: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(fields)) extra[k] = v instanceof Error ? v.message : v;
-      write(JSON.stringify({ at: new Date().toISOString(), level, msg, ...base, ...extra }));
-    };
-  return { debug: entry('debug'), info: entry('info'), warn: entry('warn'), error: entry('error') };
-}
-
-/** A logger that keeps nothing. */
-export const silentLogger: Logger = createLogger({}, () => {});
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return createSharedLogger({ fields, write, level, format });
 }

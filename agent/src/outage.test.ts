@@ -22,8 +22,8 @@ const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const
 const DEADLINE_MS = 1_500;
 
 interface Entry {
-  at: string;
-  msg: string;
+  time: string;
+  message: string;
   runId?: string;
   error?: string;
 }
@@ -114,16 +114,16 @@ describeEmulators('Heartbeat and leases: Firestore unreachable', () => {
         () =>
           logs.some(
             (e) =>
-              Date.parse(e.at) >= cutAt &&
-              e.msg === 'run step failed; retrying next tick' &&
+              Date.parse(e.time) >= cutAt &&
+              e.message === 'run step failed; retrying next tick' &&
               e.runId === run.id &&
               terminalWrite.test(e.error ?? ''),
           ),
         { timeoutMs: 15_000, intervalMs: 100 },
       );
-      const since = (e: Entry) => Date.parse(e.at) >= cutAt;
-      expect(logs.some((e) => since(e) && e.msg === 'run finished')).toBe(false);
-      expect(logs.some((e) => since(e) && e.msg === 'heartbeat failed; retrying next time')).toBe(true);
+      const since = (e: Entry) => Date.parse(e.time) >= cutAt;
+      expect(logs.some((e) => since(e) && e.message === 'run finished')).toBe(false);
+      expect(logs.some((e) => since(e) && e.message === 'heartbeat failed; retrying next time')).toBe(true);
       expect(proxy.cutMode).toBe(mode);
       expect(proxy.accepted).toBeGreaterThan(acceptedAtCut); // it kept dialling
 

@@ -1,7 +1,6 @@
 // Cloud Functions entry points: api, githubWebhook, scheduler and reactor, each a Hono app behind functions-framework.
 import { http } from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
-import type { Hono } from 'hono';
 import { createApiApp } from './api/app.js';
 import { apiConfig, fleetOf, reactorConfig, schedulerConfig, webhookConfig } from './config.js';
 import { createDeps } from './core/deps.js';
@@ -13,7 +12,9 @@ import { createSchedulerApp } from './scheduler/app.js';
  * The app (and its config and clients) is built on the first request, so a cold start only loads code.
  * functions-framework has already read the body into req.rawBody; getRequestListener uses it.
  */
-function lazyListener(build: () => Hono): ReturnType<typeof getRequestListener> {
+function lazyListener(
+  build: () => { fetch: Parameters<typeof getRequestListener>[0] },
+): ReturnType<typeof getRequestListener> {
   let listener: ReturnType<typeof getRequestListener> | undefined;
   return (req, res) => {
     listener ??= getRequestListener(build().fetch);
@@ -39,6 +40,7 @@ http(
     return createGithubApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
       webhookSecret: config.GITHUB_WEBHOOK_SECRET,
       githubToken: config.GITHUB_TOKEN,
+      projectId: config.GOOGLE_CLOUD_PROJECT,
     });
   }),
 );
@@ -51,6 +53,7 @@ http(
       createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }),
       {
         githubToken: config.GITHUB_TOKEN,
+        projectId: config.GOOGLE_CLOUD_PROJECT,
       },
     );
   }),
@@ -62,6 +65,7 @@ http(
     const config = reactorConfig();
     return createReactorApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
       githubToken: config.GITHUB_TOKEN,
+      projectId: config.GOOGLE_CLOUD_PROJECT,
     });
   }),
 );

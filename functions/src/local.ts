@@ -20,18 +20,20 @@ try {
 
 const deps = createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) });
 const app = new Hono();
+const projectId = config.GOOGLE_CLOUD_PROJECT;
 app.route(
   '/github/webhook',
-  createGithubApp(deps, { webhookSecret: config.GITHUB_WEBHOOK_SECRET, githubToken: config.GITHUB_TOKEN }),
+  createGithubApp(deps, {
+    webhookSecret: config.GITHUB_WEBHOOK_SECRET,
+    githubToken: config.GITHUB_TOKEN,
+    projectId,
+  }),
 );
-app.route('/scheduler/tick', createSchedulerApp(deps, { githubToken: config.GITHUB_TOKEN }));
-app.route('/reactor', createReactorApp(deps, { githubToken: config.GITHUB_TOKEN }));
+app.route('/scheduler/tick', createSchedulerApp(deps, { githubToken: config.GITHUB_TOKEN, projectId }));
+app.route('/reactor', createReactorApp(deps, { githubToken: config.GITHUB_TOKEN, projectId }));
 // The api app answers everything else through its own fetch, so its middleware, 404/405 and onError
 // apply exactly as in the deployed function.
-const api = createApiApp(deps, {
-  tokens: config.NIGHTSHIFT_API_TOKENS,
-  projectId: config.GOOGLE_CLOUD_PROJECT,
-});
+const api = createApiApp(deps, { tokens: config.NIGHTSHIFT_API_TOKENS, projectId });
 app.all('*', (c) => api.fetch(c.req.raw, c.env));
 
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' }, (info) => {

@@ -1,4 +1,4 @@
-// The functions' own timings, with units in their names (shared ones live in @nightshift/shared).
+// The functions' own timings and limits, with units in their names (shared ones live in @nightshift/shared).
 
 /**
  * How long a publish is waited for. A run whose run.start did not answer in time stays queued (the publish
@@ -30,3 +30,15 @@ export const COMPUTE_REQUEST_TIMEOUT_MS = 15_000;
  * once); after that, a VM still stopped is started anew (the earlier start was lost or refused).
  */
 export const VM_START_DEBOUNCE_MS = 2 * 60_000;
+
+/** The Retry-After of a 503 for a backing service (Firestore, Pub/Sub) that did not answer in time. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * How long a GitHub delivery id is remembered, so a redelivery queues nothing (a Firestore TTL policy on
+ * `expiresAt` deletes it after; see terraform). GitHub redelivers for days at most.
+ */
+export const DELIVERY_TTL_MS = 30 * 24 * 60 * 60_000;
+
+/** Request bodies larger than this are refused with 413 before they are parsed (1 MiB). */
+export const MAX_BODY_BYTES = 1024 * 1024;

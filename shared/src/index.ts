@@ -6,6 +6,7 @@ export * from './deadline.js';
 export * from './firestore.js';
 export * from './grpc.js';
 export * from './ids.js';
+export * from './log.js';
 export * from './move.js';
 export * from './names.js';
 export * from './problem.js';

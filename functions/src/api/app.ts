@@ -6,13 +6,14 @@ import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { agentRoutes } from '../agents/routes.js';
+import { functionApp } from '../core/app.js';
 import { bearerAuth } from '../core/auth.js';
 import type { Deps } from '../core/deps.js';
-import { contextualLogger } from '../core/log.js';
-import { type AppEnv, BEARER, json } from '../core/openapi.js';
-import { errorHandler, notFoundHandler, problem } from '../core/problem.js';
-import { requestLog } from '../core/request-log.js';
+import { BEARER, json } from '../core/openapi.js';
+import { problem } from '../core/problem.js';
+import type { AppEnv } from '../core/request-context.js';
 import { runRoutes } from '../runs/routes.js';
+import { MAX_BODY_BYTES } from '../timings.js';
 import { vmRoutes } from '../vms/routes.js';
 import { workerRoutes } from '../workers/routes.js';
 import { DASHBOARD_HTML } from './dashboard.js';
@@ -23,8 +24,7 @@ export interface ApiAppConfig {
   projectId?: string;
 }
 
-/** Request bodies larger than this are refused with 413 before they are parsed. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+export { MAX_BODY_BYTES };
 
 export const API_VERSION = '1.0.0';
 
@@ -43,11 +43,11 @@ const healthz = createRoute({
  * header when it loads a page, so behind auth the docs page could not load at all. Its "Authorize"
  * button takes a token for the calls it makes. Everything under /v1 needs a token.
  */
-export function createApiApp(baseDeps: Deps, config: ApiAppConfig): Hono {
-  // The same deps (still lazy: a prototype, not a copy) with a logger that tags entries with the request.
-  const deps: Deps = Object.create(baseDeps, { log: { value: contextualLogger(baseDeps.log) } });
-  const app = new OpenAPIHono<AppEnv>();
-  app.use('*', requestLog({ log: deps.log, ...(config.projectId ? { projectId: config.projectId } : {}) }));
+export function createApiApp(deps: Deps, config: ApiAppConfig): Hono<AppEnv> {
+  const app = functionApp(new OpenAPIHono<AppEnv>(), {
+    log: deps.log,
+    ...(config.projectId ? { projectId: config.projectId } : {}),
+  });
 
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
   app.get('/', (c) => c.html(DASHBOARD_HTML));
@@ -87,8 +87,5 @@ export function createApiApp(baseDeps: Deps, config: ApiAppConfig): Hono {
   app.route('/', runRoutes(deps));
   app.route('/', agentRoutes(deps));
   app.route('/', vmRoutes(deps));
-
-  app.notFound(notFoundHandler(app));
-  app.onError(errorHandler(deps.log));
-  return app as unknown as Hono;
+  return app;
 }

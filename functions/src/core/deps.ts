@@ -21,7 +21,7 @@ import {
 } from '@nightshift/shared';
 import { FIRESTORE_DEADLINE_MS } from '../timings.js';
 import { type Compute, createCompute } from '../vms/compute.js';
-import { jsonLogger, type Logger } from './log.js';
+import { functionsLogger, type Logger } from './log.js';
 
 export interface Deps {
   readonly db: Firestore;
@@ -62,6 +62,7 @@ export interface FleetOptions {
 
 export interface DepsOptions {
   projectId: string;
+  /** Default: functionsLogger(); made elsewhere, its entries would not carry the request's id and trace. */
   log?: Logger;
   now?: () => Date;
   /** Without it no VM is managed (the local stack without a VM stand-in). */
@@ -127,7 +128,7 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
     },
     now: options.now ?? (() => new Date()),
     newRunId,
-    log: options.log ?? jsonLogger(),
+    log: options.log ?? functionsLogger(),
     fleet,
     async close() {
       await db?.terminate();

@@ -14,15 +14,11 @@ import {
   WorkerSpecSchema,
 } from '@nightshift/shared';
 import { z } from 'zod';
-import { HttpError, validationFailed } from './errors.js';
-import { titleOf } from './problem.js';
+import { invalidFields, titleOf, validationFailed } from './errors.js';
+import type { AppEnv } from './request-context.js';
 
-/** What every app's context carries. */
-export interface AppEnv {
-  Variables: { requestId: string };
-}
-
-const WHERE = { json: 'body', query: 'query', param: 'path', header: 'headers' } as Record<string, string>;
+/** The part of the request each validation target reads, in the words of our problems. */
+const WHERE: Record<string, string> = { json: 'body', query: 'query', param: 'path', header: 'headers' };
 
 /** A router whose request validation failures become 400 problems naming each field's path. */
 export function newRouter(): OpenAPIHono<AppEnv> {
@@ -32,9 +28,7 @@ export function newRouter(): OpenAPIHono<AppEnv> {
       if (!result.success) throw validationFailed(result.error, where);
       const errors = loneSurrogates(result.data);
       if (errors.length > 0) {
-        throw new HttpError(400, 'Validation Failed', `the request ${where} does not match its schema`, {
-          errors,
-        });
+        throw invalidFields(errors, where);
       }
     },
   });

@@ -14,7 +14,7 @@ const NOW = new Date('2026-11-24T05:00:00.000Z');
 const REPO = 'Codertocat/Hello-World'; // the repository of the documented examples
 const LABELED_RUN = 'gh-codertocat_hello-world-1-blog-label-1';
 
-describeEmulators('githubWebhook', () => {
+describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook app', () => {
   let env: TestEnv;
   let log: ReturnType<typeof memoryLogger>;
   let deps: ReturnType<typeof createDeps>;

@@ -5,9 +5,12 @@ import { isAlreadyExists, type Run, type Trigger, type Worker } from '@nightshif
 import { verify } from '@octokit/webhooks-methods';
 import { type Context, Hono } from 'hono';
 import type { z } from 'zod';
+import { functionApp } from '../core/app.js';
 import type { Deps } from '../core/deps.js';
-import { HttpError } from '../core/errors.js';
+import { badRequest, HttpError, unauthorized } from '../core/errors.js';
+import type { AppEnv } from '../core/request-context.js';
 import { createRun } from '../runs/service.js';
+import { DELIVERY_TTL_MS } from '../timings.js';
 import {
   type Ignored,
   type IssueCommentPayload,
@@ -25,17 +28,16 @@ import {
   owePostRunSummary,
   postQueuedComment,
 } from './feedback.js';
-import { onTriggerError, problem } from './http.js';
 import { buildIssuePrompt } from './prompt.js';
 import { commentRunId, issueRunStem, issueWorkBranch, labelRunFor } from './run-ids.js';
 
 export interface GithubAppConfig extends GithubFeedbackConfig {
   webhookSecret: string;
   githubToken?: string;
+  /** The Google Cloud project, for trace links in the logs. */
+  projectId?: string;
 }
 
-/** Delivery records are kept this long (a Firestore TTL policy on `expiresAt` deletes them; see terraform). */
-const DELIVERY_TTL_DAYS = 30;
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
 
 interface QueuedRun {
@@ -77,10 +79,12 @@ function parsePayload<S extends z.ZodType>(schema: S, json: unknown, event: stri
   return parsed.data;
 }
 
-export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono {
-  const app = new Hono();
+export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEnv> {
+  const app = functionApp(new Hono<AppEnv>(), {
+    log: deps.log,
+    ...(config.projectId ? { projectId: config.projectId } : {}),
+  });
   const octokit = createOctokit(config);
-  app.onError(onTriggerError(deps.log));
 
   app.post('/', async (c) => {
     const signature = c.req.header('x-hub-signature-256');
@@ -98,10 +102,7 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono {
         event,
         hasSignature: Boolean(signature),
       });
-      return problem(
-        c,
-        401,
-        'Unauthorized',
+      throw unauthorized(
         signature
           ? 'the X-Hub-Signature-256 signature does not match the body and the webhook secret'
           : 'the X-Hub-Signature-256 header is missing',
@@ -109,20 +110,15 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono {
     }
 
     if (!DELIVERY_ID.test(deliveryId)) {
-      return problem(c, 400, 'Bad Request', 'expected an X-GitHub-Delivery header (a GUID)');
+      throw badRequest('expected an X-GitHub-Delivery header (a GUID)');
     }
-    if (!event) return problem(c, 400, 'Bad Request', 'expected an X-GitHub-Event header');
+    if (!event) throw badRequest('expected an X-GitHub-Event header');
 
     let json: unknown;
     try {
       json = JSON.parse(raw);
     } catch {
-      return problem(
-        c,
-        400,
-        'Bad Request',
-        'the body is not JSON (configure the webhook as application/json)',
-      );
+      throw badRequest('the body is not JSON (configure the webhook as application/json)');
     }
 
     if (event === 'ping') return c.json({ ok: true, event, deliveryId });
@@ -157,7 +153,7 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono {
         repo,
         issue: payload.issue.number,
         receivedAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + DELIVERY_TTL_DAYS * 86_400_000),
+        expiresAt: new Date(now.getTime() + DELIVERY_TTL_MS),
         runIds: [],
       });
     } catch (error) {
@@ -178,7 +174,7 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono {
           // A run that could not be published exists as failed, with the reason; a disabled worker is told.
           failed.push({
             workerId: request.worker.id,
-            runId: error.extra.runId as string,
+            runId: error.fields.runId as string,
             error: error.message,
           });
           deps.log.error('could not queue a run for a GitHub event', {

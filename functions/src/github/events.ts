@@ -50,7 +50,7 @@ const isTrustedAssociation = (association: string | undefined) =>
  * The `/nightshift run [extra instructions]` command on the first line of a comment; null when the
  * comment is not one. The extra instructions are the rest of the first line and every line after it.
  */
-export function parseCommand(body: string): { extra: string } | null {
+export function parseRunComment(body: string): { extra: string } | null {
   const [first = '', ...rest] = body.replace(/\r\n?/g, '\n').split('\n');
   const match = /^\s*\/nightshift\s+run(?:\s+(.*))?$/i.exec(first);
   if (!match) return null;
@@ -147,7 +147,7 @@ export function planCommentEvent(payload: IssueCommentPayload, workers: Worker[]
     plan.ignored.push({ reason: `issue_comment action "${action}" does not start runs` });
     return plan;
   }
-  const command = parseCommand(comment.body ?? '');
+  const command = parseRunComment(comment.body ?? '');
   if (!command) {
     plan.ignored.push({ reason: 'the comment is not a /nightshift run command' });
     return plan;

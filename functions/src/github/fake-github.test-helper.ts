@@ -5,7 +5,6 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
 import { sign } from '@octokit/webhooks-methods';
-import type { Hono } from 'hono';
 
 export const SECRET = 'test-webhook-secret';
 
@@ -51,7 +50,10 @@ export async function deliveryRequest(
 }
 
 /** Sends a delivery through app.request(). */
-export async function deliver(app: Hono, d: Delivery): Promise<Response> {
+export async function deliver(
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  d: Delivery,
+): Promise<Response> {
   const { headers, body } = await deliveryRequest(d);
   return app.request('/', { method: 'POST', headers, body });
 }

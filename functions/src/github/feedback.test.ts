@@ -16,7 +16,7 @@ const PULLS = '/repos/Codertocat/Hello-World/pulls';
 const COMMENTS = '/repos/Codertocat/Hello-World/issues/1/comments';
 const PR_URL = 'https://github.com/Codertocat/Hello-World/pull/7';
 
-describeEmulators('GitHub feedback', () => {
+describeEmulators('Summaries: pull requests and claims', () => {
   let env: TestEnv;
   let log: ReturnType<typeof memoryLogger>;
   let deps: ReturnType<typeof createDeps>;

@@ -1,6 +1,6 @@
 import { RunIdSchema, WorkerSchema } from '@nightshift/shared';
 import { describe, expect, it } from 'vitest';
-import { type IssuesPayload, parseCommand, planCommentEvent, planIssueEvent } from './events.js';
+import { type IssuesPayload, parseRunComment, planCommentEvent, planIssueEvent } from './events.js';
 import { boundaryFor, buildIssuePrompt, MAX_BODY_CHARS } from './prompt.js';
 import { commentRunId, issueRunStem, labelRunId } from './run-ids.js';
 
@@ -14,7 +14,7 @@ function fenced(prompt: string): { boundary: string; content: string } {
   return { boundary, content: lines.slice(first + 1, last).join('\n') };
 }
 
-describe('buildIssuePrompt', () => {
+describe('Webhook trust: the issue text in the prompt (buildIssuePrompt)', () => {
   it('puts title and body between two random boundary lines, after the untrusted-data rule', () => {
     const prompt = buildIssuePrompt({
       repo: 'me/blog',
@@ -88,19 +88,19 @@ describe('buildIssuePrompt', () => {
   });
 });
 
-describe('parseCommand', () => {
+describe('Webhook trust: the comment command (parseRunComment)', () => {
   it('reads /nightshift run on the first line, with extra instructions', () => {
-    expect(parseCommand('/nightshift run')).toEqual({ extra: '' });
-    expect(parseCommand('  /nightshift run please add tests\r\nand docs')).toEqual({
+    expect(parseRunComment('/nightshift run')).toEqual({ extra: '' });
+    expect(parseRunComment('  /nightshift run please add tests\r\nand docs')).toEqual({
       extra: 'please add tests\nand docs',
     });
-    expect(parseCommand('/nightshift running')).toBeNull();
-    expect(parseCommand('hello\n/nightshift run')).toBeNull();
-    expect(parseCommand('')).toBeNull();
+    expect(parseRunComment('/nightshift running')).toBeNull();
+    expect(parseRunComment('hello\n/nightshift run')).toBeNull();
+    expect(parseRunComment('')).toBeNull();
   });
 });
 
-describe('derived run ids', () => {
+describe('Deliveries: derived run ids and branches', () => {
   it('are valid run ids, lowercase the repository, and keep repositories apart', () => {
     const stem = issueRunStem('Codertocat/Hello-World', 1, 'blog');
     expect(stem).toBe('gh-codertocat_hello-world-1-blog');
@@ -136,7 +136,7 @@ function labeled(overrides: Partial<IssuesPayload> = {}): IssuesPayload {
   };
 }
 
-describe('planIssueEvent', () => {
+describe('Webhook trust: labels (planIssueEvent)', () => {
   it('gives a run to each worker whose label was added, and says why the others got none', () => {
     const a = worker('a', { repo: 'me/blog' });
     const b = worker('b', { repo: 'me/blog', label: 'other' });
@@ -169,7 +169,7 @@ describe('planIssueEvent', () => {
   });
 });
 
-describe('planCommentEvent', () => {
+describe('Webhook trust: comments (planCommentEvent)', () => {
   const payload = (association: string, body = '/nightshift run') => ({
     action: 'created',
     issue: { number: 1, title: 't', body: 'b' },

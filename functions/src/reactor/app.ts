@@ -8,19 +8,25 @@
 // Answers: 2xx acks the message (also for a message that can never be handled: it is logged, not retried
 // forever); 5xx nacks it, so Pub/Sub retries with backoff and dead-letters it after a few attempts.
 import { Hono } from 'hono';
+import { functionApp } from '../core/app.js';
 import type { Deps } from '../core/deps.js';
+import type { AppEnv } from '../core/request-context.js';
 import { createOctokit, type GithubFeedbackConfig } from '../github/feedback.js';
-import { onTriggerError } from '../github/http.js';
 import { readPush } from './push.js';
 import { react } from './react.js';
 
 /** With a GitHub token, the reactor posts the summaries (and pull requests) of GitHub-triggered runs. */
-export type ReactorAppConfig = GithubFeedbackConfig;
+export interface ReactorAppConfig extends GithubFeedbackConfig {
+  /** The Google Cloud project, for trace links in the logs. */
+  projectId?: string;
+}
 
-export function createReactorApp(deps: Deps, config: ReactorAppConfig = {}): Hono {
-  const app = new Hono();
+export function createReactorApp(deps: Deps, config: ReactorAppConfig = {}): Hono<AppEnv> {
+  const app = functionApp(new Hono<AppEnv>(), {
+    log: deps.log,
+    ...(config.projectId ? { projectId: config.projectId } : {}),
+  });
   const reactions = { octokit: createOctokit(config) };
-  app.onError(onTriggerError(deps.log));
   app.post('/', async (c) => {
     const body = await c.req.json().catch(() => undefined);
     const push = readPush(body);

@@ -9,7 +9,7 @@ import type { TickResult } from './tick.js';
 
 const CREATED = '2026-11-20T12:00:00.000Z';
 
-describeEmulators('scheduler tick', () => {
+describeEmulators('Scheduler slots: ticks', () => {
   let env: TestEnv;
   let log: ReturnType<typeof memoryLogger>;
   let deps: ReturnType<typeof createDeps>;

@@ -5,23 +5,29 @@
 // token of its service account, and that account alone has roles/run.invoker on it (terraform). Locally
 // (`npm start`) POST /scheduler/tick is open, on 127.0.0.1 only.
 import { Hono } from 'hono';
+import { functionApp } from '../core/app.js';
 import type { Deps } from '../core/deps.js';
+import type { AppEnv } from '../core/request-context.js';
 import {
   createOctokit,
   type GithubFeedbackConfig,
   processRunSummaries,
   type SummaryOutcome,
 } from '../github/feedback.js';
-import { onTriggerError } from '../github/http.js';
 import { runTick } from './tick.js';
 
 /** With a GitHub token, each tick also posts the summaries of finished GitHub-triggered runs. */
-export type SchedulerAppConfig = GithubFeedbackConfig;
+export interface SchedulerAppConfig extends GithubFeedbackConfig {
+  /** The Google Cloud project, for trace links in the logs. */
+  projectId?: string;
+}
 
-export function createSchedulerApp(deps: Deps, config: SchedulerAppConfig = {}): Hono {
-  const app = new Hono();
+export function createSchedulerApp(deps: Deps, config: SchedulerAppConfig = {}): Hono<AppEnv> {
+  const app = functionApp(new Hono<AppEnv>(), {
+    log: deps.log,
+    ...(config.projectId ? { projectId: config.projectId } : {}),
+  });
   const octokit = createOctokit(config);
-  app.onError(onTriggerError(deps.log));
 
   app.post('/', async (c) => {
     const result = await runTick(deps);

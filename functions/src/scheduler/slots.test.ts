@@ -28,7 +28,7 @@ function simulate(
   return slots;
 }
 
-describe('dueSlot', () => {
+describe('Scheduler slots: the due slot (dueSlot)', () => {
   const nightlyUtc = { cron: '30 2 * * *', timezone: 'UTC' };
 
   it('finds the slot that fell in (floor, now]', () => {
@@ -78,7 +78,7 @@ describe('dueSlot', () => {
   });
 });
 
-describe('a nightly 02:30 job across daylight-saving changes: one run per night, none skipped or doubled', () => {
+describe('Scheduler slots: daylight saving (a nightly 02:30 job runs once per night, none skipped or doubled)', () => {
   it('Europe/Berlin spring forward (02:30 does not exist on 2026-03-29): runs once, at 03:00 local', () => {
     const slots = simulate(
       { cron: '30 2 * * *', timezone: 'Europe/Berlin' },
@@ -142,7 +142,7 @@ describe('a nightly 02:30 job across daylight-saving changes: one run per night,
   });
 });
 
-describe('scheduledRunId', () => {
+describe('Scheduler slots: run ids (scheduledRunId)', () => {
   it('is derived from worker and slot and is a valid run id', () => {
     const id = scheduledRunId('my-blog', at('2026-11-24T02:30:00Z'));
     expect(id).toBe('s-my-blog-20261124T023000Z');
