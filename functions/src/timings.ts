@@ -9,6 +9,9 @@ export const PUBLISH_TIMEOUT_MS = 10_000;
 /** Deadline of each Firestore call the functions make through shared helpers (moves of a run). */
 export const FIRESTORE_DEADLINE_MS = 10_000;
 
+/** How long one GitHub API call may take. */
+export const GITHUB_REQUEST_TIMEOUT_MS = 10_000;
+
 /**
  * A run summary claimed by a tick longer ago than this is taken to be abandoned (the tick stopped between
  * claiming and posting) and may be claimed again. Well above one posting's GitHub calls (pull request,

@@ -168,10 +168,12 @@ export const WorkerSchema = z
     /**
      * When the schedule last took effect: set at creation, and when a change touches `schedule` or turns the
      * worker on again. The scheduler counts slots from here, so editing the prompt never drops a due slot.
+     * A worker written without it (tests, hand-made documents) counts from its last change.
      */
     scheduleSince: IsoDateTimeSchema.optional(),
   })
-  .superRefine(exactlyOneSource);
+  .superRefine(exactlyOneSource)
+  .transform((w) => ({ ...w, scheduleSince: w.scheduleSince ?? w.updatedAt }));
 export type Worker = z.infer<typeof WorkerSchema>;
 
 /**

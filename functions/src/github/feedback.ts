@@ -5,10 +5,8 @@ import { type GithubFeedback, headOf, isAlreadyExists, isTerminal, type Run } fr
 import { Octokit } from '@octokit/rest';
 import type { Deps } from '../core/deps.js';
 import type { Logger } from '../core/log.js';
-import { SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
+import { GITHUB_REQUEST_TIMEOUT_MS, SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
 
-/** How long one GitHub API call may take. */
-export const GITHUB_REQUEST_TIMEOUT_MS = 10_000;
 /** Attempts at posting a run's summary before it is given up (and logged). */
 export const SUMMARY_MAX_ATTEMPTS = 3;
 /** Summaries looked at per tick. */
@@ -281,8 +279,9 @@ export async function postOwedSummary(
   if (entry.state === 'posted') return { result: 'already_posted' };
   if (entry.state === 'failed') return { result: 'given_up' };
   const expiredBefore = deps.now().getTime() - SUMMARY_CLAIM_EXPIRY_MS;
+  // A `posting` entry always carries its claim time; one without is treated as abandoned.
   const abandoned =
-    entry.state === 'posting' && Date.parse(entry.claimedAt ?? entry.updatedAt) < expiredBefore;
+    entry.state === 'posting' && (entry.claimedAt === null || Date.parse(entry.claimedAt) < expiredBefore);
   if (entry.state === 'posting' && !abandoned) return { result: 'claimed_elsewhere' };
   const ref = entryDoc.ref;
   const run = (await deps.cols.runs.doc(entry.runId).get()).data();
@@ -297,7 +296,7 @@ export async function postOwedSummary(
     attempts += 1;
     deps.log.warn('re-claiming a run summary whose poster stopped before posting it', {
       runId: run.id,
-      claimedAt: entry.claimedAt ?? entry.updatedAt,
+      claimedAt: entry.claimedAt,
       attempts,
     });
     if (attempts >= SUMMARY_MAX_ATTEMPTS) {

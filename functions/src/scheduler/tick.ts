@@ -70,8 +70,7 @@ async function tickWorker(deps: Deps, worker: Worker, now: Date, result: TickRes
     await queueSlot(deps, worker, state.lastSlot, state.runId, result);
   }
 
-  // Workers written before scheduleSince existed fall back to updatedAt (never earlier than a real change).
-  const changedAt = new Date(worker.scheduleSince ?? worker.updatedAt);
+  const changedAt = new Date(worker.scheduleSince);
   const floor = state && new Date(state.lastSlot) > changedAt ? new Date(state.lastSlot) : changedAt;
   const due = dueSlot(schedule, floor, now);
   if (!due) return;

@@ -55,7 +55,7 @@ export async function patchWorker(deps: Deps, id: string, patch: WorkerPatch): P
     ...parsed.data,
     createdAt: current.createdAt,
     updatedAt: now,
-    scheduleSince: scheduleChanged || reEnabled ? now : (current.scheduleSince ?? current.updatedAt),
+    scheduleSince: scheduleChanged || reEnabled ? now : current.scheduleSince,
   };
   const fields: Record<string, unknown> = { ...updated };
   for (const key of Object.keys(current)) {
