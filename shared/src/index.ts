@@ -1,6 +1,7 @@
 // The contracts package: everything functions/, agent/ and cli/ agree on.
 export * from './agent.js';
 export * from './command.js';
+export * from './compute.js';
 export * from './config.js';
 export * from './deadline.js';
 export * from './firestore.js';

@@ -1,6 +1,7 @@
 // Starting worker VMs when runs wait: how many are needed, which ones, and a start that happens once.
 import { createHash } from 'node:crypto';
 import {
+  ComputeError,
   isAgentAlive,
   isAlreadyExists,
   isPreconditionFailed,
@@ -16,7 +17,6 @@ import {
 import type { Deps } from '../core/deps.js';
 import { appendEvent } from '../runs/service.js';
 import { VM_START_DEBOUNCE_MS } from '../timings.js';
-import { ComputeError } from './compute.js';
 
 /** Why capacity is being looked at, and for which run (its history then says what was done for it). */
 export interface StartRequest {
