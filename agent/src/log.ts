@@ -7,6 +7,8 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** A logger that adds `fields` to every entry (a run's logger carries its run id). */
+  child(fields: Record<string, unknown>): Logger;
 }
 
 export function createLogger(
@@ -23,7 +25,13 @@ export function createLogger(
       for (const [k, v] of Object.entries(fields)) extra[k] = v instanceof Error ? v.message : v;
       write(JSON.stringify({ at: new Date().toISOString(), level, msg, ...base, ...extra }));
     };
-  return { debug: entry('debug'), info: entry('info'), warn: entry('warn'), error: entry('error') };
+  return {
+    debug: entry('debug'),
+    info: entry('info'),
+    warn: entry('warn'),
+    error: entry('error'),
+    child: (fields) => createLogger({ ...base, ...fields }, write, minLevel),
+  };
 }
 
 /** A logger that keeps nothing. */

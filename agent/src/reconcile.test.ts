@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Run } from '@nightshift/shared';
 import { describeEmulators, waitFor } from '@nightshift/shared/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Agent, AgentOptions } from './agent.js';
+import type { Agent } from './agent.js';
+import type { AgentOptionsInput } from './options.js';
 import { type AgentTest, newRunId, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
 
 /** What a claim leaves when its `queued → starting` write lands but its answer misses the deadline. */
@@ -31,7 +32,7 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
   // Agents share the command subscription: each test's agents are stopped after it, so none of them
   // claims the next test's runs.
   const started: Agent[] = [];
-  const startAgent = async (overrides: Partial<AgentOptions>) => {
+  const startAgent = async (overrides: Partial<AgentOptionsInput>) => {
     const agent = await t.startAgent(overrides);
     started.push(agent);
     return agent;

@@ -20,6 +20,8 @@ export interface AgentTimings {
   stopEscalationMs: number;
   /** Deadline of each Firestore call. */
   firestoreDeadlineMs: number;
+  /** Deadline of publishing a run.status event (a lost one is the scheduler tick's to find). */
+  publishDeadlineMs: number;
   /** Pause before reopening the subscription after a stream error. */
   resubscribeMs: number;
   /** Length of one minute of a run's maxDurationMinutes (tests shorten it). */
@@ -35,6 +37,12 @@ export const DEFAULT_TIMINGS: AgentTimings = {
   resultExitGraceMs: RESULT_EXIT_GRACE_MS,
   stopEscalationMs: STOP_ESCALATION_MS,
   firestoreDeadlineMs: 10_000,
+  publishDeadlineMs: 10_000,
   resubscribeMs: 5_000,
   minuteMs: 60_000,
 };
+
+/** Longest a tmux command may take (they answer in milliseconds; a wedged server must not stall the agent). */
+export const TMUX_COMMAND_TIMEOUT_MS = 10_000;
+/** Longest a git command may take: a clone or fetch of a large repository, or a push over a slow link. */
+export const GIT_COMMAND_TIMEOUT_MS = 5 * 60_000;

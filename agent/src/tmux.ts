@@ -1,6 +1,7 @@
 // The tmux driver: sessions on the agent's own socket, with only ids and paths on its command lines.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { TMUX_COMMAND_TIMEOUT_MS } from './timings.js';
 
 const run = promisify(execFile);
 
@@ -22,7 +23,7 @@ function assertSafe(arg: string): void {
 export function createTmux(socket: string, binary = 'tmux'): Tmux {
   const tmux = async (args: string[]) => {
     for (const a of args) assertSafe(a);
-    return run(binary, ['-L', socket, ...args], { timeout: 10_000 });
+    return run(binary, ['-L', socket, ...args], { timeout: TMUX_COMMAND_TIMEOUT_MS });
   };
   const exact = (name: string) => `=${name}`;
   return {
