@@ -67,7 +67,7 @@ export interface AgentTest {
   createRun(workerId: string, fields?: Partial<Run>): Promise<Run>;
   publish(type: 'run.start' | 'run.cancel', runId: string): Promise<void>;
   scenario(runId: string, name: Scenario, arg?: number | string): Promise<void>;
-  waitStatus(runId: string, statuses: RunStatus[], timeoutMs?: number): Promise<Run>;
+  waitStatus(runId: string, statuses: readonly RunStatus[], timeoutMs?: number): Promise<Run>;
   events(runId: string): Promise<string[]>;
   /** Waits until the worker's lock is gone: the agent releases it just after the terminal status. */
   lockReleased(workerId: string): Promise<true>;
