@@ -35,7 +35,7 @@ interface Deps {
 }
 
 export class Agent {
-  readonly store: Store;
+  private readonly store: Store;
   readonly held = new Map<string, HeldRun>();
   /** Runs being claimed or adopted: concurrent copies of their commands leave them alone. */
   private readonly claiming = new Set<string>();

@@ -133,20 +133,23 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
     // The run's own branch when it has one (its commits were made there), else its checkout's branch:
     // both from the run document, so an agent that adopted the run after a restart pushes the same one.
     const branch = held.run.workBranch ?? repo.branch;
-    phase.push = { branch, failure: null };
     try {
       await pushBranch(held.workspace, branch);
+      held.pushed({ branch, failure: null });
     } catch (error) {
-      phase.push.failure = `pushing ${branch} failed (${errorMessage(error)}); the run's ${commits.length} commit(s) are kept in ${held.workspace}`;
+      held.pushed({
+        branch,
+        failure: `pushing ${branch} failed (${errorMessage(error)}); the run's ${commits.length} commit(s) are kept in ${held.workspace}`,
+      });
     }
   }
-  if (phase.launched !== null && !phase.launched.runningWritten)
-    await markRunning(store, held, phase.launched, clock.now().toISOString());
+  const push = held.phase.name === 'finishing' ? held.phase.push : null;
+  await markRunning(store, held, clock.now().toISOString());
   const { status, patch } = terminalUpdate(phase.outcome, {
     at: clock.now(),
     usage: held.tail.stream.usage,
     commits,
-    push: phase.push,
+    push,
     resultText: held.tail.stream.result?.text ?? null,
     progress: await finalProgress(clock, held),
   });

@@ -62,8 +62,8 @@ export async function pollCancels(
   try {
     for (const run of await deps.store.runs([...byId.keys()])) {
       const held = byId.get(run.id);
-      if (held === undefined || run.cancelRequestedAt === null || held.cancelReason !== null) continue;
-      held.cancelReason = run.cancelReason ?? 'cancel requested';
+      if (held === undefined || run.cancelRequestedAt === null || !held.requestCancel(run.cancelReason))
+        continue;
       held.log.info('cancel requested', { reason: held.cancelReason });
       if (held.phase.name === 'running') await beginStop(deps.clock, held, 'cancel');
     }

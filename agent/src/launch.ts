@@ -66,8 +66,7 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
   let stage = 'workspace';
   try {
     const prepared = await prepareWorkspace(deps.home, held.workerId, held.checkout, held.run.workBranch);
-    held.workspace = prepared.dir;
-    held.startCommit = prepared.startCommit;
+    held.inWorkspace(prepared.dir, prepared.startCommit);
     for (const note of prepared.notes) await store.note(held.runId, note).catch(() => {});
     if (held.cancelReason !== null) {
       held.finishWith(outcomeOf('cancelled', held.cancelReason), 'cancel requested before the launch');
@@ -89,7 +88,7 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
       { name: 'running', launched, resultSeenAtMs: null },
       `worker launched in tmux session ${held.session}`,
     );
-    await markRunning(store, held, launched, startedAt.toISOString()).catch((error: unknown) =>
+    await markRunning(store, held, startedAt.toISOString()).catch((error: unknown) =>
       held.log.warn('could not write running yet; retrying', { error: errorMessage(error) }),
     );
   } catch (error) {
@@ -99,18 +98,14 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
 }
 
 /** `starting → running`, once: written, or someone else moved the run on (the finish will find out which). */
-export async function markRunning(
-  store: Store,
-  held: HeldRun,
-  launched: Launched,
-  startedAt: string,
-): Promise<void> {
-  if (launched.runningWritten) return;
+export async function markRunning(store: Store, held: HeldRun, startedAt: string): Promise<void> {
+  // Not launched (nothing to say) or already written.
+  if (held.launched?.runningWritten !== false) return;
   const moved = await store.move(held.runId, 'running', {
     patch: { startedAt, session: held.session, startCommit: held.startCommit },
     reason: `worker launched in tmux session ${held.session}`,
     expect: ['starting'],
   });
-  if (moved.ok) held.run = moved.run;
-  launched.runningWritten = true;
+  if (moved.ok) held.recorded(moved.run);
+  held.runningWritten();
 }

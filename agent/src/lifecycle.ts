@@ -81,14 +81,13 @@ export class HeldRun {
   readonly checkout: RunCheckout;
   /** The agent's logger with this run's id on every entry. */
   readonly log: Logger;
-  /** The run document as last read or written by this agent. */
-  run: Run;
-  workspace: string | null = null;
-  startCommit: string | null;
-  tail: TailState = { offset: 0, stream: emptyStreamState() };
-  /** Set once a cancel request is seen; it stops the run in any phase. */
-  cancelReason: string | null;
+  /** Read by the progress writer each tick; only it changes the watch. */
   readonly progress: ProgressWatch = newProgressWatch();
+  #run: Run;
+  #workspace: string | null = null;
+  #startCommit: string | null;
+  #tail: TailState = { offset: 0, stream: emptyStreamState() };
+  #cancelReason: string | null;
   #phase: Phase = { name: 'preparing' };
 
   constructor(run: Run, home: string, log: Logger) {
@@ -98,9 +97,57 @@ export class HeldRun {
     this.dir = runDirOf(home, run.id);
     this.checkout = run.checkout;
     this.log = log.child({ runId: run.id });
-    this.run = run;
-    this.startCommit = run.startCommit;
-    this.cancelReason = run.cancelRequestedAt ? (run.cancelReason ?? 'cancel requested') : null;
+    this.#run = run;
+    this.#startCommit = run.startCommit;
+    this.#cancelReason = run.cancelRequestedAt ? (run.cancelReason ?? 'cancel requested') : null;
+  }
+
+  /** The run document as last read or written by this agent. */
+  get run(): Run {
+    return this.#run;
+  }
+
+  /** Records what this agent wrote to the run (or the run a move returned). */
+  recorded(patch: Partial<Run>): void {
+    this.#run = { ...this.#run, ...patch };
+  }
+
+  /** The checkout the worker runs in, once known (prepared at launch, or read back at adopt). */
+  get workspace(): string | null {
+    return this.#workspace;
+  }
+
+  /** The commit the workspace was at when the run started. */
+  get startCommit(): string | null {
+    return this.#startCommit;
+  }
+
+  /** The workspace is ready; `startCommit` is kept from the run document when not given. */
+  inWorkspace(dir: string, startCommit: string | null = this.#startCommit): void {
+    this.#workspace = dir;
+    this.#startCommit = startCommit;
+  }
+
+  /** How far the log has been read, and what it said: advanced in place by the tail readers. */
+  get tail(): TailState {
+    return this.#tail;
+  }
+
+  /** Resumes reading the log where a saved tail ends (after a restart). */
+  resumeTail(tail: TailState): void {
+    this.#tail = tail;
+  }
+
+  /** The cancel reason, once a cancel request was seen; it stops the run in any phase. */
+  get cancelReason(): string | null {
+    return this.#cancelReason;
+  }
+
+  /** Notes a cancel request; false when one was already seen. */
+  requestCancel(reason: string | null): boolean {
+    if (this.#cancelReason !== null) return false;
+    this.#cancelReason = reason ?? 'cancel requested';
+    return true;
   }
 
   get phase(): Phase {
@@ -122,6 +169,24 @@ export class HeldRun {
   /** Why the run is being stopped, if it is. */
   get stopReason(): StopReason | null {
     return this.#phase.name === 'stopping' ? this.#phase.reason : null;
+  }
+
+  /** Notes when the worker's result was first seen: a worker still alive long after it is stopped. */
+  resultSeen(atMs: number): void {
+    const phase = this.#phase;
+    if (phase.name === 'running' && phase.resultSeenAtMs === null)
+      this.#phase = { ...phase, resultSeenAtMs: atMs };
+  }
+
+  /** `running` is in Firestore (or someone else moved the run on): the finish need not write it first. */
+  runningWritten(): void {
+    const launched = this.launched;
+    if (launched !== null) launched.runningWritten = true;
+  }
+
+  /** Keeps what the push did, so a retried terminal write neither pushes again nor forgets a failure. */
+  pushed(push: PushResult): void {
+    if (this.#phase.name === 'finishing') this.#phase = { ...this.#phase, push };
   }
 
   /** Decides the run's ending: the terminal write follows, retried each tick until it lands. */

@@ -7,7 +7,7 @@ import type { PubSub } from '@google-cloud/pubsub';
 import { AgentIdSchema, formatIssues } from '@nightshift/shared';
 import { z } from 'zod';
 import { createLogger, type Logger } from './log.js';
-import { type AgentTimings, DEFAULT_TIMINGS } from './timings.js';
+import { type AgentTimings, AgentTimingsSchema, DEFAULT_TIMINGS } from './timings.js';
 import type { Tmux } from './tmux.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -16,22 +16,6 @@ import { AGENT_VERSION } from './version.js';
  * bundle keeps that layout (`dist/agent/main.js` beside `dist/agent/runner/runner.mjs`).
  */
 export const RUNNER_PATH = join(dirname(fileURLToPath(import.meta.url)), 'runner', 'runner.mjs');
-
-const durationMs = z.number().int().positive();
-
-export const AgentTimingsSchema = z.object({
-  tickMs: durationMs,
-  cancelPollMs: durationMs,
-  heartbeatMs: durationMs,
-  leaseMs: durationMs,
-  progressWriteMs: durationMs,
-  resultExitGraceMs: durationMs,
-  stopEscalationMs: durationMs,
-  firestoreDeadlineMs: durationMs,
-  publishDeadlineMs: durationMs,
-  resubscribeMs: durationMs,
-  minuteMs: durationMs,
-}) satisfies z.ZodType<AgentTimings>;
 
 /** What an agent is, as plain data (the JSON an agent process is started with). */
 export const AgentSettingsSchema = z.object({

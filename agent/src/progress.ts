@@ -64,7 +64,7 @@ export async function writeProgress(deps: ProgressDeps, held: HeldRun, force: bo
     };
   watch.lastWriteMs = nowMs;
   await store.update(held.runId, patch);
-  held.run = { ...held.run, ...patch };
+  held.recorded(patch);
   watch.dirty = false;
 }
 

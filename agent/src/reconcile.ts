@@ -79,12 +79,12 @@ export async function adoptRun(deps: ReconcileDeps, run: Run): Promise<Adopted> 
   const held = new HeldRun(run, deps.home, deps.log);
   const notes: string[] = [];
   try {
-    held.tail = await readTail(held.dir);
+    held.resumeTail(await readTail(held.dir));
   } catch (error) {
     // Usage is rebuilt from the log itself (assistant messages deduplicated by id, the result's totals
     // replacing the sums) and written as absolute values: reading it again from its start counts nothing
     // twice, it only costs the reread.
-    held.tail = { offset: 0, stream: emptyStreamState() };
+    held.resumeTail({ offset: 0, stream: emptyStreamState() });
     notes.push(
       `${RUN_FILES.tail} was unreadable (${errorMessage(error)}); the log is read again from its start`,
     );
@@ -131,14 +131,13 @@ export async function adoptRun(deps: ReconcileDeps, run: Run): Promise<Adopted> 
     return { held, launch: true };
   }
 
-  held.workspace = launch?.cwd ?? workspaceDirOf(deps.home, run.workerId, held.checkout);
+  held.inWorkspace(launch?.cwd ?? workspaceDirOf(deps.home, run.workerId, held.checkout));
   const startedMs = run.startedAt ? Date.parse(run.startedAt) : clock.now().getTime();
   const launched = launchedAt(run, startedMs, deps.timings.minuteMs);
   held.moveTo({ name: 'running', launched, resultSeenAtMs: null }, 'adopted a launched run');
   switch (action.action) {
     case 'adopt':
-      if (held.tail.stream.result !== null && held.phase.name === 'running')
-        held.phase.resultSeenAtMs = clock.now().getTime();
+      if (held.tail.stream.result !== null) held.resultSeen(clock.now().getTime());
       held.log.info('adopted a live run', { offset: held.tail.offset });
       break;
     case 'finish':

@@ -130,6 +130,7 @@ export function createStore(options: StoreOptions): Store {
       if (runIds.length === 0) return [];
       const snaps = await dl('read held runs', db.getAll(...runIds.map((id) => cols.runs.doc(id))));
       return snaps.flatMap((snap) => {
+        // Firestore#getAll is not generic; the refs carry the run converter, so each document is a Run.
         const run = snap.data() as Run | undefined;
         return run === undefined ? [] : [run];
       });

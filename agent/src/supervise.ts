@@ -57,12 +57,10 @@ export async function superviseRun(deps: SuperviseDeps, held: HeldRun): Promise<
   const { store, tmux, clock, timings } = deps;
   const phase = held.phase;
   if (phase.name !== 'running' && phase.name !== 'stopping') return phase.name === 'finishing';
-  if (!phase.launched.runningWritten)
-    await markRunning(store, held, phase.launched, clock.now().toISOString());
+  await markRunning(store, held, clock.now().toISOString());
 
   await advanceTail(held.dir, held.tail);
-  if (phase.name === 'running' && held.tail.stream.result !== null && phase.resultSeenAtMs === null)
-    phase.resultSeenAtMs = clock.now().getTime();
+  if (held.tail.stream.result !== null) held.resultSeen(clock.now().getTime());
   // An unreadable exit.json beside a live session is judged when the session ends.
   const { exit } = await readExitStatus(held.dir);
   if (exit !== null) {
@@ -86,8 +84,10 @@ export async function superviseRun(deps: SuperviseDeps, held: HeldRun): Promise<
   }
 
   const nowMs = clock.now().getTime();
-  if (phase.name === 'running') {
-    const reason = stopDue(phase, {
+  // Read again: the result may just have been seen, or the cancel poll may have begun a stop meanwhile.
+  const current = held.phase;
+  if (current.name === 'running') {
+    const reason = stopDue(current, {
       nowMs,
       cancelReason: held.cancelReason,
       resultExitGraceMs: timings.resultExitGraceMs,
@@ -95,11 +95,12 @@ export async function superviseRun(deps: SuperviseDeps, held: HeldRun): Promise<
     if (reason !== null) await beginStop(clock, held, reason);
     return false;
   }
-  const next = nextStopSignal(phase.step, nowMs - phase.sinceMs, timings.stopEscalationMs);
+  if (current.name !== 'stopping') return current.name === 'finishing';
+  const next = nextStopSignal(current.step, nowMs - current.sinceMs, timings.stopEscalationMs);
   if (next === null) return false;
   held.moveTo(
-    { ...phase, step: next.step },
-    `still running ${nowMs - phase.sinceMs} ms after SIGINT: ${next.signal}`,
+    { ...current, step: next.step },
+    `still running ${nowMs - current.sinceMs} ms after SIGINT: ${next.signal}`,
   );
   await signalWorker(held, next.signal);
   if (next.killSession) await tmux.killSession(held.session);

@@ -7,26 +7,30 @@ import {
   RUN_LEASE_MS,
   STOP_ESCALATION_MS,
 } from '@nightshift/shared';
+import { z } from 'zod';
 
-export interface AgentTimings {
+const durationMs = z.number().int().positive();
+
+export const AgentTimingsSchema = z.object({
   /** How often held runs are tailed and checked. */
-  tickMs: number;
+  tickMs: durationMs,
   /** How often the documents of held runs are re-read for a cancel request (below CANCEL_NOTICE_MS). */
-  cancelPollMs: number;
-  heartbeatMs: number;
-  leaseMs: number;
-  progressWriteMs: number;
-  resultExitGraceMs: number;
-  stopEscalationMs: number;
+  cancelPollMs: durationMs,
+  heartbeatMs: durationMs,
+  leaseMs: durationMs,
+  progressWriteMs: durationMs,
+  resultExitGraceMs: durationMs,
+  stopEscalationMs: durationMs,
   /** Deadline of each Firestore call. */
-  firestoreDeadlineMs: number;
+  firestoreDeadlineMs: durationMs,
   /** Deadline of publishing a run.status event (a lost one is the scheduler tick's to find). */
-  publishDeadlineMs: number;
+  publishDeadlineMs: durationMs,
   /** Pause before reopening the subscription after a stream error. */
-  resubscribeMs: number;
+  resubscribeMs: durationMs,
   /** Length of one minute of a run's maxDurationMinutes (tests shorten it). */
-  minuteMs: number;
-}
+  minuteMs: durationMs,
+});
+export type AgentTimings = z.infer<typeof AgentTimingsSchema>;
 
 export const DEFAULT_TIMINGS: AgentTimings = {
   tickMs: 1_000,
