@@ -18,9 +18,6 @@ import { superviseRun } from './supervise.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
 
-export { workerArgs } from './launch.js';
-export { type AgentOptions, type AgentOptionsInput, compileAgentOptions, RUNNER_PATH } from './options.js';
-
 export type ClaimResult = 'claimed' | 'ignored' | 'busy' | 'full' | 'unknown';
 
 /** The narrow collaborators each module receives (a module takes only the ones it names). */
@@ -36,7 +33,7 @@ interface Deps {
 
 export class Agent {
   private readonly store: Store;
-  readonly held = new Map<string, HeldRun>();
+  private readonly held = new Map<string, HeldRun>();
   /** Runs being claimed or adopted: concurrent copies of their commands leave them alone. */
   private readonly claiming = new Set<string>();
   private readonly deps: Deps;

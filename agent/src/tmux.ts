@@ -5,6 +5,10 @@ import { TMUX_COMMAND_TIMEOUT_MS } from './timings.js';
 
 const run = promisify(execFile);
 
+/** The size of a session's window: what `tmux attach` shows until the owner's terminal resizes it. */
+const PANE_COLUMNS = '200';
+const PANE_ROWS = '50';
+
 export interface Tmux {
   readonly socket: string;
   newSession(name: string, cwd: string, argv: string[]): Promise<void>;
@@ -29,7 +33,20 @@ export function createTmux(socket: string, binary = 'tmux'): Tmux {
   return {
     socket,
     async newSession(name, cwd, argv) {
-      await tmux(['new-session', '-d', '-s', name, '-x', '200', '-y', '50', '-c', cwd, '--', ...argv]);
+      await tmux([
+        'new-session',
+        '-d',
+        '-s',
+        name,
+        '-x',
+        PANE_COLUMNS,
+        '-y',
+        PANE_ROWS,
+        '-c',
+        cwd,
+        '--',
+        ...argv,
+      ]);
     },
     async hasSession(name) {
       try {

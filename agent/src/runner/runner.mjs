@@ -36,6 +36,8 @@ let note = null;
 let finished = false;
 // The end of stderr goes into exit.json: when the worker dies without a result, it says why.
 const STDERR_TAIL_CHARS = 2000;
+// The shell's code for a command that could not be run: the agent reports it with the runner's note.
+const COULD_NOT_START = 127;
 let stderrTail = '';
 
 function finish(status) {
@@ -71,7 +73,7 @@ try {
 writeJsonAtomic(join(dir, FILES.pids), { runner: process.pid, worker: child?.pid ?? null });
 
 if (child === null) {
-  finish({ code: 127, signal: null });
+  finish({ code: COULD_NOT_START, signal: null });
 } else {
   // Decoders keep a character split across two chunks whole (the files get the raw bytes).
   const stdoutText = new StringDecoder('utf8');
@@ -93,7 +95,7 @@ if (child === null) {
   });
   child.on('error', (error) => {
     note = `could not start ${spec.command}: ${error.message}`;
-    finish({ code: 127, signal: null });
+    finish({ code: COULD_NOT_START, signal: null });
   });
   child.on('close', (code, signal) => finish({ code, signal }));
 }
