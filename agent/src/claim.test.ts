@@ -1,3 +1,4 @@
+// Messages and Claim: duplicate and malformed commands, one active run per worker, stale locks, the queue scan's choice.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commandsTopic } from '@nightshift/shared';

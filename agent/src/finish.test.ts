@@ -1,3 +1,4 @@
+// Finish: the verdict table through a real worker, the push, the checkout snapshot, and the terminal update.
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TERMINAL_STATUSES } from '@nightshift/shared';

@@ -96,9 +96,7 @@ export async function adoptRun(deps: ReconcileDeps, run: Run): Promise<Adopted> 
     if (launch === null) launchState = 'missing';
   } catch (error) {
     launchState = 'unreadable';
-    notes.push(
-      `${RUN_FILES.launch} is unreadable (${errorMessage(error)}); the worker's workspace is assumed`,
-    );
+    notes.push(`${RUN_FILES.launch} is unreadable (${errorMessage(error)}); the run's workspace is assumed`);
   }
   for (const note of notes) held.log.warn('run directory file unreadable', { note });
   const { exit, unreadable } = await readExitStatus(held.dir);

@@ -1,3 +1,4 @@
+// Restart: real agent processes killed with SIGKILL and started again, and sessions killed behind the agent.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';

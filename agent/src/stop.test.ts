@@ -1,3 +1,4 @@
+// Stop: timeouts and cancels through a real worker, and which stop is due and how it escalates.
 import { TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators, waitFor } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
