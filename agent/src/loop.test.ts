@@ -13,6 +13,18 @@ const handlers = (over: Partial<Record<Job, (wakes: readonly Wake[]) => Promise<
   ...over,
 });
 
+/** A promise the test releases: holds the first run of a job while more wakes arrive. */
+function gate(): { wait: Promise<void>; release: () => void } {
+  let release: () => void = () => {};
+  const wait = new Promise<void>((r) => {
+    release = r;
+  });
+  return { wait, release };
+}
+
+const label = (w: Wake) =>
+  w.reason === 'slot-freed' ? w.workerId : w.reason === 'cancel-nudge' ? w.runId : w.reason;
+
 describe('Heartbeat and leases: the loop', () => {
   it('names the jobs of each wake reason', () => {
     expect(jobsFor('tick')).toEqual(['follow']);
@@ -26,49 +38,45 @@ describe('Heartbeat and leases: the loop', () => {
     let running = 0;
     let most = 0;
     const batches: string[][] = [];
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
+    const first = gate();
     const loop = createLoop(
       handlers({
         scan: async (wakes) => {
           running++;
           most = Math.max(most, running);
-          batches.push(wakes.map((w) => (w.reason === 'slot-freed' ? w.workerId : w.reason)));
-          if (batches.length === 1) await gate;
+          batches.push(wakes.map(label));
+          if (batches.length === 1) await first.wait;
           running--;
         },
       }),
       silentLogger,
     );
-    const first = loop.wake({ reason: 'heartbeat' });
-    const second = loop.wake({ reason: 'slot-freed', workerId: 'w1' });
-    const third = loop.wake({ reason: 'slot-freed', workerId: 'w2' });
-    release();
-    await Promise.all([first, second, third]);
+    const wakes = [
+      loop.wake({ reason: 'heartbeat' }),
+      loop.wake({ reason: 'slot-freed', workerId: 'w1' }),
+      loop.wake({ reason: 'slot-freed', workerId: 'w2' }),
+    ];
+    first.release();
+    await Promise.all(wakes);
     expect(most).toBe(1);
     expect(batches).toEqual([['heartbeat'], ['w1', 'w2']]);
   });
 
-  it('a cancel nudge during the periodic poll never stops the poll: the next poll still reads every run', async () => {
+  it('a nudge never pauses the periodic poll: a poll due during a nudge runs after it, and so does the next', async () => {
     const batches: string[][] = [];
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
+    const first = gate();
     const loop = createLoop(
       handlers({
         cancels: async (wakes) => {
-          batches.push(wakes.map((w) => (w.reason === 'cancel-nudge' ? w.runId : w.reason)));
-          if (batches.length === 1) await gate;
+          batches.push(wakes.map(label));
+          if (batches.length === 1) await first.wait;
         },
       }),
       silentLogger,
     );
     const nudge = loop.wake({ reason: 'cancel-nudge', runId: 'r1' });
     const poll = loop.wake({ reason: 'cancel-poll' });
-    release();
+    first.release();
     await Promise.all([nudge, poll]);
     await loop.wake({ reason: 'cancel-poll' });
     expect(batches).toEqual([['r1'], ['cancel-poll'], ['cancel-poll']]);
