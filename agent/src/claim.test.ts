@@ -1,8 +1,10 @@
+// Messages and Claim: duplicate and malformed commands, one active run per worker, stale locks, the queue scan's choice.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commandsTopic } from '@nightshift/shared';
-import { describeEmulators, waitFor } from '@nightshift/shared/testing';
+import { describeEmulators, testRun, waitFor } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { queueCandidates } from './claim.js';
 import { type AgentTest, setupAgentTest } from './testing/harness.js';
 
 describeEmulators('Claim', () => {
@@ -105,5 +107,28 @@ describeEmulators('Claim', () => {
         async () => !(await t.env.db.collection('workerLocks').doc('stale').get()).exists,
       );
     });
+  });
+});
+
+describe('Claim: which queued run the queue scan takes', () => {
+  const at = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s)).toISOString();
+  const queued = [
+    testRun({ id: 'b2', workerId: 'b', createdAt: at(4) }),
+    testRun({ id: 'a1', workerId: 'a', createdAt: at(2) }),
+    testRun({ id: 'b1', workerId: 'b', createdAt: at(1) }),
+    testRun({ id: 'c1', workerId: 'c', createdAt: at(3) }),
+    testRun({ id: 'a2', workerId: 'a', createdAt: at(5) }),
+  ];
+  const ids = (runs: { id: string }[]) => runs.map((r) => r.id);
+
+  it('takes the oldest run of each worker, oldest first', () => {
+    expect(ids(queueCandidates(queued, { heldWorkers: new Set() }))).toEqual(['b1', 'a1', 'c1']);
+  });
+
+  it("puts the freed worker's oldest run first and skips workers already held", () => {
+    expect(ids(queueCandidates(queued, { heldWorkers: new Set(['b']), preferWorker: 'c' }))).toEqual([
+      'c1',
+      'a1',
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+// Configuration: the agent's environment variables, parsed once with every problem named.
 import { ConfigError } from '@nightshift/shared';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';

@@ -1,10 +1,13 @@
+// Finish: the verdict table through a real worker, the push, the checkout snapshot, and the terminal update.
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { decideOutcome, type EndingFacts, stderrSummary, terminalUpdate } from './finish.js';
+import { outcomeOf } from './lifecycle.js';
+import { applyLine, emptyStreamState } from './stream.js';
 import { type AgentTest, git, setupAgentTest } from './testing/harness.js';
-
-const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
 
 describeEmulators('Finish', () => {
   let t: AgentTest;
@@ -22,7 +25,7 @@ describeEmulators('Finish', () => {
       const run = await t.createRun('w1');
       await t.scenario(run.id, 'is_error');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('failed');
       expect(done.exitCode).toBe(0);
       expect(done.error).toBe('worker reported an error (success): Invalid API key · Please run /login');
@@ -33,7 +36,7 @@ describeEmulators('Finish', () => {
       const run = await t.createRun('w2');
       await t.scenario(run.id, 'exit_nonzero');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('failed');
       expect(done.exitCode).toBe(2);
       expect(done.error).toBe('worker exited with code 2 after a successful result');
@@ -43,7 +46,7 @@ describeEmulators('Finish', () => {
       const run = await t.createRun('w3');
       await t.scenario(run.id, 'no_result');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('failed');
       expect(done.error).toBe('worker exited without a result message (code 0)');
       // Usage from the assistant messages it did send: one turn.
@@ -57,7 +60,7 @@ describeEmulators('Finish', () => {
       const run = await t.createRun('w5');
       await t.scenario(run.id, 'refuse_root');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('failed');
       expect(done.exitCode).toBe(1);
       expect(done.error).toBe(
@@ -72,7 +75,7 @@ describeEmulators('Finish', () => {
       const run = await t.createRun('w7');
       await t.scenario(run.id, 'huge_result');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.error).toBeNull();
       expect(done.status).toBe('succeeded');
       expect(done.result?.endsWith('x the end')).toBe(true);
@@ -89,7 +92,7 @@ describeEmulators('Finish', () => {
       await t.createWorker('w6');
       const run = await t.createRun('w6', { prompt: 'é'.repeat(100_000) });
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('failed');
       expect(done.exitCode).toBe(127);
       expect(done.error).toMatch(
@@ -104,7 +107,7 @@ describeEmulators('Finish', () => {
       const run = await t.createRun('w4');
       await t.scenario(run.id, 'hang_after_result');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('succeeded');
       expect(done.error).toBeNull();
       expect(done.result).toBe('All done.');
@@ -122,7 +125,7 @@ describeEmulators('Finish', () => {
       await t.createWorker('p1', { repo: { url: origin, branch: 'main', push: true } });
       const run = await t.createRun('p1');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('succeeded');
       expect(done.commits.length).toBeGreaterThan(0);
       expect(await git(origin, 'rev-parse', 'main')).toBe(done.commits.at(-1));
@@ -135,7 +138,7 @@ describeEmulators('Finish', () => {
       await t.createWorker('p3', { repo: { url: origin, branch: 'main', push: true } });
       const run = await t.createRun('p3', { workBranch: 'nightshift/issue-7-p3-label-1' });
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('succeeded');
       expect(done.startCommit).toBe(seed);
       expect(done.commits).toHaveLength(2);
@@ -148,7 +151,7 @@ describeEmulators('Finish', () => {
       // The checkout was left on the work branch; the next run still starts from the worker's branch.
       const next = await t.createRun('p3');
       await t.publish('run.start', next.id);
-      const nextDone = await t.waitStatus(next.id, [...ENDED]);
+      const nextDone = await t.waitStatus(next.id, TERMINAL_STATUSES);
       expect(nextDone.status).toBe('succeeded');
       expect(nextDone.startCommit).toBe(seed);
       expect(nextDone.commits.some((sha) => done.commits.includes(sha))).toBe(false);
@@ -164,12 +167,41 @@ describeEmulators('Finish', () => {
       await t.createWorker('p4');
       const run = await t.createRun('p4', { workBranch: 'nightshift/issue-8-p4-label-1' });
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('succeeded');
       expect(done.pushedBranch).toBeNull();
       const workspace = join(t.home, 'workspaces', 'p4');
       expect(await git(workspace, 'rev-parse', 'nightshift/issue-8-p4-label-1')).toBe(done.commits.at(-1));
       expect(await git(workspace, 'rev-parse', 'main')).toBe(done.startCommit);
+    });
+
+    it("a PATCH of the worker during the run changes nothing the run uses: it pushes its checkout's branch", async () => {
+      const origin = await t.makeRepo('p6');
+      const seed = await git(origin, 'rev-parse', 'main');
+      const elsewhere = await t.makeRepo('p6-elsewhere');
+      const elsewhereSeed = await git(elsewhere, 'rev-parse', 'main');
+      await t.createWorker('p6', { repo: { url: origin, branch: 'main', push: true } });
+      const run = await t.createRun('p6');
+      await t.scenario(run.id, 'slow', 1_500);
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running']);
+      // As PATCH /v1/workers/p6 would: another repository, branch and progress file.
+      await t.env.cols.workers.doc('p6').update({
+        repo: { url: elsewhere, branch: 'other', push: true },
+        progressPath: 'ELSEWHERE.md',
+        updatedAt: new Date().toISOString(),
+      });
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      expect(done.pushedBranch).toBe('main');
+      expect(done.commits).toHaveLength(5);
+      expect(await git(origin, 'rev-parse', 'main')).toBe(done.commits.at(-1));
+      expect(done.startCommit).toBe(seed);
+      // The other repository was never pushed to, and the progress is still the checkout's PROGRESS.md.
+      expect(await git(elsewhere, 'rev-parse', 'main')).toBe(elsewhereSeed);
+      expect(await git(elsewhere, 'branch', '--list', 'other')).toBe('');
+      expect(done.progress?.text).toContain('- step 5 done by fake claude');
     });
 
     it('fails a run whose push is rejected, naming why and where the commits are kept', async () => {
@@ -180,7 +212,7 @@ describeEmulators('Finish', () => {
       await t.createWorker('p2', { repo: { url: origin, branch: 'main', push: true } });
       const run = await t.createRun('p2');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('failed');
       expect(done.error).toMatch(
         /^the worker finished, but pushing main failed \(.*pre-receive hook declined.*\); the run's 2 commit\(s\) are kept in \//s,
@@ -189,5 +221,104 @@ describeEmulators('Finish', () => {
       expect(done.result).toBe('Milestone done.');
       expect(done.pushedBranch).toBeNull();
     });
+  });
+});
+
+describe('Finish: the terminal update from an outcome', () => {
+  const at = new Date('2025-06-01T02:00:00.000Z');
+  const usage = { turns: 3, costUsd: 0.5, inputTokens: 10, outputTokens: 5 };
+  const facts = { at, usage, commits: ['c1', 'c2'], resultText: 'done', progress: null };
+
+  it('writes the status, error and everything recorded with it; no lease is left', () => {
+    expect(terminalUpdate(outcomeOf('succeeded', null, { exitCode: 0 }), { ...facts, push: null })).toEqual({
+      status: 'succeeded',
+      patch: {
+        finishedAt: at.toISOString(),
+        exitCode: 0,
+        usage,
+        commits: ['c1', 'c2'],
+        pushedBranch: null,
+        result: 'done',
+        error: null,
+        progress: null,
+        leaseExpiresAt: null,
+      },
+    });
+  });
+
+  it('records the pushed branch; a failed push fails a success and is appended to another ending', () => {
+    const pushed = terminalUpdate(outcomeOf('succeeded', null), {
+      ...facts,
+      push: { branch: 'main', failure: null },
+    });
+    expect(pushed.patch.pushedBranch).toBe('main');
+    const push = { branch: 'main', failure: 'pushing main failed (no)' };
+    const failed = terminalUpdate(outcomeOf('succeeded', null), { ...facts, push });
+    expect(failed.status).toBe('failed');
+    expect(failed.patch.error).toBe('the worker finished, but pushing main failed (no)');
+    expect(failed.patch.pushedBranch).toBeNull();
+    const timedOut = terminalUpdate(outcomeOf('timed_out', 'exceeded maxDurationMinutes (1)'), {
+      ...facts,
+      push,
+    });
+    expect(timedOut.status).toBe('timed_out');
+    expect(timedOut.patch.error).toBe('exceeded maxDurationMinutes (1); pushing main failed (no)');
+  });
+
+  it('keeps the end of a result too long for a run document', () => {
+    const { patch } = terminalUpdate(outcomeOf('succeeded', null), {
+      ...facts,
+      push: null,
+      resultText: `${'x'.repeat(200_000)}the end`,
+    });
+    expect(patch.result).toHaveLength(100_000);
+    expect(patch.result?.startsWith('…')).toBe(true);
+    expect(patch.result?.endsWith('the end')).toBe(true);
+  });
+});
+
+describe('Finish: an ending becomes an outcome', () => {
+  const facts = (over: Partial<EndingFacts> = {}): EndingFacts => ({
+    stop: null,
+    maxDurationMinutes: 5,
+    cancelReason: null,
+    stream: emptyStreamState(),
+    ...over,
+  });
+  const withResult = () => {
+    const stream = emptyStreamState();
+    applyLine(stream, JSON.stringify({ type: 'result', subtype: 'success', is_error: false, result: 'ok' }));
+    return stream;
+  };
+
+  it('a stop for time or cancel decides the status whatever the exit', () => {
+    expect(decideOutcome(facts({ stop: 'timeout' }), { code: 130, signal: null })).toEqual(
+      outcomeOf('timed_out', 'exceeded maxDurationMinutes (5)', { exitCode: 130 }),
+    );
+    expect(decideOutcome(facts({ stop: 'cancel', cancelReason: 'not tonight' }), null)).toEqual(
+      outcomeOf('cancelled', 'not tonight'),
+    );
+  });
+
+  it('a stop after a result hang keeps the result, with a note; no result says stderr', () => {
+    expect(
+      decideOutcome(facts({ stop: 'result_hang', stream: withResult() }), { code: 143, signal: null }),
+    ).toEqual(
+      outcomeOf('succeeded', null, {
+        exitCode: 143,
+        note: 'worker was still alive after its result and was stopped',
+      }),
+    );
+    expect(decideOutcome(facts(), { code: 1, signal: null, stderrTail: 'not logged in\n' })).toEqual(
+      outcomeOf('failed', 'worker exited without a result message (code 1); stderr: not logged in', {
+        exitCode: 1,
+      }),
+    );
+  });
+
+  it('keeps the end of a long stderr, never half an emoji', () => {
+    const summary = stderrSummary(`${'🎉'.repeat(400)}`);
+    expect(summary.startsWith('; stderr: …')).toBe(true);
+    expect(summary).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
   });
 });

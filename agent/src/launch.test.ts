@@ -1,3 +1,4 @@
+// Launch: a run from clone to succeeded, and request text that never reaches a shell or tmux.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

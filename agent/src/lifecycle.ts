@@ -1,10 +1,14 @@
-// A held run's lifecycle inside the agent: an explicit union of phases, and how an ending becomes a status.
-import type { Run, TerminalStatus, Worker } from '@nightshift/shared';
-import type { TailState } from './rundir.js';
-import { type ExitStatus, judge } from './stream.js';
+// A held run inside the agent: the per-run object, owning its phase (an explicit union, each phase with its own data).
+import type { Run, RunCheckout, TerminalStatus } from '@nightshift/shared';
+import type { Logger } from './log.js';
+import { runDirOf, type TailState } from './rundir.js';
+import { emptyStreamState } from './stream.js';
+import { sessionNameOf } from './tmux.js';
 
 export type StopReason = 'timeout' | 'cancel' | 'result_hang';
+export type StopStep = 'interrupted' | 'terminated' | 'killed';
 
+/** How a run ends: its terminal status and why. */
 export interface Outcome {
   status: TerminalStatus;
   error: string | null;
@@ -13,40 +17,43 @@ export interface Outcome {
   note: string | null;
 }
 
+/** The one constructor of an outcome: an ending the agent decided without an exit status says only why. */
+export function outcomeOf(
+  status: TerminalStatus,
+  error: string | null,
+  more: { exitCode?: number | null; note?: string | null } = {},
+): Outcome {
+  return { status, error, exitCode: more.exitCode ?? null, note: more.note ?? null };
+}
+
+/** Facts of a launched worker, carried from `running` through `stopping` into `finishing`. */
+export interface Launched {
+  /** When maxDurationMinutes runs out. */
+  deadlineMs: number;
+  /** Whether `running` is written in Firestore (a finish from `starting` must write it first). */
+  runningWritten: boolean;
+}
+
+/** What the push at the finish did; kept, so a retried terminal write neither pushes again nor forgets a failure. */
+export interface PushResult {
+  branch: string;
+  failure: string | null;
+}
+
 export type Phase =
   /** Claimed (`starting`): workspace and launch under way. */
   | { name: 'preparing' }
   /** The session runs; the log is tailed each tick. */
-  | { name: 'running' }
+  | { name: 'running'; launched: Launched; resultSeenAtMs: number | null }
   /** Being stopped: SIGINT sent at sinceMs, then SIGTERM, then the session is killed. */
-  | { name: 'stopping'; reason: StopReason; sinceMs: number; step: 'interrupted' | 'terminated' | 'killed' }
-  /** The outcome is decided; the terminal write is retried each tick until Firestore takes it. */
-  | { name: 'finishing'; outcome: Outcome };
-
-export interface HeldRun {
-  runId: string;
-  workerId: string;
-  session: string;
-  dir: string;
-  run: Run;
-  worker: Worker | null;
-  workspace: string | null;
-  startCommit: string | null;
-  /** Whether `running` is written in Firestore (a finish from `starting` must write it first). */
-  runningWritten: boolean;
-  launched: boolean;
-  deadlineMs: number | null;
-  tail: TailState;
-  resultSeenAtMs: number | null;
-  cancelReason: string | null;
-  phase: Phase;
-  progress: ProgressWatch;
+  | { name: 'stopping'; launched: Launched; reason: StopReason; sinceMs: number; step: StopStep }
   /**
-   * What the push at the finish did: kept, so a terminal write retried on a later tick neither pushes
-   * again nor forgets that the push failed. Null until a push was tried.
+   * The outcome is decided; the terminal write is retried each tick until Firestore takes it. `launched`
+   * is null when no worker ever ran; `push` is null until a push was tried.
    */
-  push: { branch: string; failure: string | null } | null;
-}
+  | { name: 'finishing'; outcome: Outcome; launched: Launched | null; push: PushResult | null };
+
+export type PhaseName = Phase['name'];
 
 export interface ProgressWatch {
   lastWriteMs: number;
@@ -64,48 +71,126 @@ export const newProgressWatch = (): ProgressWatch => ({
   dirty: false,
 });
 
-/** How a run that stopped or exited ends. */
-export function decideOutcome(held: HeldRun, exit: (ExitStatus & { note?: string | null }) | null): Outcome {
-  const stop = held.phase.name === 'stopping' ? held.phase.reason : null;
-  const exitCode = exit?.code ?? null;
-  if (stop === 'timeout') {
-    return {
-      status: 'timed_out',
-      error: `exceeded maxDurationMinutes (${held.run.maxDurationMinutes})`,
-      exitCode,
-      note: null,
-    };
+/** One run this agent holds: created when it is claimed or adopted, dropped once its terminal status is written. */
+export class HeldRun {
+  readonly runId: string;
+  readonly workerId: string;
+  readonly session: string;
+  readonly dir: string;
+  /** What the run works in, from the run document: never the worker's current settings. */
+  readonly checkout: RunCheckout;
+  /** The agent's logger with this run's id on every entry. */
+  readonly log: Logger;
+  /** Read by the progress writer each tick; only it changes the watch. */
+  readonly progress: ProgressWatch = newProgressWatch();
+  #run: Run;
+  #workspace: string | null = null;
+  #startCommit: string | null;
+  #tail: TailState = { offset: 0, stream: emptyStreamState() };
+  #cancelReason: string | null;
+  #phase: Phase = { name: 'preparing' };
+
+  constructor(run: Run, home: string, log: Logger) {
+    this.runId = run.id;
+    this.workerId = run.workerId;
+    this.session = run.session ?? sessionNameOf(run.workerId, run.id);
+    this.dir = runDirOf(home, run.id);
+    this.checkout = run.checkout;
+    this.log = log.child({ runId: run.id });
+    this.#run = run;
+    this.#startCommit = run.startCommit;
+    this.#cancelReason = run.cancelRequestedAt ? (run.cancelReason ?? 'cancel requested') : null;
   }
-  if (stop === 'cancel') {
-    return { status: 'cancelled', error: held.cancelReason || 'cancel requested', exitCode, note: null };
+
+  /** The run document as last read or written by this agent. */
+  get run(): Run {
+    return this.#run;
   }
-  const verdict = judge(held.tail.stream, exit ?? { code: null, signal: 'SIGKILL' }, {
-    ignoreExit: stop === 'result_hang',
-  });
-  const note = stop === 'result_hang' ? 'worker was still alive after its result and was stopped' : null;
-  if (verdict.status === 'succeeded') return { status: 'succeeded', error: null, exitCode, note };
-  const extra = exit?.note ? `; ${exit.note}` : '';
-  // Without a result, stderr is where the worker said why (not logged in, refused to run as root, …).
-  const said = held.tail.stream.result === null ? stderrSummary(exit?.stderrTail) : '';
-  return { status: 'failed', error: `${verdict.error}${extra}${said}`, exitCode, note };
-}
 
-/** The outcome once a requested push has failed: a success becomes a failure; other endings keep their status. */
-export function withPushFailure(outcome: Outcome, why: string): Outcome {
-  return outcome.status === 'succeeded'
-    ? { ...outcome, status: 'failed', error: `the worker finished, but ${why}` }
-    : { ...outcome, error: outcome.error ? `${outcome.error}; ${why}` : why };
-}
+  /** Records what this agent wrote to the run (or the run a move returned). */
+  recorded(patch: Partial<Run>): void {
+    this.#run = { ...this.#run, ...patch };
+  }
 
-const STDERR_IN_ERROR_CHARS = 500;
+  /** The checkout the worker runs in, once known (prepared at launch, or read back at adopt). */
+  get workspace(): string | null {
+    return this.#workspace;
+  }
 
-/** The last non-empty lines of stderr, on one line, for a run's error; empty when there are none. */
-export function stderrSummary(tail: string | null | undefined): string {
-  const text = (tail ?? '')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '')
-    .join(' | ');
-  if (text === '') return '';
-  return `; stderr: ${text.length > STDERR_IN_ERROR_CHARS ? `…${text.slice(-STDERR_IN_ERROR_CHARS)}` : text}`;
+  /** The commit the workspace was at when the run started. */
+  get startCommit(): string | null {
+    return this.#startCommit;
+  }
+
+  /** The workspace is ready; `startCommit` is kept from the run document when not given. */
+  inWorkspace(dir: string, startCommit: string | null = this.#startCommit): void {
+    this.#workspace = dir;
+    this.#startCommit = startCommit;
+  }
+
+  /** How far the log has been read, and what it said: advanced in place by the tail readers. */
+  get tail(): TailState {
+    return this.#tail;
+  }
+
+  /** Resumes reading the log where a saved tail ends (after a restart). */
+  resumeTail(tail: TailState): void {
+    this.#tail = tail;
+  }
+
+  /** The cancel reason, once a cancel request was seen; it stops the run in any phase. */
+  get cancelReason(): string | null {
+    return this.#cancelReason;
+  }
+
+  /** Notes a cancel request; false when one was already seen. */
+  requestCancel(reason: string | null): boolean {
+    if (this.#cancelReason !== null) return false;
+    this.#cancelReason = reason ?? 'cancel requested';
+    return true;
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  /** Every phase change goes through here, and is logged with why. */
+  moveTo(next: Phase, why: string): void {
+    const from = this.#phase.name;
+    this.#phase = next;
+    this.log.info('run phase', { from, to: next.name, why });
+  }
+
+  /** The worker's launch facts, once it was launched. */
+  get launched(): Launched | null {
+    return this.#phase.name === 'preparing' ? null : this.#phase.launched;
+  }
+
+  /** Why the run is being stopped, if it is. */
+  get stopReason(): StopReason | null {
+    return this.#phase.name === 'stopping' ? this.#phase.reason : null;
+  }
+
+  /** Notes when the worker's result was first seen: a worker still alive long after it is stopped. */
+  resultSeen(atMs: number): void {
+    const phase = this.#phase;
+    if (phase.name === 'running' && phase.resultSeenAtMs === null)
+      this.#phase = { ...phase, resultSeenAtMs: atMs };
+  }
+
+  /** `running` is in Firestore (or someone else moved the run on): the finish need not write it first. */
+  runningWritten(): void {
+    const launched = this.launched;
+    if (launched !== null) launched.runningWritten = true;
+  }
+
+  /** Keeps what the push did, so a retried terminal write neither pushes again nor forgets a failure. */
+  pushed(push: PushResult): void {
+    if (this.#phase.name === 'finishing') this.#phase = { ...this.#phase, push };
+  }
+
+  /** Decides the run's ending: the terminal write follows, retried each tick until it lands. */
+  finishWith(ending: Outcome, why: string): void {
+    this.moveTo({ name: 'finishing', outcome: ending, launched: this.launched, push: null }, why);
+  }
 }

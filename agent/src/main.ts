@@ -1,23 +1,10 @@
 // The agent daemon's entry point: configuration, clients, signals. Run with tsx (npm start, systemd).
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { ConfigError, createFirestore, createPubSub, TMUX_SOCKET } from '@nightshift/shared';
 import { Agent } from './agent.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './log.js';
-import { DEFAULT_TIMINGS } from './timings.js';
+import { compileAgentOptions } from './options.js';
 import { createTmux } from './tmux.js';
-
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -33,19 +20,18 @@ async function main(): Promise<void> {
   const logger = createLogger({ agent: config.agentId });
   const db = createFirestore(config.projectId);
   const pubsub = createPubSub(config.projectId);
-  const agent = new Agent({
-    agentId: config.agentId,
-    home: config.home,
-    workerCommand: config.workerCommand,
-    capacity: config.maxWorkers,
-    db,
-    pubsub,
-    tmux: createTmux(TMUX_SOCKET),
-    timings: DEFAULT_TIMINGS,
-    logger,
-    version: version(),
-    host: hostname(),
-  });
+  const agent = new Agent(
+    compileAgentOptions({
+      agentId: config.agentId,
+      home: config.home,
+      workerCommand: config.workerCommand,
+      capacity: config.maxWorkers,
+      db,
+      pubsub,
+      tmux: createTmux(TMUX_SOCKET),
+      logger,
+    }),
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

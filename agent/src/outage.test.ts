@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
-import { COLLECTIONS } from '@nightshift/shared';
+import { COLLECTIONS, TERMINAL_STATUSES } from '@nightshift/shared';
 import {
   type CutMode,
   createFirestoreVia,
@@ -17,7 +17,6 @@ import type { Agent } from './agent.js';
 import { createLogger } from './log.js';
 import { type AgentTest, git, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
 
-const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
 /** Short, so a missed call is noticed (and retried) several times within one outage. */
 const DEADLINE_MS = 1_500;
 
@@ -135,7 +134,7 @@ describeEmulators('Heartbeat and leases: Firestore unreachable', () => {
       proxy.restore();
       const restoredAt = Date.now();
 
-      const done = await t.waitStatus(run.id, [...ENDED], 20_000);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES, 20_000);
       expect(done.status).toBe('succeeded');
       expect(done.error).toBeNull();
       expect(done.exitCode).toBe(0);

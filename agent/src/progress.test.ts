@@ -3,12 +3,12 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AgentTest, git, setupAgentTest } from './testing/harness.js';
 
 const exec = promisify(execFile);
-const ENDED = ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out'] as const;
 
 describeEmulators('Progress: PROGRESS.md', () => {
   let t: AgentTest;
@@ -35,7 +35,7 @@ describeEmulators('Progress: PROGRESS.md', () => {
       await t.createWorker('fifo', { workdir: dir, progressPath: 'progress.fifo' });
       const run = await t.createRun('fifo');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.error).toBeNull();
       expect(done.status).toBe('succeeded');
       expect(done.progress?.text).toBe('Milestone done.');
@@ -50,7 +50,7 @@ describeEmulators('Progress: PROGRESS.md', () => {
       await t.createWorker('big', { workdir: dir });
       const run = await t.createRun('big');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.error).toBeNull();
       expect(done.status).toBe('succeeded');
       const file = await readFile(join(dir, 'PROGRESS.md'), 'utf8');
@@ -75,7 +75,7 @@ describeEmulators('Progress: PROGRESS.md', () => {
       await t.createWorker('emoji', { workdir: dir });
       const run = await t.createRun('emoji');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('succeeded');
       const text = done.progress?.text ?? '';
       expect(text.length).toBeLessThanOrEqual(4000);

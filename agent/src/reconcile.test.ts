@@ -2,10 +2,12 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Run } from '@nightshift/shared';
+import { type Run, TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators, waitFor } from '@nightshift/shared/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Agent, AgentOptions } from './agent.js';
+import type { Agent } from './agent.js';
+import type { AgentOptionsInput } from './options.js';
+import { type AdoptFacts, adoptAction } from './reconcile.js';
 import { type AgentTest, newRunId, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
 
 /** What a claim leaves when its `queued → starting` write lands but its answer misses the deadline. */
@@ -31,7 +33,7 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
   // Agents share the command subscription: each test's agents are stopped after it, so none of them
   // claims the next test's runs.
   const started: Agent[] = [];
-  const startAgent = async (overrides: Partial<AgentOptions>) => {
+  const startAgent = async (overrides: Partial<AgentOptionsInput>) => {
     const agent = await t.startAgent(overrides);
     started.push(agent);
     return agent;
@@ -48,7 +50,7 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
       await startAgent({ agentId: 'agent-half' });
       // Made after the agent started: only the running agent (not its reconcile at start) can find it.
       const run = await halfDoneClaim(t, 'half', 'agent-half');
-      const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out']);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.error).toBeNull();
       expect(done.status).toBe('succeeded');
       expect(done.usage).toEqual({ turns: 3, costUsd: 0.0375, inputTokens: 345, outputTokens: 60 });
@@ -65,7 +67,7 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
       await startAgent({ agentId: 'agent-redeliver', timings: { ...TEST_TIMINGS, heartbeatMs: 600_000 } });
       const run = await halfDoneClaim(t, 'redeliver', 'agent-redeliver');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out']);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.error).toBeNull();
       expect(done.status).toBe('succeeded');
       const starts = (await readFile(join(t.fakeDir, `${run.id}.starts`), 'utf8')).trim().split('\n');
@@ -77,7 +79,7 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
     it('is launched at start (its lock is its own; nothing ran), not marked lost', async () => {
       const run = await halfDoneClaim(t, 'never', 'agent-never');
       await startAgent({ agentId: 'agent-never' });
-      const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out']);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.error).toBeNull();
       expect(done.status).toBe('succeeded');
       expect(await t.events(run.id)).toEqual(['starting->running', 'running->succeeded']);
@@ -89,7 +91,6 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
 
   describe('Restart: a run directory with an unreadable file', () => {
     it('starts anyway: the healthy run and a corrupt tail.json end true, a corrupt exit.json ends lost naming it', async () => {
-      const ENDED = ['succeeded', 'failed', 'lost', 'cancelled', 'timed_out'] as const;
       const agentId = 'agent-power';
       const first = await startAgent({ agentId, capacity: 3 });
       const runs: Run[] = [];
@@ -116,16 +117,16 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
 
       await startAgent({ agentId, capacity: 3 });
       const usage = { turns: 5, costUsd: 0.0625, inputTokens: 575, outputTokens: 100 };
-      const okDone = await t.waitStatus(ok.id, [...ENDED]);
+      const okDone = await t.waitStatus(ok.id, TERMINAL_STATUSES);
       expect(okDone.status).toBe('succeeded');
       expect(okDone.usage).toEqual(usage);
       // The log is read again from its start: the true usage, counted once.
-      const tailDone = await t.waitStatus(badTail.id, [...ENDED]);
+      const tailDone = await t.waitStatus(badTail.id, TERMINAL_STATUSES);
       expect(tailDone.error).toBeNull();
       expect(tailDone.status).toBe('succeeded');
       expect(tailDone.usage).toEqual(usage);
       expect(tailDone.commits).toHaveLength(5);
-      const exitDone = await t.waitStatus(badExit.id, [...ENDED]);
+      const exitDone = await t.waitStatus(badExit.id, TERMINAL_STATUSES);
       expect(exitDone.status).toBe('lost');
       expect(exitDone.error).toContain('exit status file is unreadable');
       expect(exitDone.error).toContain(join(dirOf(badExit), 'exit.json'));
@@ -133,5 +134,49 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
       for (const workerId of ['power-ok', 'power-exit', 'power-tail'])
         expect(await t.lockReleased(workerId)).toBe(true);
     });
+  });
+});
+
+describe('Restart: the table (adoptAction)', () => {
+  const facts = (over: Partial<AdoptFacts>): AdoptFacts => ({
+    status: 'running',
+    session: 'w-r1',
+    dir: '/home/runs/r1',
+    launch: 'present',
+    exit: 'missing',
+    exitUnreadable: null,
+    sessionAlive: false,
+    ...over,
+  });
+
+  it('adopts a live session, finishes from exit.json, launches a never-launched starting run', () => {
+    expect(adoptAction(facts({ sessionAlive: true }))).toEqual({ action: 'adopt' });
+    expect(adoptAction(facts({ sessionAlive: true, exit: 'unreadable', exitUnreadable: 'x' }))).toEqual({
+      action: 'adopt',
+    });
+    expect(adoptAction(facts({ exit: 'present' }))).toEqual({ action: 'finish' });
+    expect(adoptAction(facts({ exit: 'present', sessionAlive: true }))).toEqual({ action: 'finish' });
+    expect(adoptAction(facts({ status: 'starting', launch: 'missing' }))).toEqual({ action: 'launch' });
+  });
+
+  it('a run that is gone is lost, saying what went missing', () => {
+    const lost = (f: AdoptFacts) => {
+      const a = adoptAction(f);
+      return a.action === 'lost' ? a.outcome : null;
+    };
+    expect(lost(facts({}))).toEqual({
+      status: 'lost',
+      error: 'tmux session w-r1 is gone without an exit status (VM rebooted or session killed)',
+      exitCode: null,
+      note: null,
+    });
+    expect(
+      lost(facts({ exit: 'unreadable', exitUnreadable: '/home/runs/r1/exit.json (bad JSON)' }))?.error,
+    ).toBe('the worker ended, but its exit status file is unreadable: /home/runs/r1/exit.json (bad JSON)');
+    expect(lost(facts({ launch: 'missing' }))?.error).toBe(
+      'the run is running but its run directory /home/runs/r1 has no launch.json',
+    );
+    // An unreadable launch.json means it got at least that far: handled as launched.
+    expect(adoptAction(facts({ launch: 'unreadable', sessionAlive: true }))).toEqual({ action: 'adopt' });
   });
 });

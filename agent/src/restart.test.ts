@@ -1,12 +1,13 @@
+// Restart: real agent processes killed with SIGKILL and started again, and sessions killed behind the agent.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators, waitFor } from '@nightshift/shared/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentTest, FAKE_CLAUDE, git, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
 
-const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
 const ROOT = resolve(import.meta.dirname, '../..');
 
 describeEmulators('Restart', () => {
@@ -95,7 +96,7 @@ describeEmulators('Restart', () => {
       await kill9(first);
       expect(await t.tmux.hasSession(`adopt-${run.id}`)).toBe(true);
       await startProcess();
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('succeeded');
       expect(done.usage).toEqual({ turns: 5, costUsd: 0.0625, inputTokens: 575, outputTokens: 100 });
       expect(done.commits).toHaveLength(5);
@@ -115,13 +116,41 @@ describeEmulators('Restart', () => {
       await t.waitStatus(run.id, ['running']);
       await kill9(first);
       await startProcess();
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('succeeded');
       expect(done.pushedBranch).toBe('nightshift/issue-9-adopt-branch-c1');
       expect(await git(origin, 'rev-parse', 'refs/heads/nightshift/issue-9-adopt-branch-c1')).toBe(
         done.commits.at(-1),
       );
       expect(await git(origin, 'rev-parse', 'main')).toBe(seed);
+    });
+
+    it('an adopted run keeps its checkout snapshot when the worker was changed while the agent was down', async () => {
+      const origin = await t.makeRepo('adopt-checkout');
+      const elsewhere = await t.makeRepo('adopt-checkout-elsewhere');
+      const elsewhereSeed = await git(elsewhere, 'rev-parse', 'main');
+      await t.createWorker('adopt-checkout', { repo: { url: origin, branch: 'main', push: true } });
+      const run = await t.createRun('adopt-checkout');
+      await t.scenario(run.id, 'slow', 2_000);
+      const first = await startProcess();
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running']);
+      await kill9(first);
+      // As PATCH /v1/workers/adopt-checkout would, while no agent holds the run.
+      await t.env.cols.workers.doc('adopt-checkout').update({
+        repo: { url: elsewhere, branch: 'other', push: true },
+        progressPath: 'ELSEWHERE.md',
+        updatedAt: new Date().toISOString(),
+      });
+      await startProcess();
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      expect(done.pushedBranch).toBe('main');
+      expect(await git(origin, 'rev-parse', 'main')).toBe(done.commits.at(-1));
+      expect(await git(origin, 'branch', '--list', 'other')).toBe('');
+      expect(await git(elsewhere, 'rev-parse', 'main')).toBe(elsewhereSeed);
+      expect(done.progress?.text).toContain('- step 5 done by fake claude');
     });
 
     it('finishes a run that ended while the agent was down from its exit-status file', async () => {
@@ -139,7 +168,7 @@ describeEmulators('Restart', () => {
       await kill9(agent);
       await waitFor('the worker to end', () => existsSync(join(t.home, 'runs', run.id, 'exit.json')));
       await startProcess();
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('failed');
       expect(done.error).toBe('worker exited without a result message (code 0)');
       expect(done.exitCode).toBe(0);
@@ -165,7 +194,7 @@ describeEmulators('Restart', () => {
       process.kill(-pids.worker, 'SIGKILL');
       await waitFor('the session to vanish', async () => !(await t.tmux.hasSession(`rebooted-${run.id}`)));
       await startProcess();
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('lost');
       expect(done.error).toMatch(/tmux session rebooted-.* is gone without an exit status/);
       expect(await t.lockReleased('rebooted')).toBe(true);
@@ -187,7 +216,7 @@ describeEmulators('Restart: a session killed behind the agent', () => {
     await t.publish('run.start', run.id);
     await t.waitStatus(run.id, ['running']);
     await t.tmux.killSession(`victim-${run.id}`);
-    const done = await t.waitStatus(run.id, [...ENDED]);
+    const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
     expect(['failed', 'lost']).toContain(done.status);
     expect(done.error).toMatch(/session/);
   });

@@ -2,17 +2,11 @@
 import { constants } from 'node:fs';
 import { open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RUN_FILES } from './runner/files.mjs';
 import { applyChunk, type ExitStatus, emptyStreamState, type StreamState } from './stream.js';
 
-/** Names shared with runner/runner.mjs (which cannot import TypeScript). */
-export const RUN_FILES = {
-  launch: 'launch.json',
-  stream: 'stream.jsonl',
-  stderr: 'stderr.log',
-  pids: 'pids.json',
-  exit: 'exit.json',
-  tail: 'tail.json',
-} as const;
+// One plain-JS list, so the runner (bare `node`, no TypeScript) and the agent cannot disagree on a name.
+export { RUN_FILES };
 
 export interface LaunchSpec {
   command: string;
@@ -149,5 +143,21 @@ export async function readFileTail(path: string, maxBytes: number): Promise<stri
     return bytes.toString('utf8');
   } finally {
     await handle.close();
+  }
+}
+
+export type ExitRecord = NonNullable<Awaited<ReturnType<typeof readExit>>>;
+
+/** exit.json, or why it cannot be read (a power loss can leave it truncated): the path and the error. */
+export async function readExitStatus(
+  dir: string,
+): Promise<{ exit: ExitRecord | null; unreadable: string | null }> {
+  try {
+    return { exit: await readExit(dir), unreadable: null };
+  } catch (error) {
+    return {
+      exit: null,
+      unreadable: `${join(dir, RUN_FILES.exit)} (${error instanceof Error ? error.message : String(error)})`,
+    };
   }
 }

@@ -1,8 +1,9 @@
+// Stop: timeouts and cancels through a real worker, and which stop is due and how it escalates.
+import { TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators, waitFor } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { nextStopSignal, stopDue } from './supervise.js';
 import { type AgentTest, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
-
-const ENDED = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
 
 describeEmulators('Stop', () => {
   let t: AgentTest;
@@ -18,7 +19,7 @@ describeEmulators('Stop', () => {
       const run = await t.createRun('slowpoke', { maxDurationMinutes: 1 });
       await t.scenario(run.id, 'slow');
       await t.publish('run.start', run.id);
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('timed_out');
       expect(done.error).toBe('exceeded maxDurationMinutes (1)');
       expect(done.finishedAt).not.toBeNull();
@@ -47,7 +48,7 @@ describeEmulators('Stop', () => {
         at,
         reason: 'owner changed their mind',
       });
-      const done = await t.waitStatus(run.id, [...ENDED]);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
       expect(done.status).toBe('cancelled');
       expect(done.error).toBe('owner changed their mind');
       await waitFor('the session to close', async () => !(await t.tmux.hasSession(`cancelme-${run.id}`)));
@@ -70,11 +71,11 @@ describeEmulators('Stop', () => {
         .doc(first.id)
         .update({ cancelRequestedAt: new Date().toISOString(), cancelReason: 'nudged' });
       await t.publish('run.cancel', first.id);
-      expect((await t.waitStatus(first.id, [...ENDED])).status).toBe('cancelled');
+      expect((await t.waitStatus(first.id, TERMINAL_STATUSES)).status).toBe('cancelled');
       await t.env.cols.runs
         .doc(second.id)
         .update({ cancelRequestedAt: new Date().toISOString(), cancelReason: 'no nudge here' });
-      const done = await t.waitStatus(second.id, [...ENDED], 10_000);
+      const done = await t.waitStatus(second.id, TERMINAL_STATUSES, 10_000);
       expect(done.status).toBe('cancelled');
       expect(done.error).toBe('no nudge here');
     });
@@ -86,5 +87,37 @@ describeEmulators('Stop', () => {
       await new Promise((r) => setTimeout(r, 500));
       expect((await t.env.cols.runs.doc(run.id).get()).data()?.status).toBe('running');
     });
+  });
+});
+
+describe('Stop: which stop is due, and the escalation', () => {
+  const grace = { resultExitGraceMs: 1_000 };
+  const running = (resultSeenAtMs: number | null) => ({
+    launched: { deadlineMs: 10_000, runningWritten: true },
+    resultSeenAtMs,
+  });
+
+  it('stops for a cancel first, then the time limit, then a hang after the result', () => {
+    expect(stopDue(running(0), { nowMs: 20_000, cancelReason: 'owner', ...grace })).toBe('cancel');
+    expect(stopDue(running(0), { nowMs: 10_000, cancelReason: null, ...grace })).toBe('timeout');
+    expect(stopDue(running(5_000), { nowMs: 6_000, cancelReason: null, ...grace })).toBe('result_hang');
+    expect(stopDue(running(5_000), { nowMs: 5_999, cancelReason: null, ...grace })).toBeNull();
+    expect(stopDue(running(null), { nowMs: 9_999, cancelReason: null, ...grace })).toBeNull();
+  });
+
+  it('escalates SIGINT to SIGTERM after one period, then SIGKILL and the session kill after two', () => {
+    expect(nextStopSignal('interrupted', 499, 500)).toBeNull();
+    expect(nextStopSignal('interrupted', 500, 500)).toEqual({
+      step: 'terminated',
+      signal: 'SIGTERM',
+      killSession: false,
+    });
+    expect(nextStopSignal('terminated', 999, 500)).toBeNull();
+    expect(nextStopSignal('terminated', 1_000, 500)).toEqual({
+      step: 'killed',
+      signal: 'SIGKILL',
+      killSession: true,
+    });
+    expect(nextStopSignal('killed', 60_000, 500)).toBeNull();
   });
 });

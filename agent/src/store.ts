@@ -1,64 +1,77 @@
-// Firestore writes of the agent: status moves with their events, worker locks, each call under a deadline.
-import type { DocumentReference, DocumentSnapshot, Firestore, Precondition } from '@google-cloud/firestore';
+// The agent's only door to Firestore: reads, status moves (announced as run.status events), updates and worker locks, each under a deadline.
+import type { DocumentSnapshot, Firestore } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
 import {
-  type Collections,
+  type AgentHeartbeat,
   collections,
+  createRunMover,
   GRPC,
   grpcCode,
   isAlreadyExists,
-  isPreconditionFailed,
+  type MoveOptions,
+  type MoveResult,
+  publishRunStatus,
   type Run,
   type RunStatus,
-  transition,
+  runStatusTopic,
   type WorkerLock,
   withDeadline,
 } from '@nightshift/shared';
+import { errorMessage, type Logger } from './log.js';
+import type { Clock } from './options.js';
 
-export { DeadlineError, withDeadline } from '@nightshift/shared';
+export { DeadlineError, type MoveResult, withDeadline } from '@nightshift/shared';
 
-export type MoveResult = { ok: true; run: Run } | { ok: false; current: Run | null; why: string };
+/** How many queued runs one queue scan reads (the oldest are taken first). */
+const QUEUE_SCAN_LIMIT = 100;
 
 export interface Store {
-  readonly db: Firestore;
-  readonly cols: Collections;
   readonly agentId: string;
   run(runId: string): Promise<DocumentSnapshot<Run>>;
+  /** The documents of the given runs that exist, in one read (the cancel poll). */
+  runs(runIds: string[]): Promise<Run[]>;
+  /** Queued runs of any worker (at most QUEUE_SCAN_LIMIT; the caller orders them). */
+  queuedRuns(): Promise<Run[]>;
+  /** The runs Firestore records as this agent's and not yet ended (`starting` or `running`). */
+  ownActiveRuns(): Promise<Run[]>;
   /**
-   * Moves a run to `to` through transition(), with `patch`, in one batch with its status event, under a
-   * lastUpdateTime precondition (retried when another writer got there first). `expect` limits the
-   * statuses it may move from.
+   * Moves a run to `to` through the shared mover: transition(), `patch` and its status event in one batch
+   * under a lastUpdateTime precondition, after this store's earlier unsettled writes to the run, then the
+   * run.status event on its topic (a publish failure is logged, never fails the move).
    */
-  move(
-    runId: string,
-    to: RunStatus,
-    opts: {
-      patch?: Partial<Run>;
-      reason?: string | null;
-      expect?: RunStatus[];
-      snapshot?: DocumentSnapshot<Run>;
-    },
-  ): Promise<MoveResult>;
+  move(runId: string, to: RunStatus, opts: MoveOptions): Promise<MoveResult>;
   update(runId: string, patch: Partial<Run>): Promise<void>;
   /** Sets the run's leaseExpiresAt (the heartbeat's renewal). */
   renewLease(runId: string, leaseExpiresAt: string): Promise<void>;
   note(runId: string, message: string): Promise<void>;
-  lockRef(workerId: string): DocumentReference<WorkerLock>;
+  /** Writes `agents/<id>`. */
+  heartbeat(beat: AgentHeartbeat): Promise<void>;
   createLock(lock: WorkerLock): Promise<boolean>;
   readLock(workerId: string): Promise<DocumentSnapshot<WorkerLock>>;
-  /** Deletes the lock if it still is the given version (or, without one, if it names runId). */
+  /** Deletes the worker's lock if it names runId (and is still the version read). */
   releaseLock(workerId: string, runId: string): Promise<void>;
   deleteLockIfUnchanged(snapshot: DocumentSnapshot<WorkerLock>): Promise<boolean>;
 }
 
-export function createStore(
-  db: Firestore,
-  agentId: string,
-  deadlineMs: number,
-  now: () => Date = () => new Date(),
-): Store {
+export interface StoreOptions {
+  db: Firestore;
+  pubsub: PubSub;
+  agentId: string;
+  /** Each Firestore call's deadline. */
+  deadlineMs: number;
+  /** Deadline of publishing one run.status event. */
+  publishDeadlineMs: number;
+  clock: Clock;
+  log: Logger;
+}
+
+export function createStore(options: StoreOptions): Store {
+  const { db, agentId, deadlineMs, clock, log } = options;
   const cols = collections(db);
   const locks = cols.workerLocks;
+  const statusTopic = runStatusTopic(options.pubsub);
   const dl = <T>(what: string, p: Promise<T>) => withDeadline(what, deadlineMs, p);
+  const now = () => clock.now();
 
   // A write given up on at its deadline is not cancelled: the client library keeps retrying it (for up to
   // ten minutes) and it may land long after. The unconditional updates of a run (progress, lease) are kept
@@ -88,47 +101,55 @@ export function createStore(
       await dl(`earlier writes to run ${runId}`, Promise.all([...writes]));
   };
 
-  const store: Store = {
-    db,
+  const move = createRunMover({
     cols,
     agentId,
+    deadlineMs,
+    now,
+    beforeMove: earlierWrites,
+    announce: (event) =>
+      withDeadline(
+        `publish run.status of run ${event.runId}`,
+        options.publishDeadlineMs,
+        publishRunStatus(statusTopic, event),
+      ),
+    // The move stands: the scheduler tick's sweep is the safety net for an event that was lost.
+    onAnnounceError: (event, error) =>
+      log.warn('run.status event not published', {
+        runId: event.runId,
+        to: event.to,
+        eventId: event.eventId,
+        error: errorMessage(error),
+      }),
+  });
+
+  const store: Store = {
+    agentId,
     run: (runId) => dl(`read run ${runId}`, cols.runs.doc(runId).get()),
-    async move(runId, to, { patch = {}, reason = null, expect, snapshot }) {
-      await earlierWrites(runId);
-      let snap = snapshot;
-      for (let attempt = 0; attempt < 8; attempt++) {
-        if (snap === undefined || attempt > 0) snap = await store.run(runId);
-        const current = snap.exists ? (snap.data() ?? null) : null;
-        if (current === null || snap.updateTime === undefined)
-          return { ok: false, current, why: 'run not found' };
-        if (expect && !expect.includes(current.status)) {
-          return { ok: false, current, why: `run is ${current.status}` };
-        }
-        const t = transition(current.status, to);
-        if (!t.ok) return { ok: false, current, why: t.error.message };
-        const at = now().toISOString();
-        const fields: Partial<Run> = { ...patch, status: to, updatedAt: at };
-        const batch = db.batch();
-        batch.update(cols.runs.doc(runId), fields, { lastUpdateTime: snap.updateTime } as Precondition);
-        batch.set(cols.runEvents(runId).doc(`status-${to}`), {
-          type: 'status',
-          id: `status-${to}`,
-          runId,
-          at,
-          from: current.status,
-          to,
-          reason,
-          agentId,
-        });
-        try {
-          await dl(`move run ${runId} to ${to}`, batch.commit());
-          return { ok: true, run: { ...current, ...fields } };
-        } catch (error) {
-          if (!isPreconditionFailed(error)) throw error;
-        }
-      }
-      return { ok: false, current: null, why: 'the run kept changing under us' };
+    async runs(runIds) {
+      if (runIds.length === 0) return [];
+      const snaps = await dl('read held runs', db.getAll(...runIds.map((id) => cols.runs.doc(id))));
+      return snaps.flatMap((snap) => {
+        // Firestore#getAll is not generic; the refs carry the run converter, so each document is a Run.
+        const run = snap.data() as Run | undefined;
+        return run === undefined ? [] : [run];
+      });
     },
+    async queuedRuns() {
+      const snap = await dl(
+        'queue scan',
+        cols.runs.where('status', '==', 'queued').limit(QUEUE_SCAN_LIMIT).get(),
+      );
+      return snap.docs.map((d) => d.data());
+    },
+    async ownActiveRuns() {
+      const snap = await dl(
+        'read own runs',
+        cols.runs.where('agentId', '==', agentId).where('status', 'in', ['starting', 'running']).get(),
+      );
+      return snap.docs.map((d) => d.data());
+    },
+    move: (runId, to, opts) => move(runId, to, opts),
     async update(runId, patch) {
       await dl(
         `update run ${runId}`,
@@ -146,7 +167,9 @@ export function createStore(
         cols.runEvents(runId).doc(id).set({ type: 'note', id, runId, at, message, agentId }),
       );
     },
-    lockRef: (workerId) => locks.doc(workerId),
+    async heartbeat(beat) {
+      await dl('heartbeat', cols.agents.doc(beat.id).set(beat));
+    },
     async createLock(lock) {
       try {
         await dl(`lock worker ${lock.workerId}`, locks.doc(lock.workerId).create(lock));

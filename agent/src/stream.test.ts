@@ -1,3 +1,4 @@
+// Progress and Finish: the stream-json parser on a recorded stream, and the verdict table.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeEmulators } from '@nightshift/shared/testing';

@@ -129,6 +129,9 @@ export function applyChunk(state: StreamState, chunk: Buffer): number {
   }
 }
 
+/** How much of the worker's own words a failure's error keeps. */
+const VERDICT_DETAIL_MAX_CHARS = 2_000;
+
 export type Verdict = { status: 'succeeded' } | { status: 'failed'; error: string };
 
 export interface ExitStatus {
@@ -147,13 +150,13 @@ export function judge(state: StreamState, exit: ExitStatus, { ignoreExit = false
   if (r.isError) {
     return {
       status: 'failed',
-      error: `worker reported an error (${r.subtype})${detail ? `: ${truncate(detail, 2000)}` : ''}`,
+      error: `worker reported an error (${r.subtype})${detail ? `: ${keepEnd(detail, VERDICT_DETAIL_MAX_CHARS)}` : ''}`,
     };
   }
   if (r.subtype !== 'success') {
     return {
       status: 'failed',
-      error: `worker ended with ${r.subtype}${detail ? `: ${truncate(detail, 2000)}` : ''}`,
+      error: `worker ended with ${r.subtype}${detail ? `: ${keepEnd(detail, VERDICT_DETAIL_MAX_CHARS)}` : ''}`,
     };
   }
   if (!ignoreExit && (exit.signal !== null || exit.code !== 0)) {
@@ -162,7 +165,8 @@ export function judge(state: StreamState, exit: ExitStatus, { ignoreExit = false
   return { status: 'succeeded' };
 }
 
-export function truncate(text: string, max: number): string {
+/** The end of the text in at most `max` characters, "…" first when cut; always well-formed. */
+export function keepEnd(text: string, max: number): string {
   // Firestore refuses half a surrogate pair: a cut through an emoji would make the run's writes fail for good.
   const whole = wellFormed(text);
   return whole.length <= max ? whole : `…${tailOf(whole, max - 1)}`;

@@ -7,24 +7,30 @@ import {
   RUN_LEASE_MS,
   STOP_ESCALATION_MS,
 } from '@nightshift/shared';
+import { z } from 'zod';
 
-export interface AgentTimings {
+const durationMs = z.number().int().positive();
+
+export const AgentTimingsSchema = z.object({
   /** How often held runs are tailed and checked. */
-  tickMs: number;
+  tickMs: durationMs,
   /** How often the documents of held runs are re-read for a cancel request (below CANCEL_NOTICE_MS). */
-  cancelPollMs: number;
-  heartbeatMs: number;
-  leaseMs: number;
-  progressWriteMs: number;
-  resultExitGraceMs: number;
-  stopEscalationMs: number;
+  cancelPollMs: durationMs,
+  heartbeatMs: durationMs,
+  leaseMs: durationMs,
+  progressWriteMs: durationMs,
+  resultExitGraceMs: durationMs,
+  stopEscalationMs: durationMs,
   /** Deadline of each Firestore call. */
-  firestoreDeadlineMs: number;
+  firestoreDeadlineMs: durationMs,
+  /** Deadline of publishing a run.status event (a lost one is the scheduler tick's to find). */
+  publishDeadlineMs: durationMs,
   /** Pause before reopening the subscription after a stream error. */
-  resubscribeMs: number;
+  resubscribeMs: durationMs,
   /** Length of one minute of a run's maxDurationMinutes (tests shorten it). */
-  minuteMs: number;
-}
+  minuteMs: durationMs,
+});
+export type AgentTimings = z.infer<typeof AgentTimingsSchema>;
 
 export const DEFAULT_TIMINGS: AgentTimings = {
   tickMs: 1_000,
@@ -35,6 +41,12 @@ export const DEFAULT_TIMINGS: AgentTimings = {
   resultExitGraceMs: RESULT_EXIT_GRACE_MS,
   stopEscalationMs: STOP_ESCALATION_MS,
   firestoreDeadlineMs: 10_000,
+  publishDeadlineMs: 10_000,
   resubscribeMs: 5_000,
   minuteMs: 60_000,
 };
+
+/** Longest a tmux command may take (they answer in milliseconds; a wedged server must not stall the agent). */
+export const TMUX_COMMAND_TIMEOUT_MS = 10_000;
+/** Longest a git command may take: a clone or fetch of a large repository, or a push over a slow link. */
+export const GIT_COMMAND_TIMEOUT_MS = 5 * 60_000;

@@ -1,8 +1,13 @@
 // The tmux driver: sessions on the agent's own socket, with only ids and paths on its command lines.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { TMUX_COMMAND_TIMEOUT_MS } from './timings.js';
 
 const run = promisify(execFile);
+
+/** The size of a session's window: what `tmux attach` shows until the owner's terminal resizes it. */
+const PANE_COLUMNS = '200';
+const PANE_ROWS = '50';
 
 export interface Tmux {
   readonly socket: string;
@@ -22,13 +27,26 @@ function assertSafe(arg: string): void {
 export function createTmux(socket: string, binary = 'tmux'): Tmux {
   const tmux = async (args: string[]) => {
     for (const a of args) assertSafe(a);
-    return run(binary, ['-L', socket, ...args], { timeout: 10_000 });
+    return run(binary, ['-L', socket, ...args], { timeout: TMUX_COMMAND_TIMEOUT_MS });
   };
   const exact = (name: string) => `=${name}`;
   return {
     socket,
     async newSession(name, cwd, argv) {
-      await tmux(['new-session', '-d', '-s', name, '-x', '200', '-y', '50', '-c', cwd, '--', ...argv]);
+      await tmux([
+        'new-session',
+        '-d',
+        '-s',
+        name,
+        '-x',
+        PANE_COLUMNS,
+        '-y',
+        PANE_ROWS,
+        '-c',
+        cwd,
+        '--',
+        ...argv,
+      ]);
     },
     async hasSession(name) {
       try {

@@ -3,16 +3,19 @@ import { execFile } from 'node:child_process';
 import { access, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Worker } from '@nightshift/shared';
+import type { RunCheckout } from '@nightshift/shared';
+import { GIT_COMMAND_TIMEOUT_MS } from './timings.js';
 
 const run = promisify(execFile);
+/** What git may print before it is cut off (a rev-list of a long run, a noisy clone). */
+const GIT_OUTPUT_MAX_BYTES = 16 * 1024 * 1024;
 
-export async function git(cwd: string, args: string[], timeoutMs = 5 * 60_000): Promise<string> {
+export async function git(cwd: string, args: string[], timeoutMs = GIT_COMMAND_TIMEOUT_MS): Promise<string> {
   try {
     const { stdout } = await run('git', args, {
       cwd,
       timeout: timeoutMs,
-      maxBuffer: 16 * 1024 * 1024,
+      maxBuffer: GIT_OUTPUT_MAX_BYTES,
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
     });
     return stdout.trim();
@@ -38,30 +41,36 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Where a run's checkout lives: the worker's workdir as it is, else its own clone under the agent's home. */
+export function workspaceDirOf(home: string, workerId: string, checkout: RunCheckout): string {
+  return checkout.workdir ?? join(home, 'workspaces', workerId);
+}
+
 /**
- * Clones on first use, else fetches and checks out the worker's branch (fast-forward only: local commits
- * stay). Every run starts from the worker's branch, even when the previous run left the checkout on its
- * own work branch. With a `workBranch`, that branch is then created (or reset) at the worker's branch,
- * so the run's commits land on it and the worker's branch stays as it was. A worker `workdir` is used
- * as it is: its branch is the owner's business, so a work branch is not made there (a note says so).
+ * Clones on first use, else fetches and checks out the run's branch (fast-forward only: local commits
+ * stay). Every run starts from the checkout's branch, even when the previous run left the checkout on its
+ * own work branch. With a `workBranch`, that branch is then created (or reset) at the checkout's branch,
+ * so the run's commits land on it and the worker's branch stays as it was. A `workdir` is used as it
+ * is: its branch is the owner's business, so a work branch is not made there (a note says so). Only the
+ * run's checkout snapshot is used, never the worker's current settings.
  */
 export async function prepareWorkspace(
   home: string,
-  worker: Worker,
+  workerId: string,
+  checkout: RunCheckout,
   workBranch: string | null = null,
 ): Promise<Prepared> {
   const notes: string[] = [];
-  if (worker.workdir !== undefined) {
-    const dir = worker.workdir;
+  const dir = workspaceDirOf(home, workerId, checkout);
+  if (checkout.workdir !== null) {
     if (!(await exists(dir))) throw new Error(`workdir ${dir} does not exist`);
     if (workBranch !== null)
       notes.push(`work branch ${workBranch} not made: the worker's workdir is used as it is`);
-    return { dir, startCommit: await headOf(dir), notes };
+    return { dir, startCommit: await headCommitOf(dir), notes };
   }
-  const repo = worker.repo;
-  if (repo === undefined) throw new Error('worker has neither repo nor workdir');
+  const repo = checkout.repo;
+  if (repo === null) throw new Error('the run has neither repo nor workdir');
   const root = join(home, 'workspaces');
-  const dir = join(root, worker.id);
   await mkdir(root, { recursive: true });
   if (!(await exists(join(dir, '.git')))) {
     await git(root, ['clone', '--branch', repo.branch, '--', repo.url, dir]);
@@ -76,10 +85,11 @@ export async function prepareWorkspace(
   }
   // -B: a work branch left from an earlier attempt of the same run is reset, not an error.
   if (workBranch !== null) await git(dir, ['checkout', '-B', workBranch, '--']);
-  return { dir, startCommit: await headOf(dir), notes };
+  return { dir, startCommit: await headCommitOf(dir), notes };
 }
 
-export async function headOf(dir: string): Promise<string | null> {
+/** The commit git's HEAD points at, or null (an empty repository). */
+export async function headCommitOf(dir: string): Promise<string | null> {
   try {
     return await git(dir, ['rev-parse', 'HEAD']);
   } catch {

@@ -1,6 +1,7 @@
 // Environment variables of DESIGN.md as zod schemas, and the parser every deployable's config.ts calls once.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { AgentIdSchema } from './ids.js';
 import { type VmRef, VmRefSchema } from './vm.js';
 
 export class ConfigError extends Error {
@@ -74,12 +75,7 @@ export const ENV = {
   NIGHTSHIFT_WORKER_COMMAND: z.string().min(1).default('claude'),
   NIGHTSHIFT_HOME: z.string().startsWith('/', { message: 'expected an absolute path' }),
   NIGHTSHIFT_MAX_WORKERS: intInRange(1, 64).default(2),
-  NIGHTSHIFT_AGENT_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, {
-      message: 'expected letters, digits, dots, dashes or underscores',
-    })
-    .default(() => hostname().replace(/[^A-Za-z0-9._-]/g, '-')),
+  NIGHTSHIFT_AGENT_ID: AgentIdSchema.default(() => hostname().replace(/[^A-Za-z0-9._-]/g, '-')),
   PORT: intInRange(1, 65535).default(8080),
   /** The worker VMs the functions start when runs wait (terraform sets it); none: nothing is started. */
   NIGHTSHIFT_VMS: vmList.default([]),

@@ -4,16 +4,10 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { RUN_FILES as FILES } from './files.mjs';
 import { clean, render } from './render.mjs';
-
-// File names: keep in step with RUN_FILES in ../rundir.ts.
-const FILES = {
-  launch: 'launch.json',
-  stream: 'stream.jsonl',
-  stderr: 'stderr.log',
-  pids: 'pids.json',
-  exit: 'exit.json',
-};
+import { tailOfText } from './text.mjs';
 
 const dir = process.argv[2];
 if (!dir) {
@@ -42,6 +36,8 @@ let note = null;
 let finished = false;
 // The end of stderr goes into exit.json: when the worker dies without a result, it says why.
 const STDERR_TAIL_CHARS = 2000;
+// The shell's code for a command that could not be run: the agent reports it with the runner's note.
+const COULD_NOT_START = 127;
 let stderrTail = '';
 
 function finish(status) {
@@ -77,25 +73,29 @@ try {
 writeJsonAtomic(join(dir, FILES.pids), { runner: process.pid, worker: child?.pid ?? null });
 
 if (child === null) {
-  finish({ code: 127, signal: null });
+  finish({ code: COULD_NOT_START, signal: null });
 } else {
+  // Decoders keep a character split across two chunks whole (the files get the raw bytes).
+  const stdoutText = new StringDecoder('utf8');
+  const stderrText = new StringDecoder('utf8');
   let partial = '';
   child.stdout.on('data', (chunk) => {
     streamOut.write(chunk);
-    partial += chunk.toString('utf8');
+    partial += stdoutText.write(chunk);
     const lines = partial.split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) if (line.trim() !== '') show(render(line));
   });
   child.stderr.on('data', (chunk) => {
     stderrOut.write(chunk);
-    const text = chunk.toString('utf8');
-    stderrTail = (stderrTail + text).slice(-STDERR_TAIL_CHARS);
+    const text = stderrText.write(chunk);
+    // Cut whole: half an emoji in exit.json would become half a surrogate pair in the run's error.
+    stderrTail = tailOfText(stderrTail + text, STDERR_TAIL_CHARS);
     show(clean(text));
   });
   child.on('error', (error) => {
     note = `could not start ${spec.command}: ${error.message}`;
-    finish({ code: 127, signal: null });
+    finish({ code: COULD_NOT_START, signal: null });
   });
   child.on('close', (code, signal) => finish({ code, signal }));
 }

@@ -19,8 +19,9 @@ import {
 import { createSeededOrigin } from '@nightshift/shared/dev';
 import { type TestEnv, tempDir, testRun, useTestEnv, waitFor } from '@nightshift/shared/testing';
 import { afterAll } from 'vitest';
-import { Agent, type AgentOptions } from '../agent.js';
+import { Agent } from '../agent.js';
 import { silentLogger } from '../log.js';
+import { type AgentOptionsInput, compileAgentOptions } from '../options.js';
 import type { AgentTimings } from '../timings.js';
 import { createTmux, type Tmux } from '../tmux.js';
 
@@ -37,6 +38,7 @@ export const TEST_TIMINGS: AgentTimings = {
   resultExitGraceMs: 1_000,
   stopEscalationMs: 500,
   firestoreDeadlineMs: 5_000,
+  publishDeadlineMs: 5_000,
   resubscribeMs: 500,
   minuteMs: 60_000,
 };
@@ -59,13 +61,13 @@ export interface AgentTest {
   home: string;
   fakeDir: string;
   tmux: Tmux;
-  startAgent(overrides?: Partial<AgentOptions>): Promise<Agent>;
+  startAgent(overrides?: Partial<AgentOptionsInput>): Promise<Agent>;
   makeRepo(name: string): Promise<string>;
   createWorker(id: string, fields?: Partial<Worker>): Promise<Worker>;
   createRun(workerId: string, fields?: Partial<Run>): Promise<Run>;
   publish(type: 'run.start' | 'run.cancel', runId: string): Promise<void>;
   scenario(runId: string, name: Scenario, arg?: number | string): Promise<void>;
-  waitStatus(runId: string, statuses: RunStatus[], timeoutMs?: number): Promise<Run>;
+  waitStatus(runId: string, statuses: readonly RunStatus[], timeoutMs?: number): Promise<Run>;
   events(runId: string): Promise<string[]>;
   /** Waits until the worker's lock is gone: the agent releases it just after the terminal status. */
   lockReleased(workerId: string): Promise<true>;
@@ -98,19 +100,21 @@ export async function setupAgentTest(): Promise<AgentTest> {
     fakeDir,
     tmux,
     async startAgent(overrides = {}) {
-      const agent = new Agent({
-        agentId: 'agent-test',
-        home,
-        workerCommand: FAKE_CLAUDE,
-        capacity: 2,
-        db: env.db,
-        pubsub: env.pubsub,
-        tmux,
-        timings: TEST_TIMINGS,
-        logger: silentLogger,
-        workerEnv: { FAKE_CLAUDE_DIR: fakeDir },
-        ...overrides,
-      });
+      const agent = new Agent(
+        compileAgentOptions({
+          agentId: 'agent-test',
+          home,
+          workerCommand: FAKE_CLAUDE,
+          capacity: 2,
+          db: env.db,
+          pubsub: env.pubsub,
+          tmux,
+          timings: TEST_TIMINGS,
+          logger: silentLogger,
+          workerEnv: { FAKE_CLAUDE_DIR: fakeDir },
+          ...overrides,
+        }),
+      );
       agents.push(agent);
       await agent.start();
       return agent;

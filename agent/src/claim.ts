@@ -1,0 +1,104 @@
+// Claim: the worker lock with create(), then `queued → starting` under a precondition; and which queued run to take next.
+import { isTerminal, type Run } from '@nightshift/shared';
+import type { Logger } from './log.js';
+import type { Clock } from './options.js';
+import type { Store } from './store.js';
+import type { AgentTimings } from './timings.js';
+import { sessionNameOf } from './tmux.js';
+
+export interface ClaimDeps {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  timings: Pick<AgentTimings, 'leaseMs'>;
+}
+
+/** What one claim attempt found. */
+export type ClaimAttempt =
+  /** Moved to `starting` for this agent: the run is to be held and launched. */
+  | { kind: 'claimed'; run: Run }
+  /** Recorded as this agent's (`starting`/`running`) but not held: an earlier claim whose write landed late. */
+  | { kind: 'ours'; run: Run }
+  /** Not queued (duplicate, late, claimed by another, cancelled), or someone else moved it first. */
+  | { kind: 'ignored' }
+  /** Its worker is held by another active run: it stays queued. */
+  | { kind: 'busy' }
+  | { kind: 'unknown' };
+
+/**
+ * The queue scan's choice (pure): at most one run per worker, none of a worker already held, the preferred
+ * worker's first (its slot just freed), then oldest first.
+ */
+export function queueCandidates(
+  queued: readonly Run[],
+  opts: { heldWorkers: ReadonlySet<string>; preferWorker?: string | undefined },
+): Run[] {
+  const { preferWorker } = opts;
+  const ordered = [...queued].sort(
+    (a, b) =>
+      Number(b.workerId === preferWorker) - Number(a.workerId === preferWorker) ||
+      a.createdAt.localeCompare(b.createdAt),
+  );
+  const seen = new Set<string>();
+  return ordered.filter((run) => {
+    if (seen.has(run.workerId) || opts.heldWorkers.has(run.workerId)) return false;
+    seen.add(run.workerId);
+    return true;
+  });
+}
+
+/** Claims a queued run (see PROTOCOL.md, Claim); the caller holds its id against concurrent copies. */
+export async function claimQueued(deps: ClaimDeps, runId: string): Promise<ClaimAttempt> {
+  const { store, clock } = deps;
+  const snap = await store.run(runId);
+  const run = snap.exists ? snap.data() : undefined;
+  if (run === undefined) return { kind: 'unknown' };
+  if (run.agentId === store.agentId && (run.status === 'starting' || run.status === 'running'))
+    return { kind: 'ours', run };
+  if (run.status !== 'queued') return { kind: 'ignored' };
+  if (!(await lockWorker(deps, run))) return { kind: 'busy' };
+  const moved = await store.move(runId, 'starting', {
+    patch: {
+      agentId: store.agentId,
+      session: sessionNameOf(run.workerId, run.id),
+      leaseExpiresAt: new Date(clock.now().getTime() + deps.timings.leaseMs).toISOString(),
+    },
+    reason: `claimed by agent ${store.agentId}`,
+    expect: ['queued'],
+    snapshot: snap,
+  });
+  if (!moved.ok) {
+    if (moved.current && isTerminal(moved.current.status)) await store.releaseLock(run.workerId, runId);
+    return { kind: 'ignored' };
+  }
+  return { kind: 'claimed', run: moved.run };
+}
+
+/**
+ * Takes `workerLocks/<workerId>` for the run. A lock of this very run is an earlier, half-done claim of it;
+ * a lock of a terminal or missing run is stale and replaced; any other holder means the worker is busy.
+ */
+export async function lockWorker(
+  deps: Pick<ClaimDeps, 'store' | 'clock' | 'log'>,
+  run: Run,
+): Promise<boolean> {
+  const { store } = deps;
+  const lock = {
+    workerId: run.workerId,
+    runId: run.id,
+    agentId: store.agentId,
+    createdAt: deps.clock.now().toISOString(),
+  };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (await store.createLock(lock)) return true;
+    const existing = await store.readLock(run.workerId);
+    const holder = existing.data();
+    if (holder === undefined) continue; // released meanwhile: try again
+    if (holder.runId === run.id) return true;
+    const other = (await store.run(holder.runId)).data();
+    if (other !== undefined && !isTerminal(other.status)) return false;
+    deps.log.warn('removing a stale worker lock', { workerId: run.workerId, staleRunId: holder.runId });
+    await store.deleteLockIfUnchanged(existing);
+  }
+  return false;
+}

@@ -1,0 +1,166 @@
+// Finish: how an ending becomes a terminal status, the push of the run's commits, and the terminal write.
+
+import { type Progress, type Run, tailOf, type Usage } from '@nightshift/shared';
+import { markRunning } from './launch.js';
+import { type HeldRun, type Outcome, outcomeOf, type PushResult, type StopReason } from './lifecycle.js';
+import { errorMessage } from './log.js';
+import type { Clock } from './options.js';
+import { finalProgress } from './progress.js';
+import type { Store } from './store.js';
+import { type ExitStatus, judge, keepEnd, type StreamState } from './stream.js';
+import type { Tmux } from './tmux.js';
+import { commitsSince, pushBranch } from './workspace.js';
+
+/** A run document holds at most 1 MiB (and the prompt may take 400 KB of it): a longer result keeps its end. */
+export const RESULT_TEXT_MAX_CHARS = 100_000;
+const STDERR_IN_ERROR_CHARS = 500;
+
+/** What decides an ending besides the exit status. */
+export interface EndingFacts {
+  /** Why the agent was stopping the worker, if it was. */
+  stop: StopReason | null;
+  maxDurationMinutes: number;
+  cancelReason: string | null;
+  stream: StreamState;
+}
+
+export const endingFactsOf = (held: HeldRun): EndingFacts => ({
+  stop: held.stopReason,
+  maxDurationMinutes: held.run.maxDurationMinutes,
+  cancelReason: held.cancelReason,
+  stream: held.tail.stream,
+});
+
+/** How a run that stopped or exited ends (the Finish table of PROTOCOL.md). */
+export function decideOutcome(
+  facts: EndingFacts,
+  exit: (ExitStatus & { note?: string | null }) | null,
+): Outcome {
+  const { stop } = facts;
+  const exitCode = exit?.code ?? null;
+  if (stop === 'timeout') {
+    return outcomeOf('timed_out', `exceeded maxDurationMinutes (${facts.maxDurationMinutes})`, { exitCode });
+  }
+  if (stop === 'cancel')
+    return outcomeOf('cancelled', facts.cancelReason || 'cancel requested', { exitCode });
+  const verdict = judge(facts.stream, exit ?? { code: null, signal: 'SIGKILL' }, {
+    ignoreExit: stop === 'result_hang',
+  });
+  const note = stop === 'result_hang' ? 'worker was still alive after its result and was stopped' : null;
+  if (verdict.status === 'succeeded') return outcomeOf('succeeded', null, { exitCode, note });
+  const extra = exit?.note ? `; ${exit.note}` : '';
+  // Without a result, stderr is where the worker said why (not logged in, refused to run as root, …).
+  const said = facts.stream.result === null ? stderrSummary(exit?.stderrTail) : '';
+  return outcomeOf('failed', `${verdict.error}${extra}${said}`, { exitCode, note });
+}
+
+/** The ending of a session that is gone without an exit status: VM rebooted or session killed. */
+export const sessionGone = (session: string): Outcome =>
+  outcomeOf('lost', `tmux session ${session} is gone without an exit status (VM rebooted or session killed)`);
+
+/** A worker that ended (exit.json was written) but whose exit status cannot be read: its ending is unknown. */
+export const exitUnreadable = (why: string): Outcome =>
+  outcomeOf('lost', `the worker ended, but its exit status file is unreadable: ${why}`);
+
+/** The outcome once a requested push has failed: a success becomes a failure; other endings keep their status. */
+export function withPushFailure(ending: Outcome, why: string): Outcome {
+  return ending.status === 'succeeded'
+    ? { ...ending, status: 'failed', error: `the worker finished, but ${why}` }
+    : { ...ending, error: ending.error ? `${ending.error}; ${why}` : why };
+}
+
+/** The last non-empty lines of stderr, on one line, for a run's error; empty when there are none. */
+export function stderrSummary(tail: string | null | undefined): string {
+  const text = (tail ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' | ');
+  if (text === '') return '';
+  return `; stderr: ${text.length > STDERR_IN_ERROR_CHARS ? `…${tailOf(text, STDERR_IN_ERROR_CHARS)}` : text}`;
+}
+
+/** What is recorded with the terminal status, beside the outcome. */
+export interface FinalFacts {
+  at: Date;
+  usage: Usage;
+  commits: string[];
+  push: PushResult | null;
+  resultText: string | null;
+  progress: Progress | null;
+}
+
+/** The terminal update of a run: its status comes from the outcome, everything else is written with it. */
+export function terminalUpdate(
+  ending: Outcome,
+  facts: FinalFacts,
+): { status: Outcome['status']; patch: Partial<Run> } {
+  // The owner asked for the commits on the remote: a run that did not deliver them has not succeeded.
+  const final = facts.push?.failure ? withPushFailure(ending, facts.push.failure) : ending;
+  return {
+    status: final.status,
+    patch: {
+      finishedAt: facts.at.toISOString(),
+      exitCode: final.exitCode,
+      usage: { ...facts.usage },
+      commits: facts.commits,
+      pushedBranch: facts.push !== null && facts.push.failure === null ? facts.push.branch : null,
+      result: facts.resultText === null ? null : keepEnd(facts.resultText, RESULT_TEXT_MAX_CHARS),
+      error: final.error,
+      progress: facts.progress,
+      leaseExpiresAt: null,
+    },
+  };
+}
+
+export interface FinishDeps {
+  store: Store;
+  tmux: Tmux;
+  clock: Clock;
+}
+
+/**
+ * Pushes (once) and writes the terminal status, then kills the session and releases the worker lock.
+ * Throws when Firestore does not take it: the caller tries again on the next tick.
+ */
+export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> {
+  const phase = held.phase;
+  if (phase.name !== 'finishing') throw new Error(`run ${held.runId} is ${phase.name}, not finishing`);
+  const { store, tmux, clock } = deps;
+  const commits = held.workspace ? await commitsSince(held.workspace, held.startCommit) : [];
+  const repo = held.checkout.repo;
+  if (repo?.push && held.workspace && commits.length > 0 && phase.push === null) {
+    // The run's own branch when it has one (its commits were made there), else its checkout's branch:
+    // both from the run document, so an agent that adopted the run after a restart pushes the same one.
+    const branch = held.run.workBranch ?? repo.branch;
+    try {
+      await pushBranch(held.workspace, branch);
+      held.pushed({ branch, failure: null });
+    } catch (error) {
+      held.pushed({
+        branch,
+        failure: `pushing ${branch} failed (${errorMessage(error)}); the run's ${commits.length} commit(s) are kept in ${held.workspace}`,
+      });
+    }
+  }
+  const push = held.phase.name === 'finishing' ? held.phase.push : null;
+  await markRunning(store, held, clock.now().toISOString());
+  const { status, patch } = terminalUpdate(phase.outcome, {
+    at: clock.now(),
+    usage: held.tail.stream.usage,
+    commits,
+    push,
+    resultText: held.tail.stream.result?.text ?? null,
+    progress: await finalProgress(clock, held),
+  });
+  const moved = await store.move(held.runId, status, {
+    patch,
+    reason: patch.error ?? null,
+    expect: ['starting', 'running'],
+  });
+  if (!moved.ok) held.log.warn('final status not written', { status, why: moved.why });
+  if (phase.outcome.note) await store.note(held.runId, phase.outcome.note).catch(() => {});
+  await tmux.killSession(held.session);
+  await store.releaseLock(held.workerId, held.runId);
+  held.log.info('run finished', { status, error: patch.error ?? null });
+}

@@ -1,0 +1,85 @@
+// The agent's options, compiled once: every setting parsed and defaulted here, for main, the tests and the agent process.
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Firestore } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+import { AgentIdSchema, formatIssues } from '@nightshift/shared';
+import { z } from 'zod';
+import { createLogger, type Logger } from './log.js';
+import { type AgentTimings, AgentTimingsSchema, DEFAULT_TIMINGS } from './timings.js';
+import type { Tmux } from './tmux.js';
+import { AGENT_VERSION } from './version.js';
+
+/**
+ * The runner script. Resolved from this module, which sits directly in agent/src/ like main.ts: the
+ * bundle keeps that layout (`dist/agent/main.js` beside `dist/agent/runner/runner.mjs`).
+ */
+export const RUNNER_PATH = join(dirname(fileURLToPath(import.meta.url)), 'runner', 'runner.mjs');
+
+/** What an agent is, as plain data (the JSON an agent process is started with). */
+export const AgentSettingsSchema = z.object({
+  agentId: AgentIdSchema,
+  home: z.string().startsWith('/', { message: 'expected an absolute path' }),
+  workerCommand: z.string().min(1),
+  /** Most runs held at once (NIGHTSHIFT_MAX_WORKERS). */
+  capacity: z.number().int().min(1).max(64),
+  /** Any timing left out keeps its default. */
+  timings: AgentTimingsSchema.partial().default({}),
+  /** Extra environment for the worker (tests point the fake claude at its folder with it). */
+  workerEnv: z.record(z.string(), z.string()).default({}),
+  version: z.string().min(1).default(AGENT_VERSION),
+  host: z
+    .string()
+    .min(1)
+    .default(() => hostname()),
+  nodePath: z
+    .string()
+    .min(1)
+    .default(() => process.execPath),
+  runnerPath: z.string().min(1).default(RUNNER_PATH),
+});
+export type AgentSettings = z.input<typeof AgentSettingsSchema>;
+
+/** The agent's reading of the time; tests may give their own. */
+export interface Clock {
+  now(): Date;
+}
+
+/** The clients an agent talks through: live objects, never parsed. */
+export interface AgentClients {
+  db: Firestore;
+  pubsub: PubSub;
+  tmux: Tmux;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export type AgentOptionsInput = AgentSettings & AgentClients;
+
+/** Compiled options: everything set, nothing left to default. */
+export interface AgentOptions extends Omit<z.output<typeof AgentSettingsSchema>, 'timings'> {
+  timings: AgentTimings;
+  db: Firestore;
+  pubsub: PubSub;
+  tmux: Tmux;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** Parses and defaults every option; throws one error naming each bad setting. */
+export function compileAgentOptions(input: AgentOptionsInput): AgentOptions {
+  const { db, pubsub, tmux, logger, now, ...settings } = input;
+  const parsed = AgentSettingsSchema.safeParse(settings);
+  if (!parsed.success) throw new Error(`agent options: ${formatIssues(parsed.error)}`);
+  const s = parsed.data;
+  return {
+    ...s,
+    timings: { ...DEFAULT_TIMINGS, ...s.timings },
+    db,
+    pubsub,
+    tmux,
+    logger: logger ?? createLogger({ agent: s.agentId }),
+    clock: { now: now ?? (() => new Date()) },
+  };
+}

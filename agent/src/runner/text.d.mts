@@ -1,0 +1,2 @@
+// Types of text.mjs, for the tests.
+export function tailOfText(text: string, max: number): string;
