@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { IsoDateTimeSchema, RunIdSchema } from './ids.js';
-import { formatIssues } from './validation.js';
+import { formatIssues, parseJsonObject } from './validation.js';
 
 export const COMMAND_VERSION = 1;
 export const COMMAND_TYPES = ['run.start', 'run.cancel'] as const;
@@ -33,16 +33,9 @@ export type ParsedCommand = { ok: true; command: Command } | { ok: false; reason
  * with a reason, so the subscriber can log it and ack it instead of crashing or redelivering forever.
  */
 export function parseCommand(data: Buffer | string | Uint8Array): ParsedCommand {
-  let json: unknown;
-  try {
-    json = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'command is not JSON' };
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return { ok: false, reason: 'command is not a JSON object' };
-  }
-  const raw = json as Record<string, unknown>;
+  const json = parseJsonObject(data, 'command');
+  if (!json.ok) return json;
+  const raw = json.value;
   if (raw.version !== COMMAND_VERSION) {
     return {
       ok: false,

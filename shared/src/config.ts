@@ -15,19 +15,19 @@ const hostPort = z
   .string()
   .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, { message: 'expected host:port' });
 
-const csvTokens = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t.length > 0),
-  )
-  .pipe(
-    z
-      .array(z.string().min(16, { message: 'expected each token to be at least 16 characters' }))
-      .min(1, { message: 'expected at least one token' }),
-  );
+/** A comma-separated list, items trimmed, empty ones dropped. */
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0),
+);
+
+const csvTokens = csv.pipe(
+  z
+    .array(z.string().min(16, { message: 'expected each token to be at least 16 characters' }))
+    .min(1, { message: 'expected at least one token' }),
+);
 
 const intInRange = (min: number, max: number) =>
   z
@@ -37,30 +37,22 @@ const intInRange = (min: number, max: number) =>
     .pipe(z.number().int().min(min).max(max));
 
 /** `zone/name,zone/name`: the worker VMs the functions may start. */
-const vmList = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((t) => t.trim())
-      .filter((t) => t.length > 0),
-  )
-  .transform((items, ctx): VmRef[] => {
-    const vms: VmRef[] = [];
-    for (const item of items) {
-      const [zone = '', name = '', ...rest] = item.split('/');
-      const parsed = VmRefSchema.safeParse({ zone, name });
-      if (!parsed.success || rest.length > 0) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected zone/name items such as "us-central1-a/nightshift-worker-1", got "${item}"`,
-        });
-        return z.NEVER;
-      }
-      vms.push(parsed.data);
+const vmList = csv.transform((items, ctx): VmRef[] => {
+  const vms: VmRef[] = [];
+  for (const item of items) {
+    const [zone = '', name = '', ...rest] = item.split('/');
+    const parsed = VmRefSchema.safeParse({ zone, name });
+    if (!parsed.success || rest.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected zone/name items such as "us-central1-a/nightshift-worker-1", got "${item}"`,
+      });
+      return z.NEVER;
     }
-    return vms;
-  });
+    vms.push(parsed.data);
+  }
+  return vms;
+});
 
 /** Each variable's schema, by its DESIGN.md name. Deployables pick the ones they read. */
 export const ENV = {

@@ -27,40 +27,49 @@ export interface TopologyOptions {
  * stack and tests call this). The agents' subscription dead-letters a command after a few failed deliveries.
  */
 export async function ensureTopology(pubsub: PubSub, options: TopologyOptions = {}): Promise<void> {
-  await pubsub.createTopic(PUBSUB.commandsTopic).catch(ignoreExists);
-  await pubsub.createTopic(PUBSUB.deadLetterTopic).catch(ignoreExists);
+  await ensureDeadLettered(pubsub, {
+    topic: PUBSUB.commandsTopic,
+    subscription: PUBSUB.agentSubscription,
+    deadLetterTopic: PUBSUB.deadLetterTopic,
+    deadLetterSubscription: PUBSUB.deadLetterSubscription,
+  });
+  // Run events: the reactor's subscription (a push subscription in the cloud, pulled by tests).
+  await ensureDeadLettered(pubsub, {
+    topic: PUBSUB.runStatusTopic,
+    subscription: PUBSUB.reactorSubscription,
+    deadLetterTopic: PUBSUB.runStatusDeadLetterTopic,
+    deadLetterSubscription: PUBSUB.runStatusDeadLetterSubscription,
+    ...(options.reactorPushEndpoint ? { pushEndpoint: options.reactorPushEndpoint } : {}),
+  });
+}
+
+/** A topic and its subscription that dead-letters a message after a few failed deliveries, to a readable one. */
+async function ensureDeadLettered(
+  pubsub: PubSub,
+  names: {
+    topic: string;
+    subscription: string;
+    deadLetterTopic: string;
+    deadLetterSubscription: string;
+    pushEndpoint?: string;
+  },
+): Promise<void> {
+  await pubsub.createTopic(names.topic).catch(ignoreExists);
+  await pubsub.createTopic(names.deadLetterTopic).catch(ignoreExists);
   await pubsub
-    .topic(PUBSUB.deadLetterTopic)
-    .createSubscription(PUBSUB.deadLetterSubscription, { ackDeadlineSeconds: 60 })
+    .topic(names.deadLetterTopic)
+    .createSubscription(names.deadLetterSubscription, { ackDeadlineSeconds: 60 })
     .catch(ignoreExists);
   await pubsub
-    .topic(PUBSUB.commandsTopic)
-    .createSubscription(PUBSUB.agentSubscription, {
+    .topic(names.topic)
+    .createSubscription(names.subscription, {
       ackDeadlineSeconds: 60,
       deadLetterPolicy: {
-        deadLetterTopic: pubsub.topic(PUBSUB.deadLetterTopic).name,
+        deadLetterTopic: pubsub.topic(names.deadLetterTopic).name,
         maxDeliveryAttempts: PUBSUB.maxDeliveryAttempts,
       },
       retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 60 } },
-    })
-    .catch(ignoreExists);
-  // Run events: the reactor's subscription (a push subscription in the cloud, pulled by the local stack).
-  await pubsub.createTopic(PUBSUB.runStatusTopic).catch(ignoreExists);
-  await pubsub.createTopic(PUBSUB.runStatusDeadLetterTopic).catch(ignoreExists);
-  await pubsub
-    .topic(PUBSUB.runStatusDeadLetterTopic)
-    .createSubscription(PUBSUB.runStatusDeadLetterSubscription, { ackDeadlineSeconds: 60 })
-    .catch(ignoreExists);
-  await pubsub
-    .topic(PUBSUB.runStatusTopic)
-    .createSubscription(PUBSUB.reactorSubscription, {
-      ackDeadlineSeconds: 60,
-      deadLetterPolicy: {
-        deadLetterTopic: pubsub.topic(PUBSUB.runStatusDeadLetterTopic).name,
-        maxDeliveryAttempts: PUBSUB.maxDeliveryAttempts,
-      },
-      retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 60 } },
-      ...(options.reactorPushEndpoint ? { pushConfig: { pushEndpoint: options.reactorPushEndpoint } } : {}),
+      ...(names.pushEndpoint ? { pushConfig: { pushEndpoint: names.pushEndpoint } } : {}),
     })
     .catch(ignoreExists);
 }

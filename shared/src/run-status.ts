@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
 import { type Run, type RunEvent, TriggerSchema } from './run.js';
 import { RunStatusSchema } from './status.js';
-import { formatIssues } from './validation.js';
+import { formatIssues, parseJsonObject } from './validation.js';
 
 export const RUN_STATUS_EVENT_VERSION = 1;
 
@@ -53,13 +53,9 @@ export type ParsedRunStatusEvent = { ok: true; event: RunStatusEvent } | { ok: f
 
 /** Reads a message body; never throws, so a bad message is logged and acked, not redelivered forever. */
 export function parseRunStatusEvent(data: Buffer | string | Uint8Array): ParsedRunStatusEvent {
-  let json: unknown;
-  try {
-    json = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'run.status event is not JSON' };
-  }
-  const parsed = RunStatusEventSchema.safeParse(json);
+  const json = parseJsonObject(data, 'run.status event');
+  if (!json.ok) return json;
+  const parsed = RunStatusEventSchema.safeParse(json.value);
   return parsed.success
     ? { ok: true, event: parsed.data }
     : { ok: false, reason: `run.status event does not match its schema: ${formatIssues(parsed.error)}` };

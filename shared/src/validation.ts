@@ -21,3 +21,19 @@ export function formatIssues(error: z.ZodError): string {
     .map((i) => `${i.path}: ${i.message}`)
     .join('; ');
 }
+
+export type ParsedJsonObject = { ok: true; value: Record<string, unknown> } | { ok: false; reason: string };
+
+/** A message body as a JSON object; never throws (`what` names it in the reason: "command", …). */
+export function parseJsonObject(data: Buffer | string | Uint8Array, what: string): ParsedJsonObject {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
+  } catch {
+    return { ok: false, reason: `${what} is not JSON` };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { ok: false, reason: `${what} is not a JSON object` };
+  }
+  return { ok: true, value: json as Record<string, unknown> };
+}

@@ -2,7 +2,13 @@
 // from the agents' subscription through the emulator's REST interface.
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { type Command, PUBSUB, parseCommand } from '@nightshift/shared';
+import {
+  type Command,
+  PUBSUB,
+  parseCommand,
+  parseRunStatusEvent,
+  type RunStatusEvent,
+} from '@nightshift/shared';
 import { createDeps, type Deps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createApiApp } from './app.js';
@@ -55,12 +61,18 @@ export async function startApi(
 }
 
 /**
- * Pulls and acks every command waiting on the agents' subscription of `projectId`, until a pull comes
- * back empty. The emulator's REST interface answers an empty pull at once.
+ * Pulls and acks every message waiting on a subscription of `projectId`, until a pull comes back empty,
+ * each read by `parse` (which throws on a message it cannot read). The emulator's REST interface answers
+ * an empty pull at once.
  */
-export async function drainCommands(pubsubHost: string, projectId: string): Promise<Command[]> {
-  const sub = `http://${pubsubHost}/v1/projects/${projectId}/subscriptions/${PUBSUB.agentSubscription}`;
-  const commands: Command[] = [];
+export async function drainSubscription<T>(
+  pubsubHost: string,
+  projectId: string,
+  subscription: string,
+  parse: (data: Buffer) => T,
+): Promise<T[]> {
+  const sub = `http://${pubsubHost}/v1/projects/${projectId}/subscriptions/${subscription}`;
+  const messages: T[] = [];
   for (;;) {
     const res = await fetch(`${sub}:pull`, {
       method: 'POST',
@@ -71,18 +83,32 @@ export async function drainCommands(pubsubHost: string, projectId: string): Prom
     const { receivedMessages = [] } = (await res.json()) as {
       receivedMessages?: Array<{ ackId: string; message: { data: string } }>;
     };
-    if (receivedMessages.length === 0) return commands;
-    for (const m of receivedMessages) {
-      const parsed = parseCommand(Buffer.from(m.message.data, 'base64'));
-      if (!parsed.ok) throw new Error(`unreadable command on the subscription: ${parsed.reason}`);
-      commands.push(parsed.command);
-    }
+    if (receivedMessages.length === 0) return messages;
+    for (const m of receivedMessages) messages.push(parse(Buffer.from(m.message.data, 'base64')));
     await fetch(`${sub}:acknowledge`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ ackIds: receivedMessages.map((m) => m.ackId) }),
     });
   }
+}
+
+/** Every command waiting on the agents' subscription. */
+export function drainCommands(pubsubHost: string, projectId: string): Promise<Command[]> {
+  return drainSubscription(pubsubHost, projectId, PUBSUB.agentSubscription, (data) => {
+    const parsed = parseCommand(data);
+    if (!parsed.ok) throw new Error(`unreadable command on the subscription: ${parsed.reason}`);
+    return parsed.command;
+  });
+}
+
+/** Every run.status event waiting on the reactor's subscription (a pull one in tests). */
+export function drainRunStatus(pubsubHost: string, projectId: string): Promise<RunStatusEvent[]> {
+  return drainSubscription(pubsubHost, projectId, PUBSUB.reactorSubscription, (data) => {
+    const parsed = parseRunStatusEvent(data);
+    if (!parsed.ok) throw new Error(`unreadable run.status event on the subscription: ${parsed.reason}`);
+    return parsed.event;
+  });
 }
 
 /** A worker body that validates: a workdir source and defaults for the rest. */

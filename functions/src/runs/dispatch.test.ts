@@ -1,44 +1,9 @@
 // Dispatch of a queued run: run.start and run.status publishes, what a failed or slow publish does, the sweep.
-import {
-  ensureTopology,
-  PUBSUB,
-  parseRunStatusEvent,
-  type Run,
-  RunSchema,
-  type RunStatusEvent,
-} from '@nightshift/shared';
+import { ensureTopology, PUBSUB, type Run, RunSchema } from '@nightshift/shared';
 import { describeEmulators, emulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { drainCommands, startApi, type TestApi, workerBody } from '../api/testing.js';
+import { drainCommands, drainRunStatus, startApi, type TestApi, workerBody } from '../api/testing.js';
 import { republishQueuedRuns } from './service.js';
-
-/** Pulls and acks every run.status event waiting on the reactor's subscription (a pull one in tests). */
-async function drainRunStatus(pubsubHost: string, projectId: string): Promise<RunStatusEvent[]> {
-  const sub = `http://${pubsubHost}/v1/projects/${projectId}/subscriptions/${PUBSUB.reactorSubscription}`;
-  const events: RunStatusEvent[] = [];
-  for (;;) {
-    const res = await fetch(`${sub}:pull`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ maxMessages: 100, returnImmediately: true }),
-    });
-    if (!res.ok) throw new Error(`pull failed: ${res.status} ${await res.text()}`);
-    const { receivedMessages = [] } = (await res.json()) as {
-      receivedMessages?: Array<{ ackId: string; message: { data: string } }>;
-    };
-    if (receivedMessages.length === 0) return events;
-    for (const m of receivedMessages) {
-      const parsed = parseRunStatusEvent(Buffer.from(m.message.data, 'base64'));
-      if (!parsed.ok) throw new Error(parsed.reason);
-      events.push(parsed.event);
-    }
-    await fetch(`${sub}:acknowledge`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ackIds: receivedMessages.map((m) => m.ackId) }),
-    });
-  }
-}
 
 async function eventsOf(api: TestApi, runId: string) {
   const res = await api.call('GET', `/v1/runs/${runId}/events`);
