@@ -1,5 +1,5 @@
 // The functions' configuration: the only reader of process.env in functions/, parsed once per function.
-import { ENV, parseEnv } from '@nightshift/shared';
+import { ENV, type FunctionEntryPoint, parseEnv } from '@nightshift/shared';
 
 type Env = Record<string, string | undefined>;
 
@@ -24,6 +24,17 @@ export function parseReactorConfig(env: Env) {
   return parseEnv(common, env);
 }
 export type ReactorConfig = ReturnType<typeof parseReactorConfig>;
+
+/**
+ * The variables each deployed function reads, by entry point: terraform sets every one (a test checks
+ * it, and that each parser above asks for no variable missing here).
+ */
+export const FUNCTION_ENV: Record<FunctionEntryPoint, readonly string[]> = {
+  api: [...Object.keys(common), 'NIGHTSHIFT_API_TOKENS'],
+  githubWebhook: [...Object.keys(common), 'GITHUB_WEBHOOK_SECRET'],
+  scheduler: Object.keys(common),
+  reactor: Object.keys(common),
+};
 
 export function parseLocalConfig(env: Env) {
   return parseEnv(

@@ -49,7 +49,8 @@ interface Entry {
 /** The `name: { value: …, isBlock: …, type: …, storageClassType: … }` entries of one synthesize function. */
 function entriesOf(body: string): Entry[] {
   const entries: Entry[] = [];
-  const re = /^\s+(\w+): \{\s*value: ([\s\S]*?),\s*isBlock: (true|false),\s*type: "\w+",\s*storageClassType: "\w+",?\s*\}/gm;
+  const re =
+    /^\s+(\w+): \{\s*value: ([\s\S]*?),\s*isBlock: (true|false),\s*type: "\w+",\s*storageClassType: "\w+",?\s*\}/gm;
   for (const m of body.matchAll(re)) {
     const value = m[2] ?? '';
     entries.push({
@@ -87,7 +88,8 @@ export function schemaFromBinding(js: string, dts: string): BlockSchema {
   const top = /synthesizeHclAttributes\(\) \{([\s\S]*?)^ {4}\}/m.exec(js)?.[1];
   if (top === undefined) throw new Error('no synthesizeHclAttributes() in the binding');
   const configInterface = [...interfaces.keys()].find(
-    (name) => name.endsWith('Config') && dts.includes(`interface ${name} extends cdktf.TerraformMetaArguments`),
+    (name) =>
+      name.endsWith('Config') && dts.includes(`interface ${name} extends cdktf.TerraformMetaArguments`),
   );
   const toBlock = (body: string, iface: Map<string, boolean> | undefined, depth: number): BlockSchema => {
     const block: BlockSchema = { attributes: {}, blocks: {} };
@@ -113,17 +115,29 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** The bindings could not be fetched (no registry here): the one reason a schema check may be skipped. */
+export class SchemaFetchError extends Error {
+  override readonly name = 'SchemaFetchError';
+}
+
 /** The binding's tarball in the cache folder, fetched with `npm pack` the first time. */
 async function tarball(provider: ProviderName): Promise<string> {
   const { pkg, version } = PROVIDER_BINDINGS[provider];
   const file = join(SCHEMA_CACHE_DIR, `${pkg.replace('@', '').replace('/', '-')}-${version}.tgz`);
   if (await exists(file)) return file;
   await mkdir(SCHEMA_CACHE_DIR, { recursive: true });
-  await exec('npm', ['pack', `${pkg}@${version}`, '--pack-destination', SCHEMA_CACHE_DIR, '--silent'], {
-    timeout: 300_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (!(await exists(file))) throw new Error(`npm pack did not write ${file}`);
+  try {
+    await exec('npm', ['pack', `${pkg}@${version}`, '--pack-destination', SCHEMA_CACHE_DIR, '--silent'], {
+      timeout: 300_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (error) {
+    const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
+    throw new SchemaFetchError(
+      `npm pack ${pkg}@${version} failed: ${stderr.split('\n')[0] || String(error)}`,
+    );
+  }
+  if (!(await exists(file))) throw new SchemaFetchError(`npm pack did not write ${file}`);
   return file;
 }
 
@@ -136,7 +150,8 @@ export type Schemas = Map<string, BlockSchema | null>;
 export async function loadSchemas(keys: { kind: SchemaKind; type: string }[]): Promise<Schemas> {
   const schemas: Schemas = new Map();
   const missing = new Map<ProviderName, { kind: SchemaKind; type: string; dir: string; cache: string }[]>();
-  for (const { kind, type } of keys) {
+  const unique = new Map(keys.map((k) => [`${k.kind}:${k.type}`, k]));
+  for (const { kind, type } of unique.values()) {
     const { provider, dir } = bindingDir(kind, type);
     if (!(provider in PROVIDER_BINDINGS)) {
       schemas.set(`${kind}:${type}`, null);
@@ -182,7 +197,15 @@ export async function loadSchemas(keys: { kind: SchemaKind; type: string }[]): P
 }
 
 /** Terraform's own arguments of every resource and data block. */
-const META_ARGUMENTS = new Set(['count', 'for_each', 'depends_on', 'provider', 'lifecycle', 'provisioner', 'connection']);
+const META_ARGUMENTS = new Set([
+  'count',
+  'for_each',
+  'depends_on',
+  'provider',
+  'lifecycle',
+  'provisioner',
+  'connection',
+]);
 
 type Body = Record<string, unknown>;
 const isBodyList = (v: unknown): v is Body[] =>
