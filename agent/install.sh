@@ -53,8 +53,9 @@ fi
 BUNDLE="$(cd "$BUNDLE" && pwd)"
 
 [[ "$PROJECT" =~ ^[a-z][a-z0-9-]{4,28}[a-z0-9]$ ]] || die "--project must be a Google Cloud project id (got \"$PROJECT\")"
-[[ "$MAX_WORKERS" =~ ^[0-9]+$ ]] && [ "$MAX_WORKERS" -ge 1 ] && [ "$MAX_WORKERS" -le 64 ] ||
+if ! [[ "$MAX_WORKERS" =~ ^[0-9]+$ ]] || [ "$MAX_WORKERS" -lt 1 ] || [ "$MAX_WORKERS" -gt 64 ]; then
   die "--max-workers must be a whole number from 1 to 64"
+fi
 [[ "$IDLE_MINUTES" =~ ^[0-9]+$ ]] || die "--idle-minutes must be a whole number"
 [ -z "$AGENT_ID" ] || [[ "$AGENT_ID" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ ]] ||
   die "--agent-id must be letters, digits, dots, dashes or underscores"
