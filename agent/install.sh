@@ -166,10 +166,24 @@ install_units() {
   done
 }
 
+# A running workers' server gets a new credential without a restart: new runs see it, running ones keep theirs.
+refresh_credential() {
+  local name value
+  for name in ANTHROPIC_API_KEY CLAUDE_CODE_OAUTH_TOKEN; do
+    value="$(sed -n "s/^$name=//p" "$ETC_DIR/workers.env" | head -n 1)"
+    if [ -n "$value" ]; then
+      runuser -u "$USER_NAME" -- tmux -L nightshift set-environment -g "$name" "$value"
+    else
+      runuser -u "$USER_NAME" -- tmux -L nightshift set-environment -g -u "$name" 2>/dev/null || true
+    fi
+  done
+}
+
 start_units() {
   systemctl daemon-reload
   # The workers' tmux server starts once and stays: re-installing never restarts it, so runs live on.
   systemctl enable --now nightshift-workers.service
+  refresh_credential
   systemctl enable nightshift-agent.service
   # The agent restarts on the new code and adopts the runs still in tmux.
   systemctl restart nightshift-agent.service
@@ -188,7 +202,7 @@ if $SYSTEM; then
   echo "Watch a run: sudo -u $USER_NAME tmux -L nightshift attach   (Ctrl-b s lists the runs)"
   if ! grep -qE '^(ANTHROPIC_API_KEY|CLAUDE_CODE_OAUTH_TOKEN)=' "$ETC_DIR/workers.env"; then
     echo "No Claude credential yet: put ANTHROPIC_API_KEY=... or CLAUDE_CODE_OAUTH_TOKEN=... in $ETC_DIR/workers.env" >&2
-    echo "(or pass --credential-file), then: systemctl restart nightshift-workers" >&2
+    echo "(or pass --credential-file and run this again)" >&2
   fi
 else
   echo "installed under $ROOT (no packages, user or systemctl in --root mode)"

@@ -51,9 +51,8 @@ locals {
     merge([
       for vm, _ in local.vms : {
         "${vm}-datastore" = { member = "serviceAccount:${google_service_account.vm[vm].email}", role = "roles/datastore.user" }
-        # The Ops Agent ships the journal (the agent's and workers' logs) and the VM's metrics.
-        "${vm}-logs"    = { member = "serviceAccount:${google_service_account.vm[vm].email}", role = "roles/logging.logWriter" }
-        "${vm}-metrics" = { member = "serviceAccount:${google_service_account.vm[vm].email}", role = "roles/monitoring.metricWriter" }
+        # The Ops Agent ships the journal (the agent's and workers' logs) to Cloud Logging.
+        "${vm}-logs" = { member = "serviceAccount:${google_service_account.vm[vm].email}", role = "roles/logging.logWriter" }
       }
     ]...),
   )

@@ -403,7 +403,6 @@ describe('terraform/ and the code', () => {
       'roles/storage.objectViewer': 'VMs download the agent bundle from the bucket',
       'roles/run.invoker': 'per function: the scheduler job, the reactor push, and the two public ones',
       'roles/logging.logWriter': "the build's logs; the VM's Ops Agent",
-      'roles/monitoring.metricWriter': "the VM's Ops Agent",
       'roles/artifactregistry.writer': 'Cloud Build stores the functions images',
       'roles/storage.objectAdmin': 'Cloud Build reads the source archive and stages the build',
     };
