@@ -53,6 +53,7 @@ describe('the systemd units', () => {
     expect(workers.Service?.Type).toEqual(['forking']);
     expect(workers.Service?.EnvironmentFile).toEqual(['/etc/nightshift/workers.env']);
     expect(workers.Service?.ExecStop).toEqual([`/usr/bin/tmux -L ${TMUX_SOCKET} kill-server`]);
+    expect(workers.Service?.Restart).toEqual(['always']);
     // The agent joins that server, never forks one into its own cgroup, and never sees the credential.
     expect(agent.Unit?.Requires).toEqual(['nightshift-workers.service']);
     expect(agent.Unit?.After?.join(' ')).toContain('nightshift-workers.service');

@@ -1,8 +1,8 @@
 // The Terraform providers' schemas, read from their generated cdktf bindings, and the check of HCL against them.
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
@@ -125,19 +125,23 @@ async function tarball(provider: ProviderName): Promise<string> {
   const { pkg, version } = PROVIDER_BINDINGS[provider];
   const file = join(SCHEMA_CACHE_DIR, `${pkg.replace('@', '').replace('/', '-')}-${version}.tgz`);
   if (await exists(file)) return file;
-  await mkdir(SCHEMA_CACHE_DIR, { recursive: true });
+  // Packed into a folder of this process, then renamed: another test run never reads a half-written file.
+  const staging = join(SCHEMA_CACHE_DIR, `staging-${process.pid}`);
+  await mkdir(staging, { recursive: true });
   try {
-    await exec('npm', ['pack', `${pkg}@${version}`, '--pack-destination', SCHEMA_CACHE_DIR, '--silent'], {
+    await exec('npm', ['pack', `${pkg}@${version}`, '--pack-destination', staging, '--loglevel=error'], {
       timeout: 300_000,
       maxBuffer: 64 * 1024 * 1024,
+    }).catch((error: unknown) => {
+      const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
+      throw new SchemaFetchError(
+        `npm pack ${pkg}@${version} failed: ${stderr.split('\n')[0] || String(error)}`,
+      );
     });
-  } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr ?? '').trim();
-    throw new SchemaFetchError(
-      `npm pack ${pkg}@${version} failed: ${stderr.split('\n')[0] || String(error)}`,
-    );
+    await rename(join(staging, basename(file)), file);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
-  if (!(await exists(file))) throw new SchemaFetchError(`npm pack did not write ${file}`);
   return file;
 }
 
@@ -185,7 +189,8 @@ export async function loadSchemas(keys: { kind: SchemaKind; type: string }[]): P
             await readFile(join(into, 'package/lib', w.dir, 'index.d.ts'), 'utf8'),
           );
           await mkdir(join(w.cache, '..'), { recursive: true });
-          await writeFile(w.cache, JSON.stringify(schema));
+          await writeFile(`${w.cache}.${process.pid}`, JSON.stringify(schema));
+          await rename(`${w.cache}.${process.pid}`, w.cache);
         }
         schemas.set(`${w.kind}:${w.type}`, schema);
       }
