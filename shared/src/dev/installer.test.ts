@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../agent/src/config.js';
 import { ConfigError } from '../config.js';
 import { TMUX_SOCKET } from '../names.js';
-import { describeUnless, tempDir } from '../testing/index.js';
+import { describeUnless, tempDir, waitFor } from '../testing/index.js';
 import { type BuildResult, build, REPO_ROOT } from './build.js';
 
 const exec = promisify(execFile);
@@ -67,6 +67,47 @@ describe('the systemd units', () => {
     for (const u of [workers, agent]) {
       expect(u.Service?.User).toEqual(['nightshift']);
       expect(u.Install?.WantedBy).toEqual(['multi-user.target']);
+    }
+  });
+});
+
+describe("the workers' unit's tmux server, started as the unit starts it (real tmux)", () => {
+  it("holds the credential for every run the agent starts in it, never the agent's own environment", async () => {
+    const dir = await tempDir('nightshift-tmux-');
+    const socketDir = join(dir, 'sockets');
+    await mkdir(socketDir);
+    const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TMUX_TMPDIR: socketDir };
+    const tmux = (args: string[], env: Record<string, string> = {}) =>
+      exec('tmux', ['-L', TMUX_SOCKET, ...args], { env: { ...base, ...env } });
+    try {
+      // ExecStart as systemd runs it, with workers.env as its environment.
+      const execStart = (await readUnit('nightshift-workers.service')).Service?.ExecStart?.[0] ?? '';
+      await exec('sh', ['-c', execStart], { env: { ...base, CLAUDE_CODE_OAUTH_TOKEN: 'token-1' } });
+      await tmux(['has-session', '-t', '=nightshift']);
+      // A run, started like the agent starts one: from a client with the agent's own environment.
+      const run = async (name: string) => {
+        const out = join(dir, `${name}.out`);
+        await tmux(
+          [
+            'new-session',
+            '-d',
+            '-s',
+            name,
+            '--',
+            'sh',
+            '-c',
+            `printf '%s|%s' "$CLAUDE_CODE_OAUTH_TOKEN" "$GOOGLE_CLOUD_PROJECT" >${out}`,
+          ],
+          { GOOGLE_CLOUD_PROJECT: 'agent-only-setting' },
+        );
+        return waitFor(`${name} to write`, () => readFile(out, 'utf8').catch(() => undefined));
+      };
+      expect(await run('run-1')).toBe('token-1|');
+      // install.sh's refresh of a running server: new runs get the new credential, no restart.
+      await tmux(['set-environment', '-g', 'CLAUDE_CODE_OAUTH_TOKEN', 'token-2']);
+      expect(await run('run-2')).toBe('token-2|');
+    } finally {
+      await tmux(['kill-server']).catch(() => {});
     }
   });
 });
