@@ -51,7 +51,7 @@ data "archive_file" "functions" {
   type        = "zip"
   source_dir  = "${path.module}/../dist/functions"
   output_path = "${path.module}/.build/functions.zip"
-  excludes    = ["node_modules", "serve-for-test.mjs"]
+  excludes    = ["node_modules/**"]
 
   lifecycle {
     precondition {

@@ -48,7 +48,7 @@ data "archive_file" "agent" {
   type        = "zip"
   source_dir  = "${path.module}/../dist/agent"
   output_path = "${path.module}/.build/agent.zip"
-  excludes    = ["node_modules"]
+  excludes    = ["node_modules/**"]
 
   lifecycle {
     precondition {

@@ -30,10 +30,14 @@ export interface BlockSchema {
   blocks: Record<string, BlockSchema>;
 }
 
-export type SchemaKind = 'resource' | 'data';
+export type SchemaKind = 'resource' | 'data' | 'provider';
 
-/** `google_pubsub_subscription` → `lib/pubsub-subscription`; data `archive_file` → `lib/data-archive-file`. */
+/**
+ * `google_pubsub_subscription` → `lib/pubsub-subscription`; data `archive_file` → `lib/data-archive-file`;
+ * the `provider "google"` block → `lib/provider`.
+ */
 export function bindingDir(kind: SchemaKind, type: string): { provider: string; dir: string } {
+  if (kind === 'provider') return { provider: type, dir: 'provider' };
   const [provider, ...rest] = type.split('_');
   const name = rest.join('-');
   return { provider: provider ?? '', dir: kind === 'data' ? `data-${provider}-${name}` : name };

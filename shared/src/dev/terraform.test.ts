@@ -35,7 +35,7 @@ const TF_DIR = join(REPO_ROOT, 'terraform');
 
 type Body = Record<string, unknown>;
 interface Block {
-  kind: 'resource' | 'data';
+  kind: 'resource' | 'data' | 'provider';
   type: string;
   name: string;
   body: Body;
@@ -59,6 +59,9 @@ for (const { file, json } of parsed) {
         for (const body of bodies) blocks.push({ kind, type, name, body, file });
       }
     }
+  }
+  for (const [type, bodies] of Object.entries((json.provider ?? {}) as Record<string, Body[]>)) {
+    for (const body of bodies) blocks.push({ kind: 'provider', type, name: type, body, file });
   }
   for (const l of (json.locals ?? []) as Body[]) Object.assign(locals, l);
 }
@@ -119,7 +122,8 @@ try {
 }
 
 describeUnless(schemaMissing, `terraform/ against ${PROVIDER_BINDINGS.google.provider}`, () => {
-  it('uses only resource and data types the providers have', () => {
+  it('uses only resource and data types the providers have, and configures the google provider', () => {
+    expect(blocks.filter((b) => b.kind === 'provider').map((b) => b.type)).toEqual(['google']);
     const unknown = blocks
       .filter((b) => !schemas.get(`${b.kind}:${b.type}`))
       .map((b) => `${b.kind} ${b.type}`);
