@@ -143,3 +143,11 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_service_agent
 }
+
+# Pub/Sub's service agent signs the push subscription's OIDC tokens as the reactor's push account
+# (projects made since April 2021 need no such grant; older ones do, and it is harmless in a new one).
+resource "google_service_account_iam_member" "pubsub_signs_push_tokens" {
+  service_account_id = google_service_account.reactor_push.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_service_agent
+}

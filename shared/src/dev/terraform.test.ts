@@ -315,6 +315,8 @@ describe('terraform/ and the code', () => {
     expect(sub.member).toBe('${local.pubsub_service_agent}');
     expect(Object.keys(pub.for_each as Body).sort()).toEqual(['commands', 'run_status']);
     expect(Object.keys(sub.for_each as Body).sort()).toEqual(['agent', 'reactor']);
+    const signer = resource('google_service_account_iam_member', 'pubsub_signs_push_tokens');
+    expect(signer.service_account_id).toBe('${google_service_account.reactor_push.name}');
     expect(String(locals.pubsub_service_agent)).toBe(
       'serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com',
     );
@@ -409,6 +411,7 @@ describe('terraform/ and the code', () => {
       'roles/logging.logWriter': "the build's logs; the VM's Ops Agent",
       'roles/artifactregistry.writer': 'Cloud Build stores the functions images',
       'roles/storage.objectAdmin': 'Cloud Build reads the source archive and stages the build',
+      'roles/iam.serviceAccountTokenCreator': "Pub/Sub's agent signs push tokens as the reactor's push account only",
     };
     const text = Object.values(sources).join('\n');
     const used = [...new Set([...text.matchAll(/"(roles\/[A-Za-z0-9._]+)"/g)].map((m) => m[1]))];
