@@ -159,6 +159,15 @@ write_settings() {
   fi
 }
 
+# Workers commit as this identity until you give the nightshift user your own (git config --global):
+# a fresh VM has none, and git refuses to commit without one.
+git_identity() {
+  local gitconfig="$HOME_DIR/.gitconfig"
+  [ -f "$gitconfig" ] && return 0
+  printf '[user]\n\tname = nightshift\n\temail = nightshift@%s.invalid\n' "${AGENT_ID:-$(hostname)}" >"$gitconfig"
+  own "$USER_NAME:$USER_NAME" 0644 "$gitconfig"
+}
+
 install_units() {
   install -d -m 0755 "$UNIT_DIR"
   for unit in nightshift-workers.service nightshift-agent.service; do
@@ -195,6 +204,7 @@ if $SYSTEM; then
 fi
 install_agent
 write_settings
+git_identity
 install_units
 if $SYSTEM; then
   start_units

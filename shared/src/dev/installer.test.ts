@@ -244,6 +244,10 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
       agentId: 'nightshift-worker-1',
     });
     expect(env.NIGHTSHIFT_IDLE_MINUTES).toBe('20');
+    // Workers can commit on a fresh VM: a git identity for the nightshift user.
+    expect(await readFile(join(root, 'home/nightshift/.gitconfig'), 'utf8')).toBe(
+      '[user]\n\tname = nightshift\n\temail = nightshift@nightshift-worker-1.invalid\n',
+    );
     // Without the settings the agent would refuse to start: the file is what makes it run.
     expect(() => loadConfig({})).toThrow(ConfigError);
   });
@@ -254,6 +258,7 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
     expect((await install([...base, '--credential-file', credential])).code).toBe(0);
     const app = join(root, 'opt/nightshift/agent');
     await writeFile(join(app, 'stale-file'), 'from an older version');
+    await writeFile(join(root, 'home/nightshift/.gitconfig'), '[user]\n\tname = Me\n');
     expect((await install([...base, '--max-workers', '5'])).code).toBe(0);
     await expect(stat(join(app, 'stale-file'))).rejects.toThrow();
     await expect(stat(`${app}.next`)).rejects.toThrow();

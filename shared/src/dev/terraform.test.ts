@@ -411,7 +411,8 @@ describe('terraform/ and the code', () => {
       'roles/logging.logWriter': "the build's logs; the VM's Ops Agent",
       'roles/artifactregistry.writer': 'Cloud Build stores the functions images',
       'roles/storage.objectAdmin': 'Cloud Build reads the source archive and stages the build',
-      'roles/iam.serviceAccountTokenCreator': "Pub/Sub's agent signs push tokens as the reactor's push account only",
+      'roles/iam.serviceAccountTokenCreator':
+        "Pub/Sub's agent signs push tokens as the reactor's push account only",
     };
     const text = Object.values(sources).join('\n');
     const used = [...new Set([...text.matchAll(/"(roles\/[A-Za-z0-9._]+)"/g)].map((m) => m[1]))];
