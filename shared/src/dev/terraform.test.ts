@@ -17,7 +17,7 @@ import {
   // biome-ignore lint/style/noRestrictedImports: the deployment test holds terraform to the functions' configuration.
 } from '../../../functions/src/config.js';
 import { ConfigError } from '../config.js';
-import { COLLECTIONS, FUNCTION_ENTRY_POINTS, PUBSUB } from '../names.js';
+import { COLLECTIONS, FUNCTION_ENTRY_POINTS, PUBSUB, TMUX_SOCKET } from '../names.js';
 import { describeUnless } from '../testing/index.js';
 import { REPO_ROOT } from './build.js';
 import {
@@ -429,6 +429,34 @@ describe('terraform/ and the code', () => {
     );
     expect(resource('google_compute_instance_iam_member', 'functions_start').member).toBe(
       '${local.project_member.functions}',
+    );
+  });
+
+  it("renders the VM's startup script with exactly the variables the template uses", () => {
+    const template = readFileSync(join(TF_DIR, 'startup.sh.tftpl'), 'utf8');
+    // Template interpolations are ${name}; the script's own shell variables are written $NAME.
+    const used = [...new Set([...template.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
+    expect(template).not.toContain('%{');
+    const call = String((resource('google_compute_instance', 'worker').metadata as Body)['startup-script']);
+    expect(call).toContain('templatefile("${path.module}/startup.sh.tftpl"');
+    const passed = [...call.matchAll(/^\s+(\w+)\s+=/gm)].map((m) => m[1]).sort();
+    expect(passed).toEqual(used);
+  });
+
+  it("prints the command that attaches to a VM over IAP, on the agent's tmux socket", () => {
+    const outputs = parsed.flatMap(({ json }) =>
+      Object.entries((json.output ?? {}) as Record<string, Body[]>),
+    );
+    const attach = String(only(Object.fromEntries(outputs).attach_commands).value);
+    expect(attach).toContain(`--tunnel-through-iap -- -t sudo -u nightshift tmux -L ${TMUX_SOCKET} attach`);
+    expect(Object.keys(Object.fromEntries(outputs)).sort()).toEqual(
+      expect.arrayContaining([
+        'api_url',
+        'attach_commands',
+        'github_webhook_settings',
+        'vm_names',
+        'webhook_url',
+      ]),
     );
   });
 
