@@ -117,6 +117,14 @@ resource "google_compute_instance" "worker" {
     })
   }
 
+  lifecycle {
+    # The VMs' subnetwork is in the region: a zone elsewhere could not use it.
+    precondition {
+      condition     = startswith(var.zone, "${var.region}-")
+      error_message = "zone must be in region (e.g. region us-central1, zone us-central1-a)."
+    }
+  }
+
   depends_on = [
     google_project_service.apis,
     google_storage_bucket_iam_member.vm_read_bundle,
