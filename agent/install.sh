@@ -115,8 +115,8 @@ install_agent() {
   cp -R "$BUNDLE/." "$next/"
   rm -rf "$next/node_modules"
   if $SYSTEM; then
-    # Only the packages the bundle keeps external (the Google clients), at the versions the build pinned.
-    (cd "$next" && npm install --omit=dev --no-audit --no-fund --no-package-lock)
+    # Only the packages the bundle keeps external (the Google clients): the tree its lock pins.
+    (cd "$next" && npm ci --omit=dev --no-audit --no-fund)
     chown -R root:root "$next"
   fi
   chmod -R u=rwX,go=rX "$next"

@@ -1,6 +1,6 @@
-// The bundles of `npm run build` as deployed: run by plain node (no tsx), with only their declared dependencies.
+// The bundles of `npm run build` as deployed: their dependencies installed by `npm ci`, run by plain node (no tsx).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sign } from '@octokit/webhooks-methods';
@@ -29,24 +29,26 @@ let out: string;
 let result: BuildResult;
 
 /**
- * Gives a bundle a node_modules holding links to its declared dependencies and nothing else (the build
- * lives in a temp folder outside the repository): an import the package.json forgot fails here as it
- * would in Cloud Build or on the VM. Linked packages resolve their own dependencies from where they are.
+ * Installs a bundle's dependencies as Cloud Build and the VM do: `npm ci` on its package.json and
+ * package-lock.json, in a temp folder outside the repository, so nothing resolves from the repository's own
+ * node_modules. Offline: the packages are the ones `npm ci` of the repository already put in npm's cache.
  */
-async function linkDependencies(dir: string, deps: Record<string, string>): Promise<void> {
-  for (const name of Object.keys(deps)) {
-    const target = join(dir, 'node_modules', name);
-    await mkdir(join(target, '..'), { recursive: true });
-    await symlink(join(REPO_ROOT, 'node_modules', name), target, 'dir');
-  }
+async function npmCi(dir: string): Promise<void> {
+  await exec(
+    'npm',
+    ['ci', '--offline', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+    {
+      cwd: dir,
+      timeout: 120_000,
+    },
+  );
 }
 
 beforeAll(async () => {
   out = await tempDir('nightshift-build-');
   result = await build({ outDir: out });
-  await linkDependencies(result.functions.dir, result.functions.dependencies);
-  await linkDependencies(result.agent.dir, result.agent.dependencies);
-}, 120_000);
+  await Promise.all([npmCi(result.functions.dir), npmCi(result.agent.dir)]);
+}, 240_000);
 
 /** Plain node, as the Cloud Functions runtime and the VM run it; the emulators when there are some. */
 function nodeEnv(extra: Record<string, string>): Record<string, string> {
@@ -64,7 +66,7 @@ function nodeEnv(extra: Record<string, string>): Record<string, string> {
 }
 
 describe('the functions bundle', () => {
-  it('has a package.json for Cloud Build: ESM, its main, Node 22, only the packages it imports', async () => {
+  it('has a package.json and lock for Cloud Build: ESM, its main, Node 22, only the packages it imports', async () => {
     const pkg = JSON.parse(await readFile(join(result.functions.dir, 'package.json'), 'utf8'));
     expect(pkg).toMatchObject({ type: 'module', main: 'index.js', engines: { node: `>=${NODE_MAJOR}` } });
     expect(Object.keys(pkg.dependencies).sort()).toEqual([
@@ -77,6 +79,14 @@ describe('the functions bundle', () => {
     );
     expect(pkg.dependencies['@google-cloud/firestore']).toBe(installed.version);
     expect(pkg.scripts).toBeUndefined();
+    // The lock pins the very tree the tests ran on (npm ci above would have refused a lock out of step).
+    const lock = JSON.parse(await readFile(join(result.functions.dir, 'package-lock.json'), 'utf8'));
+    const rootLock = JSON.parse(await readFile(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+    expect(lock.packages[''].dependencies).toEqual(pkg.dependencies);
+    for (const [path, entry] of Object.entries(lock.packages)) {
+      if (path !== '')
+        expect((entry as { integrity?: string }).integrity).toBe(rootLock.packages[path].integrity);
+    }
   });
 
   it('registers every entry point when plain node imports it, and nothing else', async () => {

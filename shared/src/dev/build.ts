@@ -119,6 +119,75 @@ async function bundle(entry: string, outfile: string, plugins: Plugin[] = []): P
   return result.metafile;
 }
 
+interface LockEntry {
+  version?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  dev?: boolean;
+  devOptional?: boolean;
+  link?: boolean;
+}
+
+/**
+ * A package-lock.json for a bundle's dependencies, cut from the repository's own: exactly the packages
+ * (and versions, tarballs, integrity hashes) the tests ran against, so Cloud Build and the VM run `npm ci`
+ * on the same tree. Node's lookup over the lock's paths gives every package each one needs.
+ */
+async function lockfileFor(
+  name: string,
+  version: string,
+  dependencies: Record<string, string>,
+): Promise<unknown> {
+  const root = await readJson<{ packages: Record<string, LockEntry> }>(join(REPO_ROOT, 'package-lock.json'));
+  const all = root.packages;
+  const parentOf = (path: string) => {
+    const at = path.lastIndexOf('/node_modules/');
+    return at < 0 ? '' : path.slice(0, at);
+  };
+  const lookup = (from: string, dep: string): string | undefined => {
+    for (let dir = from; ; dir = parentOf(dir)) {
+      const candidate = `${dir === '' ? '' : `${dir}/`}node_modules/${dep}`;
+      if (all[candidate] && !all[candidate].link) return candidate;
+      if (dir === '') return undefined;
+    }
+  };
+  const packages: Record<string, LockEntry> = {
+    '': { version, dependencies } as LockEntry,
+  };
+  const queue: string[] = [];
+  for (const [dep, wanted] of Object.entries(dependencies)) {
+    const path = lookup('', dep);
+    if (path === undefined || all[path]?.version !== wanted) {
+      throw new Error(`package-lock.json has no ${dep}@${wanted} at the top of node_modules`);
+    }
+    queue.push(path);
+  }
+  while (queue.length > 0) {
+    const path = queue.pop() as string;
+    if (packages[path]) continue;
+    const { dev: _dev, devOptional: _devOptional, ...entry } = all[path] as LockEntry;
+    packages[path] = entry;
+    const needs = { ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies };
+    for (const dep of Object.keys(needs)) {
+      const found = lookup(path, dep);
+      if (found !== undefined) queue.push(found);
+      else if (!(dep in (entry.optionalDependencies ?? {})) && !entry.peerDependenciesMeta?.[dep]?.optional) {
+        throw new Error(`package-lock.json: ${path} needs ${dep}, which is not in the lock`);
+      }
+    }
+  }
+  const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => a.localeCompare(b)));
+  return {
+    name,
+    version,
+    lockfileVersion: 3,
+    requires: true,
+    packages: { ...sorted, '': { name, version, dependencies } },
+  };
+}
+
 async function readJson<T>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
 }
@@ -132,7 +201,11 @@ async function buildFunctions(outDir: string): Promise<BundleInfo> {
   const meta = await bundle(join(ws, 'src/index.ts'), join(dir, 'index.js'));
   const dependencies = await externalDependencies(meta, ws);
   const { version } = await readJson<{ version: string }>(join(ws, 'package.json'));
-  // The source archive terraform uploads; Cloud Build installs exactly these dependencies.
+  // The source archive terraform uploads; Cloud Build installs exactly these dependencies (npm ci).
+  await writeFile(
+    join(dir, 'package-lock.json'),
+    json(await lockfileFor('nightshift-functions', version, dependencies)),
+  );
   await writeFile(
     join(dir, 'package.json'),
     json({
@@ -155,6 +228,10 @@ async function buildAgent(outDir: string): Promise<BundleInfo> {
   const meta = await bundle(join(ws, 'src/main.ts'), join(dir, 'main.js'), [agentVersionPath]);
   const dependencies = await externalDependencies(meta, ws);
   const { version } = await readJson<{ version: string }>(join(ws, 'package.json'));
+  await writeFile(
+    join(dir, 'package-lock.json'),
+    json(await lockfileFor('nightshift-agent', version, dependencies)),
+  );
   await writeFile(
     join(dir, 'package.json'),
     json({

@@ -208,6 +208,9 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const app = join(root, 'opt/nightshift/agent');
+    expect(await readFile(join(app, 'package-lock.json'), 'utf8')).toBe(
+      await readFile(join(built.agent.dir, 'package-lock.json'), 'utf8'),
+    );
     expect(await readFile(join(app, 'main.js'), 'utf8')).toBe(
       await readFile(join(built.agent.dir, 'main.js'), 'utf8'),
     );
@@ -319,6 +322,7 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
     for (const file of [
       'main.js',
       'package.json',
+      'package-lock.json',
       'install.sh',
       'runner/runner.mjs',
       'runner/render.mjs',
