@@ -10,5 +10,6 @@ export const MISSING_TAG = '[skipped: ';
  */
 export function describeUnless(missing: string | null, name: string, fn: () => void): void {
   if (missing === null) describe(name, fn);
-  else describe.skip(`${name} ${MISSING_TAG}${missing}]`, fn);
+  // The reporter reads the reason up to the closing bracket: none may appear inside it.
+  else describe.skip(`${name} ${MISSING_TAG}${missing.replaceAll(']', ')')}]`, fn);
 }
