@@ -4,7 +4,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parse } from '@cdktf/hcl2json';
+import { getReferencesInExpression, parse } from '@cdktf/hcl2json';
 import { describe, expect, it } from 'vitest';
 // biome-ignore lint/style/noRestrictedImports: the deployment test holds terraform to the agent's configuration.
 import { loadConfig } from '../../../agent/src/config.js';
@@ -180,6 +180,46 @@ describeUnless(schemaMissing, `terraform/ against ${PROVIDER_BINDINGS.google.pro
       );
       expect(versions, `versions.tf pins ${name} to ~> ${major}.${minor}`).toMatch(block);
     }
+  });
+});
+
+describe('terraform/ references (what terraform validate would check first)', () => {
+  it('refers only to declared variables, locals, resources and data sources', async () => {
+    const variables = new Set(parsed.flatMap(({ json }) => Object.keys(json.variable ?? {})));
+    const localNames = new Set([...Object.keys(locals), 'names']);
+    const declared = new Set(blocks.map((b) => `${b.kind === 'data' ? 'data.' : ''}${b.type}.${b.name}`));
+    const resourceTypes = new Set(blocks.filter((b) => b.kind === 'resource').map((b) => b.type));
+    // Expressions everywhere: resources, data, outputs, locals, providers, variable validations.
+    const expressions: { where: string; expr: string }[] = [];
+    const walk = (value: unknown, where: string) => {
+      if (typeof value === 'string' && value.includes('${')) expressions.push({ where, expr: value });
+      else if (Array.isArray(value)) for (const v of value) walk(v, where);
+      else if (value && typeof value === 'object')
+        for (const [k, v] of Object.entries(value)) walk(v, `${where}.${k}`);
+    };
+    for (const { file, json } of parsed) {
+      for (const key of ['resource', 'data', 'output', 'locals', 'provider', 'variable'])
+        walk(json[key], `${file}:${key}`);
+    }
+    expect(expressions.length).toBeGreaterThan(100);
+    const problems: string[] = [];
+    for (const { where, expr } of expressions) {
+      for (const ref of (
+        await Promise.all(interpolations(expr).map((i) => getReferencesInExpression('x.tf', i)))
+      ).flat()) {
+        const [head = '', second = '', third = ''] = ref.value.split(/[.[]/);
+        if (head === 'var' && !variables.has(second)) problems.push(`${where}: no variable "${second}"`);
+        else if (head === 'local' && !localNames.has(second)) problems.push(`${where}: no local "${second}"`);
+        else if (head === 'data' && !declared.has(`data.${second}.${third}`))
+          problems.push(`${where}: no data.${second}.${third}`);
+        else if (resourceTypes.has(head) && !declared.has(`${head}.${second}`))
+          problems.push(`${where}: no ${head}.${second}`);
+        else if (/^google_|^random_|^archive_/.test(head) && !resourceTypes.has(head)) {
+          problems.push(`${where}: no resource of type ${head}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
   });
 });
 
@@ -471,6 +511,25 @@ describe('terraform/ and the code', () => {
     expect(only(vm.network_interface).subnetwork).toBe('${google_compute_subnetwork.nightshift.id}');
   });
 });
+
+/**
+ * Each top-level `${...}` of a template string (hcl2json keeps literal text around them, which the
+ * reference parser cannot take). Braces are counted; the files hold no literal brace inside one.
+ */
+function interpolations(template: string): string[] {
+  const found: string[] = [];
+  for (let at = template.indexOf('${'); at >= 0; at = template.indexOf('${', at)) {
+    let depth = 0;
+    let end = at + 1;
+    for (; end < template.length; end++) {
+      if (template[end] === '{') depth++;
+      else if (template[end] === '}' && --depth === 0) break;
+    }
+    found.push(template.slice(at, end + 1));
+    at = end + 1;
+  }
+  return found;
+}
 
 /** The names of the variables a config parser reports missing when given nothing. */
 function requiredBy(parseNothing: () => unknown): string[] {
