@@ -1,5 +1,5 @@
 // The functions' configuration: the only reader of process.env in functions/, parsed once per function.
-import { ENV, parseEnv } from '@nightshift/shared';
+import { ENV, type FunctionEntryPoint, parseEnv } from '@nightshift/shared';
 import type { FleetOptions } from './core/deps.js';
 
 type Env = Record<string, string | undefined>;
@@ -47,6 +47,21 @@ export function parseReactorConfig(env: Env) {
   return parseEnv(common, env);
 }
 export type ReactorConfig = ReturnType<typeof parseReactorConfig>;
+
+/** Read by every function but set only off Google Cloud: the Compute stand-in of the local stack and tests. */
+const LOCAL_ONLY = ['COMPUTE_API_URL'];
+
+/**
+ * The variables each deployed function reads, by entry point: terraform sets every one (a test checks
+ * it, and that each parser above asks for no variable missing here).
+ */
+const deployed = Object.keys(common).filter((name) => !LOCAL_ONLY.includes(name));
+export const FUNCTION_ENV: Record<FunctionEntryPoint, readonly string[]> = {
+  api: [...deployed, 'NIGHTSHIFT_API_TOKENS'],
+  githubWebhook: [...deployed, 'GITHUB_WEBHOOK_SECRET'],
+  scheduler: deployed,
+  reactor: deployed,
+};
 
 export function parseLocalConfig(env: Env) {
   return parseEnv(

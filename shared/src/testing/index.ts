@@ -14,6 +14,7 @@ import { type Run, RunSchema } from '../run.js';
 import './context.js';
 import { EMULATOR_TAG } from './tag.js';
 
+export { describeUnless, MISSING_TAG } from './needs.js';
 export { type CutMode, startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { EMULATOR_TAG };
 export const emulators = inject('emulators');

@@ -1,0 +1,345 @@
+// The agent's installer (agent/install.sh, run by the VM's startup script too) and its systemd units, as far as they run here.
+import { execFile, execFileSync } from 'node:child_process';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+// biome-ignore lint/style/noRestrictedImports: the installer must write what the agent's configuration requires.
+import { loadConfig } from '../../../agent/src/config.js';
+import { ConfigError } from '../config.js';
+import { TMUX_SOCKET } from '../names.js';
+import { describeUnless, tempDir, waitFor } from '../testing/index.js';
+import { type BuildResult, build, REPO_ROOT } from './build.js';
+
+const exec = promisify(execFile);
+const INSTALLER = join(REPO_ROOT, 'agent/install.sh');
+const UNITS = ['nightshift-workers.service', 'nightshift-agent.service'];
+
+function missingTool(tool: string, args: string[], why: string): string | null {
+  try {
+    execFileSync(tool, args, { stdio: 'ignore' });
+    return null;
+  } catch {
+    return `${tool} is not installed (${why}; Debian: apt-get install ${tool === 'systemd-analyze' ? 'systemd' : tool})`;
+  }
+}
+
+/** [section] key=value lines of a unit file; repeated keys keep every value. */
+function unit(text: string): Record<string, Record<string, string[]>> {
+  const sections: Record<string, Record<string, string[]>> = {};
+  let current: Record<string, string[]> = {};
+  for (const line of text.split('\n')) {
+    const section = /^\[(\w+)\]$/.exec(line);
+    if (section) {
+      current = {};
+      sections[section[1] ?? ''] = current;
+      continue;
+    }
+    const kv = /^(\w+)=(.*)$/.exec(line);
+    if (kv) current[kv[1] ?? ''] = [...(current[kv[1] ?? ''] ?? []), kv[2] ?? ''];
+  }
+  return sections;
+}
+
+const readUnit = async (name: string) => unit(await readFile(join(REPO_ROOT, 'agent/systemd', name), 'utf8'));
+
+describe('the systemd units', () => {
+  it('give the workers their own unit: the tmux server with the Claude credential, apart from the agent', async () => {
+    const workers = await readUnit('nightshift-workers.service');
+    const agent = await readUnit('nightshift-agent.service');
+    const exec = workers.Service?.ExecStart?.[0] ?? '';
+    // The workers' unit owns the agent's tmux socket and keeps an idle session so the server stays up.
+    expect(exec).toMatch(new RegExp(`^/usr/bin/tmux -L ${TMUX_SOCKET} new-session -d -s \\S+ `));
+    expect(workers.Service?.Type).toEqual(['forking']);
+    expect(workers.Service?.EnvironmentFile).toEqual(['/etc/nightshift/workers.env']);
+    expect(workers.Service?.ExecStop).toEqual([`/usr/bin/tmux -L ${TMUX_SOCKET} kill-server`]);
+    expect(workers.Service?.Restart).toEqual(['always']);
+    // The agent joins that server, never forks one into its own cgroup, and never sees the credential.
+    expect(agent.Unit?.Requires).toEqual(['nightshift-workers.service']);
+    expect(agent.Unit?.After?.join(' ')).toContain('nightshift-workers.service');
+    expect(agent.Service?.EnvironmentFile).toEqual(['/etc/nightshift/agent.env']);
+    expect(agent.Service?.MemoryHigh).toEqual(['300M']);
+    expect(workers.Service?.MemoryHigh).toBeUndefined();
+    // The bundle, run by plain node: no tsx on the VM.
+    expect(agent.Service?.ExecStart).toEqual([
+      '/usr/bin/node --enable-source-maps /opt/nightshift/agent/main.js',
+    ]);
+    for (const u of [workers, agent]) {
+      expect(u.Service?.User).toEqual(['nightshift']);
+      expect(u.Install?.WantedBy).toEqual(['multi-user.target']);
+    }
+  });
+});
+
+describe("the workers' unit's tmux server, started as the unit starts it (real tmux)", () => {
+  it("holds the credential for every run the agent starts in it, never the agent's own environment", async () => {
+    const dir = await tempDir('nightshift-tmux-');
+    const socketDir = join(dir, 'sockets');
+    await mkdir(socketDir);
+    const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TMUX_TMPDIR: socketDir };
+    const tmux = (args: string[], env: Record<string, string> = {}) =>
+      exec('tmux', ['-L', TMUX_SOCKET, ...args], { env: { ...base, ...env } });
+    try {
+      // ExecStart as systemd runs it, with workers.env as its environment.
+      const execStart = (await readUnit('nightshift-workers.service')).Service?.ExecStart?.[0] ?? '';
+      await exec('sh', ['-c', execStart], { env: { ...base, CLAUDE_CODE_OAUTH_TOKEN: 'token-1' } });
+      await tmux(['has-session', '-t', '=nightshift']);
+      // A run, started like the agent starts one: from a client with the agent's own environment.
+      const run = async (name: string) => {
+        const out = join(dir, `${name}.out`);
+        await tmux(
+          [
+            'new-session',
+            '-d',
+            '-s',
+            name,
+            '--',
+            'sh',
+            '-c',
+            `printf '%s|%s' "$CLAUDE_CODE_OAUTH_TOKEN" "$GOOGLE_CLOUD_PROJECT" >${out}`,
+          ],
+          { GOOGLE_CLOUD_PROJECT: 'agent-only-setting' },
+        );
+        return waitFor(`${name} to write`, () => readFile(out, 'utf8').catch(() => undefined));
+      };
+      expect(await run('run-1')).toBe('token-1|');
+      // install.sh's refresh of a running server: new runs get the new credential, no restart.
+      await tmux(['set-environment', '-g', 'CLAUDE_CODE_OAUTH_TOKEN', 'token-2']);
+      expect(await run('run-2')).toBe('token-2|');
+    } finally {
+      await tmux(['kill-server']).catch(() => {});
+    }
+  });
+});
+
+describeUnless(
+  missingTool('systemd-analyze', ['--version'], 'the units were not verified'),
+  'systemd-analyze verify',
+  () => {
+    it('finds nothing to say about either unit', async () => {
+      const dir = await tempDir('nightshift-units-');
+      // Where node or tmux live elsewhere on this machine than on the VM, point the copy at them.
+      const node = process.execPath;
+      const tmux = execFileSync('sh', ['-c', 'command -v tmux'], { encoding: 'utf8' }).trim();
+      for (const name of UNITS) {
+        const text = await readFile(join(REPO_ROOT, 'agent/systemd', name), 'utf8');
+        await writeFile(
+          join(dir, name),
+          text.replaceAll('/usr/bin/node', node).replaceAll('/usr/bin/tmux', tmux),
+        );
+      }
+      const result = await exec('systemd-analyze', ['verify', ...UNITS.map((n) => join(dir, n))]).then(
+        (r) => ({ code: 0, stderr: r.stderr }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      expect(result.stderr.trim()).toBe('');
+      expect(result.code).toBe(0);
+    });
+
+    it('catches a broken unit (so the check above means something)', async () => {
+      const dir = await tempDir('nightshift-units-bad-');
+      const text = await readFile(join(REPO_ROOT, 'agent/systemd/nightshift-workers.service'), 'utf8');
+      await writeFile(
+        join(dir, 'nightshift-workers.service'),
+        text.replace('KillMode=mixed', 'KillMode=sometimes'),
+      );
+      const { stderr } = await exec('systemd-analyze', [
+        'verify',
+        join(dir, 'nightshift-workers.service'),
+      ]).catch((error: { stderr: string }) => error);
+      expect(stderr).toContain('kill mode');
+    });
+  },
+);
+
+describeUnless(
+  missingTool('shellcheck', ['--version'], 'the shell scripts were not linted'),
+  'shellcheck',
+  () => {
+    it('finds nothing in the installer or the VM startup script', async () => {
+      const dir = await tempDir('nightshift-shellcheck-');
+      // The startup script is a terraform template: its ${...} become plain words for the check.
+      const template = await readFile(join(REPO_ROOT, 'terraform/startup.sh.tftpl'), 'utf8');
+      const startup = join(dir, 'startup.sh');
+      await writeFile(startup, template.replace(/\$\{[a-z_]+\}/g, 'value'));
+      const result = await exec('shellcheck', [INSTALLER, startup]).then(
+        () => ({ code: 0, stdout: '' }),
+        (error: { code: number; stdout: string }) => error,
+      );
+      expect(result.stdout).toBe('');
+      expect(result.code).toBe(0);
+    });
+  },
+);
+
+describe('agent/install.sh --root (every step that needs no packages, user or systemctl)', () => {
+  let built: BuildResult;
+  let credential: string;
+
+  beforeAll(async () => {
+    built = await build({ outDir: await tempDir('nightshift-installer-build-') });
+    credential = join(await tempDir('nightshift-credential-'), 'credential.env');
+    await writeFile(credential, 'CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-test\n', { mode: 0o600 });
+  }, 120_000);
+
+  const install = (args: string[]) =>
+    exec('bash', [INSTALLER, '--bundle', built.agent.dir, ...args]).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+  const mode = async (path: string) => ((await stat(path)).mode & 0o777).toString(8);
+
+  it('installs the bundle, the units and the settings with their modes', async () => {
+    const root = await tempDir('nightshift-root-');
+    const result = await install([
+      '--root',
+      root,
+      '--project',
+      'my-project-1',
+      '--agent-id',
+      'nightshift-worker-1',
+      '--max-workers',
+      '3',
+      '--idle-minutes',
+      '20',
+      '--credential-file',
+      credential,
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const app = join(root, 'opt/nightshift/agent');
+    expect(await readFile(join(app, 'package-lock.json'), 'utf8')).toBe(
+      await readFile(join(built.agent.dir, 'package-lock.json'), 'utf8'),
+    );
+    expect(await readFile(join(app, 'main.js'), 'utf8')).toBe(
+      await readFile(join(built.agent.dir, 'main.js'), 'utf8'),
+    );
+    expect(await mode(join(app, 'main.js'))).toBe('644');
+    expect(await mode(join(app, 'runner/runner.mjs'))).toBe('755');
+    expect(await mode(join(app, 'runner/render.mjs'))).toBe('644');
+    for (const name of UNITS) {
+      const installed = join(root, 'etc/systemd/system', name);
+      expect(await mode(installed)).toBe('644');
+      expect(await readFile(installed, 'utf8')).toBe(
+        await readFile(join(REPO_ROOT, 'agent/systemd', name), 'utf8'),
+      );
+    }
+    // Settings: readable by root and the nightshift group only; the credential only in the workers' file.
+    const agentEnv = await readFile(join(root, 'etc/nightshift/agent.env'), 'utf8');
+    const workersEnv = await readFile(join(root, 'etc/nightshift/workers.env'), 'utf8');
+    expect(await mode(join(root, 'etc/nightshift/agent.env'))).toBe('640');
+    expect(await mode(join(root, 'etc/nightshift/workers.env'))).toBe('640');
+    expect(await mode(join(root, 'var/lib/nightshift'))).toBe('750');
+    expect(workersEnv).toContain('CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-test\n');
+    expect(agentEnv).not.toContain('CLAUDE_CODE_OAUTH_TOKEN');
+    // The agent's settings parse: every variable it requires, with the values given.
+    const env = Object.fromEntries(
+      agentEnv
+        .split('\n')
+        .filter((l) => /^\w+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    expect(loadConfig(env)).toEqual({
+      projectId: 'my-project-1',
+      home: '/var/lib/nightshift',
+      workerCommand: 'claude',
+      maxWorkers: 3,
+      agentId: 'nightshift-worker-1',
+    });
+    expect(env.NIGHTSHIFT_IDLE_MINUTES).toBe('20');
+    // Workers can commit on a fresh VM: a git identity for the nightshift user.
+    expect(await readFile(join(root, 'home/nightshift/.gitconfig'), 'utf8')).toBe(
+      '[user]\n\tname = nightshift\n\temail = nightshift@nightshift-worker-1.invalid\n',
+    );
+    // Without the settings the agent would refuse to start: the file is what makes it run.
+    expect(() => loadConfig({})).toThrow(ConfigError);
+  });
+
+  it('updates in place: a second run replaces the agent and keeps a credential it was not given', async () => {
+    const root = await tempDir('nightshift-root-again-');
+    const base = ['--root', root, '--project', 'my-project-1'];
+    expect((await install([...base, '--credential-file', credential])).code).toBe(0);
+    const app = join(root, 'opt/nightshift/agent');
+    await writeFile(join(app, 'stale-file'), 'from an older version');
+    await writeFile(join(root, 'home/nightshift/.gitconfig'), '[user]\n\tname = Me\n');
+    expect((await install([...base, '--max-workers', '5'])).code).toBe(0);
+    await expect(stat(join(app, 'stale-file'))).rejects.toThrow();
+    await expect(stat(`${app}.next`)).rejects.toThrow();
+    expect(await readFile(join(root, 'etc/nightshift/workers.env'), 'utf8')).toContain(
+      'CLAUDE_CODE_OAUTH_TOKEN=',
+    );
+    expect(await readFile(join(root, 'etc/nightshift/agent.env'), 'utf8')).toContain(
+      'NIGHTSHIFT_MAX_WORKERS=5\n',
+    );
+  });
+
+  it('refuses bad input with one line naming it, and installs nothing', async () => {
+    const root = await tempDir('nightshift-root-bad-');
+    const badCredential = join(root, '..', `bad-credential-${process.pid}.env`);
+    await writeFile(badCredential, 'CLAUDE_CODE_OAUTH_TOKEN=x\nLD_PRELOAD=/tmp/evil.so\n');
+    const cases: [string[], string][] = [
+      [['--project', 'Not_A_Project'], '--project must be a Google Cloud project id'],
+      [
+        ['--project', 'my-project-1', '--max-workers', '0'],
+        '--max-workers must be a whole number from 1 to 64',
+      ],
+      [['--project', 'my-project-1', '--agent-id', 'bad id'], '--agent-id must be'],
+      [
+        ['--project', 'my-project-1', '--credential-file', badCredential],
+        '--credential-file must hold one line',
+      ],
+      [['--project', 'my-project-1', '--colour', 'blue'], 'unknown option --colour'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await install(['--root', root, ...args]);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr).toContain(`install.sh: ${message}`);
+    }
+    await expect(stat(join(root, 'opt'))).rejects.toThrow();
+  });
+
+  it('says to build first when there is no bundle', async () => {
+    const root = await tempDir('nightshift-root-nobundle-');
+    const empty = join(root, 'empty');
+    await mkdir(empty);
+    const result = await exec('bash', [
+      INSTALLER,
+      '--bundle',
+      empty,
+      '--root',
+      root,
+      '--project',
+      'my-project-1',
+    ]).catch((error: { code: number; stderr: string }) => error);
+    expect(result.stderr).toContain('run npm run build in the repository first');
+  });
+
+  it('runs from the bundle itself, as the VM startup script runs it', async () => {
+    const root = await tempDir('nightshift-root-bundle-');
+    const copy = join(root, 'unzipped');
+    await mkdir(join(copy, 'runner'), { recursive: true });
+    await mkdir(join(copy, 'systemd'), { recursive: true });
+    for (const file of [
+      'main.js',
+      'package.json',
+      'package-lock.json',
+      'install.sh',
+      'runner/runner.mjs',
+      'runner/render.mjs',
+      ...UNITS.map((u) => `systemd/${u}`),
+    ]) {
+      await copyFile(join(built.agent.dir, file), join(copy, file));
+    }
+    const result = await exec('bash', [
+      join(copy, 'install.sh'),
+      '--root',
+      root,
+      '--project',
+      'my-project-1',
+    ]).catch((error: { code: number; stderr: string }) => error);
+    expect((result as { stderr: string }).stderr).toBe('');
+    expect(await readFile(join(root, 'opt/nightshift/agent/main.js'), 'utf8')).toBe(
+      await readFile(join(copy, 'main.js'), 'utf8'),
+    );
+  });
+});
