@@ -6,7 +6,10 @@
  */
 export const PUBLISH_TIMEOUT_MS = 10_000;
 
-/** Deadline of each Firestore call the functions make through shared helpers (moves of a run). */
+/**
+ * Deadline of each Firestore call the functions make (every call through deps: core/deps.ts). Well below
+ * the functions' own timeout (60 s), so a frozen Firestore is a 503 with Retry-After, never a hang.
+ */
 export const FIRESTORE_DEADLINE_MS = 10_000;
 
 /**

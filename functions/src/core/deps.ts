@@ -18,6 +18,7 @@ import {
   type RunStatusEvent,
   runStatusTopic,
   type VmRef,
+  withCallDeadlines,
 } from '@nightshift/shared';
 import { FIRESTORE_DEADLINE_MS } from '../timings.js';
 import { type Compute, createCompute } from '../vms/compute.js';
@@ -67,6 +68,13 @@ export interface DepsOptions {
   now?: () => Date;
   /** Without it no VM is managed (the local stack without a VM stand-in). */
   fleet?: FleetOptions;
+  /**
+   * Makes the Firestore client (default: createFirestore; tests give one that talks through a proxy).
+   * Whatever it makes, every call through deps gets the deadline below.
+   */
+  createFirestore?: (projectId: string) => Firestore;
+  /** Deadline of every Firestore call; default FIRESTORE_DEADLINE_MS. */
+  firestoreDeadlineMs?: number;
 }
 
 export function newRunId(now: Date): string {
@@ -93,8 +101,11 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
       return compute;
     },
   };
+  const deadlineMs = options.firestoreDeadlineMs ?? FIRESTORE_DEADLINE_MS;
+  // Every call, not only some: a frozen Firestore must answer 503 with Retry-After (core/problem.ts) well
+  // within the function's own timeout, never hang the request for as long as Firestore does.
   const getDb = () => {
-    db ??= createFirestore(options.projectId);
+    db ??= withCallDeadlines((options.createFirestore ?? createFirestore)(options.projectId), deadlineMs);
     return db;
   };
   const getPubSub = () => {
@@ -115,7 +126,7 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
       return createRunMover({
         cols: this.cols,
         agentId: null,
-        deadlineMs: FIRESTORE_DEADLINE_MS,
+        deadlineMs,
         now: () => this.now(),
         announce: (event) => this.publishStatus(event),
         onAnnounceError: (event, error) =>
