@@ -45,3 +45,9 @@ export const DELIVERY_TTL_MS = 30 * 24 * 60 * 60_000;
 
 /** Request bodies larger than this are refused with 413 before they are parsed (1 MiB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Webhook deliveries larger than this are refused with 413 before they are read: GitHub caps payloads at
+ * 25 MB and sends nothing larger, so a bigger body is not GitHub's (taken as MiB, the larger reading).
+ */
+export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
