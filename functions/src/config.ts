@@ -1,6 +1,6 @@
 // The functions' configuration: the only reader of process.env in functions/, parsed once per function.
-import { ENV, parseEnv } from '@nightshift/shared';
-import type { FleetOptions } from './core/deps.js';
+import { ENV, type LogFormat, parseEnv } from '@nightshift/shared';
+import type { DepsOptions, FleetOptions } from './core/deps.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -11,6 +11,7 @@ const common = {
   NIGHTSHIFT_WORKERS_PER_VM: ENV.NIGHTSHIFT_WORKERS_PER_VM,
   NIGHTSHIFT_VM_HOURLY_USD: ENV.NIGHTSHIFT_VM_HOURLY_USD,
   COMPUTE_API_URL: ENV.COMPUTE_API_URL,
+  NIGHTSHIFT_LOG_FORMAT: ENV.NIGHTSHIFT_LOG_FORMAT,
 };
 
 /** The worker VMs of a parsed config, as createDeps takes them. */
@@ -25,6 +26,17 @@ export function fleetOf(config: {
     workersPerVm: config.NIGHTSHIFT_WORKERS_PER_VM,
     ...(config.NIGHTSHIFT_VM_HOURLY_USD === undefined ? {} : { hourlyUsd: config.NIGHTSHIFT_VM_HOURLY_USD }),
     ...(config.COMPUTE_API_URL === undefined ? {} : { computeApiUrl: config.COMPUTE_API_URL }),
+  };
+}
+
+/** What createDeps takes from any function's parsed config: its project, VMs and log format. */
+export function depsOptionsOf(
+  config: Parameters<typeof fleetOf>[0] & { GOOGLE_CLOUD_PROJECT: string; NIGHTSHIFT_LOG_FORMAT: LogFormat },
+): DepsOptions {
+  return {
+    projectId: config.GOOGLE_CLOUD_PROJECT,
+    fleet: fleetOf(config),
+    logFormat: config.NIGHTSHIFT_LOG_FORMAT,
   };
 }
 

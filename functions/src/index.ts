@@ -2,7 +2,7 @@
 import { http } from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
 import { createApiApp } from './api/app.js';
-import { apiConfig, fleetOf, reactorConfig, schedulerConfig, webhookConfig } from './config.js';
+import { apiConfig, depsOptionsOf, reactorConfig, schedulerConfig, webhookConfig } from './config.js';
 import { createDeps } from './core/deps.js';
 import { createGithubApp } from './github/app.js';
 import { createReactorApp } from './reactor/app.js';
@@ -26,7 +26,7 @@ http(
   'api',
   lazyListener(() => {
     const config = apiConfig();
-    return createApiApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
+    return createApiApp(createDeps(depsOptionsOf(config)), {
       tokens: config.NIGHTSHIFT_API_TOKENS,
       projectId: config.GOOGLE_CLOUD_PROJECT,
     });
@@ -37,7 +37,7 @@ http(
   'githubWebhook',
   lazyListener(() => {
     const config = webhookConfig();
-    return createGithubApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
+    return createGithubApp(createDeps(depsOptionsOf(config)), {
       webhookSecret: config.GITHUB_WEBHOOK_SECRET,
       githubToken: config.GITHUB_TOKEN,
       projectId: config.GOOGLE_CLOUD_PROJECT,
@@ -49,13 +49,10 @@ http(
   'scheduler',
   lazyListener(() => {
     const config = schedulerConfig();
-    return createSchedulerApp(
-      createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }),
-      {
-        githubToken: config.GITHUB_TOKEN,
-        projectId: config.GOOGLE_CLOUD_PROJECT,
-      },
-    );
+    return createSchedulerApp(createDeps(depsOptionsOf(config)), {
+      githubToken: config.GITHUB_TOKEN,
+      projectId: config.GOOGLE_CLOUD_PROJECT,
+    });
   }),
 );
 
@@ -63,7 +60,7 @@ http(
   'reactor',
   lazyListener(() => {
     const config = reactorConfig();
-    return createReactorApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
+    return createReactorApp(createDeps(depsOptionsOf(config)), {
       githubToken: config.GITHUB_TOKEN,
       projectId: config.GOOGLE_CLOUD_PROJECT,
     });

@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { ConfigError } from '@nightshift/shared';
 import { Hono } from 'hono';
 import { createApiApp } from './api/app.js';
-import { fleetOf, localConfig } from './config.js';
+import { depsOptionsOf, localConfig } from './config.js';
 import { createDeps } from './core/deps.js';
 import { createGithubApp } from './github/app.js';
 import { createReactorApp } from './reactor/app.js';
@@ -18,7 +18,8 @@ try {
   process.exit(1);
 }
 
-const deps = createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) });
+// NIGHTSHIFT_LOG_FORMAT: `npm start` sets pretty for a person at the console unless told otherwise.
+const deps = createDeps(depsOptionsOf(config));
 const app = new Hono();
 const projectId = config.GOOGLE_CLOUD_PROJECT;
 app.route(

@@ -1,6 +1,7 @@
 // Environment variables of DESIGN.md as zod schemas, and the parser every deployable's config.ts calls once.
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { LOG_FORMATS } from './log.js';
 import { type VmRef, VmRefSchema } from './vm.js';
 
 export class ConfigError extends Error {
@@ -81,6 +82,10 @@ export const ENV = {
     })
     .default(() => hostname().replace(/[^A-Za-z0-9._-]/g, '-')),
   PORT: intInRange(1, 65535).default(8080),
+  /** How a deployable writes its log: `json` (Cloud Logging's lines, the default) or `pretty` (`npm start`). */
+  NIGHTSHIFT_LOG_FORMAT: z
+    .enum(LOG_FORMATS, { message: 'expected json (Cloud Logging, the default) or pretty (a console)' })
+    .default('json'),
   /** The worker VMs the functions start when runs wait (terraform sets it); none: nothing is started. */
   NIGHTSHIFT_VMS: vmList.default([]),
   /** Runs one worker VM takes at once (its agent's NIGHTSHIFT_MAX_WORKERS), for how many VMs to start. */

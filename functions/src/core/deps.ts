@@ -10,6 +10,7 @@ import {
   createFirestore,
   createPubSub,
   createRunMover,
+  type LogFormat,
   type MoveOptions,
   type MoveResult,
   publishCommand,
@@ -65,6 +66,8 @@ export interface DepsOptions {
   projectId: string;
   /** Default: functionsLogger(); made elsewhere, its entries would not carry the request's id and trace. */
   log?: Logger;
+  /** The default logger's format (NIGHTSHIFT_LOG_FORMAT): json for Cloud Logging, pretty for a console. */
+  logFormat?: LogFormat;
   now?: () => Date;
   /** Without it no VM is managed (the local stack without a VM stand-in). */
   fleet?: FleetOptions;
@@ -139,7 +142,7 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
     },
     now: options.now ?? (() => new Date()),
     newRunId,
-    log: options.log ?? functionsLogger(),
+    log: options.log ?? functionsLogger(options.logFormat ? { format: options.logFormat } : {}),
     fleet,
     async close() {
       await db?.terminate();
