@@ -10,34 +10,35 @@ locals {
       name    = "nightshift-api"
       memory  = "512Mi"
       timeout = 60
-      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
+      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
       secrets = ["api_tokens", "github_token"]
     }
     githubWebhook = {
       name    = "nightshift-github-webhook"
       memory  = "256Mi"
       timeout = 60
-      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
+      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
       secrets = ["webhook_secret", "github_token"]
     }
     scheduler = {
       name    = "nightshift-scheduler"
       memory  = "256Mi"
       timeout = 300
-      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
+      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
       secrets = ["github_token"]
     }
     reactor = {
       name    = "nightshift-reactor"
       memory  = "256Mi"
       timeout = 60
-      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
+      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
       secrets = ["github_token"]
     }
   }
   # The values of the plain variables. An empty value counts as unset in the code (the price table is used).
   function_env_values = {
     GOOGLE_CLOUD_PROJECT      = var.project_id
+    NIGHTSHIFT_LOG_FORMAT     = "json" # what Cloud Logging reads
     NIGHTSHIFT_VMS            = join(",", [for name in sort(keys(local.vms)) : "${var.zone}/${name}"])
     NIGHTSHIFT_WORKERS_PER_VM = tostring(var.workers_per_vm)
     NIGHTSHIFT_VM_HOURLY_USD  = var.vm_hourly_usd == null ? "" : tostring(var.vm_hourly_usd)

@@ -1,17 +1,27 @@
 // The functions' configuration: the only reader of process.env in functions/, parsed once per function.
-import { ENV, type FunctionEntryPoint, parseEnv } from '@nightshift/shared';
-import type { FleetOptions } from './core/deps.js';
+import { ENV, type FunctionEntryPoint, type LogFormat, parseEnv } from '@nightshift/shared';
+import type { DepsOptions, FleetOptions } from './core/deps.js';
 
 type Env = Record<string, string | undefined>;
 
 const common = {
   GOOGLE_CLOUD_PROJECT: ENV.GOOGLE_CLOUD_PROJECT,
   GITHUB_TOKEN: ENV.GITHUB_TOKEN,
+  GITHUB_API_URL: ENV.GITHUB_API_URL,
   NIGHTSHIFT_VMS: ENV.NIGHTSHIFT_VMS,
   NIGHTSHIFT_WORKERS_PER_VM: ENV.NIGHTSHIFT_WORKERS_PER_VM,
   NIGHTSHIFT_VM_HOURLY_USD: ENV.NIGHTSHIFT_VM_HOURLY_USD,
   COMPUTE_API_URL: ENV.COMPUTE_API_URL,
+  NIGHTSHIFT_LOG_FORMAT: ENV.NIGHTSHIFT_LOG_FORMAT,
 };
+
+/** How the functions talk to GitHub, from a parsed config (no token: nothing is posted). */
+export function githubOf(config: { GITHUB_TOKEN?: string | undefined; GITHUB_API_URL?: string | undefined }) {
+  return {
+    ...(config.GITHUB_TOKEN === undefined ? {} : { githubToken: config.GITHUB_TOKEN }),
+    ...(config.GITHUB_API_URL === undefined ? {} : { githubApiUrl: config.GITHUB_API_URL }),
+  };
+}
 
 /** The worker VMs of a parsed config, as createDeps takes them. */
 export function fleetOf(config: {
@@ -25,6 +35,17 @@ export function fleetOf(config: {
     workersPerVm: config.NIGHTSHIFT_WORKERS_PER_VM,
     ...(config.NIGHTSHIFT_VM_HOURLY_USD === undefined ? {} : { hourlyUsd: config.NIGHTSHIFT_VM_HOURLY_USD }),
     ...(config.COMPUTE_API_URL === undefined ? {} : { computeApiUrl: config.COMPUTE_API_URL }),
+  };
+}
+
+/** What createDeps takes from any function's parsed config: its project, VMs and log format. */
+export function depsOptionsOf(
+  config: Parameters<typeof fleetOf>[0] & { GOOGLE_CLOUD_PROJECT: string; NIGHTSHIFT_LOG_FORMAT: LogFormat },
+): DepsOptions {
+  return {
+    projectId: config.GOOGLE_CLOUD_PROJECT,
+    fleet: fleetOf(config),
+    logFormat: config.NIGHTSHIFT_LOG_FORMAT,
   };
 }
 
@@ -48,8 +69,11 @@ export function parseReactorConfig(env: Env) {
 }
 export type ReactorConfig = ReturnType<typeof parseReactorConfig>;
 
-/** Read by every function but set only off Google Cloud: the Compute stand-in of the local stack and tests. */
-const LOCAL_ONLY = ['COMPUTE_API_URL'];
+/**
+ * Read by every function but not set by terraform: the Compute stand-in of the local stack and tests, and
+ * GitHub's API root (set it by hand for GitHub Enterprise).
+ */
+const LOCAL_ONLY = ['COMPUTE_API_URL', 'GITHUB_API_URL'];
 
 /**
  * The variables each deployed function reads, by entry point: terraform sets every one (a test checks

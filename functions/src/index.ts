@@ -2,7 +2,14 @@
 import { http } from '@google-cloud/functions-framework';
 import { getRequestListener } from '@hono/node-server';
 import { createApiApp } from './api/app.js';
-import { apiConfig, fleetOf, reactorConfig, schedulerConfig, webhookConfig } from './config.js';
+import {
+  apiConfig,
+  depsOptionsOf,
+  githubOf,
+  reactorConfig,
+  schedulerConfig,
+  webhookConfig,
+} from './config.js';
 import { createDeps } from './core/deps.js';
 import { createGithubApp } from './github/app.js';
 import { createReactorApp } from './reactor/app.js';
@@ -26,7 +33,7 @@ http(
   'api',
   lazyListener(() => {
     const config = apiConfig();
-    return createApiApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
+    return createApiApp(createDeps(depsOptionsOf(config)), {
       tokens: config.NIGHTSHIFT_API_TOKENS,
       projectId: config.GOOGLE_CLOUD_PROJECT,
     });
@@ -37,9 +44,9 @@ http(
   'githubWebhook',
   lazyListener(() => {
     const config = webhookConfig();
-    return createGithubApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
+    return createGithubApp(createDeps(depsOptionsOf(config)), {
       webhookSecret: config.GITHUB_WEBHOOK_SECRET,
-      githubToken: config.GITHUB_TOKEN,
+      ...githubOf(config),
       projectId: config.GOOGLE_CLOUD_PROJECT,
     });
   }),
@@ -49,13 +56,10 @@ http(
   'scheduler',
   lazyListener(() => {
     const config = schedulerConfig();
-    return createSchedulerApp(
-      createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }),
-      {
-        githubToken: config.GITHUB_TOKEN,
-        projectId: config.GOOGLE_CLOUD_PROJECT,
-      },
-    );
+    return createSchedulerApp(createDeps(depsOptionsOf(config)), {
+      ...githubOf(config),
+      projectId: config.GOOGLE_CLOUD_PROJECT,
+    });
   }),
 );
 
@@ -63,8 +67,8 @@ http(
   'reactor',
   lazyListener(() => {
     const config = reactorConfig();
-    return createReactorApp(createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) }), {
-      githubToken: config.GITHUB_TOKEN,
+    return createReactorApp(createDeps(depsOptionsOf(config)), {
+      ...githubOf(config),
       projectId: config.GOOGLE_CLOUD_PROJECT,
     });
   }),

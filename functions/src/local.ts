@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { ConfigError } from '@nightshift/shared';
 import { Hono } from 'hono';
 import { createApiApp } from './api/app.js';
-import { fleetOf, localConfig } from './config.js';
+import { depsOptionsOf, githubOf, localConfig } from './config.js';
 import { createDeps } from './core/deps.js';
 import { createGithubApp } from './github/app.js';
 import { createReactorApp } from './reactor/app.js';
@@ -18,19 +18,20 @@ try {
   process.exit(1);
 }
 
-const deps = createDeps({ projectId: config.GOOGLE_CLOUD_PROJECT, fleet: fleetOf(config) });
+// NIGHTSHIFT_LOG_FORMAT: `npm start` sets pretty for a person at the console unless told otherwise.
+const deps = createDeps(depsOptionsOf(config));
 const app = new Hono();
 const projectId = config.GOOGLE_CLOUD_PROJECT;
 app.route(
   '/github/webhook',
   createGithubApp(deps, {
     webhookSecret: config.GITHUB_WEBHOOK_SECRET,
-    githubToken: config.GITHUB_TOKEN,
+    ...githubOf(config),
     projectId,
   }),
 );
-app.route('/scheduler/tick', createSchedulerApp(deps, { githubToken: config.GITHUB_TOKEN, projectId }));
-app.route('/reactor', createReactorApp(deps, { githubToken: config.GITHUB_TOKEN, projectId }));
+app.route('/scheduler/tick', createSchedulerApp(deps, { ...githubOf(config), projectId }));
+app.route('/reactor', createReactorApp(deps, { ...githubOf(config), projectId }));
 // The api app answers everything else through its own fetch, so its middleware, 404/405 and onError
 // apply exactly as in the deployed function.
 const api = createApiApp(deps, { tokens: config.NIGHTSHIFT_API_TOKENS, projectId });

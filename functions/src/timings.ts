@@ -6,7 +6,10 @@
  */
 export const PUBLISH_TIMEOUT_MS = 10_000;
 
-/** Deadline of each Firestore call the functions make through shared helpers (moves of a run). */
+/**
+ * Deadline of each Firestore call the functions make (every call through deps: core/deps.ts). Well below
+ * the functions' own timeout (60 s), so a frozen Firestore is a 503 with Retry-After, never a hang.
+ */
 export const FIRESTORE_DEADLINE_MS = 10_000;
 
 /** How long one GitHub API call may take. */
@@ -45,3 +48,9 @@ export const DELIVERY_TTL_MS = 30 * 24 * 60 * 60_000;
 
 /** Request bodies larger than this are refused with 413 before they are parsed (1 MiB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Webhook deliveries larger than this are refused with 413 before they are read: GitHub caps payloads at
+ * 25 MB and sends nothing larger, so a bigger body is not GitHub's (taken as MiB, the larger reading).
+ */
+export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;

@@ -39,6 +39,17 @@ describe('parseEnv', () => {
     });
   });
 
+  it('reads NIGHTSHIFT_LOG_FORMAT: json by default, pretty when asked, and names anything else', () => {
+    const format = { NIGHTSHIFT_LOG_FORMAT: ENV.NIGHTSHIFT_LOG_FORMAT };
+    expect(parseEnv(format, {})).toEqual({ NIGHTSHIFT_LOG_FORMAT: 'json' });
+    expect(parseEnv(format, { NIGHTSHIFT_LOG_FORMAT: 'pretty' })).toEqual({
+      NIGHTSHIFT_LOG_FORMAT: 'pretty',
+    });
+    expect(() => parseEnv(format, { NIGHTSHIFT_LOG_FORMAT: 'text' })).toThrow(
+      'NIGHTSHIFT_LOG_FORMAT: expected json (Cloud Logging, the default) or pretty (a console); got "text"',
+    );
+  });
+
   it('names a missing variable and says it must be set', () => {
     expect(problems({ ...good, GOOGLE_CLOUD_PROJECT: undefined })).toEqual([
       'GOOGLE_CLOUD_PROJECT: expected it to be set; it is not set',

@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { AgentIdSchema } from './ids.js';
+import { LOG_FORMATS } from './log.js';
 import { type VmRef, VmRefSchema } from './vm.js';
 
 export class ConfigError extends Error {
@@ -64,11 +65,19 @@ export const ENV = {
   NIGHTSHIFT_API_TOKENS: csvTokens,
   GITHUB_WEBHOOK_SECRET: z.string().min(16, { message: 'expected a secret of at least 16 characters' }),
   GITHUB_TOKEN: z.string().min(1).optional(),
+  /** GitHub's REST API root: GitHub Enterprise (`https://HOST/api/v3`), or a local stand-in; default api.github.com. */
+  GITHUB_API_URL: z
+    .url({ protocol: /^https?$/, message: 'expected an http(s) URL such as https://api.github.com' })
+    .optional(),
   NIGHTSHIFT_WORKER_COMMAND: z.string().min(1).default('claude'),
   NIGHTSHIFT_HOME: z.string().startsWith('/', { message: 'expected an absolute path' }),
   NIGHTSHIFT_MAX_WORKERS: intInRange(1, 64).default(2),
   NIGHTSHIFT_AGENT_ID: AgentIdSchema.default(() => hostname().replace(/[^A-Za-z0-9._-]/g, '-')),
   PORT: intInRange(1, 65535).default(8080),
+  /** How a deployable writes its log: `json` (Cloud Logging's lines, the default) or `pretty` (`npm start`). */
+  NIGHTSHIFT_LOG_FORMAT: z
+    .enum(LOG_FORMATS, { message: 'expected json (Cloud Logging, the default) or pretty (a console)' })
+    .default('json'),
   /** The worker VMs the functions start when runs wait (terraform sets it); none: nothing is started. */
   NIGHTSHIFT_VMS: vmList.default([]),
   /** Runs one worker VM takes at once (its agent's NIGHTSHIFT_MAX_WORKERS), for how many VMs to start. */

@@ -1,14 +1,22 @@
 // Typed Firestore collections: converters that validate every document read with its zod schema.
 import {
-  type CollectionReference,
+  CollectionReference,
   type DocumentData,
+  DocumentReference,
+  DocumentSnapshot,
   Firestore,
   type FirestoreDataConverter,
+  Query,
   type QueryDocumentSnapshot,
+  QuerySnapshot,
   type Settings,
+  Transaction,
+  WriteBatch,
 } from '@google-cloud/firestore';
 import type { z } from 'zod';
 import { type AgentHeartbeat, AgentHeartbeatSchema } from './agent.js';
+import { DeadlineError } from './deadline.js';
+import { GRPC } from './grpc.js';
 import { COLLECTIONS } from './names.js';
 import {
   type GithubDelivery,
@@ -108,4 +116,101 @@ export function collections(db: Firestore): Collections {
  */
 export function createFirestore(projectId: string, settings: Settings = {}): Firestore {
   return new Firestore({ projectId, ignoreUndefinedProperties: true, ...settings });
+}
+
+/**
+ * A Firestore call that got no answer within its deadline. It carries gRPC's DEADLINE_EXCEEDED code, so
+ * whoever handles Google errors by code (the functions' onError: 503 with Retry-After) treats it alike.
+ */
+export class FirestoreDeadlineError extends DeadlineError {
+  readonly code = GRPC.DEADLINE_EXCEEDED;
+}
+
+/**
+ * `db` with a deadline on every call it makes to Firestore: every method of the client and of what it
+ * hands out (references, queries, batches, transactions, snapshots, at any depth) that returns a promise
+ * rejects with a FirestoreDeadlineError once `ms` passed without an answer; `terminate()` is left alone.
+ *
+ * Why not the client's own settings: a `clientConfig` timeout reaches neither commits (Firestore passes
+ * its own retry settings, 60 s per attempt, on every commit) nor the client's own retry loop around reads
+ * (five attempts of a stream, each with backoff). Measured against a black-holed connection with a 2 s
+ * clientConfig timeout on every method: get 72 s, query 75 s, create, set and batch commit 60 s each.
+ *
+ * The call is not cancelled: the library keeps retrying it and it may still land, so a caller that gives
+ * up must be safe against its late effect (creates are idempotent by id; the scheduler tick republishes
+ * queued runs).
+ */
+export function withCallDeadlines(db: Firestore, ms: number): Firestore {
+  // count() and aggregate() queries: their class is not exported, so it is taken from one made here
+  // (making a query does no network work).
+  const aggregateQuery = Object.getPrototypeOf(db.collection('_').count()).constructor as abstract new (
+    ...args: never[]
+  ) => unknown;
+  const classes = [
+    Firestore,
+    DocumentReference,
+    CollectionReference,
+    Query,
+    WriteBatch,
+    Transaction,
+    DocumentSnapshot,
+    QuerySnapshot,
+    aggregateQuery,
+  ];
+  const targetOf = new WeakMap<object, object>();
+  const proxyOf = new WeakMap<object, object>();
+
+  const wrappable = (value: unknown): value is object =>
+    typeof value === 'object' && value !== null && classes.some((c) => value instanceof c);
+
+  const wrap = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.some(wrappable) ? value.map(wrap) : value;
+    if (!wrappable(value)) return value;
+    let proxy = proxyOf.get(value);
+    if (proxy === undefined) {
+      proxy = new Proxy(value, handler);
+      proxyOf.set(value, proxy);
+      targetOf.set(proxy, value);
+    }
+    return proxy;
+  };
+
+  // The library itself only ever sees its own objects: arguments are unwrapped, and a callback (a
+  // transaction's update function) is handed wrapped objects in turn.
+  const unwrap = (arg: unknown): unknown => {
+    if (typeof arg === 'function') return (...args: unknown[]) => arg(...args.map(wrap));
+    if (typeof arg === 'object' && arg !== null) return targetOf.get(arg) ?? arg;
+    return arg;
+  };
+
+  const bounded = (what: string, promise: Promise<unknown>): Promise<unknown> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new FirestoreDeadlineError(`${what}: no answer from Firestore within ${ms} ms`)),
+        ms,
+      );
+    });
+    return Promise.race([promise, timeout])
+      .finally(() => clearTimeout(timer))
+      .then(wrap);
+  };
+
+  const handler: ProxyHandler<object> = {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      // A proxy must return a read-only, non-configurable property as it is.
+      const own = Reflect.getOwnPropertyDescriptor(target, key);
+      if (own && !own.configurable && !own.writable) return value;
+      if (typeof value !== 'function' || key === 'constructor') return wrap(value);
+      const method = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        const result = method.apply(target, args.map(unwrap));
+        if (!(result instanceof Promise) || key === 'terminate') return wrap(result);
+        return bounded(`${target.constructor.name}.${String(key)}`, result);
+      };
+    },
+  };
+
+  return wrap(db) as Firestore;
 }

@@ -1,6 +1,7 @@
 // Helpers for the functions' API tests: the app on a real port, authenticated fetches, commands pulled
 // from the agents' subscription through the emulator's REST interface.
 import type { AddressInfo } from 'node:net';
+import type { Firestore } from '@google-cloud/firestore';
 import { serve } from '@hono/node-server';
 import {
   type Command,
@@ -27,10 +28,20 @@ export interface TestApi {
 
 export async function startApi(
   projectId: string,
-  options: { now?: () => Date; deps?: Partial<Deps> } = {},
+  options: {
+    now?: () => Date;
+    deps?: Partial<Deps>;
+    /** The Firestore client createDeps wraps (with its deadlines): one through a proxy, for outages. */
+    createFirestore?: (projectId: string) => Firestore;
+  } = {},
 ): Promise<TestApi> {
   const log = memoryLogger();
-  const base = createDeps({ projectId, log, ...(options.now ? { now: options.now } : {}) });
+  const base = createDeps({
+    projectId,
+    log,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.createFirestore ? { createFirestore: options.createFirestore } : {}),
+  });
   const deps: Deps & { close(): Promise<void> } = Object.create(
     base,
     Object.getOwnPropertyDescriptors(options.deps ?? {}),

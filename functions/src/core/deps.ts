@@ -10,6 +10,7 @@ import {
   createFirestore,
   createPubSub,
   createRunMover,
+  type LogFormat,
   type MoveOptions,
   type MoveResult,
   publishCommand,
@@ -18,6 +19,7 @@ import {
   type RunStatusEvent,
   runStatusTopic,
   type VmRef,
+  withCallDeadlines,
 } from '@nightshift/shared';
 import { FIRESTORE_DEADLINE_MS } from '../timings.js';
 import { type Compute, createCompute } from '../vms/compute.js';
@@ -64,9 +66,18 @@ export interface DepsOptions {
   projectId: string;
   /** Default: functionsLogger(); made elsewhere, its entries would not carry the request's id and trace. */
   log?: Logger;
+  /** The default logger's format (NIGHTSHIFT_LOG_FORMAT): json for Cloud Logging, pretty for a console. */
+  logFormat?: LogFormat;
   now?: () => Date;
   /** Without it no VM is managed (the local stack without a VM stand-in). */
   fleet?: FleetOptions;
+  /**
+   * Makes the Firestore client (default: createFirestore; tests give one that talks through a proxy).
+   * Whatever it makes, every call through deps gets the deadline below.
+   */
+  createFirestore?: (projectId: string) => Firestore;
+  /** Deadline of every Firestore call; default FIRESTORE_DEADLINE_MS. */
+  firestoreDeadlineMs?: number;
 }
 
 export function newRunId(now: Date): string {
@@ -93,8 +104,11 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
       return compute;
     },
   };
+  const deadlineMs = options.firestoreDeadlineMs ?? FIRESTORE_DEADLINE_MS;
+  // Every call, not only some: a frozen Firestore must answer 503 with Retry-After (core/problem.ts) well
+  // within the function's own timeout, never hang the request for as long as Firestore does.
   const getDb = () => {
-    db ??= createFirestore(options.projectId);
+    db ??= withCallDeadlines((options.createFirestore ?? createFirestore)(options.projectId), deadlineMs);
     return db;
   };
   const getPubSub = () => {
@@ -115,7 +129,7 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
       return createRunMover({
         cols: this.cols,
         agentId: null,
-        deadlineMs: FIRESTORE_DEADLINE_MS,
+        deadlineMs,
         now: () => this.now(),
         announce: (event) => this.publishStatus(event),
         onAnnounceError: (event, error) =>
@@ -128,7 +142,7 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
     },
     now: options.now ?? (() => new Date()),
     newRunId,
-    log: options.log ?? functionsLogger(),
+    log: options.log ?? functionsLogger(options.logFormat ? { format: options.logFormat } : {}),
     fleet,
     async close() {
       await db?.terminate();

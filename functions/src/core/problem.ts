@@ -1,5 +1,5 @@
 // The one onError of all four apps (api, githubWebhook, scheduler, reactor) and their 404/405 problems.
-import { fieldIssues, GRPC, grpcCode } from '@nightshift/shared';
+import { DeadlineError, fieldIssues, GRPC, grpcCode } from '@nightshift/shared';
 import type { Context, Env, ErrorHandler, Hono, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { methodNotAllowed } from 'hono/method-not-allowed';
@@ -28,8 +28,12 @@ const TRANSIENT_GRPC_CODES = new Set<number>([
   GRPC.UNAVAILABLE,
 ]);
 
-/** Whether `error` is a Google client's "try again" (Firestore or Pub/Sub did not answer in time). */
+/**
+ * Whether `error` is a Google client's "try again" (Firestore or Pub/Sub did not answer in time), or our
+ * own deadline on such a call (withDeadline) ran out first.
+ */
 export const isTransient = (error: unknown): boolean => {
+  if (error instanceof DeadlineError) return true;
   const code = grpcCode(error);
   return code !== undefined && TRANSIENT_GRPC_CODES.has(code);
 };

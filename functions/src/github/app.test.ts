@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { BranchSchema, COLLECTIONS, PROBLEM_CONTENT_TYPE, type Run, WorkerSchema } from '@nightshift/shared';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createSchedulerApp } from '../scheduler/app.js';
+import { MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
 import { createGithubApp } from './app.js';
 import { deliver, deliveryRequest, example, fakeGithub, SECRET } from './fake-github.test-helper.js';
 import { MAX_BODY_CHARS } from './prompt.js';
@@ -226,6 +228,71 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
     expect(await runs()).toHaveLength(0);
     expect(await deliveries()).toHaveLength(0);
   });
+
+  it('accepts a delivery signed over bytes that are not UTF-8; they reach the prompt as U+FFFD', async () => {
+    await addWorker('blog', bug());
+    const payload = example('issues', 'labeled');
+    payload.issue.body = 'before @@ after';
+    const text = Buffer.from(JSON.stringify(payload));
+    // A lone continuation byte, a byte UTF-8 never uses and a cut two-byte sequence, inside the JSON string.
+    const at = text.indexOf('@@');
+    const bytes = Buffer.concat([
+      text.subarray(0, at),
+      Buffer.from([0x80, 0xff, 0xc3]),
+      text.subarray(at + 2),
+    ]);
+    const signature = `sha256=${createHmac('sha256', SECRET).update(bytes).digest('hex')}`;
+    const { headers } = await deliveryRequest({ event: 'issues', payload, signature, deliveryId: 'd-bytes' });
+    const res = await app().request('/', { method: 'POST', headers, body: bytes });
+    expect(res.status).toBe(202);
+    const [run] = await runs();
+    expect(run?.id).toBe(LABELED_RUN);
+    expect(run?.prompt).toContain('before \uFFFD\uFFFD\uFFFD after');
+
+    // The same bytes with one changed after signing are still refused.
+    bytes[at] = 0x81;
+    const tampered = await app().request('/', {
+      method: 'POST',
+      headers: { ...headers, 'x-github-delivery': 'd-bytes-2' },
+      body: bytes,
+    });
+    expect(tampered.status).toBe(401);
+  });
+
+  it.each([
+    ['declared in Content-Length', true],
+    ['chunked, without a length', false],
+  ])(
+    'refuses a delivery over 25 MiB (%s) with 413 problem+json, without reading it whole',
+    async (_name, declared) => {
+      await addWorker('blog', bug());
+      const CHUNK = 64 * 1024;
+      const total = 100 * 1024 * 1024;
+      let pulled = 0;
+      // Made as it is read, so what the app read is counted and nothing is held in memory beforehand.
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulled >= total) return controller.close();
+          pulled += CHUNK;
+          controller.enqueue(new Uint8Array(CHUNK).fill(0x20));
+        },
+      });
+      const { headers } = await deliveryRequest({ event: 'issues', payload: {} });
+      const res = await app().request('/', {
+        method: 'POST',
+        headers: { ...headers, ...(declared ? { 'content-length': String(26 * 1024 * 1024) } : {}) },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      expect(res.status).toBe(413);
+      expect(res.headers.get('content-type')).toBe(PROBLEM_CONTENT_TYPE);
+      expect(await res.json()).toMatchObject({ status: 413, title: 'Content Too Large' });
+      // A declared length is refused before a byte is read; a chunked body as soon as it passes the limit.
+      expect(pulled).toBeLessThanOrEqual(declared ? 2 * CHUNK : MAX_WEBHOOK_BODY_BYTES + 2 * CHUNK);
+      expect(await runs()).toHaveLength(0);
+      await body.cancel().catch(() => undefined);
+    },
+  );
 
   it('answers a redelivery as a duplicate and queues nothing again', async () => {
     await addWorker('blog', bug());

@@ -1,16 +1,18 @@
 // The githubWebhook function: GitHub issue events as run requests.
 // Public in the cloud; the HMAC signature (X-Hub-Signature-256, GITHUB_WEBHOOK_SECRET) is its guard, and it
 // is checked over the exact raw body before anything is parsed.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isAlreadyExists, type Run, type Trigger, type Worker } from '@nightshift/shared';
-import { verify } from '@octokit/webhooks-methods';
 import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { functionApp } from '../core/app.js';
 import type { Deps } from '../core/deps.js';
 import { badRequest, HttpError, unauthorized } from '../core/errors.js';
+import { problem } from '../core/problem.js';
 import type { AppEnv } from '../core/request-context.js';
 import { createRun } from '../runs/service.js';
-import { DELIVERY_TTL_MS } from '../timings.js';
+import { DELIVERY_TTL_MS, MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
 import {
   type Ignored,
   type IssueCommentPayload,
@@ -39,6 +41,23 @@ export interface GithubAppConfig extends GithubFeedbackConfig {
 }
 
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
+
+const SIGNATURE = /^sha256=([0-9a-f]{64})$/i;
+
+/**
+ * Whether `header` is GitHub's X-Hub-Signature-256 of `body`: the HMAC-SHA256 of the exact bytes it sent,
+ * keyed with the secret. Over bytes, never decoded text: decoding replaces bytes that are not UTF-8, and
+ * the signature of the text would no longer be the one GitHub made.
+ */
+function signatureMatches(secret: string, body: Uint8Array, header: string): boolean {
+  const hex = SIGNATURE.exec(header)?.[1];
+  if (hex === undefined) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  return timingSafeEqual(expected, Buffer.from(hex, 'hex'));
+}
+
+/** Lenient, as Response.text() is: bytes that are not UTF-8 become U+FFFD in a body already verified. */
+const utf8 = new TextDecoder('utf-8');
 
 interface QueuedRun {
   runId: string;
@@ -86,16 +105,26 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
   });
   const octokit = createOctokit(config);
 
-  app.post('/', async (c) => {
+  // Before the body is read: a declared length over the limit is refused at once, a chunked body as soon
+  // as it passes it; never read whole.
+  const limit = bodyLimit({
+    maxSize: MAX_WEBHOOK_BODY_BYTES,
+    onError: (c) =>
+      problem(
+        c,
+        413,
+        `the delivery is larger than ${MAX_WEBHOOK_BODY_BYTES} bytes (25 MiB); GitHub sends no larger payload`,
+      ),
+  });
+
+  app.post('/', limit, async (c) => {
     const signature = c.req.header('x-hub-signature-256');
     const deliveryId = c.req.header('x-github-delivery') ?? '';
     const event = c.req.header('x-github-event') ?? '';
-    const raw = await c.req.text();
+    const body = new Uint8Array(await c.req.arrayBuffer());
 
-    let valid = false;
-    if (signature && raw.length > 0) {
-      valid = await verify(config.webhookSecret, raw, signature).catch(() => false);
-    }
+    const valid =
+      signature !== undefined && body.length > 0 && signatureMatches(config.webhookSecret, body, signature);
     if (!valid) {
       deps.log.warn('rejected a GitHub webhook delivery with a missing or wrong signature', {
         deliveryId,
@@ -116,7 +145,7 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
 
     let json: unknown;
     try {
-      json = JSON.parse(raw);
+      json = JSON.parse(utf8.decode(body));
     } catch {
       throw badRequest('the body is not JSON (configure the webhook as application/json)');
     }

@@ -70,6 +70,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     GITHUB_WEBHOOK_SECRET: given.GITHUB_WEBHOOK_SECRET || `whsec_${randomBytes(24).toString('hex')}`,
     NIGHTSHIFT_HOME: given.NIGHTSHIFT_HOME || join(REPO_ROOT, '.nightshift'),
     PORT: given.PORT || '8080',
+    // Read by a person at the console; NIGHTSHIFT_LOG_FORMAT=json keeps Cloud Logging's lines.
+    NIGHTSHIFT_LOG_FORMAT: given.NIGHTSHIFT_LOG_FORMAT || 'pretty',
     // No metadata server off Google Cloud: without this, Google's auth library probes for one and warns.
     METADATA_SERVER_DETECTION: 'none',
   };
