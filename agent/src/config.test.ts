@@ -16,7 +16,52 @@ describe('Configuration', () => {
       workerCommand: 'claude',
       maxWorkers: 2,
       agentId: 'vm-1',
+      idleMinutes: 15,
+      vm: undefined,
+      computeApiUrl: undefined,
+      metadataHost: undefined,
     });
+  });
+
+  it('reads the idle stop: minutes (0 is off, fractions allowed), the own VM, Compute and metadata hosts', () => {
+    const config = loadConfig({
+      GOOGLE_CLOUD_PROJECT: 'my-project',
+      NIGHTSHIFT_HOME: '/var/lib/nightshift',
+      NIGHTSHIFT_IDLE_MINUTES: '0.05',
+      NIGHTSHIFT_VM: 'local-dev1-a/nightshift-local',
+      COMPUTE_API_URL: 'http://127.0.0.1:8090',
+      GCE_METADATA_HOST: '127.0.0.1:8091',
+    });
+    expect(config).toMatchObject({
+      idleMinutes: 0.05,
+      vm: { zone: 'local-dev1-a', name: 'nightshift-local' },
+      computeApiUrl: 'http://127.0.0.1:8090',
+      metadataHost: '127.0.0.1:8091',
+    });
+    const off = loadConfig({
+      GOOGLE_CLOUD_PROJECT: 'my-project',
+      NIGHTSHIFT_HOME: '/x',
+      NIGHTSHIFT_IDLE_MINUTES: '0',
+    });
+    expect(off.idleMinutes).toBe(0);
+  });
+
+  it('names a bad idle time and a bad own VM', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        GOOGLE_CLOUD_PROJECT: 'my-project',
+        NIGHTSHIFT_HOME: '/x',
+        NIGHTSHIFT_IDLE_MINUTES: 'soon',
+        NIGHTSHIFT_VM: 'nightshift-local',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^NIGHTSHIFT_IDLE_MINUTES: expected minutes .*; got "soon"/m);
+    expect(problems).toMatch(/^NIGHTSHIFT_VM: expected zone\/name .*; got "nightshift-local"/m);
   });
 
   it('names every bad or missing variable in one error', () => {
