@@ -134,6 +134,11 @@ export class Agent {
     this.log.info('agent stopped; workers keep running', { running: [...this.held.keys()] });
   }
 
+  /** Wakes the loop as its timers do (tests drive the steps with it, their timers set far apart). */
+  wake(wake: Wake): Promise<void> {
+    return this.loop.wake(wake);
+  }
+
   // ── Messages ────────────────────────────────────────────────────────────────────────────────
 
   async handle(command: Command): Promise<Settle> {
