@@ -61,14 +61,15 @@ describe('Idle stop', () => {
       updatedAt: '2026-12-01T01:00:00.000Z',
     };
 
-    it('ends the open period at the stop, keeps last month on, and says why and by whom', () => {
+    it('ends the open period at the stop, keeps last month on, says why and by whom, clears the start request', () => {
       const next = withStop(started, vm, stop, '2026-12-01T01:00:30.000Z');
       expect(next.lastStop).toEqual(stop);
       expect(next.periods).toEqual([
         { from: '2026-11-30T01:00:00.000Z', to: '2026-11-30T02:00:00.000Z' },
         { from: '2026-12-01T01:00:00.000Z', to: '2026-12-01T03:00:00.000Z' },
       ]);
-      expect(next.startRequestedAt).toBe(started.startRequestedAt);
+      // Its start is over: the functions' start debounce must not take the stopped VM for one coming up.
+      expect(next.startRequestedAt).toBeNull();
     });
 
     it('a VM started outside nightshift (no record, or no open period) ran since its agent started', () => {
@@ -109,6 +110,9 @@ const ZONE = 'local-dev1-a';
 const IDLE_TIMINGS = { ...TEST_TIMINGS, heartbeatMs: 250, idleStopMs: 500 };
 /** For the tests that drive the heartbeat themselves: its timer never fires during a test. */
 const DRIVEN_TIMINGS = { ...TEST_TIMINGS, heartbeatMs: 600_000, idleStopMs: 200 };
+
+/** A test that waits for a stop: the first one in a process also loads the Compute library. */
+const STOP_TEST_TIMEOUT_MS = 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -191,170 +195,198 @@ describeEmulators('Idle stop', () => {
     const stops = () => compute.requests.filter((r) => r.action === 'stop');
     const record = async () => (await t.env.cols.vms.doc(name).get()).data();
     const stopped = () =>
+      // The first stop in a process also loads @google-cloud/compute, which takes seconds on a busy machine.
       waitFor(`VM ${name} to be stopping`, () => compute.instance(name)?.status !== 'RUNNING', {
-        timeoutMs: 15_000,
+        timeoutMs: 40_000,
       });
     return { agent, compute, states, records, log, stops, record, stopped };
   }
 
-  it('an idle agent says stopping in its heartbeat, then stops its VM and records why, closing its running time', async () => {
-    const name = 'idle-vm';
-    // As the functions record a start: an open period of running time.
-    const startedAt = new Date(Date.now() - 60_000).toISOString();
-    await t.env.cols.vms.doc(name).set({
-      name,
-      zone: ZONE,
-      startRequestedAt: startedAt,
-      lastStart: {
-        at: startedAt,
-        reason: 'a run waits',
-        by: 'functions',
-        runId: null,
-        operation: 'op-start',
-        error: null,
-      },
-      lastStop: null,
-      periods: [{ from: startedAt, to: null }],
-      updatedAt: startedAt,
-    });
-    const vm = await agentOnVm(name);
-    await vm.stopped();
-    await waitFor('the agent to say stopped', () => vm.states.at(-1) === 'stopped');
-    expect(vm.states).toEqual(['running', 'stopping', 'stopped']);
-    expect(vm.stops()).toHaveLength(1);
-    expect(vm.stops()[0]?.requestId).toMatch(
-      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/,
-    );
-    const record = await vm.record();
-    expect(record?.lastStop).toEqual({
-      at: expect.any(String),
-      reason: 'idle for 0.01 minutes',
-      by: name,
-      runId: null,
-      operation: expect.stringMatching(/^operation-/),
-      error: null,
-    });
-    expect(record?.periods).toEqual([{ from: startedAt, to: record?.lastStop?.at }]);
-    expect(record?.lastStart?.operation).toBe('op-start');
-    const said = vm.log.entries.map((e) => e.message);
-    expect(said).toContain('idle stop on');
-    expect(said).toContain('idle stop: stopping the VM');
-  });
-
-  it('no stop while a run runs; after it, the stop comes only after the idle time', async () => {
-    const name = 'busy-vm';
-    const vm = await agentOnVm(name);
-    await t.createWorker('idle-slow');
-    const run = await t.createRun('idle-slow');
-    await t.scenario(run.id, 'slow', 2_500);
-    await t.publish('run.start', run.id);
-    const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
-    expect(done.status).toBe('succeeded');
-    // Five idle times went by while the run ran: nothing was stopped.
-    expect(vm.stops()).toHaveLength(0);
-    await vm.stopped();
-    const record = await waitFor('the stop recorded', async () => (await vm.record())?.lastStop ?? undefined);
-    expect(Date.parse(record.at) - Date.parse(done.finishedAt as string)).toBeGreaterThanOrEqual(
-      IDLE_TIMINGS.idleStopMs,
-    );
-    expect(record.reason).toBe('idle for 0.01 minutes');
-    // No start was recorded for it: its running time is counted from when the agent started.
-    expect((await vm.record())?.periods).toHaveLength(1);
-  });
-
-  it('no stop while a session lives that the agent does not hold; the keep-alive session never counts', async () => {
-    await t.tmux.newSession('owner-scratch', t.root, ['sleep', '600']);
-    await t.tmux.newSession(KEEPALIVE_SESSION, t.root, ['sleep', '600']);
-    try {
-      const vm = await agentOnVm('session-vm');
-      await sleep(2_500); // ten heartbeats, five idle times
-      expect(vm.stops()).toHaveLength(0);
-      expect(vm.states).toEqual(['running']);
-      await t.tmux.killSession('owner-scratch');
+  it(
+    'an idle agent says stopping in its heartbeat, then stops its VM and records why, closing its running time',
+    async () => {
+      const name = 'idle-vm';
+      // As the functions record a start: an open period of running time.
+      const startedAt = new Date(Date.now() - 60_000).toISOString();
+      await t.env.cols.vms.doc(name).set({
+        name,
+        zone: ZONE,
+        startRequestedAt: startedAt,
+        lastStart: {
+          at: startedAt,
+          reason: 'a run waits',
+          by: 'functions',
+          runId: null,
+          operation: 'op-start',
+          error: null,
+        },
+        lastStop: null,
+        periods: [{ from: startedAt, to: null }],
+        updatedAt: startedAt,
+      });
+      const vm = await agentOnVm(name);
       await vm.stopped();
-      expect(await t.tmux.hasSession(KEEPALIVE_SESSION)).toBe(true);
-    } finally {
-      await t.tmux.killSession('owner-scratch');
-      await t.tmux.killSession(KEEPALIVE_SESSION);
-    }
-  });
+      await waitFor('the agent to say stopped', () => vm.states.at(-1) === 'stopped');
+      expect(vm.states).toEqual(['running', 'stopping', 'stopped']);
+      expect(vm.stops()).toHaveLength(1);
+      expect(vm.stops()[0]?.requestId).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      const record = await vm.record();
+      expect(record?.lastStop).toEqual({
+        at: expect.any(String),
+        reason: 'idle for 0.01 minutes',
+        by: name,
+        runId: null,
+        operation: expect.stringMatching(/^operation-/),
+        error: null,
+      });
+      expect(record?.periods).toEqual([{ from: startedAt, to: record?.lastStop?.at }]);
+      expect(record?.lastStart?.operation).toBe('op-start');
+      const said = vm.log.entries.map((e) => e.message);
+      expect(said).toContain('idle stop on');
+      expect(said).toContain('idle stop: stopping the VM');
+    },
+    STOP_TEST_TIMEOUT_MS,
+  );
 
-  it('a run queued in the moment it says stopping is taken by the one queue re-check, and the VM stays up', async () => {
-    const gated = gatedTmux(t.tmux);
-    const vm = await agentOnVm('race-vm', { timings: DRIVEN_TIMINGS, tmux: gated.tmux });
-    await t.createWorker('racer');
-    await sleep(DRIVEN_TIMINGS.idleStopMs + 100); // idle since the heartbeat at start
-    // The heartbeat: its idle step waits in its session listing ...
-    const gate = gated.hold();
-    const beat = vm.agent.wake({ reason: 'heartbeat' });
-    await gate.entered;
-    // ... until this heartbeat's own queue scan has looked (a scan woken now runs after it) ...
-    await vm.agent.wake({ reason: 'slot-freed', workerId: 'racer' });
-    // ... and then a run is queued (its run.start not delivered): only the re-check can see it.
-    const run = await t.createRun('racer');
-    await t.scenario(run.id, 'success');
-    gate.release();
-    await beat;
-    expect(vm.states).toContain('stopping');
-    expect((await t.env.cols.runs.doc(run.id).get()).data()?.status).not.toBe('queued');
-    // The next heartbeat finds work: running again, and nothing was stopped.
-    await vm.agent.wake({ reason: 'heartbeat' });
-    expect(vm.states).toEqual(['running', 'stopping', 'running']);
-    expect((await t.waitStatus(run.id, TERMINAL_STATUSES)).status).toBe('succeeded');
-    expect(vm.stops()).toHaveLength(0);
-    // Idle again: it says stopping, the re-check finds nothing, and the step after stops the VM.
-    await t.lockReleased('racer');
-    await vm.agent.wake({ reason: 'heartbeat' });
-    await sleep(DRIVEN_TIMINGS.idleStopMs + 100);
-    await vm.agent.wake({ reason: 'heartbeat' });
-    await vm.agent.wake({ reason: 'heartbeat' });
-    await vm.stopped();
-    expect(vm.stops()).toHaveLength(1);
-  });
+  it(
+    'no stop while a run runs; after it, the stop comes only after the idle time',
+    async () => {
+      const name = 'busy-vm';
+      const vm = await agentOnVm(name);
+      await t.createWorker('idle-slow');
+      const run = await t.createRun('idle-slow');
+      await t.scenario(run.id, 'slow', 2_500);
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
+      expect(done.status).toBe('succeeded');
+      // Five idle times went by while the run ran: nothing was stopped.
+      expect(vm.stops()).toHaveLength(0);
+      await vm.stopped();
+      const record = await waitFor(
+        'the stop recorded',
+        async () => (await vm.record())?.lastStop ?? undefined,
+      );
+      expect(Date.parse(record.at) - Date.parse(done.finishedAt as string)).toBeGreaterThanOrEqual(
+        IDLE_TIMINGS.idleStopMs,
+      );
+      expect(record.reason).toBe('idle for 0.01 minutes');
+      // No start was recorded for it: its running time is counted from when the agent started.
+      expect((await vm.record())?.periods).toHaveLength(1);
+    },
+    STOP_TEST_TIMEOUT_MS,
+  );
 
-  it('while it says stopping it still claims: a run.start then makes it busy again', async () => {
-    const vm = await agentOnVm('claim-vm', { timings: DRIVEN_TIMINGS });
-    await t.createWorker('late');
-    await sleep(DRIVEN_TIMINGS.idleStopMs + 100);
-    await vm.agent.wake({ reason: 'heartbeat' });
-    expect(vm.states).toEqual(['running', 'stopping']);
-    const run = await t.createRun('late');
-    await t.scenario(run.id, 'slow', 1_000);
-    await t.publish('run.start', run.id);
-    await t.waitStatus(run.id, ['starting', 'running']);
-    await vm.agent.wake({ reason: 'heartbeat' });
-    expect(vm.states).toEqual(['running', 'stopping', 'running']);
-    expect((await t.waitStatus(run.id, TERMINAL_STATUSES)).status).toBe('succeeded');
-    expect(vm.stops()).toHaveLength(0);
-    await vm.agent.stop();
-  });
+  it(
+    'no stop while a session lives that the agent does not hold; the keep-alive session never counts',
+    async () => {
+      await t.tmux.newSession('owner-scratch', t.root, ['sleep', '600']);
+      await t.tmux.newSession(KEEPALIVE_SESSION, t.root, ['sleep', '600']);
+      try {
+        const vm = await agentOnVm('session-vm');
+        await sleep(2_500); // ten heartbeats, five idle times
+        expect(vm.stops()).toHaveLength(0);
+        expect(vm.states).toEqual(['running']);
+        await t.tmux.killSession('owner-scratch');
+        await vm.stopped();
+        expect(await t.tmux.hasSession(KEEPALIVE_SESSION)).toBe(true);
+      } finally {
+        await t.tmux.killSession('owner-scratch');
+        await t.tmux.killSession(KEEPALIVE_SESSION);
+      }
+    },
+    STOP_TEST_TIMEOUT_MS,
+  );
 
-  it('Compute refusing the stop (403) is logged in plain words, the agent runs on and stops after another idle time', async () => {
-    const name = 'denied-vm';
-    // A second of idle time: the fault below is set well before the first stop.
-    const vm = await agentOnVm(name, { timings: { ...IDLE_TIMINGS, idleStopMs: 1_000 } });
-    vm.compute.failNext({
-      action: 'stop',
-      code: 403,
-      message:
-        "Required 'compute.instances.stop' permission for 'projects/p/zones/local-dev1-a/instances/denied-vm'",
-      reason: 'forbidden',
-    });
-    await vm.stopped();
-    await waitFor('the agent to say stopped', () => vm.states.at(-1) === 'stopped');
-    const refused = vm.log.entries.find((e) => e.message.startsWith('idle stop: could not stop the VM'));
-    expect(refused?.severity).toBe('ERROR');
-    expect(String(refused?.error)).toContain(
-      "could not stop VM local-dev1-a/denied-vm: permission denied (the VM's service account needs compute.instances.stop on itself)",
-    );
-    expect(vm.states).toEqual(['running', 'stopping', 'running', 'stopping', 'stopped']);
-    expect(vm.stops()).toHaveLength(2);
-    // The refusal was recorded with the period open again; the stop that worked closed it.
-    const refusal = vm.records.find((r) => r.lastStop?.error != null);
-    expect(refusal?.lastStop?.error).toContain('permission denied');
-    expect(refusal?.periods.at(-1)?.to).toBeNull();
-    const last = await vm.record();
-    expect(last?.lastStop?.error).toBeNull();
-    expect(last?.periods.at(-1)?.to).toBe(last?.lastStop?.at);
-  });
+  it(
+    'a run queued in the moment it says stopping is taken by the one queue re-check, and the VM stays up',
+    async () => {
+      const gated = gatedTmux(t.tmux);
+      const vm = await agentOnVm('race-vm', { timings: DRIVEN_TIMINGS, tmux: gated.tmux });
+      await t.createWorker('racer');
+      await sleep(DRIVEN_TIMINGS.idleStopMs + 100); // idle since the heartbeat at start
+      // The heartbeat: its idle step waits in its session listing ...
+      const gate = gated.hold();
+      const beat = vm.agent.wake({ reason: 'heartbeat' });
+      await gate.entered;
+      // ... until this heartbeat's own queue scan has looked (a scan woken now runs after it) ...
+      await vm.agent.wake({ reason: 'slot-freed', workerId: 'racer' });
+      // ... and then a run is queued (its run.start not delivered): only the re-check can see it.
+      const run = await t.createRun('racer');
+      await t.scenario(run.id, 'success');
+      gate.release();
+      await beat;
+      expect(vm.states).toContain('stopping');
+      expect((await t.env.cols.runs.doc(run.id).get()).data()?.status).not.toBe('queued');
+      // The next heartbeat finds work: running again, and nothing was stopped.
+      await vm.agent.wake({ reason: 'heartbeat' });
+      expect(vm.states).toEqual(['running', 'stopping', 'running']);
+      expect((await t.waitStatus(run.id, TERMINAL_STATUSES)).status).toBe('succeeded');
+      expect(vm.stops()).toHaveLength(0);
+      // Idle again: it says stopping, the re-check finds nothing, and the step after stops the VM.
+      await t.lockReleased('racer');
+      await vm.agent.wake({ reason: 'heartbeat' });
+      await sleep(DRIVEN_TIMINGS.idleStopMs + 100);
+      await vm.agent.wake({ reason: 'heartbeat' });
+      await vm.agent.wake({ reason: 'heartbeat' });
+      await vm.stopped();
+      expect(vm.stops()).toHaveLength(1);
+    },
+    STOP_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'while it says stopping it still claims: a run.start then makes it busy again',
+    async () => {
+      const vm = await agentOnVm('claim-vm', { timings: DRIVEN_TIMINGS });
+      await t.createWorker('late');
+      await sleep(DRIVEN_TIMINGS.idleStopMs + 100);
+      await vm.agent.wake({ reason: 'heartbeat' });
+      expect(vm.states).toEqual(['running', 'stopping']);
+      const run = await t.createRun('late');
+      await t.scenario(run.id, 'slow', 1_000);
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['starting', 'running']);
+      await vm.agent.wake({ reason: 'heartbeat' });
+      expect(vm.states).toEqual(['running', 'stopping', 'running']);
+      expect((await t.waitStatus(run.id, TERMINAL_STATUSES)).status).toBe('succeeded');
+      expect(vm.stops()).toHaveLength(0);
+      await vm.agent.stop();
+    },
+    STOP_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'Compute refusing the stop (403) is logged in plain words, the agent runs on and stops after another idle time',
+    async () => {
+      const name = 'denied-vm';
+      // A second of idle time: the fault below is set well before the first stop.
+      const vm = await agentOnVm(name, { timings: { ...IDLE_TIMINGS, idleStopMs: 1_000 } });
+      vm.compute.failNext({
+        action: 'stop',
+        code: 403,
+        message:
+          "Required 'compute.instances.stop' permission for 'projects/p/zones/local-dev1-a/instances/denied-vm'",
+        reason: 'forbidden',
+      });
+      await vm.stopped();
+      await waitFor('the agent to say stopped', () => vm.states.at(-1) === 'stopped');
+      const refused = vm.log.entries.find((e) => e.message.startsWith('idle stop: could not stop the VM'));
+      expect(refused?.severity).toBe('ERROR');
+      expect(String(refused?.error)).toContain(
+        "could not stop VM local-dev1-a/denied-vm: permission denied (the VM's service account needs compute.instances.stop on itself)",
+      );
+      expect(vm.states).toEqual(['running', 'stopping', 'running', 'stopping', 'stopped']);
+      expect(vm.stops()).toHaveLength(2);
+      // The refusal was recorded with the period open again; the stop that worked closed it.
+      const refusal = vm.records.find((r) => r.lastStop?.error != null);
+      expect(refusal?.lastStop?.error).toContain('permission denied');
+      expect(refusal?.periods.at(-1)?.to).toBeNull();
+      const last = await vm.record();
+      expect(last?.lastStop?.error).toBeNull();
+      expect(last?.periods.at(-1)?.to).toBe(last?.lastStop?.at);
+    },
+    STOP_TEST_TIMEOUT_MS,
+  );
 });

@@ -59,8 +59,8 @@ export function idleReason(idleMs: number): string {
 
 /**
  * The record with an idle stop in it, written before Compute is asked (the VM may be gone right after):
- * `lastStop`, and the open running period ended at the stop. A VM started outside nightshift has no open
- * period; it ran at least since its agent started (`runningSince`).
+ * `lastStop`, the open running period ended at the stop, and the start request cleared. A VM started
+ * outside nightshift has no open period; it ran at least since its agent started (`runningSince`).
  */
 export function withStop(
   current: VmRecord | undefined,
@@ -73,6 +73,9 @@ export function withStop(
   const open = periods.some((p) => p.to === null);
   return {
     ...base,
+    // The start asked for before is over: without this the functions' start debounce would take the
+    // stopped VM for one still coming up, and a run queued within it would wait for its tick.
+    startRequestedAt: null,
     lastStop: stop,
     periods: open
       ? periods.map((p) => (p.to === null ? { ...p, to: stop.at } : p))
