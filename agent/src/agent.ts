@@ -85,6 +85,7 @@ export class Agent {
       projectId: opts.projectId,
       vm: opts.vm,
       metadataHost: opts.metadataHost,
+      vmFromMetadata: opts.vmFromMetadata,
       computeApiUrl: opts.computeApiUrl,
     });
     this.loop = createLoop(

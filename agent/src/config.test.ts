@@ -20,13 +20,14 @@ describe('Configuration', () => {
       vm: undefined,
       computeApiUrl: undefined,
       metadataHost: undefined,
+      onEmulators: false,
     });
   });
 
   it('reads the idle stop: minutes (0 is off, fractions allowed), the own VM, Compute and metadata hosts', () => {
+    const base = { GOOGLE_CLOUD_PROJECT: 'my-project', NIGHTSHIFT_HOME: '/var/lib/nightshift' };
     const config = loadConfig({
-      GOOGLE_CLOUD_PROJECT: 'my-project',
-      NIGHTSHIFT_HOME: '/var/lib/nightshift',
+      ...base,
       NIGHTSHIFT_IDLE_MINUTES: '0.05',
       NIGHTSHIFT_VM: 'local-dev1-a/nightshift-local',
       COMPUTE_API_URL: 'http://127.0.0.1:8090',
@@ -37,13 +38,11 @@ describe('Configuration', () => {
       vm: { zone: 'local-dev1-a', name: 'nightshift-local' },
       computeApiUrl: 'http://127.0.0.1:8090',
       metadataHost: '127.0.0.1:8091',
+      onEmulators: false,
     });
-    const off = loadConfig({
-      GOOGLE_CLOUD_PROJECT: 'my-project',
-      NIGHTSHIFT_HOME: '/x',
-      NIGHTSHIFT_IDLE_MINUTES: '0',
-    });
-    expect(off.idleMinutes).toBe(0);
+    expect(loadConfig({ ...base, NIGHTSHIFT_IDLE_MINUTES: '0' }).idleMinutes).toBe(0);
+    // An agent on the emulators never asks the metadata server which VM to stop.
+    expect(loadConfig({ ...base, FIRESTORE_EMULATOR_HOST: '127.0.0.1:8081' }).onEmulators).toBe(true);
   });
 
   it('names a bad idle time and a bad own VM', () => {

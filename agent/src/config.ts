@@ -15,6 +15,11 @@ export interface AgentConfig {
   computeApiUrl: string | undefined;
   /** GCE_METADATA_HOST: the metadata server; unset: Google's. */
   metadataHost: string | undefined;
+  /**
+   * FIRESTORE_EMULATOR_HOST is set: a local agent. Its VM is only ever NIGHTSHIFT_VM (a stand-in), never
+   * the machine it happens to run on, even a Google Cloud dev VM whose metadata server would answer.
+   */
+  onEmulators: boolean;
 }
 
 /** Parses the agent's variables; throws a ConfigError naming every bad or missing one. */
@@ -30,6 +35,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       NIGHTSHIFT_VM: ENV.NIGHTSHIFT_VM,
       COMPUTE_API_URL: ENV.COMPUTE_API_URL,
       GCE_METADATA_HOST: ENV.GCE_METADATA_HOST,
+      FIRESTORE_EMULATOR_HOST: ENV.FIRESTORE_EMULATOR_HOST,
     },
     env,
   );
@@ -43,5 +49,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     vm: parsed.NIGHTSHIFT_VM,
     computeApiUrl: parsed.COMPUTE_API_URL,
     metadataHost: parsed.GCE_METADATA_HOST,
+    onEmulators: parsed.FIRESTORE_EMULATOR_HOST !== undefined,
   };
 }

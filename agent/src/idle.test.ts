@@ -203,6 +203,39 @@ describeEmulators('Idle stop', () => {
   }
 
   it(
+    'is off, said once, without an own VM: none configured on the emulators, or no metadata server',
+    async () => {
+      const offBecause = async (agentId: string, overrides: Partial<AgentOptionsInput>) => {
+        const log = memoryLogger();
+        const agent = await t.startAgent({
+          agentId,
+          projectId: t.env.projectId,
+          timings: IDLE_TIMINGS,
+          logger: log,
+          ...overrides,
+        });
+        const said = await waitFor('the idle stop to say it is off', () =>
+          log.entries.find((e) => e.message.startsWith('idle stop off')),
+        );
+        await sleep(4 * IDLE_TIMINGS.heartbeatMs);
+        await agent.stop();
+        expect(log.entries.filter((e) => e.message.startsWith('idle stop')).map((e) => e.message)).toEqual([
+          said.message,
+        ]);
+        return said.message;
+      };
+      expect(await offBecause('local-agent', { vmFromMetadata: false })).toBe(
+        'idle stop off: on the emulators, only NIGHTSHIFT_VM is stopped, and it is not set',
+      );
+      // A closed port: no metadata server answers, as off Google Cloud.
+      expect(await offBecause('laptop-agent', { metadataHost: '127.0.0.1:9' })).toMatch(
+        /^idle stop off: no own VM \(NIGHTSHIFT_VM is not set and no metadata server answers/,
+      );
+    },
+    STOP_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'an idle agent says stopping in its heartbeat, then stops its VM and records why, closing its running time',
     async () => {
       const name = 'idle-vm';

@@ -131,6 +131,8 @@ export interface IdleStopSettings {
   /** NIGHTSHIFT_VM; unset: the metadata server says. */
   vm?: VmRef;
   metadataHost?: string;
+  /** false: only `vm` is ever stopped (an agent on the emulators never stops the machine it runs on). */
+  vmFromMetadata?: boolean;
   computeApiUrl?: string;
 }
 
@@ -160,6 +162,8 @@ export class IdleStop {
     const projectId = this.settings.projectId;
     if (timings.idleStopMs === 0) off('NIGHTSHIFT_IDLE_MINUTES is 0');
     else if (projectId === undefined) off('no Google Cloud project configured');
+    else if (this.settings.vm === undefined && this.settings.vmFromMetadata === false)
+      off('on the emulators, only NIGHTSHIFT_VM is stopped, and it is not set');
     else this.find(projectId, off);
   }
 

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       projectId: config.projectId,
       vm: config.vm,
       metadataHost: config.metadataHost,
+      vmFromMetadata: !config.onEmulators,
       computeApiUrl: config.computeApiUrl,
       db,
       pubsub,

@@ -44,6 +44,8 @@ export const AgentSettingsSchema = z.object({
   vm: VmRefSchema.optional(),
   /** The metadata server's host[:port] (GCE_METADATA_HOST); unset: Google's. */
   metadataHost: z.string().min(1).optional(),
+  /** Whether the metadata server may say which VM to stop when `vm` is unset (not on the emulators). */
+  vmFromMetadata: z.boolean().default(true),
   /** The Compute API root (COMPUTE_API_URL, a stand-in locally); unset: Google's. */
   computeApiUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
