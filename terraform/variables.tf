@@ -73,9 +73,9 @@ variable "workers_per_vm" {
 }
 
 variable "idle_minutes" {
-  description = "Minutes without a run before a VM's agent stops its own VM (NIGHTSHIFT_IDLE_MINUTES; see the README on what is built yet)."
+  description = "Minutes without a run or a live tmux session before a VM's agent stops its own VM (NIGHTSHIFT_IDLE_MINUTES); the functions start it again when a run waits."
   type        = number
-  default     = 30
+  default     = 15
   validation {
     condition     = var.idle_minutes >= 5 && var.idle_minutes <= 1440 && floor(var.idle_minutes) == var.idle_minutes
     error_message = "idle_minutes must be a whole number from 5 to 1440."

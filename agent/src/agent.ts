@@ -5,6 +5,7 @@ import type { AgentState, Command, Run } from '@nightshift/shared';
 import { claimQueued, queueCandidates } from './claim.js';
 import { finishRun } from './finish.js';
 import { type AgentSelf, beat, pollCancels } from './heartbeat.js';
+import { IdleStop } from './idle.js';
 import { type Launcher, launchRun } from './launch.js';
 import { HeldRun } from './lifecycle.js';
 import { errorMessage, type Logger } from './log.js';
@@ -42,7 +43,9 @@ export class Agent {
   private readonly self: AgentSelf;
   private subscriber: Subscriber | null = null;
   private timers: NodeJS.Timeout[] = [];
-  private state: AgentState = 'running';
+  /** `running` until stop(); the heartbeat says `stopping` while the idle stop is under way (agentState()). */
+  private state: 'running' | 'stopped' = 'running';
+  private readonly idle: IdleStop;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.logger;
@@ -76,11 +79,20 @@ export class Agent {
       capacity: opts.capacity,
       startedAt: opts.clock.now().toISOString(),
     };
+    this.idle = new IdleStop(this.deps, {
+      agentId: opts.agentId,
+      agentStartedAt: this.self.startedAt,
+      projectId: opts.projectId,
+      vm: opts.vm,
+      metadataHost: opts.metadataHost,
+      vmFromMetadata: opts.vmFromMetadata,
+      computeApiUrl: opts.computeApiUrl,
+    });
     this.loop = createLoop(
       {
         follow: () => this.follow(),
         cancels: (wakes) => this.pollCancels(wakes),
-        heartbeat: () => beat(this.deps, this.self, this.state, [...this.held.values()]),
+        heartbeat: () => this.heartbeat(),
         adopt: () => this.adoptOrphans(),
         scan: (wakes) => this.scanQueue(wakes),
       },
@@ -91,6 +103,7 @@ export class Agent {
   /** Reconciles the runs this agent holds, then starts pulling and the timers. */
   async start(): Promise<void> {
     await mkdir(join(this.opts.home, 'runs'), { recursive: true });
+    this.idle.begin();
     await this.adoptEach(await this.store.ownActiveRuns());
     await this.loop.wake({ reason: 'tick' });
     const t = this.opts.timings;
@@ -118,8 +131,13 @@ export class Agent {
     this.timers = [];
     await this.subscriber?.close();
     await this.loop.stop();
-    await beat(this.deps, this.self, this.state, [...this.held.values()]);
+    await this.beat();
     this.log.info('agent stopped; workers keep running', { running: [...this.held.keys()] });
+  }
+
+  /** Wakes the loop as its timers do (tests drive the steps with it, their timers set far apart). */
+  wake(wake: Wake): Promise<void> {
+    return this.loop.wake(wake);
   }
 
   // ── Messages ────────────────────────────────────────────────────────────────────────────────
@@ -138,7 +156,7 @@ export class Agent {
   /** Claims a queued run (claim.ts); a run of this agent that it does not hold is taken charge of instead. */
   async claim(runId: string): Promise<ClaimResult> {
     if (this.claiming.has(runId) || this.held.has(runId)) return 'ignored';
-    if (this.state !== 'running') return 'full';
+    if (!this.takesWork()) return 'full';
     if (this.held.size + this.claiming.size >= this.opts.capacity) return 'full';
     this.claiming.add(runId);
     try {
@@ -162,8 +180,43 @@ export class Agent {
 
   private hold(held: HeldRun, launch: boolean): void {
     this.held.set(held.runId, held);
+    this.idle.busy();
     // The launch (a clone may take minutes) runs beside the loop; the run is `preparing` meanwhile.
     if (launch) void launchRun(this.deps, held);
+  }
+
+  /** Claims and adoptions are taken until stop(), and while stopping was only announced (Idle stop). */
+  private takesWork(): boolean {
+    return this.state === 'running' && !this.idle.refusesWork;
+  }
+
+  // ── Heartbeat and the idle stop ─────────────────────────────────────────────────────────────
+
+  private agentState(): AgentState {
+    if (this.state === 'stopped') return 'stopped';
+    return this.idle.stopping ? 'stopping' : 'running';
+  }
+
+  private beat(): Promise<boolean> {
+    return beat(this.deps, this.self, this.agentState(), [...this.held.values()]);
+  }
+
+  /**
+   * The heartbeat job: the idle stop's step first, so the document written says what it decided. After
+   * saying `stopping` the queue is scanned once more (a run queued in that moment is claimed, which makes
+   * the agent busy again); the step after that stops the VM if nothing came.
+   */
+  private async heartbeat(): Promise<void> {
+    const action =
+      this.state === 'running' ? await this.idle.step(() => this.held.size + this.claiming.size) : 'none';
+    const written = await this.beat();
+    if (action === 'announce-stopping') {
+      // Nobody heard `stopping` unless the document landed: start over rather than stop unannounced.
+      if (written) await this.loop.wake({ reason: 'queue-recheck' });
+      else this.idle.unannounce();
+    } else if (action === 'stop-vm' && !(await this.idle.stopVm()) && this.state === 'running') {
+      await this.beat(); // `running` again at once: the functions count it as capacity
+    }
   }
 
   // ── Following (the tick) ────────────────────────────────────────────────────────────────────
@@ -202,7 +255,7 @@ export class Agent {
 
   /** Claims queued runs while there is room: a freed worker's first, then any, oldest first. */
   private async scanQueue(wakes: readonly Wake[]): Promise<void> {
-    if (this.state !== 'running' || this.held.size >= this.opts.capacity) return;
+    if (!this.takesWork() || this.held.size >= this.opts.capacity) return;
     const preferWorker = wakes.flatMap((w) => (w.reason === 'slot-freed' ? [w.workerId] : []))[0];
     try {
       const heldWorkers = new Set([...this.held.values()].map((h) => h.workerId));
@@ -225,7 +278,7 @@ export class Agent {
    * worker locked, until the agent restarts.
    */
   private async adoptOrphans(): Promise<void> {
-    if (this.state !== 'running') return;
+    if (!this.takesWork()) return;
     try {
       const orphans = (await this.store.ownActiveRuns()).filter(
         (r) => !this.held.has(r.id) && !this.claiming.has(r.id),

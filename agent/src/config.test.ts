@@ -16,7 +16,51 @@ describe('Configuration', () => {
       workerCommand: 'claude',
       maxWorkers: 2,
       agentId: 'vm-1',
+      idleMinutes: 15,
+      vm: undefined,
+      computeApiUrl: undefined,
+      metadataHost: undefined,
+      onEmulators: false,
     });
+  });
+
+  it('reads the idle stop: minutes (0 is off, fractions allowed), the own VM, Compute and metadata hosts', () => {
+    const base = { GOOGLE_CLOUD_PROJECT: 'my-project', NIGHTSHIFT_HOME: '/var/lib/nightshift' };
+    const config = loadConfig({
+      ...base,
+      NIGHTSHIFT_IDLE_MINUTES: '0.05',
+      NIGHTSHIFT_VM: 'local-dev1-a/nightshift-local',
+      COMPUTE_API_URL: 'http://127.0.0.1:8090',
+      GCE_METADATA_HOST: '127.0.0.1:8091',
+    });
+    expect(config).toMatchObject({
+      idleMinutes: 0.05,
+      vm: { zone: 'local-dev1-a', name: 'nightshift-local' },
+      computeApiUrl: 'http://127.0.0.1:8090',
+      metadataHost: '127.0.0.1:8091',
+      onEmulators: false,
+    });
+    expect(loadConfig({ ...base, NIGHTSHIFT_IDLE_MINUTES: '0' }).idleMinutes).toBe(0);
+    // An agent on the emulators never asks the metadata server which VM to stop.
+    expect(loadConfig({ ...base, FIRESTORE_EMULATOR_HOST: '127.0.0.1:8081' }).onEmulators).toBe(true);
+  });
+
+  it('names a bad idle time and a bad own VM', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        GOOGLE_CLOUD_PROJECT: 'my-project',
+        NIGHTSHIFT_HOME: '/x',
+        NIGHTSHIFT_IDLE_MINUTES: 'soon',
+        NIGHTSHIFT_VM: 'nightshift-local',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^NIGHTSHIFT_IDLE_MINUTES: expected minutes .*; got "soon"/m);
+    expect(problems).toMatch(/^NIGHTSHIFT_VM: expected zone\/name .*; got "nightshift-local"/m);
   });
 
   it('names every bad or missing variable in one error', () => {

@@ -1,5 +1,5 @@
 // The agent's configuration: the only place in agent/ that reads process.env.
-import { ENV, parseEnv } from '@nightshift/shared';
+import { ENV, parseEnv, type VmRef } from '@nightshift/shared';
 
 export interface AgentConfig {
   projectId: string;
@@ -7,6 +7,19 @@ export interface AgentConfig {
   workerCommand: string;
   maxWorkers: number;
   agentId: string;
+  /** NIGHTSHIFT_IDLE_MINUTES: idle time before the agent stops its own VM; 0 is off. */
+  idleMinutes: number;
+  /** NIGHTSHIFT_VM: the agent's own VM, when not asked from the metadata server. */
+  vm: VmRef | undefined;
+  /** COMPUTE_API_URL: the Compute API root (a stand-in locally); unset: Google's. */
+  computeApiUrl: string | undefined;
+  /** GCE_METADATA_HOST: the metadata server; unset: Google's. */
+  metadataHost: string | undefined;
+  /**
+   * FIRESTORE_EMULATOR_HOST is set: a local agent. Its VM is only ever NIGHTSHIFT_VM (a stand-in), never
+   * the machine it happens to run on, even a Google Cloud dev VM whose metadata server would answer.
+   */
+  onEmulators: boolean;
 }
 
 /** Parses the agent's variables; throws a ConfigError naming every bad or missing one. */
@@ -18,6 +31,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       NIGHTSHIFT_WORKER_COMMAND: ENV.NIGHTSHIFT_WORKER_COMMAND,
       NIGHTSHIFT_MAX_WORKERS: ENV.NIGHTSHIFT_MAX_WORKERS,
       NIGHTSHIFT_AGENT_ID: ENV.NIGHTSHIFT_AGENT_ID,
+      NIGHTSHIFT_IDLE_MINUTES: ENV.NIGHTSHIFT_IDLE_MINUTES,
+      NIGHTSHIFT_VM: ENV.NIGHTSHIFT_VM,
+      COMPUTE_API_URL: ENV.COMPUTE_API_URL,
+      GCE_METADATA_HOST: ENV.GCE_METADATA_HOST,
+      FIRESTORE_EMULATOR_HOST: ENV.FIRESTORE_EMULATOR_HOST,
     },
     env,
   );
@@ -27,5 +45,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerCommand: parsed.NIGHTSHIFT_WORKER_COMMAND,
     maxWorkers: parsed.NIGHTSHIFT_MAX_WORKERS,
     agentId: parsed.NIGHTSHIFT_AGENT_ID,
+    idleMinutes: parsed.NIGHTSHIFT_IDLE_MINUTES,
+    vm: parsed.NIGHTSHIFT_VM,
+    computeApiUrl: parsed.COMPUTE_API_URL,
+    metadataHost: parsed.GCE_METADATA_HOST,
+    onEmulators: parsed.FIRESTORE_EMULATOR_HOST !== undefined,
   };
 }

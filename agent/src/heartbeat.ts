@@ -24,15 +24,17 @@ export function heartbeatOf(self: AgentSelf, state: AgentState, running: string[
 
 /**
  * Writes `agents/<id>` and renews the lease of every held run that is not finishing. A missed call is
- * logged and left for the next heartbeat; the workers keep running meanwhile.
+ * logged and left for the next heartbeat; the workers keep running meanwhile. Resolves whether the
+ * document was written (the idle stop's `stopping` must have been heard).
  */
 export async function beat(
   deps: HeartbeatDeps,
   self: AgentSelf,
   state: AgentState,
   held: readonly HeldRun[],
-): Promise<void> {
+): Promise<boolean> {
   const at = deps.clock.now();
+  let written = false;
   try {
     await deps.store.heartbeat(
       heartbeatOf(
@@ -42,6 +44,7 @@ export async function beat(
         at,
       ),
     );
+    written = true;
     const lease = new Date(at.getTime() + deps.timings.leaseMs).toISOString();
     for (const run of held) {
       if (run.phase.name === 'finishing') continue;
@@ -50,6 +53,7 @@ export async function beat(
   } catch (error) {
     deps.log.warn('heartbeat failed; retrying next time', { error: errorMessage(error) });
   }
+  return written;
 }
 
 /** Re-reads the given held runs' documents: a cancel request becomes a stop within CANCEL_NOTICE_MS. */

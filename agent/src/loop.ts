@@ -9,10 +9,15 @@ export type Wake =
   | { reason: 'cancel-poll' }
   /** A run.cancel command for a held run: re-read that one now. */
   | { reason: 'cancel-nudge'; runId: string }
-  /** The heartbeat timer (and the start): heartbeat and leases, runs of this agent it does not hold, the queue. */
+  /**
+   * The heartbeat timer (and the start): the idle stop's step and heartbeat and leases, runs of this agent it
+   * does not hold, the queue.
+   */
   | { reason: 'heartbeat' }
   /** A held run ended: its slot (and its worker) is free for a queued run. */
-  | { reason: 'slot-freed'; workerId: string };
+  | { reason: 'slot-freed'; workerId: string }
+  /** The idle stop said `stopping`: the queue is looked at once more before the VM is stopped. */
+  | { reason: 'queue-recheck' };
 
 export type WakeReason = Wake['reason'];
 
@@ -30,6 +35,7 @@ export function jobsFor(reason: WakeReason): readonly Job[] {
     case 'heartbeat':
       return ['heartbeat', 'adopt', 'scan'];
     case 'slot-freed':
+    case 'queue-recheck':
       return ['scan'];
   }
 }

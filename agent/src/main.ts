@@ -4,6 +4,7 @@ import { Agent } from './agent.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { compileAgentOptions } from './options.js';
+import { idleStopMsOf } from './timings.js';
 import { createTmux } from './tmux.js';
 
 async function main(): Promise<void> {
@@ -26,6 +27,12 @@ async function main(): Promise<void> {
       home: config.home,
       workerCommand: config.workerCommand,
       capacity: config.maxWorkers,
+      timings: { idleStopMs: idleStopMsOf(config.idleMinutes) },
+      projectId: config.projectId,
+      vm: config.vm,
+      metadataHost: config.metadataHost,
+      vmFromMetadata: !config.onEmulators,
+      computeApiUrl: config.computeApiUrl,
       db,
       pubsub,
       tmux: createTmux(TMUX_SOCKET),

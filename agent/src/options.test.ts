@@ -41,4 +41,35 @@ describe('Configuration: compiled options', () => {
     for (const field of ['agentId', 'home', 'workerCommand', 'capacity']) expect(message).toContain(field);
     expect(message).toContain('expected an agent id');
   });
+
+  it('takes the idle stop settings: the own VM checked by the shared VmRefSchema, Compute as a URL', () => {
+    const base = {
+      agentId: 'vm-1',
+      home: '/var/lib/nightshift',
+      workerCommand: 'claude',
+      capacity: 2,
+      ...clients,
+    };
+    const o = compileAgentOptions({
+      ...base,
+      projectId: 'my-project',
+      vm: { zone: 'us-central1-a', name: 'nightshift-worker-1' },
+      computeApiUrl: 'http://127.0.0.1:8090',
+      timings: { idleStopMs: 0 },
+    });
+    expect(o).toMatchObject({
+      projectId: 'my-project',
+      vm: { zone: 'us-central1-a' },
+      computeApiUrl: 'http://127.0.0.1:8090',
+    });
+    expect(o.timings.idleStopMs).toBe(0);
+    expect(DEFAULT_TIMINGS.idleStopMs).toBe(15 * 60_000);
+    let message = '';
+    try {
+      compileAgentOptions({ ...base, vm: { zone: 'nowhere', name: 'Bad_Name' }, computeApiUrl: 'ftp://x' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const field of ['vm.zone', 'vm.name', 'computeApiUrl']) expect(message).toContain(field);
+  });
 });

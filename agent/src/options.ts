@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
-import { AgentIdSchema, formatIssues } from '@nightshift/shared';
+import { AgentIdSchema, formatIssues, VmRefSchema } from '@nightshift/shared';
 import { z } from 'zod';
 import { createLogger, type Logger } from './log.js';
 import { type AgentTimings, AgentTimingsSchema, DEFAULT_TIMINGS } from './timings.js';
@@ -38,6 +38,16 @@ export const AgentSettingsSchema = z.object({
     .min(1)
     .default(() => process.execPath),
   runnerPath: z.string().min(1).default(RUNNER_PATH),
+  /** The Google Cloud project of the VM (its Compute calls); without it there is no idle stop. */
+  projectId: z.string().min(1).optional(),
+  /** The own VM (NIGHTSHIFT_VM); unset: asked from the metadata server. */
+  vm: VmRefSchema.optional(),
+  /** The metadata server's host[:port] (GCE_METADATA_HOST); unset: Google's. */
+  metadataHost: z.string().min(1).optional(),
+  /** Whether the metadata server may say which VM to stop when `vm` is unset (not on the emulators). */
+  vmFromMetadata: z.boolean().default(true),
+  /** The Compute API root (COMPUTE_API_URL, a stand-in locally); unset: Google's. */
+  computeApiUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
 export type AgentSettings = z.input<typeof AgentSettingsSchema>;
 

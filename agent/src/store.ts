@@ -14,6 +14,8 @@ import {
   type Run,
   type RunStatus,
   runStatusTopic,
+  type VmRecord,
+  type VmRef,
   type WorkerLock,
   withDeadline,
 } from '@nightshift/shared';
@@ -51,6 +53,12 @@ export interface Store {
   /** Deletes the worker's lock if it names runId (and is still the version read). */
   releaseLock(workerId: string, runId: string): Promise<void>;
   deleteLockIfUnchanged(snapshot: DocumentSnapshot<WorkerLock>): Promise<boolean>;
+  /**
+   * Rewrites `vms/<name>` with `change(current)` in one transaction (the idle stop's record of a stop;
+   * the functions write the starts). `current` is undefined when nothing was recorded about the VM yet;
+   * `change` returning undefined leaves the document as it is.
+   */
+  changeVm(vm: VmRef, change: (current: VmRecord | undefined) => VmRecord | undefined): Promise<void>;
 }
 
 export interface StoreOptions {
@@ -194,6 +202,16 @@ export function createStore(options: StoreOptions): Store {
         if (code === GRPC.FAILED_PRECONDITION || code === GRPC.NOT_FOUND) return false;
         throw error;
       }
+    },
+    changeVm(vm, change) {
+      const ref = cols.vms.doc(vm.name);
+      return dl(
+        `record VM ${vm.name}`,
+        db.runTransaction(async (tx) => {
+          const next = change((await tx.get(ref)).data());
+          if (next !== undefined) tx.set(ref, next);
+        }),
+      );
     },
   };
   return store;

@@ -29,6 +29,13 @@ export const AgentTimingsSchema = z.object({
   resubscribeMs: durationMs,
   /** Length of one minute of a run's maxDurationMinutes (tests shorten it). */
   minuteMs: durationMs,
+  /**
+   * The idle stop: how long the agent has nothing to do before it stops its own VM (NIGHTSHIFT_IDLE_MINUTES);
+   * 0 turns it off. Also how long it waits for its VM to go down after Compute accepted the stop.
+   */
+  idleStopMs: z.number().int().nonnegative(),
+  /** Deadline of one Compute call (the idle stop's instances.stop). */
+  computeDeadlineMs: durationMs,
 });
 export type AgentTimings = z.infer<typeof AgentTimingsSchema>;
 
@@ -44,8 +51,18 @@ export const DEFAULT_TIMINGS: AgentTimings = {
   publishDeadlineMs: 10_000,
   resubscribeMs: 5_000,
   minuteMs: 60_000,
+  // NIGHTSHIFT_IDLE_MINUTES' default (15), for agents compiled without it.
+  idleStopMs: idleStopMsOf(15),
+  computeDeadlineMs: 30_000,
 };
 
+/** NIGHTSHIFT_IDLE_MINUTES (fractions allowed) in whole milliseconds. */
+export function idleStopMsOf(minutes: number): number {
+  return Math.round(minutes * 60_000);
+}
+
+/** Longest the metadata server may take to say which VM this is (it answers in milliseconds on the VM). */
+export const METADATA_TIMEOUT_MS = 2_000;
 /** Longest a tmux command may take (they answer in milliseconds; a wedged server must not stall the agent). */
 export const TMUX_COMMAND_TIMEOUT_MS = 10_000;
 /** Longest a git command may take: a clone or fetch of a large repository, or a push over a slow link. */

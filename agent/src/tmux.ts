@@ -13,7 +13,10 @@ export interface Tmux {
   readonly socket: string;
   newSession(name: string, cwd: string, argv: string[]): Promise<void>;
   hasSession(name: string): Promise<boolean>;
+  /** Session names; none when tmux cannot be asked. */
   listSessions(): Promise<string[]>;
+  /** Session names; none only when no server runs: any other failure (a wedged server, a timeout) throws. */
+  listSessionsOrFail(): Promise<string[]>;
   killSession(name: string): Promise<void>;
   killServer(): Promise<void>;
 }
@@ -30,6 +33,17 @@ export function createTmux(socket: string, binary = 'tmux'): Tmux {
     return run(binary, ['-L', socket, ...args], { timeout: TMUX_COMMAND_TIMEOUT_MS });
   };
   const exact = (name: string) => `=${name}`;
+  const listSessionsOrFail = async () => {
+    try {
+      const { stdout } = await tmux(['list-sessions', '-F', '#{session_name}']);
+      return stdout.split('\n').filter((s) => s !== '');
+    } catch (error) {
+      // tmux's own words for a socket nobody serves (never started, or its last session ended).
+      const stderr = String((error as { stderr?: unknown }).stderr ?? '');
+      if (/no server running|error connecting to .*\(No such file or directory\)/.test(stderr)) return [];
+      throw error;
+    }
+  };
   return {
     socket,
     async newSession(name, cwd, argv) {
@@ -58,12 +72,12 @@ export function createTmux(socket: string, binary = 'tmux'): Tmux {
     },
     async listSessions() {
       try {
-        const { stdout } = await tmux(['list-sessions', '-F', '#{session_name}']);
-        return stdout.split('\n').filter((s) => s !== '');
+        return await listSessionsOrFail();
       } catch {
-        return []; // no server running: no sessions
+        return []; // tmux could not be asked
       }
     },
+    listSessionsOrFail,
     async killSession(name) {
       try {
         await tmux(['kill-session', '-t', exact(name)]);
@@ -80,6 +94,13 @@ export function createTmux(socket: string, binary = 'tmux'): Tmux {
     },
   };
 }
+
+/**
+ * The workers' keep-alive session: the `nightshift-workers` systemd unit keeps this idle session on the
+ * agent's socket so the tmux server outlives its runs. It is never a run (a run's session name always has a
+ * dash in it, see sessionNameOf), so it never keeps the VM up. Every other session does.
+ */
+export const KEEPALIVE_SESSION = 'nightshift';
 
 /** The session name of a run: worker and run id (both restricted to letters, digits, "-" and "_"). */
 export function sessionNameOf(workerId: string, runId: string): string {

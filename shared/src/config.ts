@@ -37,22 +37,41 @@ const intInRange = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
 
+/** `zone/name` as a VmRef, or null when it is not one. */
+function parseVmRef(item: string): VmRef | null {
+  const [zone = '', name = '', ...rest] = item.trim().split('/');
+  const parsed = VmRefSchema.safeParse({ zone, name });
+  return parsed.success && rest.length === 0 ? parsed.data : null;
+}
+
 /** `zone/name,zone/name`: the worker VMs the functions may start. */
 const vmList = csv.transform((items, ctx): VmRef[] => {
   const vms: VmRef[] = [];
   for (const item of items) {
-    const [zone = '', name = '', ...rest] = item.split('/');
-    const parsed = VmRefSchema.safeParse({ zone, name });
-    if (!parsed.success || rest.length > 0) {
+    const vm = parseVmRef(item);
+    if (vm === null) {
       ctx.addIssue({
         code: 'custom',
         message: `expected zone/name items such as "us-central1-a/nightshift-worker-1", got "${item}"`,
       });
       return z.NEVER;
     }
-    vms.push(parsed.data);
+    vms.push(vm);
   }
   return vms;
+});
+
+/** One `zone/name` worker VM. */
+const vmRef = z.string().transform((item, ctx): VmRef => {
+  const vm = parseVmRef(item);
+  if (vm === null) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected zone/name such as "us-central1-a/nightshift-worker-1", got "${item}"`,
+    });
+    return z.NEVER;
+  }
+  return vm;
 });
 
 /** Each variable's schema, by its DESIGN.md name. Deployables pick the ones they read. */
@@ -85,6 +104,30 @@ export const ENV = {
   /** The Compute API root; unset: Google's. The local stack and tests point it at a stand-in. */
   COMPUTE_API_URL: z
     .url({ protocol: /^https?$/, message: 'expected an http(s) URL such as http://127.0.0.1:8090' })
+    .optional(),
+  /**
+   * Minutes an agent with nothing to do waits before it stops its own VM; 0 turns the idle stop off. A
+   * fraction is allowed (tests and the local stack's loop check use a few seconds, e.g. 0.05 = 3 s).
+   */
+  NIGHTSHIFT_IDLE_MINUTES: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { message: 'expected minutes as a number from 0 (off) to 1440, such as 15' })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(0)
+        .max(24 * 60, { message: 'expected at most 1440 minutes (a day)' }),
+    )
+    .default(15),
+  /** The agent's own VM as `zone/name` (the local stack); unset: asked from the metadata server on the VM. */
+  NIGHTSHIFT_VM: vmRef.optional(),
+  /** Google's own name for the metadata server's host[:port]; unset: metadata.google.internal. */
+  GCE_METADATA_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, {
+      message: 'expected host or host:port',
+    })
     .optional(),
   /** Overrides the hourly price of the VMs' machine type for the cost estimate (USD). */
   NIGHTSHIFT_VM_HOURLY_USD: z

@@ -41,6 +41,9 @@ export const TEST_TIMINGS: AgentTimings = {
   publishDeadlineMs: 5_000,
   resubscribeMs: 500,
   minuteMs: 60_000,
+  // Off: no agent of the other tests stops a VM (idle.test.ts turns it on with a stand-in VM).
+  idleStopMs: 0,
+  computeDeadlineMs: 5_000,
 };
 
 export type Scenario =

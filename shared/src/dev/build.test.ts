@@ -188,6 +188,7 @@ describe('the agent bundle', () => {
     const source = JSON.parse(await readFile(join(REPO_ROOT, 'agent/package.json'), 'utf8'));
     expect(pkg).toMatchObject({ type: 'module', main: 'main.js', version: source.version });
     expect(Object.keys(pkg.dependencies).sort()).toEqual([
+      '@google-cloud/compute',
       '@google-cloud/firestore',
       '@google-cloud/pubsub',
       'google-gax',

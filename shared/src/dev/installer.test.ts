@@ -245,6 +245,12 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
       workerCommand: 'claude',
       maxWorkers: 3,
       agentId: 'nightshift-worker-1',
+      idleMinutes: 20,
+      // On the VM its name and zone come from the metadata server, from Google's own host.
+      vm: undefined,
+      computeApiUrl: undefined,
+      metadataHost: undefined,
+      onEmulators: false,
     });
     expect(env.NIGHTSHIFT_IDLE_MINUTES).toBe('20');
     // Workers can commit on a fresh VM: a git identity for the nightshift user.
