@@ -13,6 +13,7 @@ describe('Configuration', () => {
     expect(config).toEqual({
       projectId: 'my-project',
       home: '/var/lib/nightshift',
+      tmuxSocket: 'nightshift',
       workerCommand: 'claude',
       maxWorkers: 2,
       agentId: 'vm-1',
@@ -31,5 +32,15 @@ describe('Configuration', () => {
     expect(problems).toMatch(/^GOOGLE_CLOUD_PROJECT: expected it to be set/m);
     expect(problems).toMatch(/^NIGHTSHIFT_HOME: expected an absolute path; got "relative"/m);
     expect(problems).toMatch(/^NIGHTSHIFT_MAX_WORKERS: .*got "lots"/m);
+  });
+
+  it("reads the workers' tmux socket: a name (tmux -L, the default) or an absolute path (tmux -S, the VM)", () => {
+    const base = { GOOGLE_CLOUD_PROJECT: 'my-project', NIGHTSHIFT_HOME: '/var/lib/nightshift' };
+    expect(loadConfig({ ...base, NIGHTSHIFT_TMUX_SOCKET: '/run/nightshift/tmux.sock' }).tmuxSocket).toBe(
+      '/run/nightshift/tmux.sock',
+    );
+    expect(() => loadConfig({ ...base, NIGHTSHIFT_TMUX_SOCKET: 'run/nightshift' })).toThrow(
+      /NIGHTSHIFT_TMUX_SOCKET: expected a socket name or an absolute path/,
+    );
   });
 });

@@ -4,6 +4,8 @@ import { ENV, parseEnv } from '@nightshift/shared';
 export interface AgentConfig {
   projectId: string;
   home: string;
+  /** NIGHTSHIFT_TMUX_SOCKET: the workers' tmux server, a name (tmux -L) or a path (tmux -S). */
+  tmuxSocket: string;
   workerCommand: string;
   maxWorkers: number;
   agentId: string;
@@ -15,6 +17,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     {
       GOOGLE_CLOUD_PROJECT: ENV.GOOGLE_CLOUD_PROJECT,
       NIGHTSHIFT_HOME: ENV.NIGHTSHIFT_HOME,
+      NIGHTSHIFT_TMUX_SOCKET: ENV.NIGHTSHIFT_TMUX_SOCKET,
       NIGHTSHIFT_WORKER_COMMAND: ENV.NIGHTSHIFT_WORKER_COMMAND,
       NIGHTSHIFT_MAX_WORKERS: ENV.NIGHTSHIFT_MAX_WORKERS,
       NIGHTSHIFT_AGENT_ID: ENV.NIGHTSHIFT_AGENT_ID,
@@ -24,6 +27,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     projectId: parsed.GOOGLE_CLOUD_PROJECT,
     home: parsed.NIGHTSHIFT_HOME,
+    tmuxSocket: parsed.NIGHTSHIFT_TMUX_SOCKET,
     workerCommand: parsed.NIGHTSHIFT_WORKER_COMMAND,
     maxWorkers: parsed.NIGHTSHIFT_MAX_WORKERS,
     agentId: parsed.NIGHTSHIFT_AGENT_ID,

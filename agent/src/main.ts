@@ -1,5 +1,5 @@
 // The agent daemon's entry point: configuration, clients, signals. Run with tsx (npm start, systemd).
-import { ConfigError, createFirestore, createPubSub, TMUX_SOCKET } from '@nightshift/shared';
+import { ConfigError, createFirestore, createPubSub } from '@nightshift/shared';
 import { Agent } from './agent.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
       capacity: config.maxWorkers,
       db,
       pubsub,
-      tmux: createTmux(TMUX_SOCKET),
+      tmux: createTmux(config.tmuxSocket),
       logger,
     }),
   );

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { workerEnvOf } from './env.mjs';
 import { RUN_FILES as FILES } from './files.mjs';
 import { clean, render } from './render.mjs';
 import { tailOfText } from './text.mjs';
@@ -17,7 +18,9 @@ if (!dir) {
 
 function writeJsonAtomic(path, value) {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
+  // Group-readable: on the VM the runner runs as the worker user and the agent reads these through the
+  // shared group of the run directory (PROTOCOL.md, Worker isolation).
+  writeFileSync(tmp, JSON.stringify(value), { mode: 0o640 });
   renameSync(tmp, path);
 }
 
@@ -59,7 +62,9 @@ let child = null;
 try {
   child = spawn(spec.command, spec.args, {
     cwd: spec.cwd,
-    env: { ...process.env, ...spec.env },
+    // Never the runner's whole environment: on a machine where the agent started this tmux server, that
+    // is the agent's.
+    env: workerEnvOf(process.env, spec.env),
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a stop signal reaches everything the worker started.
     detached: true,
