@@ -7,13 +7,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 // biome-ignore lint/style/noRestrictedImports: the installer must write what the agent's configuration requires.
 import { loadConfig } from '../../../agent/src/config.js';
 import { ConfigError } from '../config.js';
-import { TMUX_SOCKET } from '../names.js';
 import { describeUnless, tempDir, waitFor } from '../testing/index.js';
 import { type BuildResult, build, REPO_ROOT } from './build.js';
 
 const exec = promisify(execFile);
 const INSTALLER = join(REPO_ROOT, 'agent/install.sh');
-const UNITS = ['nightshift-workers.service', 'nightshift-agent.service'];
+const UNITS = ['nightshift-firewall.service', 'nightshift-workers.service', 'nightshift-agent.service'];
+/** The workers' tmux server, which the worker user owns and the agent reaches (agent/PROTOCOL.md). */
+const WORKERS_SOCKET = '/run/nightshift/tmux.sock';
 
 function missingTool(tool: string, args: string[], why: string): string | null {
   try {
@@ -48,12 +49,25 @@ describe('the systemd units', () => {
     const workers = await readUnit('nightshift-workers.service');
     const agent = await readUnit('nightshift-agent.service');
     const exec = workers.Service?.ExecStart?.[0] ?? '';
-    // The workers' unit owns the agent's tmux socket and keeps an idle session so the server stays up.
-    expect(exec).toMatch(new RegExp(`^/usr/bin/tmux -L ${TMUX_SOCKET} new-session -d -s \\S+ `));
+    // The workers' unit owns the workers' tmux socket and keeps an idle session so the server stays up.
+    expect(exec).toMatch(new RegExp(`^/usr/bin/tmux -S ${WORKERS_SOCKET} new-session -d -s \\S+ `));
     expect(workers.Service?.Type).toEqual(['forking']);
     expect(workers.Service?.EnvironmentFile).toEqual(['/etc/nightshift/workers.env']);
-    expect(workers.Service?.ExecStop).toEqual([`/usr/bin/tmux -L ${TMUX_SOCKET} kill-server`]);
+    expect(workers.Service?.ExecStop).toEqual([`/usr/bin/tmux -S ${WORKERS_SOCKET} kill-server`]);
     expect(workers.Service?.Restart).toEqual(['always']);
+    // Isolation: the server, so every run, is the worker user's; the agent's user is let in; the socket's
+    // folder is the worker's group's, which the agent's user is in; no worker without the firewall.
+    expect(workers.Service?.User).toEqual(['nightshift-worker']);
+    expect(workers.Service?.Group).toEqual(['nightshift-worker']);
+    expect(workers.Service?.ExecStartPost).toEqual([
+      `/usr/bin/tmux -S ${WORKERS_SOCKET} server-access -a nightshift`,
+    ]);
+    expect(workers.Service?.RuntimeDirectory).toEqual(['nightshift']);
+    expect(workers.Service?.RuntimeDirectoryMode).toEqual(['0750']);
+    expect(workers.Service?.Environment).toEqual(['HOME=/home/nightshift-worker']);
+    expect(workers.Unit?.Requires).toEqual(['nightshift-firewall.service']);
+    expect(workers.Unit?.After?.join(' ')).toContain('nightshift-firewall.service');
+    for (const u of [workers, agent]) expect(u.Service?.UMask).toEqual(['0007']);
     // The agent joins that server, never forks one into its own cgroup, and never sees the credential.
     expect(agent.Unit?.Requires).toEqual(['nightshift-workers.service']);
     expect(agent.Unit?.After?.join(' ')).toContain('nightshift-workers.service');
@@ -64,10 +78,26 @@ describe('the systemd units', () => {
     expect(agent.Service?.ExecStart).toEqual([
       '/usr/bin/node --enable-source-maps /opt/nightshift/agent/main.js',
     ]);
-    for (const u of [workers, agent]) {
-      expect(u.Service?.User).toEqual(['nightshift']);
-      expect(u.Install?.WantedBy).toEqual(['multi-user.target']);
-    }
+    expect(agent.Service?.User).toEqual(['nightshift']);
+    for (const u of [workers, agent]) expect(u.Install?.WantedBy).toEqual(['multi-user.target']);
+  });
+
+  it('load the metadata rule for the worker user before any worker, from boot', async () => {
+    const firewall = await readUnit('nightshift-firewall.service');
+    expect(firewall.Service?.Type).toEqual(['oneshot']);
+    expect(firewall.Service?.RemainAfterExit).toEqual(['yes']);
+    expect(firewall.Service?.ExecStart).toEqual(['/usr/sbin/nft -f /etc/nightshift/workers.nft']);
+    expect(firewall.Unit?.Before?.join(' ')).toContain('nightshift-workers.service');
+    expect(firewall.Unit?.Before?.join(' ')).toContain('network-pre.target');
+    expect(firewall.Install?.WantedBy).toEqual(['multi-user.target']);
+    const rules = await readFile(join(REPO_ROOT, 'agent/systemd/workers.nft'), 'utf8');
+    // Only the worker user's packets, to the metadata server, and only DNS let through.
+    const rejects = rules.split('\n').filter((l) => /\breject\b/.test(l) && !l.trim().startsWith('#'));
+    expect(rejects.length).toBeGreaterThan(0);
+    for (const line of rejects)
+      expect(line).toMatch(/meta skuid "nightshift-worker" ip6? daddr (169\.254\.169\.254|fd20:ce::254) /);
+    for (const line of rules.split('\n').filter((l) => /\baccept$/.test(l.trim())))
+      expect(line).toMatch(/dport 53 accept$/);
   });
 });
 
@@ -77,12 +107,17 @@ describe("the workers' unit's tmux server, started as the unit starts it (real t
     const socketDir = join(dir, 'sockets');
     await mkdir(socketDir);
     const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TMUX_TMPDIR: socketDir };
+    // The unit's socket, moved into this test's folder (the unit's own is /run/nightshift's).
+    const socket = join(socketDir, 'tmux.sock');
     const tmux = (args: string[], env: Record<string, string> = {}) =>
-      exec('tmux', ['-L', TMUX_SOCKET, ...args], { env: { ...base, ...env } });
+      exec('tmux', ['-S', socket, ...args], { env: { ...base, ...env } });
     try {
       // ExecStart as systemd runs it, with workers.env as its environment.
       const execStart = (await readUnit('nightshift-workers.service')).Service?.ExecStart?.[0] ?? '';
-      await exec('sh', ['-c', execStart], { env: { ...base, CLAUDE_CODE_OAUTH_TOKEN: 'token-1' } });
+      expect(execStart).toContain(WORKERS_SOCKET);
+      await exec('sh', ['-c', execStart.replaceAll(WORKERS_SOCKET, socket)], {
+        env: { ...base, CLAUDE_CODE_OAUTH_TOKEN: 'token-1' },
+      });
       await tmux(['has-session', '-t', '=nightshift']);
       // A run, started like the agent starts one: from a client with the agent's own environment.
       const run = async (name: string) => {
@@ -121,11 +156,18 @@ describeUnless(
       // Where node or tmux live elsewhere on this machine than on the VM, point the copy at them.
       const node = process.execPath;
       const tmux = execFileSync('sh', ['-c', 'command -v tmux'], { encoding: 'utf8' }).trim();
+      // nft is only on the VM (the firewall unit): a stand-in path that exists for verify's own check.
+      const nft = execFileSync('sh', ['-c', 'command -v nft || command -v true'], {
+        encoding: 'utf8',
+      }).trim();
       for (const name of UNITS) {
         const text = await readFile(join(REPO_ROOT, 'agent/systemd', name), 'utf8');
         await writeFile(
           join(dir, name),
-          text.replaceAll('/usr/bin/node', node).replaceAll('/usr/bin/tmux', tmux),
+          text
+            .replaceAll('/usr/bin/node', node)
+            .replaceAll('/usr/bin/tmux', tmux)
+            .replaceAll('/usr/sbin/nft', nft),
         );
       }
       const result = await exec('systemd-analyze', ['verify', ...UNITS.map((n) => join(dir, n))]).then(
@@ -188,6 +230,7 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
   const mode = async (path: string) => ((await stat(path)).mode & 0o777).toString(8);
+  const fullMode = async (path: string) => ((await stat(path)).mode & 0o7777).toString(8);
 
   it('installs the bundle, the units and the settings with their modes', async () => {
     const root = await tempDir('nightshift-root-');
@@ -224,12 +267,23 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
         await readFile(join(REPO_ROOT, 'agent/systemd', name), 'utf8'),
       );
     }
-    // Settings: readable by root and the nightshift group only; the credential only in the workers' file.
+    expect(await readFile(join(root, 'etc/nightshift/workers.nft'), 'utf8')).toBe(
+      await readFile(join(REPO_ROOT, 'agent/systemd/workers.nft'), 'utf8'),
+    );
+    expect(await mode(join(root, 'etc/nightshift/workers.nft'))).toBe('644');
+    // Settings: the agent's readable by root and the nightshift group only; the credential only in the
+    // workers' file, which only root reads (systemd, for the workers' unit).
     const agentEnv = await readFile(join(root, 'etc/nightshift/agent.env'), 'utf8');
     const workersEnv = await readFile(join(root, 'etc/nightshift/workers.env'), 'utf8');
     expect(await mode(join(root, 'etc/nightshift/agent.env'))).toBe('640');
-    expect(await mode(join(root, 'etc/nightshift/workers.env'))).toBe('640');
-    expect(await mode(join(root, 'var/lib/nightshift'))).toBe('750');
+    expect(await mode(join(root, 'etc/nightshift/workers.env'))).toBe('600');
+    // The agent's home: the worker's group may pass through, not list; the two shared folders are
+    // setgid and the group's; the worker user's home is its own.
+    expect(await mode(join(root, 'var/lib/nightshift'))).toBe('710');
+    expect(await fullMode(join(root, 'var/lib/nightshift/runs'))).toBe('2770');
+    expect(await fullMode(join(root, 'var/lib/nightshift/workspaces'))).toBe('2770');
+    expect(await mode(join(root, 'home/nightshift'))).toBe('750');
+    expect(await mode(join(root, 'home/nightshift-worker'))).toBe('700');
     expect(workersEnv).toContain('CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-test\n');
     expect(agentEnv).not.toContain('CLAUDE_CODE_OAUTH_TOKEN');
     // The agent's settings parse: every variable it requires, with the values given.
@@ -242,6 +296,7 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
     expect(loadConfig(env)).toEqual({
       projectId: 'my-project-1',
       home: '/var/lib/nightshift',
+      tmuxSocket: WORKERS_SOCKET,
       workerCommand: 'claude',
       maxWorkers: 3,
       agentId: 'nightshift-worker-1',
@@ -250,6 +305,10 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
     // Workers can commit on a fresh VM: a git identity for the nightshift user.
     expect(await readFile(join(root, 'home/nightshift/.gitconfig'), 'utf8')).toBe(
       '[user]\n\tname = nightshift\n\temail = nightshift@nightshift-worker-1.invalid\n',
+    );
+    // The worker user commits too, in clones the agent's user owns (git's safe.directory).
+    expect(await readFile(join(root, 'home/nightshift-worker/.gitconfig'), 'utf8')).toBe(
+      '[user]\n\tname = nightshift\n\temail = nightshift@nightshift-worker-1.invalid\n[safe]\n\tdirectory = *\n',
     );
     // Without the settings the agent would refuse to start: the file is what makes it run.
     expect(() => loadConfig({})).toThrow(ConfigError);
@@ -326,6 +385,7 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
       'install.sh',
       'runner/runner.mjs',
       'runner/render.mjs',
+      'systemd/workers.nft',
       ...UNITS.map((u) => `systemd/${u}`),
     ]) {
       await copyFile(join(built.agent.dir, file), join(copy, file));
