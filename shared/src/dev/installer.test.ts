@@ -60,6 +60,7 @@ describe('the systemd units', () => {
     expect(workers.Service?.User).toEqual(['nightshift-worker']);
     expect(workers.Service?.Group).toEqual(['nightshift-worker']);
     expect(workers.Service?.ExecStartPost).toEqual([
+      `/usr/bin/chmod 0660 ${WORKERS_SOCKET}`,
       `/usr/bin/tmux -S ${WORKERS_SOCKET} server-access -a nightshift`,
     ]);
     expect(workers.Service?.RuntimeDirectory).toEqual(['nightshift']);
