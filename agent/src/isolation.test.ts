@@ -41,8 +41,15 @@ interface User {
   home: string;
 }
 
+/** What a group undoes in its afterAll, last first (a hook registered inside beforeAll would never run). */
+type Cleanups = (() => Promise<unknown>)[];
+
+async function cleanUp(cleanups: Cleanups): Promise<void> {
+  for (const step of cleanups.reverse()) await step().catch(() => {});
+}
+
 /** An agent user and a worker user, as install.sh makes them: the agent's user is in the worker's group. */
-async function makeUsers(dir: string): Promise<{ agent: User; worker: User }> {
+async function makeUsers(dir: string, cleanups: Cleanups): Promise<{ agent: User; worker: User }> {
   const id = randomBytes(3).toString('hex');
   const make = async (name: string): Promise<User> => {
     const home = join(dir, name);
@@ -62,13 +69,15 @@ async function makeUsers(dir: string): Promise<{ agent: User; worker: User }> {
     await chmod(home, 0o700);
     return { name, uid, gid, home };
   };
-  const worker = await make(`nsw-${id}`);
-  const agent = await make(`nsa-${id}`);
-  afterAll(async () => {
-    // The agent's user first: the worker's group goes with the worker once it has no other member.
-    for (const u of [agent, worker]) await exec('userdel', ['--force', u.name]).catch(() => {});
-    await exec('groupdel', [worker.name]).catch(() => {});
-  });
+  const workerName = `nsw-${id}`;
+  const agentName = `nsa-${id}`;
+  // Undone last first: the agent's user, then the worker's, whose group goes with it once it has no
+  // other member (groupdel in case it had).
+  cleanups.push(() => exec('groupdel', [workerName]));
+  cleanups.push(() => exec('userdel', [workerName]));
+  const worker = await make(workerName);
+  cleanups.push(() => exec('userdel', [agentName]));
+  const agent = await make(agentName);
   await exec('usermod', ['--append', '--groups', worker.name, agent.name]);
   return { agent, worker };
 }
@@ -124,12 +133,14 @@ describeUnless(missingUsers(), 'Worker isolation (two unix users on this machine
     let agentOnly: string;
     let child: ChildProcess | null = null;
     let output = '';
+    const cleanups: Cleanups = [];
+    afterAll(() => cleanUp(cleanups));
 
     beforeAll(async () => {
       t = await setupAgentTest();
       // Everyone passes through the test's folder, as through / on the VM.
       await chmod(t.root, 0o755);
-      ({ agent, worker } = await makeUsers(join(t.root, 'users')));
+      ({ agent, worker } = await makeUsers(join(t.root, 'users'), cleanups));
       await chmod(join(t.root, 'users'), 0o755);
       // The agent's home as install.sh leaves it: the worker's group passes through, runs/ and
       // workspaces/ are the group's and setgid.
@@ -160,10 +171,17 @@ describeUnless(missingUsers(), 'Worker isolation (two unix users on this machine
       await chown(run, worker.uid, worker.gid);
       await chmod(run, 0o750);
       socket = join(run, 'tmux.sock');
-      afterAll(async () => {
-        if (child && child.exitCode === null) child.kill('SIGKILL');
-        // As its owner: tmux 3.3a refuses even root a server it does not own.
-        await as(worker, ['tmux', '-S', socket, 'kill-server']).catch(() => {});
+      // Before the users go: the agent process, then the server (as its owner: tmux 3.3a refuses even
+      // root a server it does not own), and the files the two users left in the test's folder.
+      cleanups.push(() => exec('rm', ['-rf', join(t.root, 'users'), t.home, t.fakeDir, run]));
+      cleanups.push(() => as(worker, ['tmux', '-S', socket, 'kill-server']));
+      cleanups.push(async () => {
+        // The whole group: runuser waits for its node child, which a kill of runuser alone would orphan.
+        if (child?.pid && child.exitCode === null) {
+          const exited = new Promise((r) => child?.once('exit', r));
+          process.kill(-child.pid, 'SIGKILL');
+          await exited;
+        }
       });
     });
 
@@ -238,7 +256,7 @@ describeUnless(missingUsers(), 'Worker isolation (two unix users on this machine
           'agent/src/testing/agent-process.ts',
           options,
         ],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
       );
       const keep = (c: Buffer) => {
         output += c.toString();
@@ -319,11 +337,14 @@ describeUnless(missingUsers(), 'Worker isolation (two unix users on this machine
       let agent: User;
       let worker: User;
       const table = `nightshift_test_${randomBytes(3).toString('hex')}`;
+      const cleanups: Cleanups = [];
+      afterAll(() => cleanUp(cleanups));
 
       beforeAll(async () => {
         const dir = await tempDir('nightshift-nft-');
         await chmod(dir, 0o755);
-        ({ agent, worker } = await makeUsers(dir));
+        ({ agent, worker } = await makeUsers(dir, cleanups));
+        cleanups.push(() => exec('rm', ['-rf', dir]));
         // The installed file, for this test's worker user and in a table of its own.
         const rules = (await readFile(RULES, 'utf8'))
           .replaceAll('"nightshift-worker"', `"${worker.name}"`)
@@ -331,7 +352,7 @@ describeUnless(missingUsers(), 'Worker isolation (two unix users on this machine
         expect(rules).toContain(`meta skuid "${worker.name}"`);
         const file = join(dir, 'workers.nft');
         await writeFile(file, rules);
-        afterAll(() => exec('nft', ['delete', 'table', 'inet', table]).catch(() => {}));
+        cleanups.push(() => exec('nft', ['delete', 'table', 'inet', table]));
         await exec('nft', ['-f', file]);
         // Loaded twice, still one table: the file replaces its own.
         await exec('nft', ['-f', file]);
