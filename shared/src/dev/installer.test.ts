@@ -1,9 +1,10 @@
 // The agent's installer (agent/install.sh, run by the VM's startup script too) and its systemd units, as far as they run here.
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // biome-ignore lint/style/noRestrictedImports: the installer must write what the agent's configuration requires.
 import { loadConfig } from '../../../agent/src/config.js';
 import { ConfigError } from '../config.js';
@@ -403,4 +404,95 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
       await readFile(join(copy, 'main.js'), 'utf8'),
     );
   });
+
+  describeUnless(
+    process.getuid?.() === 0 &&
+      !missingTool('useradd', ['--help'], 'no users') &&
+      !missingTool('runuser', ['--help'], 'no users')
+      ? null
+      : 'not root, or no useradd/runuser: the installed modes were not tried with two real users',
+    'with --owners: two real users, who may read and write what',
+    () => {
+      const id = randomBytes(3).toString('hex');
+      const agent = `nsa-${id}`;
+      const worker = `nsw-${id}`;
+      let root: string;
+      const undo: (() => Promise<unknown>)[] = [];
+      afterAll(async () => {
+        for (const step of undo.reverse()) await step().catch(() => {});
+      });
+
+      /** argv as `user` under the units' umask 0007; its stdout, or the error. */
+      const as = (user: string, argv: string[]) =>
+        exec('runuser', ['-u', user, '--', 'sh', '-c', 'umask 0007 && exec "$@"', 'sh', ...argv]).then(
+          (r) => r.stdout,
+        );
+
+      beforeAll(async () => {
+        // Undone last first: the agent's user, then the worker's (its group goes with it).
+        undo.push(() => exec('groupdel', [worker]));
+        undo.push(() => exec('userdel', [worker]));
+        await exec('useradd', ['--no-create-home', '--home-dir', '/nonexistent', '--user-group', worker]);
+        undo.push(() => exec('userdel', [agent]));
+        await exec('useradd', ['--no-create-home', '--home-dir', '/nonexistent', '--user-group', agent]);
+        await exec('usermod', ['--append', '--groups', worker, agent]);
+        root = await tempDir('nightshift-root-owners-');
+        undo.push(() => exec('rm', ['-rf', root]));
+        await chmod(root, 0o755);
+        const result = await install([
+          '--root',
+          root,
+          '--owners',
+          `${agent}:${worker}`,
+          '--project',
+          'my-project-1',
+          '--credential-file',
+          credential,
+        ]);
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+      });
+
+      it("keeps the agent's settings, home and state from the worker user, and the credential from both", async () => {
+        const agentEnv = join(root, 'etc/nightshift/agent.env');
+        const workersEnv = join(root, 'etc/nightshift/workers.env');
+        const state = join(root, 'var/lib/nightshift');
+        expect(await as(agent, ['cat', agentEnv])).toContain('GOOGLE_CLOUD_PROJECT=my-project-1');
+        await expect(as(worker, ['cat', agentEnv])).rejects.toThrow(/Permission denied/);
+        for (const user of [agent, worker])
+          await expect(as(user, ['cat', workersEnv])).rejects.toThrow(/Permission denied/);
+        await expect(as(worker, ['ls', state])).rejects.toThrow(/Permission denied/);
+        await expect(as(worker, ['cat', join(root, 'home', agent, '.gitconfig')])).rejects.toThrow(
+          /Permission denied/,
+        );
+        await expect(as(agent, ['ls', join(root, 'home', worker)])).rejects.toThrow(/Permission denied/);
+      });
+
+      it('lets both users make and change files in a run directory and a workspace', async () => {
+        for (const sub of ['runs', 'workspaces']) {
+          const dir = join(root, 'var/lib/nightshift', sub, `made-by-the-agent-${sub}`);
+          // The agent makes the folder and a file, the worker reads it and adds its own, and back.
+          await as(agent, ['mkdir', dir]);
+          await as(agent, ['sh', '-c', `echo agent > ${dir}/launch.json`]);
+          expect(await as(worker, ['cat', `${dir}/launch.json`])).toBe('agent\n');
+          await as(worker, [
+            'sh',
+            '-c',
+            `echo worker > ${dir}/stream.jsonl && mkdir ${dir}/src && echo w > ${dir}/src/a`,
+          ]);
+          await as(agent, ['sh', '-c', `echo agent >> ${dir}/stream.jsonl && rm -r ${dir}/src`]);
+          expect(await as(worker, ['cat', `${dir}/stream.jsonl`])).toBe('worker\nagent\n');
+          // Everything in it is the shared group's, whoever made it.
+          const { stdout } = await exec('stat', [
+            '-c',
+            '%G',
+            dir,
+            `${dir}/launch.json`,
+            `${dir}/stream.jsonl`,
+          ]);
+          expect(stdout.trim().split('\n')).toEqual([worker, worker, worker]);
+        }
+      });
+    },
+  );
 });
