@@ -9,6 +9,7 @@ import { describeEmulators, describeUnless, tempDir, waitFor } from '@nightshift
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RUN_FILES } from './runner/files.mjs';
 import { type AgentTest, FAKE_CLAUDE, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
+import { createTmux } from './tmux.js';
 
 const exec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -171,8 +172,8 @@ describeUnless(missingUsers(), 'Worker isolation (two unix users on this machine
       await chown(run, worker.uid, worker.gid);
       await chmod(run, 0o750);
       socket = join(run, 'tmux.sock');
-      // Before the users go: the agent process, then the server (as its owner: tmux 3.3a refuses even
-      // root a server it does not own), and the files the two users left in the test's folder.
+      // Before the users go: the agent process, then the server (as its owner), and the files the two
+      // users left in the test's folder.
       cleanups.push(() => exec('rm', ['-rf', join(t.root, 'users'), t.home, t.fakeDir, run]));
       cleanups.push(() => as(worker, ['tmux', '-S', socket, 'kill-server']));
       cleanups.push(async () => {
@@ -197,12 +198,20 @@ describeUnless(missingUsers(), 'Worker isolation (two unix users on this machine
       // The unit's ExecStartPost, one line at a time: the socket's mode, then the access list.
       const [chmodLine = '', accessLine = ''] = await unitLines('ExecStartPost', socket, agent.name);
       await as(worker, ['sh', '-c', chmodLine]);
-      // Refused by the server's access list (tmux 3.3a still exits 0: the agent would see no session).
+      // Refused by the server's access list (tmux 3.3a still exits 0), which the driver makes an error:
+      // the agent's tmux driver, its commands run as the agent's user.
       const refused = await asResult(agent, agentTmux);
       expect(refused.stdout).toBe('');
       expect(refused.stderr).toContain('access not allowed');
+      const wrapper = join(t.root, 'tmux-as-agent');
+      await writeFile(wrapper, `#!/bin/sh\nexec runuser -u ${agent.name} -- tmux "$@"\n`, { mode: 0o755 });
+      const driver = createTmux(socket, wrapper);
+      await expect(driver.newSession('never-made', t.root, ['true'])).rejects.toThrow(/access not allowed/);
+      expect(await driver.hasSession('nightshift')).toBe(false);
       await as(worker, ['sh', '-c', accessLine]);
       expect((await as(agent, agentTmux)).trim()).toBe('nightshift');
+      expect(await driver.hasSession('nightshift')).toBe(true);
+      expect(await driver.listSessions()).toEqual(['nightshift']);
       // The server, and so every session in it, is the worker user's.
       const pid = (await as(agent, ['tmux', '-S', socket, 'display-message', '-p', '#{pid}'])).trim();
       expect((await stat(`/proc/${pid}`)).uid).toBe(worker.uid);

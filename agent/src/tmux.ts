@@ -57,7 +57,15 @@ export function createTmux(socket: string, binary = 'tmux'): Tmux {
   const where = socket.startsWith('/') ? ['-S', socket] : ['-L', socket];
   const tmux = async (args: string[]) => {
     for (const a of args) assertSafe(a);
-    return run(binary, [...where, ...args], { timeout: TMUX_COMMAND_TIMEOUT_MS, env: clientEnv() });
+    const result = await run(binary, [...where, ...args], {
+      timeout: TMUX_COMMAND_TIMEOUT_MS,
+      env: clientEnv(),
+    });
+    // A server whose access list lacks this user says so and exits 0 (tmux 3.3a): without this, a
+    // session that was never made would look made.
+    if (result.stderr.includes('access not allowed'))
+      throw Object.assign(new Error(`tmux on ${socket}: access not allowed`), { stderr: result.stderr });
+    return result;
   };
   const exact = (name: string) => `=${name}`;
   return {
