@@ -129,7 +129,8 @@ create_users() {
   usermod --append --groups "$WORKER_USER" "$USER_NAME"
 }
 
-# owner USER:GROUP MODE PATH: ownership only on the real system (in --root the users do not exist).
+# owner USER:GROUP MODE PATH: ownership on the real system, and in --root only with --owners (the
+# users do not exist there otherwise).
 # chown first: it would clear a setgid bit set before it.
 own() {
   if $CHOWN; then chown "$1" "$3"; fi
@@ -254,9 +255,10 @@ refresh_credential() {
 
 start_units() {
   systemctl daemon-reload
-  # The rules are loaded again on every install (the file replaces its own table as a whole).
+  # The rules are loaded again on every install: a reload when they are in place (the file replaces its
+  # own table in one transaction, so running workers are never without it), else a start.
   systemctl enable nightshift-firewall.service
-  systemctl restart nightshift-firewall.service
+  systemctl reload-or-restart nightshift-firewall.service
   # The workers' tmux server starts once and stays: re-installing never restarts it, so runs live on.
   # Once only, a server from before the worker user (the agent's user, on `tmux -L nightshift`) is
   # replaced: the agent cannot reach it, and its runs end (recorded as lost by the agent).

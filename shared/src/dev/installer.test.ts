@@ -89,6 +89,8 @@ describe('the systemd units', () => {
     expect(firewall.Service?.Type).toEqual(['oneshot']);
     expect(firewall.Service?.RemainAfterExit).toEqual(['yes']);
     expect(firewall.Service?.ExecStart).toEqual(['/usr/sbin/nft -f /etc/nightshift/workers.nft']);
+    // A reload loads the same file again: the file replaces its table in one transaction.
+    expect(firewall.Service?.ExecReload).toEqual(['/usr/sbin/nft -f /etc/nightshift/workers.nft']);
     expect(firewall.Unit?.Before?.join(' ')).toContain('nightshift-workers.service');
     expect(firewall.Unit?.Before?.join(' ')).toContain('network-pre.target');
     expect(firewall.Install?.WantedBy).toEqual(['multi-user.target']);
