@@ -325,6 +325,31 @@ describeUnless(missingUsers(), 'Worker isolation (two unix users on this machine
       }
     });
 
+    it("stops a worker the agent's user may not signal: the runner passes the signal on", async () => {
+      const run = await t.createRun('isolated', { maxDurationMinutes: 100 });
+      await t.scenario(run.id, 'slow');
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running'], 30_000);
+      // Once it has started working, as the API cancels.
+      await waitFor('the worker to start', () =>
+        readFile(join(t.fakeDir, `${run.id}.uid`), 'utf8').catch(() => undefined),
+      );
+      await t.env.cols.runs
+        .doc(run.id)
+        .update({ cancelRequestedAt: new Date().toISOString(), cancelReason: 'isolated cancel' });
+      await t.publish('run.cancel', run.id);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES, 30_000);
+      expect(done.status, output).toBe('cancelled');
+      expect(done.error).toBe('isolated cancel');
+      // The first signal, SIGINT, reached it (not the session kill at the end of the escalation).
+      const exit = JSON.parse(await readFile(join(t.home, 'runs', run.id, RUN_FILES.exit), 'utf8')) as {
+        signal: string | null;
+        note: string | null;
+      };
+      expect(exit).toMatchObject({ signal: 'SIGINT', note: null });
+      await expect(stat(join(t.home, 'runs', run.id, RUN_FILES.signal))).rejects.toThrow(/ENOENT/);
+    });
+
     it("the worker user reads its run's folder and workspace, never the agent's own files", async () => {
       const workspace = join(t.home, 'workspaces', 'isolated');
       expect(await as(worker, ['cat', join(workspace, 'PROGRESS.md')])).toContain('done by fake claude');

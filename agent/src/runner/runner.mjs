@@ -2,7 +2,7 @@
 // The runner inside a run's tmux session: starts the worker from launch.json, logs its stream, records its exit.
 // Plain JavaScript on purpose: it runs with bare `node` on the VM. Its only argument is the run directory.
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { workerEnvOf } from './env.mjs';
@@ -111,6 +111,21 @@ const forward = (signal) => {
   } catch {}
 };
 process.on('SIGINT', () => forward('SIGINT'));
+// On the VM the agent runs as another user, which may not signal the worker: it asks through signal.json
+// (written by rename, so never read half-made), which the runner reads, removes and passes on.
+const SIGNAL_POLL_MS = 200;
+const PASSED_ON = new Set(['SIGINT', 'SIGTERM', 'SIGKILL']);
+setInterval(() => {
+  const path = join(dir, FILES.signal);
+  let request;
+  try {
+    request = JSON.parse(readFileSync(path, 'utf8'));
+    unlinkSync(path);
+  } catch {
+    return; // none asked for (or not yet whole)
+  }
+  if (PASSED_ON.has(request?.signal)) forward(request.signal);
+}, SIGNAL_POLL_MS).unref();
 process.on('SIGTERM', () => forward('SIGTERM'));
 // The session was killed: stop the worker and still record how it ended.
 process.on('SIGHUP', () => {
