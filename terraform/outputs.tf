@@ -34,10 +34,10 @@ output "vm_names" {
 }
 
 output "attach_commands" {
-  description = "Attach to each VM's tmux server over IAP (Ctrl-b s lists the runs' sessions, Ctrl-b d detaches)."
+  description = "Attach to each VM's workers' tmux server over IAP, as the worker user that owns it (Ctrl-b s lists the runs' sessions, Ctrl-b d detaches)."
   value = {
     for name, vm in google_compute_instance.worker :
-    name => "gcloud compute ssh ${vm.name} --zone ${var.zone} --project ${var.project_id} --tunnel-through-iap -- -t sudo -u nightshift tmux -L nightshift attach"
+    name => "gcloud compute ssh ${vm.name} --zone ${var.zone} --project ${var.project_id} --tunnel-through-iap -- -t sudo -u nightshift-worker tmux -S /run/nightshift/tmux.sock attach"
   }
 }
 

@@ -13,6 +13,7 @@ describe('Configuration', () => {
     expect(config).toEqual({
       projectId: 'my-project',
       home: '/var/lib/nightshift',
+      tmuxSocket: 'nightshift',
       workerCommand: 'claude',
       maxWorkers: 2,
       agentId: 'vm-1',
@@ -21,7 +22,14 @@ describe('Configuration', () => {
       computeApiUrl: undefined,
       metadataHost: undefined,
       onEmulators: false,
+      logFormat: 'json',
     });
+    expect(
+      loadConfig({
+        ...{ GOOGLE_CLOUD_PROJECT: 'my-project', NIGHTSHIFT_HOME: '/h' },
+        NIGHTSHIFT_LOG_FORMAT: 'pretty',
+      }).logFormat,
+    ).toBe('pretty');
   });
 
   it('reads the idle stop: minutes (0 is off, fractions allowed), the own VM, Compute and metadata hosts', () => {
@@ -75,5 +83,15 @@ describe('Configuration', () => {
     expect(problems).toMatch(/^GOOGLE_CLOUD_PROJECT: expected it to be set/m);
     expect(problems).toMatch(/^NIGHTSHIFT_HOME: expected an absolute path; got "relative"/m);
     expect(problems).toMatch(/^NIGHTSHIFT_MAX_WORKERS: .*got "lots"/m);
+  });
+
+  it("reads the workers' tmux socket: a name (tmux -L, the default) or an absolute path (tmux -S, the VM)", () => {
+    const base = { GOOGLE_CLOUD_PROJECT: 'my-project', NIGHTSHIFT_HOME: '/var/lib/nightshift' };
+    expect(loadConfig({ ...base, NIGHTSHIFT_TMUX_SOCKET: '/run/nightshift/tmux.sock' }).tmuxSocket).toBe(
+      '/run/nightshift/tmux.sock',
+    );
+    expect(() => loadConfig({ ...base, NIGHTSHIFT_TMUX_SOCKET: 'run/nightshift' })).toThrow(
+      /NIGHTSHIFT_TMUX_SOCKET: expected a socket name or an absolute path/,
+    );
   });
 });

@@ -1,9 +1,11 @@
 // The agent's configuration: the only place in agent/ that reads process.env.
-import { ENV, parseEnv, type VmRef } from '@nightshift/shared';
+import { ENV, type LogFormat, parseEnv, type VmRef } from '@nightshift/shared';
 
 export interface AgentConfig {
   projectId: string;
   home: string;
+  /** NIGHTSHIFT_TMUX_SOCKET: the workers' tmux server, a name (tmux -L) or a path (tmux -S). */
+  tmuxSocket: string;
   workerCommand: string;
   maxWorkers: number;
   agentId: string;
@@ -20,6 +22,8 @@ export interface AgentConfig {
    * the machine it happens to run on, even a Google Cloud dev VM whose metadata server would answer.
    */
   onEmulators: boolean;
+  /** NIGHTSHIFT_LOG_FORMAT: `json` (the journal, Cloud Logging) or `pretty` (npm start's console). */
+  logFormat: LogFormat;
 }
 
 /** Parses the agent's variables; throws a ConfigError naming every bad or missing one. */
@@ -28,6 +32,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     {
       GOOGLE_CLOUD_PROJECT: ENV.GOOGLE_CLOUD_PROJECT,
       NIGHTSHIFT_HOME: ENV.NIGHTSHIFT_HOME,
+      NIGHTSHIFT_TMUX_SOCKET: ENV.NIGHTSHIFT_TMUX_SOCKET,
       NIGHTSHIFT_WORKER_COMMAND: ENV.NIGHTSHIFT_WORKER_COMMAND,
       NIGHTSHIFT_MAX_WORKERS: ENV.NIGHTSHIFT_MAX_WORKERS,
       NIGHTSHIFT_AGENT_ID: ENV.NIGHTSHIFT_AGENT_ID,
@@ -36,12 +41,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       COMPUTE_API_URL: ENV.COMPUTE_API_URL,
       GCE_METADATA_HOST: ENV.GCE_METADATA_HOST,
       FIRESTORE_EMULATOR_HOST: ENV.FIRESTORE_EMULATOR_HOST,
+      NIGHTSHIFT_LOG_FORMAT: ENV.NIGHTSHIFT_LOG_FORMAT,
     },
     env,
   );
   return {
     projectId: parsed.GOOGLE_CLOUD_PROJECT,
     home: parsed.NIGHTSHIFT_HOME,
+    tmuxSocket: parsed.NIGHTSHIFT_TMUX_SOCKET,
     workerCommand: parsed.NIGHTSHIFT_WORKER_COMMAND,
     maxWorkers: parsed.NIGHTSHIFT_MAX_WORKERS,
     agentId: parsed.NIGHTSHIFT_AGENT_ID,
@@ -50,5 +57,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     computeApiUrl: parsed.COMPUTE_API_URL,
     metadataHost: parsed.GCE_METADATA_HOST,
     onEmulators: parsed.FIRESTORE_EMULATOR_HOST !== undefined,
+    logFormat: parsed.NIGHTSHIFT_LOG_FORMAT,
   };
 }

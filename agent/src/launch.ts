@@ -1,5 +1,5 @@
 // Launch: the run's workspace from its checkout snapshot, the run directory, the tmux session, then `starting → running`.
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Run } from '@nightshift/shared';
 import { type HeldRun, type Launched, outcomeOf } from './lifecycle.js';
@@ -81,6 +81,8 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
       env: { ...launcher.workerEnv, NIGHTSHIFT_RUN_ID: held.runId, NIGHTSHIFT_RUN_DIR: held.dir },
     };
     await writeJsonAtomic(join(held.dir, RUN_FILES.launch), spec);
+    // The runner reads it as the worker user on the VM, through the run directory's shared group.
+    await chmod(join(held.dir, RUN_FILES.launch), 0o640);
     await tmux.newSession(held.session, held.dir, [launcher.nodePath, launcher.runnerPath, held.dir]);
     const startedAt = clock.now();
     const launched = launchedAt(held.run, startedAt.getTime(), deps.timings.minuteMs);

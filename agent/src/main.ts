@@ -1,5 +1,5 @@
 // The agent daemon's entry point: configuration, clients, signals. Run with tsx (npm start, systemd).
-import { ConfigError, createFirestore, createPubSub, TMUX_SOCKET } from '@nightshift/shared';
+import { ConfigError, createFirestore, createPubSub } from '@nightshift/shared';
 import { Agent } from './agent.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger({ agent: config.agentId });
+  const logger = createLogger({ agent: config.agentId }, undefined, 'info', config.logFormat);
   const db = createFirestore(config.projectId);
   const pubsub = createPubSub(config.projectId);
   const agent = new Agent(
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
       computeApiUrl: config.computeApiUrl,
       db,
       pubsub,
-      tmux: createTmux(TMUX_SOCKET),
+      tmux: createTmux(config.tmuxSocket),
       logger,
     }),
   );

@@ -1,9 +1,11 @@
 // Supervise: following a launched worker each tick (log, exit status, session) and stopping it (timeout, cancel, result hang) with escalation.
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
 import { decideOutcome, endingFactsOf, exitUnreadable, sessionGone } from './finish.js';
 import { markRunning } from './launch.js';
 import type { HeldRun, Phase, StopReason, StopStep } from './lifecycle.js';
 import type { Clock } from './options.js';
-import { advanceTail, finishTail, readExitStatus, readPids } from './rundir.js';
+import { advanceTail, finishTail, RUN_FILES, readExitStatus, readPids, writeJsonAtomic } from './rundir.js';
 import type { Store } from './store.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
@@ -129,7 +131,20 @@ async function signalWorker(held: HeldRun, signal: NodeJS.Signals): Promise<void
   try {
     if (pids?.worker) process.kill(-pids.worker, signal);
     else if (pids?.runner) process.kill(pids.runner, signal);
+  } catch (error) {
+    // The worker user's processes (the VM: agent/PROTOCOL.md, Worker isolation), which the agent's user
+    // may not signal: the runner, that user's own process, passes the signal on. Else already gone.
+    if ((error as NodeJS.ErrnoException).code === 'EPERM') await askRunner(held.dir, signal);
+  }
+}
+
+/** signal.json, group-readable (the runner reads it as the worker user); a later ask replaces an earlier. */
+async function askRunner(dir: string, signal: NodeJS.Signals): Promise<void> {
+  const path = join(dir, RUN_FILES.signal);
+  try {
+    await writeJsonAtomic(path, { signal });
+    await chmod(path, 0o640);
   } catch {
-    // already gone
+    // the run directory is gone: so is the run
   }
 }

@@ -1,4 +1,4 @@
-// The tmux driver: sessions on the agent's own socket, with only ids and paths on its command lines.
+// The tmux driver: sessions on the workers' tmux server (a socket name or path), with only ids and paths on its command lines.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { TMUX_COMMAND_TIMEOUT_MS } from './timings.js';
@@ -27,10 +27,48 @@ function assertSafe(arg: string): void {
     throw new Error(`unsafe tmux argument: ${JSON.stringify(arg)}`);
 }
 
+/**
+ * What a tmux client passes on: a client sends its whole environment to the server, and on the VM that
+ * server belongs to the worker user, so the agent's own settings never go with it. The credential names
+ * are for a local agent that starts the server itself (a key in the shell that ran `npm start`).
+ */
+const CLIENT_ENV_NAMES = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TMUX_TMPDIR',
+  'ANTHROPIC_API_KEY',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+];
+
+function clientEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of CLIENT_ENV_NAMES) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/**
+ * `socket` is a name (`tmux -L`, in the caller's own tmux folder: the local stack and the tests) or an
+ * absolute path (`tmux -S`: the VM's workers server, owned by the worker user, see PROTOCOL.md).
+ */
 export function createTmux(socket: string, binary = 'tmux'): Tmux {
+  const where = socket.startsWith('/') ? ['-S', socket] : ['-L', socket];
   const tmux = async (args: string[]) => {
     for (const a of args) assertSafe(a);
-    return run(binary, ['-L', socket, ...args], { timeout: TMUX_COMMAND_TIMEOUT_MS });
+    const result = await run(binary, [...where, ...args], {
+      timeout: TMUX_COMMAND_TIMEOUT_MS,
+      env: clientEnv(),
+    });
+    // A server whose access list lacks this user says so and exits 0 (tmux 3.3a): without this, a
+    // session that was never made would look made.
+    if (result.stderr.includes('access not allowed'))
+      throw Object.assign(new Error(`tmux on ${socket}: access not allowed`), { stderr: result.stderr });
+    return result;
   };
   const exact = (name: string) => `=${name}`;
   const listSessionsOrFail = async () => {

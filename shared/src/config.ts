@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { AgentIdSchema } from './ids.js';
 import { LOG_FORMATS } from './log.js';
+import { TMUX_SOCKET } from './names.js';
 import { type VmRef, VmRefSchema } from './vm.js';
 
 export class ConfigError extends Error {
@@ -90,6 +91,14 @@ export const ENV = {
     .optional(),
   NIGHTSHIFT_WORKER_COMMAND: z.string().min(1).default('claude'),
   NIGHTSHIFT_HOME: z.string().startsWith('/', { message: 'expected an absolute path' }),
+  /**
+   * The workers' tmux server: a socket name (`tmux -L`, the local stack) or an absolute path (`tmux -S`,
+   * the VM, where the worker user owns the server: agent/PROTOCOL.md, Worker isolation).
+   */
+  NIGHTSHIFT_TMUX_SOCKET: z
+    .string()
+    .regex(/^(\/[^\0\n]+|[A-Za-z0-9._-]+)$/, { message: 'expected a socket name or an absolute path' })
+    .default(TMUX_SOCKET),
   NIGHTSHIFT_MAX_WORKERS: intInRange(1, 64).default(2),
   NIGHTSHIFT_AGENT_ID: AgentIdSchema.default(() => hostname().replace(/[^A-Za-z0-9._-]/g, '-')),
   PORT: intInRange(1, 65535).default(8080),

@@ -6,4 +6,5 @@ export declare const RUN_FILES: {
   readonly pids: 'pids.json';
   readonly exit: 'exit.json';
   readonly tail: 'tail.json';
+  readonly signal: 'signal.json';
 };

@@ -8,4 +8,6 @@ export const RUN_FILES = Object.freeze({
   pids: 'pids.json',
   exit: 'exit.json',
   tail: 'tail.json',
+  // A signal the agent asks the runner to pass on, when it may not send it itself (another unix user).
+  signal: 'signal.json',
 });

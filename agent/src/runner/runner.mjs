@@ -2,9 +2,10 @@
 // The runner inside a run's tmux session: starts the worker from launch.json, logs its stream, records its exit.
 // Plain JavaScript on purpose: it runs with bare `node` on the VM. Its only argument is the run directory.
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { workerEnvOf } from './env.mjs';
 import { RUN_FILES as FILES } from './files.mjs';
 import { clean, render } from './render.mjs';
 import { tailOfText } from './text.mjs';
@@ -17,7 +18,9 @@ if (!dir) {
 
 function writeJsonAtomic(path, value) {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
+  // Group-readable: on the VM the runner runs as the worker user and the agent reads these through the
+  // shared group of the run directory (PROTOCOL.md, Worker isolation).
+  writeFileSync(tmp, JSON.stringify(value), { mode: 0o640 });
   renameSync(tmp, path);
 }
 
@@ -59,7 +62,9 @@ let child = null;
 try {
   child = spawn(spec.command, spec.args, {
     cwd: spec.cwd,
-    env: { ...process.env, ...spec.env },
+    // Never the runner's whole environment: on a machine where the agent started this tmux server, that
+    // is the agent's.
+    env: workerEnvOf(process.env, spec.env),
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a stop signal reaches everything the worker started.
     detached: true,
@@ -106,6 +111,21 @@ const forward = (signal) => {
   } catch {}
 };
 process.on('SIGINT', () => forward('SIGINT'));
+// On the VM the agent runs as another user, which may not signal the worker: it asks through signal.json
+// (written by rename, so never read half-made), which the runner reads, removes and passes on.
+const SIGNAL_POLL_MS = 200;
+const PASSED_ON = new Set(['SIGINT', 'SIGTERM', 'SIGKILL']);
+setInterval(() => {
+  const path = join(dir, FILES.signal);
+  let request;
+  try {
+    request = JSON.parse(readFileSync(path, 'utf8'));
+    unlinkSync(path);
+  } catch {
+    return; // none asked for (or not yet whole)
+  }
+  if (PASSED_ON.has(request?.signal)) forward(request.signal);
+}, SIGNAL_POLL_MS).unref();
 process.on('SIGTERM', () => forward('SIGTERM'));
 // The session was killed: stop the worker and still record how it ended.
 process.on('SIGHUP', () => {

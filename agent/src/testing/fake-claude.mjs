@@ -2,7 +2,7 @@
 // The one fake in the agent's tests: a stand-in `claude` that speaks the real stream-json format,
 // edits PROGRESS.md and makes real git commits in its working directory.
 // Scenario: the file $FAKE_CLAUDE_DIR/<NIGHTSHIFT_RUN_ID>.scenario ("<name> [ms|path]"), else "success".
-// It records its prompt ($FAKE_CLAUDE_DIR/<run>.prompt, byte for byte), argv and each start.
+// It records its prompt ($FAKE_CLAUDE_DIR/<run>.prompt, byte for byte), argv, environment, user and each start.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +23,9 @@ if (dir) {
   appendFileSync(join(dir, `${runId}.starts`), `${process.pid}\n`);
   writeFileSync(join(dir, `${runId}.prompt`), prompt);
   writeFileSync(join(dir, `${runId}.argv.json`), JSON.stringify(args));
+  // What the worker was handed and who it runs as: the isolation tests read these.
+  writeFileSync(join(dir, `${runId}.env.json`), JSON.stringify(process.env));
+  writeFileSync(join(dir, `${runId}.uid`), String(process.getuid?.() ?? ''));
   const file = join(dir, `${runId}.scenario`);
   if (existsSync(file)) {
     const [name, arg] = readFileSync(file, 'utf8').trim().split(/\s+/);

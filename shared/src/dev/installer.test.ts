@@ -1,19 +1,21 @@
 // The agent's installer (agent/install.sh, run by the VM's startup script too) and its systemd units, as far as they run here.
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // biome-ignore lint/style/noRestrictedImports: the installer must write what the agent's configuration requires.
 import { loadConfig } from '../../../agent/src/config.js';
 import { ConfigError } from '../config.js';
-import { TMUX_SOCKET } from '../names.js';
 import { describeUnless, tempDir, waitFor } from '../testing/index.js';
 import { type BuildResult, build, REPO_ROOT } from './build.js';
 
 const exec = promisify(execFile);
 const INSTALLER = join(REPO_ROOT, 'agent/install.sh');
-const UNITS = ['nightshift-workers.service', 'nightshift-agent.service'];
+const UNITS = ['nightshift-firewall.service', 'nightshift-workers.service', 'nightshift-agent.service'];
+/** The workers' tmux server, which the worker user owns and the agent reaches (agent/PROTOCOL.md). */
+const WORKERS_SOCKET = '/run/nightshift/tmux.sock';
 
 function missingTool(tool: string, args: string[], why: string): string | null {
   try {
@@ -48,12 +50,26 @@ describe('the systemd units', () => {
     const workers = await readUnit('nightshift-workers.service');
     const agent = await readUnit('nightshift-agent.service');
     const exec = workers.Service?.ExecStart?.[0] ?? '';
-    // The workers' unit owns the agent's tmux socket and keeps an idle session so the server stays up.
-    expect(exec).toMatch(new RegExp(`^/usr/bin/tmux -L ${TMUX_SOCKET} new-session -d -s \\S+ `));
+    // The workers' unit owns the workers' tmux socket and keeps an idle session so the server stays up.
+    expect(exec).toMatch(new RegExp(`^/usr/bin/tmux -S ${WORKERS_SOCKET} new-session -d -s \\S+ `));
     expect(workers.Service?.Type).toEqual(['forking']);
     expect(workers.Service?.EnvironmentFile).toEqual(['/etc/nightshift/workers.env']);
-    expect(workers.Service?.ExecStop).toEqual([`/usr/bin/tmux -L ${TMUX_SOCKET} kill-server`]);
+    expect(workers.Service?.ExecStop).toEqual([`/usr/bin/tmux -S ${WORKERS_SOCKET} kill-server`]);
     expect(workers.Service?.Restart).toEqual(['always']);
+    // Isolation: the server, so every run, is the worker user's; the agent's user is let in; the socket's
+    // folder is the worker's group's, which the agent's user is in; no worker without the firewall.
+    expect(workers.Service?.User).toEqual(['nightshift-worker']);
+    expect(workers.Service?.Group).toEqual(['nightshift-worker']);
+    expect(workers.Service?.ExecStartPost).toEqual([
+      `/usr/bin/chmod 0660 ${WORKERS_SOCKET}`,
+      `/usr/bin/tmux -S ${WORKERS_SOCKET} server-access -a nightshift`,
+    ]);
+    expect(workers.Service?.RuntimeDirectory).toEqual(['nightshift']);
+    expect(workers.Service?.RuntimeDirectoryMode).toEqual(['0750']);
+    expect(workers.Service?.Environment).toEqual(['HOME=/home/nightshift-worker']);
+    expect(workers.Unit?.Requires).toEqual(['nightshift-firewall.service']);
+    expect(workers.Unit?.After?.join(' ')).toContain('nightshift-firewall.service');
+    for (const u of [workers, agent]) expect(u.Service?.UMask).toEqual(['0007']);
     // The agent joins that server, never forks one into its own cgroup, and never sees the credential.
     expect(agent.Unit?.Requires).toEqual(['nightshift-workers.service']);
     expect(agent.Unit?.After?.join(' ')).toContain('nightshift-workers.service');
@@ -64,10 +80,28 @@ describe('the systemd units', () => {
     expect(agent.Service?.ExecStart).toEqual([
       '/usr/bin/node --enable-source-maps /opt/nightshift/agent/main.js',
     ]);
-    for (const u of [workers, agent]) {
-      expect(u.Service?.User).toEqual(['nightshift']);
-      expect(u.Install?.WantedBy).toEqual(['multi-user.target']);
-    }
+    expect(agent.Service?.User).toEqual(['nightshift']);
+    for (const u of [workers, agent]) expect(u.Install?.WantedBy).toEqual(['multi-user.target']);
+  });
+
+  it('load the metadata rule for the worker user before any worker, from boot', async () => {
+    const firewall = await readUnit('nightshift-firewall.service');
+    expect(firewall.Service?.Type).toEqual(['oneshot']);
+    expect(firewall.Service?.RemainAfterExit).toEqual(['yes']);
+    expect(firewall.Service?.ExecStart).toEqual(['/usr/sbin/nft -f /etc/nightshift/workers.nft']);
+    // A reload loads the same file again: the file replaces its table in one transaction.
+    expect(firewall.Service?.ExecReload).toEqual(['/usr/sbin/nft -f /etc/nightshift/workers.nft']);
+    expect(firewall.Unit?.Before?.join(' ')).toContain('nightshift-workers.service');
+    expect(firewall.Unit?.Before?.join(' ')).toContain('network-pre.target');
+    expect(firewall.Install?.WantedBy).toEqual(['multi-user.target']);
+    const rules = await readFile(join(REPO_ROOT, 'agent/systemd/workers.nft'), 'utf8');
+    // Only the worker user's packets, to the metadata server, and only DNS let through.
+    const rejects = rules.split('\n').filter((l) => /\breject\b/.test(l) && !l.trim().startsWith('#'));
+    expect(rejects.length).toBeGreaterThan(0);
+    for (const line of rejects)
+      expect(line).toMatch(/meta skuid "nightshift-worker" ip6? daddr (169\.254\.169\.254|fd20:ce::254) /);
+    for (const line of rules.split('\n').filter((l) => /\baccept$/.test(l.trim())))
+      expect(line).toMatch(/dport 53 accept$/);
   });
 });
 
@@ -77,12 +111,17 @@ describe("the workers' unit's tmux server, started as the unit starts it (real t
     const socketDir = join(dir, 'sockets');
     await mkdir(socketDir);
     const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, TMUX_TMPDIR: socketDir };
+    // The unit's socket, moved into this test's folder (the unit's own is /run/nightshift's).
+    const socket = join(socketDir, 'tmux.sock');
     const tmux = (args: string[], env: Record<string, string> = {}) =>
-      exec('tmux', ['-L', TMUX_SOCKET, ...args], { env: { ...base, ...env } });
+      exec('tmux', ['-S', socket, ...args], { env: { ...base, ...env } });
     try {
       // ExecStart as systemd runs it, with workers.env as its environment.
       const execStart = (await readUnit('nightshift-workers.service')).Service?.ExecStart?.[0] ?? '';
-      await exec('sh', ['-c', execStart], { env: { ...base, CLAUDE_CODE_OAUTH_TOKEN: 'token-1' } });
+      expect(execStart).toContain(WORKERS_SOCKET);
+      await exec('sh', ['-c', execStart.replaceAll(WORKERS_SOCKET, socket)], {
+        env: { ...base, CLAUDE_CODE_OAUTH_TOKEN: 'token-1' },
+      });
       await tmux(['has-session', '-t', '=nightshift']);
       // A run, started like the agent starts one: from a client with the agent's own environment.
       const run = async (name: string) => {
@@ -121,11 +160,18 @@ describeUnless(
       // Where node or tmux live elsewhere on this machine than on the VM, point the copy at them.
       const node = process.execPath;
       const tmux = execFileSync('sh', ['-c', 'command -v tmux'], { encoding: 'utf8' }).trim();
+      // nft is only on the VM (the firewall unit): a stand-in path that exists for verify's own check.
+      const nft = execFileSync('sh', ['-c', 'command -v nft || command -v true'], {
+        encoding: 'utf8',
+      }).trim();
       for (const name of UNITS) {
         const text = await readFile(join(REPO_ROOT, 'agent/systemd', name), 'utf8');
         await writeFile(
           join(dir, name),
-          text.replaceAll('/usr/bin/node', node).replaceAll('/usr/bin/tmux', tmux),
+          text
+            .replaceAll('/usr/bin/node', node)
+            .replaceAll('/usr/bin/tmux', tmux)
+            .replaceAll('/usr/sbin/nft', nft),
         );
       }
       const result = await exec('systemd-analyze', ['verify', ...UNITS.map((n) => join(dir, n))]).then(
@@ -188,6 +234,7 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
   const mode = async (path: string) => ((await stat(path)).mode & 0o777).toString(8);
+  const fullMode = async (path: string) => ((await stat(path)).mode & 0o7777).toString(8);
 
   it('installs the bundle, the units and the settings with their modes', async () => {
     const root = await tempDir('nightshift-root-');
@@ -224,12 +271,23 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
         await readFile(join(REPO_ROOT, 'agent/systemd', name), 'utf8'),
       );
     }
-    // Settings: readable by root and the nightshift group only; the credential only in the workers' file.
+    expect(await readFile(join(root, 'etc/nightshift/workers.nft'), 'utf8')).toBe(
+      await readFile(join(REPO_ROOT, 'agent/systemd/workers.nft'), 'utf8'),
+    );
+    expect(await mode(join(root, 'etc/nightshift/workers.nft'))).toBe('644');
+    // Settings: the agent's readable by root and the nightshift group only; the credential only in the
+    // workers' file, which only root reads (systemd, for the workers' unit).
     const agentEnv = await readFile(join(root, 'etc/nightshift/agent.env'), 'utf8');
     const workersEnv = await readFile(join(root, 'etc/nightshift/workers.env'), 'utf8');
     expect(await mode(join(root, 'etc/nightshift/agent.env'))).toBe('640');
-    expect(await mode(join(root, 'etc/nightshift/workers.env'))).toBe('640');
-    expect(await mode(join(root, 'var/lib/nightshift'))).toBe('750');
+    expect(await mode(join(root, 'etc/nightshift/workers.env'))).toBe('600');
+    // The agent's home: the worker's group may pass through, not list; the two shared folders are
+    // setgid and the group's; the worker user's home is its own.
+    expect(await mode(join(root, 'var/lib/nightshift'))).toBe('710');
+    expect(await fullMode(join(root, 'var/lib/nightshift/runs'))).toBe('2770');
+    expect(await fullMode(join(root, 'var/lib/nightshift/workspaces'))).toBe('2770');
+    expect(await mode(join(root, 'home/nightshift'))).toBe('750');
+    expect(await mode(join(root, 'home/nightshift-worker'))).toBe('700');
     expect(workersEnv).toContain('CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-test\n');
     expect(agentEnv).not.toContain('CLAUDE_CODE_OAUTH_TOKEN');
     // The agent's settings parse: every variable it requires, with the values given.
@@ -242,6 +300,7 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
     expect(loadConfig(env)).toEqual({
       projectId: 'my-project-1',
       home: '/var/lib/nightshift',
+      tmuxSocket: WORKERS_SOCKET,
       workerCommand: 'claude',
       maxWorkers: 3,
       agentId: 'nightshift-worker-1',
@@ -251,11 +310,16 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
       computeApiUrl: undefined,
       metadataHost: undefined,
       onEmulators: false,
+      logFormat: 'json',
     });
     expect(env.NIGHTSHIFT_IDLE_MINUTES).toBe('20');
     // Workers can commit on a fresh VM: a git identity for the nightshift user.
     expect(await readFile(join(root, 'home/nightshift/.gitconfig'), 'utf8')).toBe(
       '[user]\n\tname = nightshift\n\temail = nightshift@nightshift-worker-1.invalid\n',
+    );
+    // The worker user commits too, in clones the agent's user owns (git's safe.directory).
+    expect(await readFile(join(root, 'home/nightshift-worker/.gitconfig'), 'utf8')).toBe(
+      '[user]\n\tname = nightshift\n\temail = nightshift@nightshift-worker-1.invalid\n[safe]\n\tdirectory = *\n',
     );
     // Without the settings the agent would refuse to start: the file is what makes it run.
     expect(() => loadConfig({})).toThrow(ConfigError);
@@ -332,6 +396,7 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
       'install.sh',
       'runner/runner.mjs',
       'runner/render.mjs',
+      'systemd/workers.nft',
       ...UNITS.map((u) => `systemd/${u}`),
     ]) {
       await copyFile(join(built.agent.dir, file), join(copy, file));
@@ -348,4 +413,95 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
       await readFile(join(copy, 'main.js'), 'utf8'),
     );
   });
+
+  describeUnless(
+    process.getuid?.() === 0 &&
+      !missingTool('useradd', ['--help'], 'no users') &&
+      !missingTool('runuser', ['--help'], 'no users')
+      ? null
+      : 'not root, or no useradd/runuser: the installed modes were not tried with two real users',
+    'with --owners: two real users, who may read and write what',
+    () => {
+      const id = randomBytes(3).toString('hex');
+      const agent = `nsa-${id}`;
+      const worker = `nsw-${id}`;
+      let root: string;
+      const undo: (() => Promise<unknown>)[] = [];
+      afterAll(async () => {
+        for (const step of undo.reverse()) await step().catch(() => {});
+      });
+
+      /** argv as `user` under the units' umask 0007; its stdout, or the error. */
+      const as = (user: string, argv: string[]) =>
+        exec('runuser', ['-u', user, '--', 'sh', '-c', 'umask 0007 && exec "$@"', 'sh', ...argv]).then(
+          (r) => r.stdout,
+        );
+
+      beforeAll(async () => {
+        // Undone last first: the agent's user, then the worker's (its group goes with it).
+        undo.push(() => exec('groupdel', [worker]));
+        undo.push(() => exec('userdel', [worker]));
+        await exec('useradd', ['--no-create-home', '--home-dir', '/nonexistent', '--user-group', worker]);
+        undo.push(() => exec('userdel', [agent]));
+        await exec('useradd', ['--no-create-home', '--home-dir', '/nonexistent', '--user-group', agent]);
+        await exec('usermod', ['--append', '--groups', worker, agent]);
+        root = await tempDir('nightshift-root-owners-');
+        undo.push(() => exec('rm', ['-rf', root]));
+        await chmod(root, 0o755);
+        const result = await install([
+          '--root',
+          root,
+          '--owners',
+          `${agent}:${worker}`,
+          '--project',
+          'my-project-1',
+          '--credential-file',
+          credential,
+        ]);
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+      });
+
+      it("keeps the agent's settings, home and state from the worker user, and the credential from both", async () => {
+        const agentEnv = join(root, 'etc/nightshift/agent.env');
+        const workersEnv = join(root, 'etc/nightshift/workers.env');
+        const state = join(root, 'var/lib/nightshift');
+        expect(await as(agent, ['cat', agentEnv])).toContain('GOOGLE_CLOUD_PROJECT=my-project-1');
+        await expect(as(worker, ['cat', agentEnv])).rejects.toThrow(/Permission denied/);
+        for (const user of [agent, worker])
+          await expect(as(user, ['cat', workersEnv])).rejects.toThrow(/Permission denied/);
+        await expect(as(worker, ['ls', state])).rejects.toThrow(/Permission denied/);
+        await expect(as(worker, ['cat', join(root, 'home', agent, '.gitconfig')])).rejects.toThrow(
+          /Permission denied/,
+        );
+        await expect(as(agent, ['ls', join(root, 'home', worker)])).rejects.toThrow(/Permission denied/);
+      });
+
+      it('lets both users make and change files in a run directory and a workspace', async () => {
+        for (const sub of ['runs', 'workspaces']) {
+          const dir = join(root, 'var/lib/nightshift', sub, `made-by-the-agent-${sub}`);
+          // The agent makes the folder and a file, the worker reads it and adds its own, and back.
+          await as(agent, ['mkdir', dir]);
+          await as(agent, ['sh', '-c', `echo agent > ${dir}/launch.json`]);
+          expect(await as(worker, ['cat', `${dir}/launch.json`])).toBe('agent\n');
+          await as(worker, [
+            'sh',
+            '-c',
+            `echo worker > ${dir}/stream.jsonl && mkdir ${dir}/src && echo w > ${dir}/src/a`,
+          ]);
+          await as(agent, ['sh', '-c', `echo agent >> ${dir}/stream.jsonl && rm -r ${dir}/src`]);
+          expect(await as(worker, ['cat', `${dir}/stream.jsonl`])).toBe('worker\nagent\n');
+          // Everything in it is the shared group's, whoever made it.
+          const { stdout } = await exec('stat', [
+            '-c',
+            '%G',
+            dir,
+            `${dir}/launch.json`,
+            `${dir}/stream.jsonl`,
+          ]);
+          expect(stdout.trim().split('\n')).toEqual([worker, worker, worker]);
+        }
+      });
+    },
+  );
 });

@@ -17,7 +17,7 @@ import {
   // biome-ignore lint/style/noRestrictedImports: the deployment test holds terraform to the functions' configuration.
 } from '../../../functions/src/config.js';
 import { ConfigError } from '../config.js';
-import { COLLECTIONS, FUNCTION_ENTRY_POINTS, PUBSUB, TMUX_SOCKET } from '../names.js';
+import { COLLECTIONS, FUNCTION_ENTRY_POINTS, PUBSUB } from '../names.js';
 import { describeUnless } from '../testing/index.js';
 import { REPO_ROOT } from './build.js';
 import {
@@ -483,12 +483,14 @@ describe('terraform/ and the code', () => {
     expect(passed).toEqual(used);
   });
 
-  it("prints the command that attaches to a VM over IAP, on the agent's tmux socket", () => {
+  it("prints the command that attaches to a VM over IAP, on the workers' tmux socket as its owner", () => {
     const outputs = parsed.flatMap(({ json }) =>
       Object.entries((json.output ?? {}) as Record<string, Body[]>),
     );
     const attach = String(only(Object.fromEntries(outputs).attach_commands).value);
-    expect(attach).toContain(`--tunnel-through-iap -- -t sudo -u nightshift tmux -L ${TMUX_SOCKET} attach`);
+    expect(attach).toContain(
+      '--tunnel-through-iap -- -t sudo -u nightshift-worker tmux -S /run/nightshift/tmux.sock attach',
+    );
     expect(Object.keys(Object.fromEntries(outputs)).sort()).toEqual(
       expect.arrayContaining([
         'api_url',
