@@ -108,9 +108,20 @@ export async function waitFor<T>(
 /** A temporary folder removed after the file's tests. */
 export async function tempDir(prefix = 'nightshift-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  tempDirs.add(dir);
   return dir;
 }
+
+/**
+ * Folders made by tempDir, removed after the test file. One hook registered when this module is loaded
+ * (while the file is collected): a hook registered from inside a test or a beforeAll never ran, and the
+ * folders piled up in /tmp.
+ */
+const tempDirs = new Set<string>();
+afterAll(async () => {
+  await Promise.all([...tempDirs].map((dir) => rm(dir, { recursive: true, force: true })));
+  tempDirs.clear();
+});
 
 /** A stored run for tests: a queued API run with its required fields filled, then the given ones. */
 export function testRun(fields: Partial<z.input<typeof RunSchema>> & { id: string; workerId: string }): Run {
