@@ -17,8 +17,7 @@ import {
   WorkerSchema,
 } from '@nightshift/shared';
 import { createSeededOrigin } from '@nightshift/shared/dev';
-import { type TestEnv, tempDir, testRun, useTestEnv, waitFor } from '@nightshift/shared/testing';
-import { afterAll } from 'vitest';
+import { onFileEnd, type TestEnv, tempDir, testRun, useTestEnv, waitFor } from '@nightshift/shared/testing';
 import { Agent } from '../agent.js';
 import { silentLogger } from '../log.js';
 import { type AgentOptionsInput, compileAgentOptions } from '../options.js';
@@ -90,7 +89,7 @@ export async function setupAgentTest(): Promise<AgentTest> {
   await mkdir(fakeDir, { recursive: true });
   const tmux = createTmux(`ns-test-${randomBytes(4).toString('hex')}`);
   const agents: Agent[] = [];
-  afterAll(async () => {
+  onFileEnd(async () => {
     for (const agent of agents) await agent.stop().catch(() => {});
     await tmux.killServer();
   });

@@ -2,8 +2,8 @@ import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { BranchSchema, COLLECTIONS, PROBLEM_CONTENT_TYPE, type Run, WorkerSchema } from '@nightshift/shared';
-import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { describeEmulators, onFileEnd, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createSchedulerApp } from '../scheduler/app.js';
@@ -25,7 +25,7 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
   beforeAll(async () => {
     env = await useTestEnv();
     github = await fakeGithub();
-    afterAll(() => github.close());
+    onFileEnd(() => github.close());
   });
 
   beforeEach(async () => {

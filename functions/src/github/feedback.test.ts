@@ -1,7 +1,7 @@
 // The end-of-run feedback on GitHub: the pull request of a run's pushed branch, and summaries owed by stopped ticks.
 import { COLLECTIONS, type Run, WorkerSchema } from '@nightshift/shared';
-import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { describeEmulators, onFileEnd, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createSchedulerApp } from '../scheduler/app.js';
@@ -26,7 +26,7 @@ describeEmulators('Summaries: pull requests and claims', () => {
   beforeAll(async () => {
     env = await useTestEnv();
     github = await fakeGithub();
-    afterAll(() => github.close());
+    onFileEnd(() => github.close());
   });
 
   beforeEach(async () => {

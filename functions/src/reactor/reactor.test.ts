@@ -9,8 +9,8 @@ import {
   runStatusTopic,
   WorkerSchema,
 } from '@nightshift/shared';
-import { describeEmulators, type TestEnv, useTestEnv, waitFor } from '@nightshift/shared/testing';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { describeEmulators, onFileEnd, type TestEnv, useTestEnv, waitFor } from '@nightshift/shared/testing';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createGithubApp } from '../github/app.js';
@@ -42,7 +42,7 @@ describeEmulators('reactor', () => {
   beforeAll(async () => {
     env = await useTestEnv();
     github = await fakeGithub();
-    afterAll(() => github.close());
+    onFileEnd(() => github.close());
   });
 
   beforeEach(async () => {

@@ -43,7 +43,7 @@ export interface TestEnv {
 
 /**
  * Clients on a fresh project with the command topology created; closed after the file's tests.
- * Call it in a beforeAll of a describeEmulators block, so its cleanup hook belongs to that block.
+ * Call it in a beforeAll of a describeEmulators block; its clients are closed after the file (onFileEnd).
  */
 export async function useTestEnv(): Promise<TestEnv> {
   const hosts = emulators;
@@ -52,7 +52,7 @@ export async function useTestEnv(): Promise<TestEnv> {
   const db = createFirestore(projectId);
   const pubsub = createPubSub(projectId);
   await ensureTopology(pubsub);
-  afterAll(async () => {
+  onFileEnd(async () => {
     await db.terminate();
     await pubsub.close();
   });
@@ -108,19 +108,29 @@ export async function waitFor<T>(
 /** A temporary folder removed after the file's tests. */
 export async function tempDir(prefix = 'nightshift-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  tempDirs.add(dir);
+  onFileEnd(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
 
 /**
- * Folders made by tempDir, removed after the test file. One hook registered when this module is loaded
- * (while the file is collected): a hook registered from inside a test or a beforeAll never ran, and the
- * folders piled up in /tmp.
+ * Cleanups that run after the test file, newest first (agents stop before their clients close). Vitest
+ * never runs a hook registered from inside a test or a beforeAll, which is where helpers are called, so
+ * one hook is registered when this module is loaded (while the file is collected) and runs them all:
+ * before it, clients were never closed and temp folders and tmux sockets piled up in /tmp.
  */
-const tempDirs = new Set<string>();
+const fileEnd: Array<() => unknown> = [];
+export function onFileEnd(cleanup: () => unknown): void {
+  fileEnd.push(cleanup);
+}
 afterAll(async () => {
-  await Promise.all([...tempDirs].map((dir) => rm(dir, { recursive: true, force: true })));
-  tempDirs.clear();
+  while (fileEnd.length > 0) {
+    const cleanup = fileEnd.pop() as () => unknown;
+    try {
+      await cleanup();
+    } catch (error) {
+      process.stderr.write(`test cleanup failed: ${(error as Error).message}\n`);
+    }
+  }
 });
 
 /** A stored run for tests: a queued API run with its required fields filled, then the given ones. */
