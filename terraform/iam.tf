@@ -121,8 +121,10 @@ resource "google_storage_bucket_iam_member" "vm_read_bundle" {
   member   = "serviceAccount:${google_service_account.vm[each.key].email}"
 }
 
-# Starting and stopping VMs: custom roles of two permissions each, granted per instance. (A custom
-# role is soft-deleted by destroy; an apply within 7 days restores it, see README.)
+# Starting and stopping VMs: custom roles of exactly what the code calls, granted per instance. The
+# functions read a VM's status and start it (functions/src/vms/compute.ts); an agent only stops its own
+# VM (agent/src/vm.ts). (A custom role is soft-deleted by destroy; an apply within 7 days restores it,
+# see README.)
 resource "google_project_iam_custom_role" "vm_start" {
   role_id     = "nightshiftVmStart"
   title       = "nightshift: start a worker VM"
@@ -134,8 +136,8 @@ resource "google_project_iam_custom_role" "vm_start" {
 resource "google_project_iam_custom_role" "vm_stop" {
   role_id     = "nightshiftVmStop"
   title       = "nightshift: stop a worker VM"
-  description = "Stop (and read) a worker VM; granted to each VM's own account on that VM only."
-  permissions = ["compute.instances.get", "compute.instances.stop"]
+  description = "Stop a worker VM; granted to each VM's own account on that VM only."
+  permissions = ["compute.instances.stop"]
   depends_on  = [google_project_service.apis]
 }
 

@@ -461,7 +461,7 @@ describe('terraform/ and the code', () => {
     const custom = blocks.filter((b) => b.type === 'google_project_iam_custom_role');
     expect(Object.fromEntries(custom.map((b) => [b.body.role_id, b.body.permissions]))).toEqual({
       nightshiftVmStart: ['compute.instances.get', 'compute.instances.start'],
-      nightshiftVmStop: ['compute.instances.get', 'compute.instances.stop'],
+      nightshiftVmStop: ['compute.instances.stop'],
     });
     // Starting is granted per instance to the functions, stopping per instance to that VM's own account.
     expect(resource('google_compute_instance_iam_member', 'vm_stop_self').member).toBe(
