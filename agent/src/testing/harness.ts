@@ -56,6 +56,7 @@ export type Scenario =
   | 'hang_after_result'
   | 'slow'
   | 'slow_no_result'
+  | 'dirty'
   | 'replay';
 
 export interface AgentTest {
