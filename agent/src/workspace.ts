@@ -118,9 +118,11 @@ async function gitDirOf(dir: string): Promise<string | null> {
   }
 }
 
+/** Best effort: the marker only names the branch of leftovers, so a checkout that refuses it fails no run. */
 async function markRun(dir: string, runId: string | null): Promise<void> {
   const gitDir = await gitDirOf(dir);
-  if (runId !== null && gitDir !== null) await writeFile(join(gitDir, RUN_MARK_FILE), `${runId}\n`);
+  if (runId !== null && gitDir !== null)
+    await writeFile(join(gitDir, RUN_MARK_FILE), `${runId}\n`).catch(() => {});
 }
 
 /** The run last prepared in the checkout, if it said so and the id can name a branch. */
