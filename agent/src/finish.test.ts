@@ -227,7 +227,7 @@ describeEmulators('Finish', () => {
 describe('Finish: the terminal update from an outcome', () => {
   const at = new Date('2025-06-01T02:00:00.000Z');
   const usage = { turns: 3, costUsd: 0.5, inputTokens: 10, outputTokens: 5 };
-  const facts = { at, usage, commits: ['c1', 'c2'], resultText: 'done', progress: null };
+  const facts = { at, usage, commits: ['c1', 'c2'], resultText: 'done', progress: null, wipBranch: null };
 
   it('writes the status, error and everything recorded with it; no lease is left', () => {
     expect(terminalUpdate(outcomeOf('succeeded', null, { exitCode: 0 }), { ...facts, push: null })).toEqual({
@@ -241,9 +241,22 @@ describe('Finish: the terminal update from an outcome', () => {
         result: 'done',
         error: null,
         progress: null,
+        wipBranch: null,
         leaseExpiresAt: null,
       },
     });
+  });
+
+  it("records the wip branch beside the run's own commits; the status stays the outcome's", () => {
+    const { status, patch } = terminalUpdate(outcomeOf('cancelled', 'not tonight'), {
+      ...facts,
+      push: null,
+      wipBranch: 'nightshift/wip/r1',
+    });
+    expect(status).toBe('cancelled');
+    expect(patch.wipBranch).toBe('nightshift/wip/r1');
+    expect(patch.commits).toEqual(['c1', 'c2']);
+    expect(patch.error).toBe('not tonight');
   });
 
   it('records the pushed branch; a failed push fails a success and is appended to another ending', () => {

@@ -1,15 +1,30 @@
-// Finish: how an ending becomes a terminal status, the push of the run's commits, and the terminal write.
+// Finish: how an ending becomes a terminal status, unfinished work kept on its wip branch, the push, and the terminal write.
 
 import { type Progress, type Run, tailOf, type Usage } from '@nightshift/shared';
 import { markRunning } from './launch.js';
-import { type HeldRun, type Outcome, outcomeOf, type PushResult, type StopReason } from './lifecycle.js';
+import {
+  type HeldRun,
+  type LeftWork,
+  type Outcome,
+  outcomeOf,
+  type PushResult,
+  type StopReason,
+} from './lifecycle.js';
 import { errorMessage } from './log.js';
 import type { Clock } from './options.js';
 import { finalProgress } from './progress.js';
 import type { Store } from './store.js';
 import { type ExitStatus, judge, keepEnd, type StreamState } from './stream.js';
 import type { Tmux } from './tmux.js';
-import { commitsSince, pushBranch } from './workspace.js';
+import {
+  branchExists,
+  commitsSince,
+  keepUncommitted,
+  pushBranch,
+  pushRef,
+  wipBranchOf,
+  wipMessageOf,
+} from './workspace.js';
 
 /** A run document holds at most 1 MiB (and the prompt may take 400 KB of it): a longer result keeps its end. */
 export const RESULT_TEXT_MAX_CHARS = 100_000;
@@ -88,6 +103,8 @@ export interface FinalFacts {
   push: PushResult | null;
   resultText: string | null;
   progress: Progress | null;
+  /** The branch the run's uncommitted changes were kept on; null when it left none. */
+  wipBranch: string | null;
 }
 
 /** The terminal update of a run: its status comes from the outcome, everything else is written with it. */
@@ -108,6 +125,7 @@ export function terminalUpdate(
       result: facts.resultText === null ? null : keepEnd(facts.resultText, RESULT_TEXT_MAX_CHARS),
       error: final.error,
       progress: facts.progress,
+      wipBranch: facts.wipBranch,
       leaseExpiresAt: null,
     },
   };
@@ -120,14 +138,59 @@ export interface FinishDeps {
 }
 
 /**
- * Pushes (once) and writes the terminal status, then kills the session and releases the worker lock.
- * Throws when Firestore does not take it: the caller tries again on the next tick.
+ * Looks at what the run left in its workspace, once: the progress (read first, since a PROGRESS.md left
+ * uncommitted goes with the cleaning), then its uncommitted changes, kept as one commit on
+ * `nightshift/wip/<runId>` and pushed with `repo.push`. A failure here is a note: the run's own ending
+ * stands, and changes that could not be kept stay in the workspace for the next prepare to keep.
+ */
+async function takeLeftWork(deps: FinishDeps, held: HeldRun, status: Outcome['status']): Promise<LeftWork> {
+  const progress = await finalProgress(deps.clock, held);
+  const dir = held.workspace;
+  if (dir === null) return { wipBranch: null, progress };
+  const branch = wipBranchOf(held.runId);
+  const notes: string[] = [];
+  let wipBranch: string | null = null;
+  try {
+    const kept = await keepUncommitted(dir, branch, wipMessageOf(held.runId, status));
+    // Nothing left now, yet the branch is there: an earlier attempt of this finish kept it (the agent
+    // restarted before the terminal write).
+    if (kept !== null || (await branchExists(dir, branch))) wipBranch = branch;
+  } catch (error) {
+    notes.push(
+      `the run's uncommitted changes could not be kept on ${branch} (${errorMessage(error)}); they stay in ${dir}`,
+    );
+  }
+  if (wipBranch !== null) {
+    held.log.info('uncommitted work kept', { branch });
+    if (held.checkout.repo?.push) {
+      try {
+        await pushRef(dir, wipBranch);
+      } catch (error) {
+        notes.push(
+          `pushing ${wipBranch} failed (${errorMessage(error)}); the run's uncommitted work is kept in ${dir}`,
+        );
+      }
+    }
+  }
+  for (const note of notes) {
+    held.log.warn('unfinished work', { note });
+    await deps.store.note(held.runId, note).catch(() => {});
+  }
+  return { wipBranch, progress };
+}
+
+/**
+ * Keeps the run's unfinished work, pushes (once) and writes the terminal status, then kills the session
+ * and releases the worker lock. Throws when Firestore does not take it: the caller tries again on the
+ * next tick.
  */
 export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> {
   const phase = held.phase;
   if (phase.name !== 'finishing') throw new Error(`run ${held.runId} is ${phase.name}, not finishing`);
   const { store, tmux, clock } = deps;
   const commits = held.workspace ? await commitsSince(held.workspace, held.startCommit) : [];
+  // The wip commit is made beside HEAD, never on it: the run's commits stay its own.
+  if (phase.left === null) held.leftWork(await takeLeftWork(deps, held, phase.outcome.status));
   const repo = held.checkout.repo;
   if (repo?.push && held.workspace && commits.length > 0 && phase.push === null) {
     // The run's own branch when it has one (its commits were made there), else its checkout's branch:
@@ -144,6 +207,7 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
     }
   }
   const push = held.phase.name === 'finishing' ? held.phase.push : null;
+  const left = held.phase.name === 'finishing' ? held.phase.left : null;
   await markRunning(store, held, clock.now().toISOString());
   const { status, patch } = terminalUpdate(phase.outcome, {
     at: clock.now(),
@@ -151,7 +215,8 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
     commits,
     push,
     resultText: held.tail.stream.result?.text ?? null,
-    progress: await finalProgress(clock, held),
+    progress: left?.progress ?? null,
+    wipBranch: left?.wipBranch ?? null,
   });
   const moved = await store.move(held.runId, status, {
     patch,

@@ -8,7 +8,7 @@ import { TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators, describeUnless, tempDir, waitFor } from '@nightshift/shared/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RUN_FILES } from './runner/files.mjs';
-import { type AgentTest, FAKE_CLAUDE, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
+import { type AgentTest, FAKE_CLAUDE, git, setupAgentTest, TEST_TIMINGS } from './testing/harness.js';
 import { createTmux } from './tmux.js';
 
 const exec = promisify(execFile);
@@ -348,6 +348,33 @@ describeUnless(missingUsers(), 'Worker isolation (two unix users on this machine
       };
       expect(exit).toMatchObject({ signal: 'SIGINT', note: null });
       await expect(stat(join(t.home, 'runs', run.id, RUN_FILES.signal))).rejects.toThrow(/ENOENT/);
+    });
+
+    it("keeps the worker user's uncommitted work on the run's wip branch as the agent's user, the workspace clean", async () => {
+      const run = await t.createRun('isolated', { maxDurationMinutes: 100 });
+      await t.scenario(run.id, 'dirty', 'hang');
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running'], 30_000);
+      await waitFor('the worker to leave its changes', () =>
+        stat(join(t.fakeDir, `${run.id}.dirty`)).catch(() => undefined),
+      );
+      await t.env.cols.runs
+        .doc(run.id)
+        .update({ cancelRequestedAt: new Date().toISOString(), cancelReason: 'isolated cancel' });
+      await t.publish('run.cancel', run.id);
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES, 30_000);
+      expect(done.status, output).toBe('cancelled');
+      expect(done.wipBranch, output).toBe(`nightshift/wip/${run.id}`);
+      const workspace = join(t.home, 'workspaces', 'isolated');
+      // The test runs git as root in the agent user's clone.
+      const asRoot = (...args: string[]) => git(workspace, '-c', 'safe.directory=*', ...args);
+      const files = await asRoot('show', '--format=', '--name-only', `nightshift/wip/${run.id}`);
+      expect(files.split('\n').sort()).toEqual(['docs/roadmap.md', 'notes.txt']);
+      expect(await asRoot('status', '--porcelain', '--untracked-files=all')).toBe('');
+      const notes = (await t.env.cols.runEvents(run.id).get()).docs
+        .map((d) => d.data())
+        .flatMap((e) => (e.type === 'note' ? [e.message] : []));
+      expect(notes.filter((n) => n.includes('nightshift/wip'))).toEqual([]);
     });
 
     it("the worker user reads its run's folder and workspace, never the agent's own files", async () => {

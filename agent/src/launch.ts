@@ -65,7 +65,13 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
   const { store, tmux, clock, launcher } = deps;
   let stage = 'workspace';
   try {
-    const prepared = await prepareWorkspace(deps.home, held.workerId, held.checkout, held.run.workBranch);
+    const prepared = await prepareWorkspace(
+      deps.home,
+      held.workerId,
+      held.checkout,
+      held.run.workBranch,
+      held.runId,
+    );
     held.inWorkspace(prepared.dir, prepared.startCommit);
     for (const note of prepared.notes) await store.note(held.runId, note).catch(() => {});
     if (held.cancelReason !== null) {

@@ -21,6 +21,7 @@ describe('States: a held run owns its phase', () => {
       outcome: { status: 'lost', error: 'gone', exitCode: null, note: null },
       launched,
       push: null,
+      left: null,
     });
     expect(lines.map(({ time: _, ...rest }) => rest)).toEqual([
       {

@@ -1,5 +1,5 @@
 // A held run inside the agent: the per-run object, owning its phase (an explicit union, each phase with its own data).
-import type { Run, RunCheckout, TerminalStatus } from '@nightshift/shared';
+import type { Progress, Run, RunCheckout, TerminalStatus } from '@nightshift/shared';
 import type { Logger } from './log.js';
 import { runDirOf, type TailState } from './rundir.js';
 import { emptyStreamState } from './stream.js';
@@ -40,6 +40,15 @@ export interface PushResult {
   failure: string | null;
 }
 
+/**
+ * What the run left in its workspace, taken once at the finish: the progress file read before the
+ * workspace was cleaned, and the branch its uncommitted changes were kept on (null: there were none).
+ */
+export interface LeftWork {
+  wipBranch: string | null;
+  progress: Progress | null;
+}
+
 export type Phase =
   /** Claimed (`starting`): workspace and launch under way. */
   | { name: 'preparing' }
@@ -49,9 +58,16 @@ export type Phase =
   | { name: 'stopping'; launched: Launched; reason: StopReason; sinceMs: number; step: StopStep }
   /**
    * The outcome is decided; the terminal write is retried each tick until Firestore takes it. `launched`
-   * is null when no worker ever ran; `push` is null until a push was tried.
+   * is null when no worker ever ran; `push` is null until a push was tried; `left` is null until the
+   * workspace was looked at.
    */
-  | { name: 'finishing'; outcome: Outcome; launched: Launched | null; push: PushResult | null };
+  | {
+      name: 'finishing';
+      outcome: Outcome;
+      launched: Launched | null;
+      push: PushResult | null;
+      left: LeftWork | null;
+    };
 
 export type PhaseName = Phase['name'];
 
@@ -189,8 +205,13 @@ export class HeldRun {
     if (this.#phase.name === 'finishing') this.#phase = { ...this.#phase, push };
   }
 
+  /** Keeps what the run left in its workspace, so a retried terminal write neither looks again nor forgets it. */
+  leftWork(left: LeftWork): void {
+    if (this.#phase.name === 'finishing') this.#phase = { ...this.#phase, left };
+  }
+
   /** Decides the run's ending: the terminal write follows, retried each tick until it lands. */
   finishWith(ending: Outcome, why: string): void {
-    this.moveTo({ name: 'finishing', outcome: ending, launched: this.launched, push: null }, why);
+    this.moveTo({ name: 'finishing', outcome: ending, launched: this.launched, push: null, left: null }, why);
   }
 }

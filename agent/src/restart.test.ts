@@ -199,6 +199,33 @@ describeEmulators('Restart', () => {
       expect(done.error).toMatch(/tmux session rebooted-.* is gone without an exit status/);
       expect(await t.lockReleased('rebooted')).toBe(true);
     });
+
+    it('a run lost while the agent was down keeps its uncommitted work on its wip branch, the workspace clean', async () => {
+      await t.createWorker('lost-dirty');
+      const run = await t.createRun('lost-dirty');
+      await t.scenario(run.id, 'dirty', 'hang');
+      const agent = await startProcess();
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running']);
+      await waitFor('the worker to leave its changes', () => existsSync(join(t.fakeDir, `${run.id}.dirty`)));
+      await kill9(agent);
+      const pids = JSON.parse(await readFile(join(t.home, 'runs', run.id, 'pids.json'), 'utf8')) as {
+        runner: number;
+        worker: number;
+      };
+      process.kill(pids.runner, 'SIGKILL');
+      process.kill(-pids.worker, 'SIGKILL');
+      await waitFor('the session to vanish', async () => !(await t.tmux.hasSession(`lost-dirty-${run.id}`)));
+      await startProcess();
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES);
+      expect(done.status).toBe('lost');
+      expect(done.wipBranch).toBe(`nightshift/wip/${run.id}`);
+      const workspace = join(t.home, 'workspaces', 'lost-dirty');
+      expect(await git(workspace, 'log', '-1', '--format=%s', `nightshift/wip/${run.id}`)).toBe(
+        `nightshift: uncommitted work of run ${run.id} (lost)`,
+      );
+      expect(await git(workspace, 'status', '--porcelain', '--untracked-files=all')).toBe('');
+    });
   });
 });
 

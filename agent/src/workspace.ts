@@ -1,28 +1,34 @@
-// Workspaces: clone, fetch and check out a worker's repository with git through execFile and argv.
+// Workspaces: clone, fetch and check out a worker's repository, and keep a run's unfinished work, with git through execFile and argv.
 import { execFile } from 'node:child_process';
-import { access, mkdir } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { RunCheckout } from '@nightshift/shared';
+import { type RunCheckout, RunIdSchema } from '@nightshift/shared';
 import { GIT_COMMAND_TIMEOUT_MS } from './timings.js';
 
 const run = promisify(execFile);
 /** What git may print before it is cut off (a rev-list of a long run, a noisy clone). */
 const GIT_OUTPUT_MAX_BYTES = 16 * 1024 * 1024;
 
-export async function git(cwd: string, args: string[], timeoutMs = GIT_COMMAND_TIMEOUT_MS): Promise<string> {
+export async function git(
+  cwd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<string> {
   try {
     const { stdout } = await run('git', args, {
       cwd,
-      timeout: timeoutMs,
+      timeout: opts.timeoutMs ?? GIT_COMMAND_TIMEOUT_MS,
       maxBuffer: GIT_OUTPUT_MAX_BYTES,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...opts.env },
     });
     return stdout.trim();
   } catch (error) {
     const e = error as { stderr?: string; message: string };
     const detail = (e.stderr ?? '').trim() || e.message;
-    throw new Error(`git ${args[0]} failed: ${detail.split('\n').slice(-3).join(' ')}`);
+    // The subcommand, past any `-c name=value` before it.
+    const command = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? args[0];
+    throw new Error(`git ${command} failed: ${detail.split('\n').slice(-3).join(' ')}`);
   }
 }
 
@@ -53,12 +59,17 @@ export function workspaceDirOf(home: string, workerId: string, checkout: RunChec
  * so the run's commits land on it and the worker's branch stays as it was. A `workdir` is used as it
  * is: its branch is the owner's business, so a work branch is not made there (a note says so). Only the
  * run's checkout snapshot is used, never the worker's current settings.
+ *
+ * Uncommitted changes found before the checkout were left by a run the agent did not finish (it crashed,
+ * or an older agent ran it): they are kept on that run's wip branch (`keepLeftovers`), never carried into
+ * this run. `runId` is recorded in the checkout's git directory, so the next prepare can name this run.
  */
 export async function prepareWorkspace(
   home: string,
   workerId: string,
   checkout: RunCheckout,
   workBranch: string | null = null,
+  runId: string | null = null,
 ): Promise<Prepared> {
   const notes: string[] = [];
   const dir = workspaceDirOf(home, workerId, checkout);
@@ -66,6 +77,11 @@ export async function prepareWorkspace(
     if (!(await exists(dir))) throw new Error(`workdir ${dir} does not exist`);
     if (workBranch !== null)
       notes.push(`work branch ${workBranch} not made: the worker's workdir is used as it is`);
+    // A workdir that is no git repository has no unfinished work to tell apart.
+    if ((await gitDirOf(dir)) !== null) {
+      notes.push(...(await keepLeftovers(dir, false)));
+      await markRun(dir, runId);
+    }
     return { dir, startCommit: await headCommitOf(dir), notes };
   }
   const repo = checkout.repo;
@@ -75,6 +91,7 @@ export async function prepareWorkspace(
   if (!(await exists(join(dir, '.git')))) {
     await git(root, ['clone', '--branch', repo.branch, '--', repo.url, dir]);
   } else {
+    notes.push(...(await keepLeftovers(dir, repo.push)));
     await git(dir, ['fetch', 'origin']);
     await git(dir, ['checkout', repo.branch, '--']);
     try {
@@ -85,7 +102,127 @@ export async function prepareWorkspace(
   }
   // -B: a work branch left from an earlier attempt of the same run is reset, not an error.
   if (workBranch !== null) await git(dir, ['checkout', '-B', workBranch, '--']);
+  await markRun(dir, runId);
   return { dir, startCommit: await headCommitOf(dir), notes };
+}
+
+/** The file in a checkout's git directory naming the last run prepared there (never seen by `git status`). */
+const RUN_MARK_FILE = 'nightshift-run';
+
+/** The checkout's git directory (absolute), or null when `dir` is in no git work tree. */
+async function gitDirOf(dir: string): Promise<string | null> {
+  try {
+    return await git(dir, ['rev-parse', '--absolute-git-dir']);
+  } catch {
+    return null;
+  }
+}
+
+/** Best effort: the marker only names the branch of leftovers, so a checkout that refuses it fails no run. */
+async function markRun(dir: string, runId: string | null): Promise<void> {
+  const gitDir = await gitDirOf(dir);
+  if (runId !== null && gitDir !== null)
+    await writeFile(join(gitDir, RUN_MARK_FILE), `${runId}\n`).catch(() => {});
+}
+
+/** The run last prepared in the checkout, if it said so and the id can name a branch. */
+async function markedRun(gitDir: string): Promise<string | null> {
+  const id = (await readFile(join(gitDir, RUN_MARK_FILE), 'utf8').catch(() => '')).trim();
+  return RunIdSchema.safeParse(id).success ? id : null;
+}
+
+/**
+ * Keeps what an unfinished earlier run left uncommitted on `nightshift/wip/<that run>` (from the marker),
+ * else `nightshift/wip/unknown-<time>`, pushed with `push`; returns the notes for the new run. Never
+ * throws for the push: the changes are safe in the local branch.
+ */
+async function keepLeftovers(dir: string, push: boolean): Promise<string[]> {
+  if (!(await hasUncommitted(dir))) return [];
+  const gitDir = await gitDirOf(dir);
+  const previous = gitDir === null ? null : await markedRun(gitDir);
+  const stamp = new Date().toISOString().replace(/[-:]|\.\d+/g, '');
+  // A branch of that name already exists (it kept the run's work at its finish): never overwrite it.
+  const named = previous !== null && !(await branchExists(dir, wipBranchOf(previous))) ? previous : null;
+  const branch = wipBranchOf(named ?? `unknown-${stamp}`);
+  const who = named !== null ? `run ${named}` : 'an earlier run (which one is not known)';
+  const message =
+    named !== null
+      ? wipMessageOf(named, 'left unfinished')
+      : 'nightshift: uncommitted work of an earlier run (left unfinished)';
+  await keepUncommitted(dir, branch, message);
+  const notes = [`the workspace held uncommitted changes left by ${who}; kept as one commit on ${branch}`];
+  if (push) {
+    try {
+      await pushRef(dir, branch);
+    } catch (error) {
+      notes.push(`pushing ${branch} failed (${(error as Error).message}); it is kept in ${dir}`);
+    }
+  }
+  return notes;
+}
+
+/** The branch a run's uncommitted work is kept on. */
+export const wipBranchOf = (runId: string): string => `nightshift/wip/${runId}`;
+
+/** The message of a run's wip commit: whose work, and how the run ended. */
+export const wipMessageOf = (runId: string, status: string): string =>
+  `nightshift: uncommitted work of run ${runId} (${status})`;
+
+/** Who makes wip commits: nightshift itself, never the worker's (or the machine's) identity. */
+const WIP_IDENTITY = ['-c', 'user.name=nightshift', '-c', 'user.email=nightshift@nightshift.invalid'];
+
+/** Whether the work tree holds changes not committed (tracked or untracked, not ignored). */
+export async function hasUncommitted(dir: string): Promise<boolean> {
+  return (await git(dir, ['status', '--porcelain', '--untracked-files=all'])) !== '';
+}
+
+export async function branchExists(dir: string, branch: string): Promise<boolean> {
+  try {
+    await git(dir, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Commits the work tree's uncommitted changes (staged, unstaged and untracked; ignored files stay out) as
+ * one commit on `branch`, made from HEAD, then leaves the work tree clean on the branch it was on.
+ * Returns the commit, or null when there was nothing to keep. The commit is made with plumbing in a
+ * copy of the index: HEAD, the checked-out branch and the worker's index are never moved by it, and no
+ * hook of the workspace runs; only once the branch holds the commit is the work tree cleaned.
+ */
+export async function keepUncommitted(dir: string, branch: string, message: string): Promise<string | null> {
+  if (!(await hasUncommitted(dir))) return null;
+  const gitDir = await gitDirOf(dir);
+  if (gitDir === null) throw new Error(`${dir} is not in a git work tree`);
+  const index = join(gitDir, 'nightshift-wip.index');
+  // The real index as it is, so staged changes and tracked files that an ignore rule matches are kept.
+  await copyFile(join(gitDir, 'index'), index).catch(() => rm(index, { force: true }));
+  const env = { GIT_INDEX_FILE: index };
+  let commit: string;
+  try {
+    await git(dir, ['add', '--all', '--', ':/'], { env });
+    const tree = await git(dir, ['write-tree'], { env });
+    const head = await headCommitOf(dir);
+    commit = await git(dir, [
+      ...WIP_IDENTITY,
+      'commit-tree',
+      '--no-gpg-sign',
+      ...(head === null ? [] : ['-p', head]),
+      '-m',
+      message,
+      tree,
+    ]);
+    await git(dir, ['update-ref', '-m', 'nightshift: keep uncommitted work', `refs/heads/${branch}`, commit]);
+  } finally {
+    await rm(index, { force: true });
+  }
+  // Kept: the work tree goes back to its branch's last commit (an empty repository to no file at all).
+  if ((await headCommitOf(dir)) === null) await git(dir, ['read-tree', '--empty']);
+  else await git(dir, ['reset', '--hard', '--quiet']);
+  await git(dir, ['clean', '-d', '--force', '--quiet', '--', ':/']);
+  return commit;
 }
 
 /** The commit git's HEAD points at, or null (an empty repository). */
@@ -112,4 +249,9 @@ export async function commitsSince(dir: string, start: string | null): Promise<s
 /** Pushes HEAD to the branch on origin; never forced, so a branch that moved on elsewhere is refused. */
 export async function pushBranch(dir: string, branch: string): Promise<void> {
   await git(dir, ['push', 'origin', `HEAD:refs/heads/${branch}`]);
+}
+
+/** Pushes a local branch to the branch of the same name on origin; never forced. */
+export async function pushRef(dir: string, branch: string): Promise<void> {
+  await git(dir, ['push', 'origin', `refs/heads/${branch}:refs/heads/${branch}`]);
 }

@@ -116,6 +116,11 @@ export const RunSchema = z.object({
   workBranch: BranchSchema.nullable().default(null),
   /** The branch the agent pushed the run's commits to; null when nothing was pushed. */
   pushedBranch: z.string().nullable().default(null),
+  /**
+   * `nightshift/wip/<id>`: the run ended with uncommitted changes, kept there as one commit on top of
+   * where the run left off (pushed when the worker pushes), so no other run carries them. Null: none.
+   */
+  wipBranch: BranchSchema.nullable().default(null),
 });
 export type Run = z.infer<typeof RunSchema>;
 

@@ -178,6 +178,21 @@ switch (scenario) {
     process.exit(0);
     break;
   }
+  case 'dirty': {
+    // Like a worker that ticks its roadmap item and starts notes without committing them: a staged change
+    // and an untracked file are left beside its one commit. "dirty hang" then waits to be stopped.
+    const roadmap = readFileSync('docs/roadmap.md', 'utf8');
+    writeFileSync('docs/roadmap.md', roadmap.replace('- [ ] do it', `- [x] do it (run ${runId})`));
+    execFileSync('git', ['add', 'docs/roadmap.md']);
+    writeFileSync('notes.txt', `unfinished notes of run ${runId}\n`);
+    if (dir) writeFileSync(join(dir, `${runId}.dirty`), '');
+    if (scenarioArg === 'hang') setInterval(() => {}, 1 << 30);
+    else {
+      result('success', false, 'Left some work uncommitted.');
+      process.exit(0);
+    }
+    break;
+  }
   default:
     process.stderr.write(`fake claude: unknown scenario ${scenario}\n`);
     process.exit(64);

@@ -55,6 +55,7 @@ export type Scenario =
   | 'hang_after_result'
   | 'slow'
   | 'slow_no_result'
+  | 'dirty'
   | 'replay';
 
 export interface AgentTest {

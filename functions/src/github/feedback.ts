@@ -110,6 +110,8 @@ export function runSummaryBody(run: Run, delivered: Delivered | null = null): st
   } else if (delivered?.kind === 'not_pushed') {
     lines.push(`- Not pushed: ${delivered.reason}`);
   }
+  // Changes the worker left uncommitted are on their own branch, beside the run's commits above.
+  if (run.wipBranch) lines.push(`- Unfinished work: branch \`${run.wipBranch}\``);
   if (run.error) lines.push(`- Error: ${headOf(run.error, 1000)}`);
   return lines.join('\n');
 }
