@@ -115,6 +115,21 @@ describeEmulators('reactor', () => {
     expect((await env.cols.githubFeedback.doc(RUN).get()).data()?.state).toBe('posted');
   });
 
+  it("names the branch holding a run's unfinished work in its summary", async () => {
+    await runningIssueRun();
+    const moved = await deps.moveRun(RUN, 'cancelled', {
+      patch: {
+        finishedAt: new Date().toISOString(),
+        error: 'not tonight',
+        wipBranch: `nightshift/wip/${RUN}`,
+      },
+      reason: 'not tonight',
+    });
+    if (!moved.ok) throw new Error(moved.why);
+    expect((await push(pushBody(runStatusEventOf(moved.run, moved.event)))).status).toBe(200);
+    expect(comments()[0]?.body?.body).toContain(`- Unfinished work: branch \`nightshift/wip/${RUN}\``);
+  });
+
   it('does nothing for a run that has not ended, or one that did not come from GitHub', async () => {
     const run = await runningIssueRun();
     const running = (await env.cols.runEvents(RUN).get()).docs
