@@ -218,13 +218,17 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
     progress: left?.progress ?? null,
     wipBranch: left?.wipBranch ?? null,
   });
+  // The note first: whoever sees the terminal status (the owner, the reactor's summary) sees the note too.
+  if (phase.outcome.note) {
+    await store.note(held.runId, phase.outcome.note).catch(() => {});
+    held.noted();
+  }
   const moved = await store.move(held.runId, status, {
     patch,
     reason: patch.error ?? null,
     expect: ['starting', 'running'],
   });
   if (!moved.ok) held.log.warn('final status not written', { status, why: moved.why });
-  if (phase.outcome.note) await store.note(held.runId, phase.outcome.note).catch(() => {});
   await tmux.killSession(held.session);
   await store.releaseLock(held.workerId, held.runId);
   held.log.info('run finished', { status, error: patch.error ?? null });

@@ -210,6 +210,12 @@ export class HeldRun {
     if (this.#phase.name === 'finishing') this.#phase = { ...this.#phase, left };
   }
 
+  /** The ending's note is written: a retried terminal write does not write it again. */
+  noted(): void {
+    if (this.#phase.name === 'finishing')
+      this.#phase = { ...this.#phase, outcome: { ...this.#phase.outcome, note: null } };
+  }
+
   /** Decides the run's ending: the terminal write follows, retried each tick until it lands. */
   finishWith(ending: Outcome, why: string): void {
     this.moveTo({ name: 'finishing', outcome: ending, launched: this.launched, push: null, left: null }, why);
