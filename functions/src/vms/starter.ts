@@ -55,12 +55,17 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
   if (fleet.vms.length === 0) return outcome;
   const now = deps.now();
 
-  const [queued, agentsSnap, records] = await Promise.all([
+  const [queued, agentsSnap, records, locks] = await Promise.all([
     deps.cols.runs.where('status', '==', 'queued').limit(QUEUED_LOOK_LIMIT).get(),
     deps.cols.agents.get(),
     deps.cols.vms.get(),
+    deps.cols.workerLocks.get(),
   ]);
-  if (queued.empty) return outcome;
+  // Runs that could start now: one per worker (a worker runs one run at a time), and none of a worker
+  // whose lock says its active run already holds it (that run's agent takes the next one).
+  const busy = new Set(locks.docs.map((d) => d.id));
+  const startable = new Set(queued.docs.map((d) => d.data().workerId).filter((w) => !busy.has(w)));
+  if (startable.size === 0) return outcome;
   const agents = agentsSnap.docs.map((d) => d.data());
   const alive = agents.filter((a) => isAgentAlive(a, now) && a.state === 'running');
   const freeSlots = alive.reduce((sum, a) => sum + Math.max(0, a.capacity - a.running.length), 0);
@@ -82,7 +87,7 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
   };
   const hasLiveAgent = (vm: VmRef) => alive.some((a) => a.id === vm.name);
   let comingUp = 0;
-  const startable: VmRef[] = [];
+  const stoppedVms: VmRef[] = [];
   const stopping: VmRef[] = [];
   for (const look of looks) {
     if (look.status === null) {
@@ -107,7 +112,7 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
         action: 'left',
         why: `${look.status}, its agent is on its way`,
       });
-    } else if (look.status === 'TERMINATED' || look.status === 'STOPPED') startable.push(look.vm);
+    } else if (look.status === 'TERMINATED' || look.status === 'STOPPED') stoppedVms.push(look.vm);
     else if (look.status === 'STOPPING') stopping.push(look.vm);
     else if (!up)
       outcome.decisions.push({
@@ -118,14 +123,14 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
   }
 
   outcome.needed = vmsNeeded({
-    queuedRuns: queued.size,
+    queuedRuns: startable.size,
     freeSlots,
     comingUpVms: comingUp,
     capacityPerVm: fleet.workersPerVm,
-    startableVms: startable.length + stopping.length,
+    startableVms: stoppedVms.length + stopping.length,
   });
   let toStart = outcome.needed;
-  for (const vm of startable) {
+  for (const vm of stoppedVms) {
     if (toStart === 0) break;
     const decision = await startOnce(deps, vm, request);
     outcome.decisions.push(decision);

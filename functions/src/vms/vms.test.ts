@@ -106,6 +106,27 @@ describeEmulators('worker VMs', () => {
     ).toEqual(['vm-1', 'vm-2', 'vm-3']);
   });
 
+  it('counts one run per worker, and none of a worker whose active run holds it', async () => {
+    // A run queued behind its worker's active run: that run's agent takes it next, no VM is needed.
+    const held = testRun({ id: 'r-held-2', workerId: 'held', status: 'queued' });
+    await env.cols.runs.doc(held.id).set(held);
+    await env.cols.workerLocks.doc('held').set({
+      workerId: 'held',
+      runId: 'r-held-1',
+      agentId: 'vm-9',
+      createdAt: new Date().toISOString(),
+    });
+    expect((await ensureCapacity(deps, { reason: 'a held worker', runId: null })).needed).toBe(0);
+    expect(starts()).toEqual([]);
+    // Three runs of one worker run one after another: one VM's worth, not two.
+    const same = ['r-same-1', 'r-same-2', 'r-same-3'].map((id) =>
+      testRun({ id, workerId: 'same', status: 'queued' }),
+    );
+    for (const run of same) await env.cols.runs.doc(run.id).set(run);
+    expect((await ensureCapacity(deps, { reason: 'one worker', runId: null })).needed).toBe(1);
+    expect(starts().map((r) => r.instance)).toEqual(['vm-1']);
+  });
+
   it('starts each VM once under 20 concurrent requests', async () => {
     await queue(20);
     await Promise.all(
