@@ -30,6 +30,8 @@ export type VmDecision =
   | { vm: string; action: 'start_failed'; error: string; transient: boolean }
   /** Needed, but STOPPING: it can be started once TERMINATED (the caller retries). */
   | { vm: string; action: 'wait_stopping' }
+  /** Another caller claimed its start a moment ago: it is on its way, counted as started. */
+  | { vm: string; action: 'claimed'; why: string }
   | { vm: string; action: 'left'; why: string };
 
 export interface CapacityOutcome {
@@ -114,12 +116,11 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
       });
     } else if (look.status === 'TERMINATED' || look.status === 'STOPPED') stoppedVms.push(look.vm);
     else if (look.status === 'STOPPING') stopping.push(look.vm);
-    else if (!up)
-      outcome.decisions.push({
-        vm: look.vm.name,
-        action: 'left',
-        why: `${look.status}: not started by nightshift`,
-      });
+    else if (!up) {
+      const why = `${look.status}: nightshift starts only TERMINATED or STOPPED VMs`;
+      outcome.decisions.push({ vm: look.vm.name, action: 'left', why });
+      deps.log.info('a worker VM is left alone', { vm: look.vm.name, status: look.status, why });
+    }
   }
 
   outcome.needed = vmsNeeded({
@@ -134,8 +135,7 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
     if (toStart === 0) break;
     const decision = await startOnce(deps, vm, request);
     outcome.decisions.push(decision);
-    if (decision.action === 'started' || (decision.action === 'left' && decision.why.startsWith('claimed')))
-      toStart -= 1;
+    if (decision.action === 'started' || decision.action === 'claimed') toStart -= 1;
     if (decision.action === 'start_failed') outcome.retry ||= decision.transient;
   }
   // A VM that is stopping can be started once it is TERMINATED: Compute refuses until then.
@@ -160,7 +160,7 @@ async function startOnce(deps: Deps, vm: VmRef, request: StartRequest): Promise<
   const snap = await ref.get();
   const record = snap.data();
   if (record?.startRequestedAt && now.getTime() - Date.parse(record.startRequestedAt) < VM_START_DEBOUNCE_MS)
-    return { vm: vm.name, action: 'left', why: 'claimed: its start was just requested' };
+    return { vm: vm.name, action: 'claimed', why: 'its start was just requested' };
   try {
     if (record === undefined || snap.updateTime === undefined) {
       await ref.create({ ...emptyRecord(vm, at), startRequestedAt: at });
@@ -169,7 +169,7 @@ async function startOnce(deps: Deps, vm: VmRef, request: StartRequest): Promise<
     }
   } catch (error) {
     if (isPreconditionFailed(error) || isAlreadyExists(error))
-      return { vm: vm.name, action: 'left', why: 'claimed: another caller is starting it' };
+      return { vm: vm.name, action: 'claimed', why: 'another caller is starting it' };
     throw error;
   }
   // One claim, one requestId: a retry of this very start is the same Compute operation.
@@ -201,13 +201,13 @@ async function startOnce(deps: Deps, vm: VmRef, request: StartRequest): Promise<
     await noteOnRun(deps, request.runId, `could not start worker VM ${vm.name}: ${action.error}`);
     return { vm: vm.name, action: 'start_failed', error: action.error, transient: computeError.transient };
   }
-  const current = (await ref.get()).data();
+  // The record as read for the claim: the VM was stopped then, so its agent had already recorded its stop.
   await ref.update({
     lastStart: action,
     // A period left open was ended by a stop nobody recorded: it ends at the last stop known, or now.
     periods: [
-      ...trimPeriods(current?.periods ?? [], now).map((p) =>
-        p.to === null ? { ...p, to: current?.lastStop?.at ?? at } : p,
+      ...trimPeriods(record?.periods ?? [], now).map((p) =>
+        p.to === null ? { ...p, to: record?.lastStop?.at ?? at } : p,
       ),
       { from: at, to: null },
     ],

@@ -160,9 +160,16 @@ describeEmulators('worker VMs', () => {
     await queue(1);
     onlyVm1();
     standin.setStatus('vm-1', 'STOPPING');
+    const leftAlone = () =>
+      log.entries.filter((e) => e.message === 'a worker VM is left alone').map((e) => [e.vm, e.status]);
     const first = await ensureCapacity(deps, { reason: 'queued while stopping', runId: null });
     expect(first).toMatchObject({ needed: 1, retry: true });
     expect(first.decisions).toContainEqual({ vm: 'vm-1', action: 'wait_stopping' });
+    // The SUSPENDED ones are left alone, and the log says so.
+    expect(leftAlone()).toEqual([
+      ['vm-2', 'SUSPENDED'],
+      ['vm-3', 'SUSPENDED'],
+    ]);
     expect(starts()).toEqual([]);
     standin.setStatus('vm-1', 'TERMINATED');
     const again = await ensureCapacity(deps, { reason: 'the retry', runId: null });
