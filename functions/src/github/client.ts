@@ -170,6 +170,7 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
   };
   const installations = new Map<string, { id: number; at: number }>();
   const clients = new Map<string, Octokit>();
+  const spellings = new Map<string, string>();
 
   /** The installation that covers the repository: GET /repos/{owner}/{repo}/installation, cached. */
   async function lookUp(app: Octokit, repo: string): Promise<number> {
@@ -216,8 +217,11 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
 
   return {
     auth: 'app',
-    async forRepo(repo, options = {}) {
+    async forRepo(asked, options = {}) {
       const { Octokit, app } = await load();
+      // One spelling per repository (GitHub's names ignore case), so its tokens are shared, not minted again.
+      const repo = spellings.get(asked.toLowerCase()) ?? asked;
+      spellings.set(repo.toLowerCase(), repo);
       let installationId = options.installationId ?? (await lookUp(app, repo));
       try {
         await token(app, repo, installationId);
