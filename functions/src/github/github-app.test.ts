@@ -22,7 +22,7 @@ const LOOKUP = '/repos/Codertocat/Hello-World/installation';
 const INSTALLATION = 957387; // the documented examples' installation
 const APP_ID = '29310';
 
-describeEmulators('GitHub App tokens', () => {
+describeEmulators('Summaries: GitHub App tokens', () => {
   let env: TestEnv;
   let log: ReturnType<typeof memoryLogger>;
   let deps: ReturnType<typeof createDeps>;

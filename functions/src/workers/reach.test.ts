@@ -15,7 +15,7 @@ import type { WorkerReachOptions } from './service.js';
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const TOKEN = 'test-token-0123456789abcdef';
 
-describeEmulators('workers API: GitHub App reach', () => {
+describeEmulators('Installations: githubApp of GET /v1/workers/:id', () => {
   let env: TestEnv;
   let deps: ReturnType<typeof createDeps>;
 
