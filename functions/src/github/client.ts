@@ -4,7 +4,12 @@
 import { createPrivateKey } from 'node:crypto';
 import type { Octokit } from '@octokit/rest';
 import type { Logger } from '../core/log.js';
-import { GITHUB_REQUEST_TIMEOUT_MS, INSTALLATION_ID_CACHE_MS } from '../timings.js';
+import {
+  GITHUB_REQUEST_TIMEOUT_MS,
+  INSTALLATION_ID_CACHE_MS,
+  TOKEN_REPLICATION_MS,
+  TOKEN_REPLICATION_RETRY_MS,
+} from '../timings.js';
 
 export interface GithubConfig {
   githubToken?: string;
@@ -197,15 +202,18 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
   }
 
   /** A token for the repository from the installation, minted now or from auth-app's cache. */
-  async function token(app: Octokit, repo: string, installationId: number): Promise<string> {
+  async function token(
+    app: Octokit,
+    repo: string,
+    installationId: number,
+  ): Promise<{ token: string; createdAt: string }> {
     try {
-      const auth = (await app.auth({
+      return (await app.auth({
         type: 'installation',
         installationId,
         repositoryNames: [splitRepo(repo).repo],
         permissions: FUNCTIONS_TOKEN_PERMISSIONS,
-      })) as { token: string };
-      return auth.token;
+      })) as { token: string; createdAt: string };
     } catch (error) {
       const status = statusOf(error);
       throw new GithubAuthError(
@@ -243,7 +251,7 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
           ...common,
           // Each call asks auth-app for the token, so a cached one is reused and an expired one replaced.
           authStrategy: () =>
-            Object.assign(async () => ({ type: 'token', token: await token(app, repo, id) }), {
+            Object.assign(async () => ({ type: 'token', token: (await token(app, repo, id)).token }), {
               hook: async (
                 request: Octokit['request'],
                 route: Parameters<Octokit['request']>[0],
@@ -253,8 +261,19 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
                   route as never,
                   parameters,
                 );
-                endpoint.headers.authorization = `token ${await token(app, repo, id)}`;
-                return request(endpoint as never);
+                const minted = await token(app, repo, id);
+                endpoint.headers.authorization = `token ${minted.token}`;
+                try {
+                  return await request(endpoint as never);
+                } catch (error) {
+                  // A token just minted may not have reached every GitHub server yet (GitHub documents
+                  // it): a 401 within TOKEN_REPLICATION_MS of minting is tried once more.
+                  const fresh = Date.now() - Date.parse(minted.createdAt) < TOKEN_REPLICATION_MS;
+                  if (statusOf(error) !== 401 || !fresh) throw error;
+                  log.warn('GitHub refused an installation token just minted; trying once more', { repo });
+                  await new Promise((resolve) => setTimeout(resolve, TOKEN_REPLICATION_RETRY_MS));
+                  return request(endpoint as never);
+                }
               },
             }),
         });

@@ -187,6 +187,34 @@ describeEmulators('Summaries: GitHub App tokens', () => {
     expect(comments()[0]?.authorization).toBe(`token ${github.tokens.at(-1)?.token}`);
   });
 
+  it('a token GitHub refuses just after minting it (replication) is tried once more', async () => {
+    let refused = 0;
+    github.respond = (r) => {
+      if (r.path !== COMMENTS || refused > 0) return undefined;
+      refused++;
+      return { status: 401, body: { message: 'Bad credentials' } };
+    };
+    await deliver(webhook(appConfig()), { event: 'issues', payload: labeled() });
+    expect(calls()).toEqual([`POST ${MINT}`, `POST ${COMMENTS}`, `POST ${COMMENTS}`]);
+    expect(comments()[1]?.authorization).toBe(comments()[0]?.authorization);
+    expect(log.entries.some((e) => e.severity === 'ERROR')).toBe(false);
+    // Refused again: given up after that one retry, and logged.
+    github.respond = (r) =>
+      r.path === COMMENTS ? { status: 401, body: { message: 'Bad credentials' } } : undefined;
+    github.requests.length = 0;
+    const github2 = createGithub(appConfig(), log)!;
+    const octokit = await github2.forRepo('Codertocat/Hello-World', { installationId: INSTALLATION });
+    await expect(
+      octokit.rest.issues.createComment({
+        owner: 'Codertocat',
+        repo: 'Hello-World',
+        issue_number: 1,
+        body: 'x',
+      }),
+    ).rejects.toMatchObject({ status: 401 });
+    expect(comments()).toHaveLength(2);
+  });
+
   it('a stale installation id from a delivery falls back to the lookup', async () => {
     await deliver(webhook(appConfig()), { event: 'issues', payload: labeled(4242) });
     expect(calls()).toEqual([
