@@ -1,8 +1,13 @@
-// The functions' configuration: every function, the local server too, reads NIGHTSHIFT_LOG_FORMAT and logs in it.
+// The functions' configuration: every function, the local server too, reads NIGHTSHIFT_LOG_FORMAT and logs in
+// it; the GitHub App's variables reach the functions that post on GitHub, and only its id the api.
 import { ConfigError } from '@nightshift/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  apiGithubOf,
   depsOptionsOf,
+  FUNCTION_ENV,
+  GITHUB_APP_ENV,
+  githubOf,
   parseApiConfig,
   parseLocalConfig,
   parseReactorConfig,
@@ -64,5 +69,46 @@ describe('configuration: NIGHTSHIFT_LOG_FORMAT', () => {
       fleet: { vms: [{ zone: 'us-central1-a', name: 'vm-1' }], workersPerVm: 2 },
       logFormat: 'json',
     });
+  });
+});
+
+describe('configuration: the GitHub App', () => {
+  const KEY = '-----BEGIN RSA PRIVATE KEY-----\\nnot checked here\\n-----END RSA PRIVATE KEY-----';
+  const app = { GITHUB_APP_ID: '123456', GITHUB_APP_PRIVATE_KEY: KEY };
+
+  it.each(['githubWebhook', 'scheduler', 'reactor', 'local'] as const)(
+    '%s reads GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY as they are, for the GitHub client',
+    (name) => {
+      expect(githubOf(parsers[name]({ ...ENV, ...app, GITHUB_TOKEN: 'ghp_x' }))).toEqual({
+        githubToken: 'ghp_x',
+        githubAppId: '123456',
+        githubAppPrivateKey: KEY,
+      });
+      expect(githubOf(parsers[name](ENV))).toEqual({});
+    },
+  );
+
+  it('the api reads GITHUB_APP_ID only, never the key', () => {
+    const config = parseApiConfig({ ...ENV, ...app, GITHUB_API_URL: 'https://ghe.example.com/api/v3' });
+    expect(config).not.toHaveProperty('GITHUB_APP_PRIVATE_KEY');
+    expect(apiGithubOf(config)).toEqual({
+      githubAppConfigured: true,
+      githubApiUrl: 'https://ghe.example.com/api/v3',
+    });
+    expect(apiGithubOf(parseApiConfig(ENV))).toEqual({ githubAppConfigured: false });
+  });
+
+  it('a bad App value is no ConfigError (the GitHub client logs it; every request still runs)', () => {
+    for (const parse of Object.values(parsers)) {
+      expect(() =>
+        parse({ ...ENV, GITHUB_APP_ID: 'not an id', GITHUB_APP_PRIVATE_KEY: 'garbage' }),
+      ).not.toThrow();
+    }
+  });
+
+  it('the App variables are optional for terraform: in no FUNCTION_ENV list', () => {
+    for (const names of Object.values(FUNCTION_ENV)) {
+      for (const name of GITHUB_APP_ENV) expect(names).not.toContain(name);
+    }
   });
 });

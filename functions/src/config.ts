@@ -1,5 +1,6 @@
 // The functions' configuration: the only reader of process.env in functions/, parsed once per function.
 import { ENV, type FunctionEntryPoint, type LogFormat, parseEnv } from '@nightshift/shared';
+import { z } from 'zod';
 import type { DepsOptions, FleetOptions } from './core/deps.js';
 
 type Env = Record<string, string | undefined>;
@@ -15,10 +16,42 @@ const common = {
   NIGHTSHIFT_LOG_FORMAT: ENV.NIGHTSHIFT_LOG_FORMAT,
 };
 
-/** How the functions talk to GitHub, from a parsed config (no token: nothing is posted). */
-export function githubOf(config: { GITHUB_TOKEN?: string | undefined; GITHUB_API_URL?: string | undefined }) {
+/**
+ * The GitHub App: its id (or client id) and its private key (PEM; `\n` for line breaks is fine). Read as
+ * plain text on purpose: a bad value is reported where the App is used (github/client.ts logs it and
+ * every GitHub call fails with it), so a misconfigured App never fails every webhook delivery and run
+ * as a ConfigError would. The key is never echoed.
+ */
+const GITHUB_APP_ID = z.string().optional();
+const GITHUB_APP_PRIVATE_KEY = z.string().optional();
+
+/** The variables of the GitHub App, which terraform sets only when an App is configured. */
+export const GITHUB_APP_ENV = ['GITHUB_APP_ID', 'GITHUB_APP_PRIVATE_KEY'];
+
+/** How the functions talk to GitHub, from a parsed config (no App and no token: nothing is posted). */
+export function githubOf(config: {
+  GITHUB_TOKEN?: string | undefined;
+  GITHUB_API_URL?: string | undefined;
+  GITHUB_APP_ID?: string | undefined;
+  GITHUB_APP_PRIVATE_KEY?: string | undefined;
+}) {
   return {
     ...(config.GITHUB_TOKEN === undefined ? {} : { githubToken: config.GITHUB_TOKEN }),
+    ...(config.GITHUB_API_URL === undefined ? {} : { githubApiUrl: config.GITHUB_API_URL }),
+    ...(config.GITHUB_APP_ID === undefined ? {} : { githubAppId: config.GITHUB_APP_ID }),
+    ...(config.GITHUB_APP_PRIVATE_KEY === undefined
+      ? {}
+      : { githubAppPrivateKey: config.GITHUB_APP_PRIVATE_KEY }),
+  };
+}
+
+/** What the api tells about GitHub: whether an App is configured (it never needs the App's key). */
+export function apiGithubOf(config: {
+  GITHUB_APP_ID?: string | undefined;
+  GITHUB_API_URL?: string | undefined;
+}) {
+  return {
+    githubAppConfigured: config.GITHUB_APP_ID !== undefined,
     ...(config.GITHUB_API_URL === undefined ? {} : { githubApiUrl: config.GITHUB_API_URL }),
   };
 }
@@ -50,22 +83,25 @@ export function depsOptionsOf(
 }
 
 export function parseApiConfig(env: Env) {
-  return parseEnv({ ...common, NIGHTSHIFT_API_TOKENS: ENV.NIGHTSHIFT_API_TOKENS }, env);
+  return parseEnv({ ...common, NIGHTSHIFT_API_TOKENS: ENV.NIGHTSHIFT_API_TOKENS, GITHUB_APP_ID }, env);
 }
 export type ApiConfig = ReturnType<typeof parseApiConfig>;
 
 export function parseWebhookConfig(env: Env) {
-  return parseEnv({ ...common, GITHUB_WEBHOOK_SECRET: ENV.GITHUB_WEBHOOK_SECRET }, env);
+  return parseEnv(
+    { ...common, GITHUB_WEBHOOK_SECRET: ENV.GITHUB_WEBHOOK_SECRET, GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY },
+    env,
+  );
 }
 export type WebhookConfig = ReturnType<typeof parseWebhookConfig>;
 
 export function parseSchedulerConfig(env: Env) {
-  return parseEnv(common, env);
+  return parseEnv({ ...common, GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY }, env);
 }
 export type SchedulerConfig = ReturnType<typeof parseSchedulerConfig>;
 
 export function parseReactorConfig(env: Env) {
-  return parseEnv(common, env);
+  return parseEnv({ ...common, GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY }, env);
 }
 export type ReactorConfig = ReturnType<typeof parseReactorConfig>;
 
@@ -77,7 +113,8 @@ const LOCAL_ONLY = ['COMPUTE_API_URL', 'GITHUB_API_URL'];
 
 /**
  * The variables each deployed function reads, by entry point: terraform sets every one (a test checks
- * it, and that each parser above asks for no variable missing here).
+ * it, and that each parser above asks for no variable missing here). Not GITHUB_APP_ENV: optional, set
+ * by terraform only when a GitHub App is configured (the api gets GITHUB_APP_ID, never the key).
  */
 const deployed = Object.keys(common).filter((name) => !LOCAL_ONLY.includes(name));
 export const FUNCTION_ENV: Record<FunctionEntryPoint, readonly string[]> = {
@@ -93,6 +130,8 @@ export function parseLocalConfig(env: Env) {
       ...common,
       NIGHTSHIFT_API_TOKENS: ENV.NIGHTSHIFT_API_TOKENS,
       GITHUB_WEBHOOK_SECRET: ENV.GITHUB_WEBHOOK_SECRET,
+      GITHUB_APP_ID,
+      GITHUB_APP_PRIVATE_KEY,
       PORT: ENV.PORT,
     },
     env,

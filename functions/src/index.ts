@@ -4,6 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import { createApiApp } from './api/app.js';
 import {
   apiConfig,
+  apiGithubOf,
   depsOptionsOf,
   githubOf,
   reactorConfig,
@@ -36,6 +37,7 @@ http(
     return createApiApp(createDeps(depsOptionsOf(config)), {
       tokens: config.NIGHTSHIFT_API_TOKENS,
       projectId: config.GOOGLE_CLOUD_PROJECT,
+      github: apiGithubOf(config),
     });
   }),
 );

@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { ConfigError } from '@nightshift/shared';
 import { Hono } from 'hono';
 import { createApiApp } from './api/app.js';
-import { depsOptionsOf, githubOf, localConfig } from './config.js';
+import { apiGithubOf, depsOptionsOf, githubOf, localConfig } from './config.js';
 import { createDeps } from './core/deps.js';
 import { createGithubApp } from './github/app.js';
 import { createReactorApp } from './reactor/app.js';
@@ -34,7 +34,11 @@ app.route('/scheduler/tick', createSchedulerApp(deps, { ...githubOf(config), pro
 app.route('/reactor', createReactorApp(deps, { ...githubOf(config), projectId }));
 // The api app answers everything else through its own fetch, so its middleware, 404/405 and onError
 // apply exactly as in the deployed function.
-const api = createApiApp(deps, { tokens: config.NIGHTSHIFT_API_TOKENS, projectId });
+const api = createApiApp(deps, {
+  tokens: config.NIGHTSHIFT_API_TOKENS,
+  projectId,
+  github: apiGithubOf(config),
+});
 app.all('*', (c) => api.fetch(c.req.raw, c.env));
 
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' }, (info) => {

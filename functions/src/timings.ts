@@ -16,6 +16,21 @@ export const FIRESTORE_DEADLINE_MS = 10_000;
 export const GITHUB_REQUEST_TIMEOUT_MS = 10_000;
 
 /**
+ * How long a function instance trusts the installation it looked up for a repository (GET
+ * /repos/{owner}/{repo}/installation) before it asks again. A reinstalled App (a new installation id)
+ * fails the next token within this; the lookup then runs again at once (github/client.ts).
+ */
+export const INSTALLATION_ID_CACHE_MS = 10 * 60_000;
+
+/**
+ * A GitHub App installation token this fresh that GitHub answers 401 may not have replicated yet (GitHub
+ * documents the delay; @octokit/auth-app waits for it the same way): the call is tried once more after
+ * TOKEN_REPLICATION_RETRY_MS.
+ */
+export const TOKEN_REPLICATION_MS = 5_000;
+export const TOKEN_REPLICATION_RETRY_MS = 1_000;
+
+/**
  * A run summary claimed by a tick longer ago than this is taken to be abandoned (the tick stopped between
  * claiming and posting) and may be claimed again. Well above one posting's GitHub calls (pull request,
  * maybe a lookup, comment: GITHUB_REQUEST_TIMEOUT_MS each).

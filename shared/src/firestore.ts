@@ -23,6 +23,8 @@ import {
   GithubDeliverySchema,
   type GithubFeedback,
   GithubFeedbackSchema,
+  type GithubInstallation,
+  GithubInstallationSchema,
   type IdempotencyKey,
   IdempotencyKeySchema,
   type ScheduleState,
@@ -80,6 +82,7 @@ export interface Collections {
   idempotencyKeys: CollectionReference<IdempotencyKey>;
   githubDeliveries: CollectionReference<GithubDelivery>;
   githubFeedback: CollectionReference<GithubFeedback>;
+  githubInstallations: CollectionReference<GithubInstallation>;
   scheduleState: CollectionReference<ScheduleState>;
   vms: CollectionReference<VmRecord>;
 }
@@ -105,6 +108,9 @@ export function collections(db: Firestore): Collections {
     githubFeedback: db
       .collection(COLLECTIONS.githubFeedback)
       .withConverter(zodConverter(GithubFeedbackSchema)),
+    githubInstallations: db
+      .collection(COLLECTIONS.githubInstallations)
+      .withConverter(zodConverter(GithubInstallationSchema)),
     scheduleState: db.collection(COLLECTIONS.scheduleState).withConverter(zodConverter(ScheduleStateSchema)),
     vms: db.collection(COLLECTIONS.vms).withConverter(zodConverter(VmRecordSchema)),
   };

@@ -16,6 +16,8 @@ export const COLLECTIONS = {
   scheduleState: 'scheduleState',
   /** `githubFeedback/<runId>`: runs started from GitHub whose end-of-run comment is still to be posted. */
   githubFeedback: 'githubFeedback',
+  /** `githubInstallations/<installation id>`: the repositories each GitHub App installation covers. */
+  githubInstallations: 'githubInstallations',
   /** `vms/<instance name>`: starts, stops and running time of each worker VM. */
   vms: 'vms',
 } as const;

@@ -1,5 +1,5 @@
-// The bookkeeping documents beside runs and workers: worker locks, idempotency keys, GitHub deliveries and
-// feedback, schedule state. Each schema is the one contract for its collection, whoever reads or writes it.
+// The bookkeeping documents beside runs and workers: worker locks, idempotency keys, GitHub deliveries,
+// feedback and App installations, schedule state. Each schema is the one contract for its collection, whoever reads or writes it.
 import { Timestamp } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { AgentIdSchema, IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
@@ -34,8 +34,12 @@ export const GithubDeliverySchema = z.object({
   deliveryId: z.string(),
   event: z.string(),
   action: z.string().optional(),
-  repo: z.string(),
-  issue: z.number().int(),
+  /** The issue's repository; none for an `installation` event, which concerns a whole account. */
+  repo: z.string().optional(),
+  /** None for an `installation` or `installation_repositories` event. */
+  issue: z.number().int().optional(),
+  /** The App installation an `installation` or `installation_repositories` event changed. */
+  installationId: z.number().int().positive().optional(),
   receivedAt: IsoDateTimeSchema,
   handledAt: IsoDateTimeSchema.optional(),
   expiresAt: ExpiresAtSchema,
@@ -75,5 +79,43 @@ export const GithubFeedbackSchema = z.object({
    * belongs to a poster that stopped before it finished, and a later one may claim the entry again.
    */
   claimedAt: IsoDateTimeSchema.nullable().default(null),
+  /**
+   * The GitHub App installation the webhook delivery came through (its `installation.id`), so the summary
+   * is posted with that installation's token without looking it up; absent without an App.
+   */
+  installationId: z.number().int().positive().optional(),
 });
 export type GithubFeedback = z.infer<typeof GithubFeedbackSchema>;
+
+/**
+ * `githubInstallations/<installation id>`: which repositories one installation of the GitHub App covers,
+ * as its `installation` and `installation_repositories` webhook events told it. Kept after the App is
+ * uninstalled (`deleted`), so a repository it no longer reaches reads as not installed, not unknown.
+ */
+export const GithubInstallationSchema = z.object({
+  installationId: z.number().int().positive(),
+  /** The user or organization the App is installed on, as GitHub spells its login. */
+  account: z.object({ login: z.string().min(1), id: z.number().int(), type: z.string() }),
+  /** The login lowercased: what a repository's owner is looked up by (GitHub logins ignore case). */
+  accountKey: z.string().min(1),
+  /** `all`: every repository of the account, present and future; `selected`: those in `repositories`. */
+  repositorySelection: z.enum(['all', 'selected']),
+  /** `owner/name` of each selected repository, as GitHub spells it (empty for `all`). */
+  repositories: z.array(z.string()),
+  /**
+   * Whether `repositories` is the whole selection. False when it was learned from an event that names only
+   * the change (`installation_repositories` for an installation first seen then, or a switch from `all`
+   * to `selected`): a repository missing from it may still be covered.
+   */
+  repositoriesComplete: z.boolean(),
+  suspended: z.boolean(),
+  /** Uninstalled (`installation` `deleted`). */
+  deleted: z.boolean(),
+  /** The permissions the account granted, e.g. `{contents: 'write'}`. */
+  permissions: z.record(z.string(), z.string()),
+  /** The event and action that last changed this record, e.g. `installation.created`. */
+  lastEvent: z.string(),
+  lastDeliveryId: z.string(),
+  updatedAt: IsoDateTimeSchema,
+});
+export type GithubInstallation = z.infer<typeof GithubInstallationSchema>;

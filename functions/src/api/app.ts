@@ -16,12 +16,15 @@ import { runRoutes } from '../runs/routes.js';
 import { MAX_BODY_BYTES } from '../timings.js';
 import { vmRoutes } from '../vms/routes.js';
 import { workerRoutes } from '../workers/routes.js';
+import type { WorkerReachOptions } from '../workers/service.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 
 export interface ApiAppConfig {
   tokens: string[];
   /** The Google Cloud project, for trace links in the request logs. */
   projectId?: string;
+  /** Whether a GitHub App is configured, for GET /v1/workers/:id's `githubApp`; default: none. */
+  github?: WorkerReachOptions;
 }
 
 export { MAX_BODY_BYTES };
@@ -83,7 +86,7 @@ export function createApiApp(deps: Deps, config: ApiAppConfig): Hono<AppEnv> {
       onError: (c) => problem(c, 413, `the request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`),
     }),
   );
-  app.route('/', workerRoutes(deps));
+  app.route('/', workerRoutes(deps, config.github));
   app.route('/', runRoutes(deps));
   app.route('/', agentRoutes(deps));
   app.route('/', vmRoutes(deps));

@@ -1,4 +1,5 @@
-// The githubWebhook function: GitHub issue events as run requests.
+// The githubWebhook function: GitHub issue events as run requests, and the App's installation events as
+// the record of which repositories it reaches (installations.ts).
 // Public in the cloud; the HMAC signature (X-Hub-Signature-256, GITHUB_WEBHOOK_SECRET) is its guard, and it
 // is checked over the exact raw body before anything is parsed.
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -13,6 +14,7 @@ import { problem } from '../core/problem.js';
 import type { AppEnv } from '../core/request-context.js';
 import { createRun } from '../runs/service.js';
 import { DELIVERY_TTL_MS, MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
+import { createGithub, type GithubConfig } from './client.js';
 import {
   type Ignored,
   type IssueCommentPayload,
@@ -24,16 +26,17 @@ import {
   type RunRequest,
   sameRepo,
 } from './events.js';
+import { owePostRunSummary, postQueuedComment } from './feedback.js';
 import {
-  createOctokit,
-  type GithubFeedbackConfig,
-  owePostRunSummary,
-  postQueuedComment,
-} from './feedback.js';
+  type InstallationEvent,
+  InstallationPayloadSchema,
+  InstallationRepositoriesPayloadSchema,
+  recordInstallationEvent,
+} from './installations.js';
 import { buildIssuePrompt } from './prompt.js';
 import { commentRunId, issueRunStem, issueWorkBranch, labelRunFor } from './run-ids.js';
 
-export interface GithubAppConfig extends GithubFeedbackConfig {
+export interface GithubAppConfig extends GithubConfig {
   webhookSecret: string;
   githubToken?: string;
   /** The Google Cloud project, for trace links in the logs. */
@@ -103,7 +106,7 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
     log: deps.log,
     ...(config.projectId ? { projectId: config.projectId } : {}),
   });
-  const octokit = createOctokit(config);
+  const github = createGithub(config, deps.log);
 
   // Before the body is read: a declared length over the limit is refused at once, a chunked body as soon
   // as it passes it; never read whole.
@@ -151,6 +154,13 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
     }
 
     if (event === 'ping') return c.json({ ok: true, event, deliveryId });
+    if (event === 'installation' || event === 'installation_repositories') {
+      const change: InstallationEvent =
+        event === 'installation'
+          ? { event, payload: parsePayload(InstallationPayloadSchema, json, event) }
+          : { event, payload: parsePayload(InstallationRepositoriesPayloadSchema, json, event) };
+      return installationAnswer(c, deliveryId, change);
+    }
     if (event !== 'issues' && event !== 'issue_comment') {
       return ignore(c, deliveryId, event, [{ reason: `event "${event}" does not start runs` }]);
     }
@@ -220,18 +230,53 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
     }
     await deliveryRef.update({ runIds: queued.map((q) => q.runId), handledAt: deps.now().toISOString() });
 
-    if (octokit) {
+    if (github) {
+      const installationId = payload.installation?.id;
       for (const q of queued.filter((q) => q.created)) {
         const run = (await deps.cols.runs.doc(q.runId).get()).data();
         if (!run) continue;
-        await postQueuedComment(octokit, deps.log, { repo, issue: payload.issue.number }, run);
-        await owePostRunSummary(deps, run.id).catch((error: Error) =>
+        await postQueuedComment(github, deps.log, { repo, issue: payload.issue.number, installationId }, run);
+        await owePostRunSummary(deps, run.id, installationId).catch((error: Error) =>
           deps.log.error('could not record the owed run summary', { runId: run.id, error: error.message }),
         );
       }
     }
     return c.json({ deliveryId, event, queued, failed, ignored: plan.ignored }, 202);
   });
+
+  async function installationAnswer(
+    c: Context,
+    deliveryId: string,
+    change: InstallationEvent,
+  ): Promise<Response> {
+    const { event } = change;
+    const { action, installation } = change.payload;
+    const outcome = await recordInstallationEvent(deps, change, deliveryId);
+    if (outcome.duplicate) {
+      deps.log.info('duplicate GitHub delivery ignored', {
+        deliveryId,
+        event,
+        installationId: installation.id,
+      });
+      return c.json({ duplicate: true, deliveryId }, 200);
+    }
+    const { applied } = outcome;
+    if (applied.outcome === 'ignored') {
+      return ignore(c, deliveryId, event, [{ reason: applied.reason }]);
+    }
+    const { record } = applied;
+    deps.log.info('GitHub App installation recorded', {
+      deliveryId,
+      event: `${event}.${action}`,
+      installationId: record.installationId,
+      account: record.account.login,
+      repositorySelection: record.repositorySelection,
+      repositories: record.repositories.length,
+      suspended: record.suspended,
+      deleted: record.deleted,
+    });
+    return c.json({ deliveryId, event, action, installation: record }, 200);
+  }
 
   function ignore(
     c: Context,

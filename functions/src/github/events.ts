@@ -5,6 +5,8 @@ import { z } from 'zod';
 const UserSchema = z.object({ login: z.string().min(1), type: z.string() });
 const LabelSchema = z.object({ name: z.string() });
 const RepositorySchema = z.object({ full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/) });
+/** Present on every event a GitHub App's webhook delivers: the installation it came through. */
+const InstallationRefSchema = z.object({ id: z.number().int().positive() });
 
 const IssueSchema = z.object({
   number: z.number().int().positive(),
@@ -24,6 +26,7 @@ export const IssuesPayloadSchema = z.object({
   label: LabelSchema.nullish(),
   repository: RepositorySchema,
   sender: UserSchema,
+  installation: InstallationRefSchema.nullish(),
 });
 export type IssuesPayload = z.infer<typeof IssuesPayloadSchema>;
 
@@ -38,6 +41,7 @@ export const IssueCommentPayloadSchema = z.object({
   }),
   repository: RepositorySchema,
   sender: UserSchema,
+  installation: InstallationRefSchema.nullish(),
 });
 export type IssueCommentPayload = z.infer<typeof IssueCommentPayloadSchema>;
 

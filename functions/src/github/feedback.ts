@@ -1,35 +1,19 @@
 // Feedback on GitHub issues: a comment when a run is queued, and one with the outcome (and pull request) when it ends.
-// Without a token nothing is posted. A GitHub API error is logged; it never fails a run or a webhook.
+// Without an App or a token nothing is posted (client.ts). A GitHub API error is logged; it never fails a
+// run or a webhook.
 import type { DocumentSnapshot } from '@google-cloud/firestore';
 import { type GithubFeedback, headOf, isAlreadyExists, isTerminal, type Run } from '@nightshift/shared';
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import type { Deps } from '../core/deps.js';
 import type { Logger } from '../core/log.js';
 import { GITHUB_REQUEST_TIMEOUT_MS, SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
+import type { Github } from './client.js';
 
 /** Attempts at posting a run's summary before it is given up (and logged). */
 export const SUMMARY_MAX_ATTEMPTS = 3;
 /** Summaries looked at per tick. */
 export const SUMMARY_BATCH = 50;
 const MAX_RESULT_CHARS = 3_000;
-
-export interface GithubFeedbackConfig {
-  githubToken?: string;
-  /** The REST API root; default https://api.github.com (GitHub Enterprise: https://HOST/api/v3). */
-  githubApiUrl?: string;
-}
-
-/** An Octokit for feedback, or null when no token is configured (then nothing is posted). */
-export function createOctokit(config: GithubFeedbackConfig): Octokit | null {
-  if (!config.githubToken) return null;
-  return new Octokit({
-    auth: config.githubToken,
-    userAgent: 'nightshift',
-    ...(config.githubApiUrl ? { baseUrl: config.githubApiUrl.replace(/\/+$/, '') } : {}),
-    // Octokit's own console output would bypass the structured log; errors are logged by the callers.
-    log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
-  });
-}
 
 function splitRepo(repo: string): { owner: string; repo: string } {
   const [owner = '', name = ''] = repo.split('/');
@@ -45,16 +29,19 @@ async function comment(octokit: Octokit, repo: string, issue: number, body: stri
   });
 }
 
-function describeError(error: unknown): Record<string, unknown> {
+export function describeError(error: unknown): Record<string, unknown> {
   const e = error as { message?: string; status?: number };
   return { error: e.message ?? String(error), ...(e.status ? { status: e.status } : {}) };
 }
 
-/** Comments that the run was queued. Never throws: a GitHub error is logged and false comes back. */
+/**
+ * Comments that the run was queued. Never throws: a GitHub error (or the App's: not installed,
+ * misconfigured) is logged and false comes back.
+ */
 export async function postQueuedComment(
-  octokit: Octokit,
+  github: Github,
   log: Logger,
-  target: { repo: string; issue: number },
+  target: { repo: string; issue: number; installationId?: number | undefined },
   run: Run,
 ): Promise<boolean> {
   const body = [
@@ -63,6 +50,7 @@ export async function postQueuedComment(
     'I will comment here again when it ends.',
   ].join('\n');
   try {
+    const octokit = await github.forRepo(target.repo, { installationId: target.installationId });
     await comment(octokit, target.repo, target.issue, body);
     return true;
   } catch (error) {
@@ -216,16 +204,25 @@ export async function deliveredBy(
  * Posts a finished GitHub-triggered run's summary on its issue, opening its pull request first when it
  * pushed a branch of its own. Throws the comment's GitHub error, if any; a pull request error is logged.
  */
-export async function postRunSummary(deps: Deps, octokit: Octokit, run: Run): Promise<void> {
+export async function postRunSummary(
+  deps: Deps,
+  github: Github,
+  run: Run,
+  installationId?: number,
+): Promise<void> {
   const trigger = run.trigger;
   if (trigger.type !== 'github') throw new Error(`run ${run.id} was not started from GitHub`);
   const githubRun = { ...run, trigger };
+  const octokit = await github.forRepo(trigger.repo, { installationId });
   const delivered = await deliveredBy(octokit, deps.log, githubRun);
   await comment(octokit, trigger.repo, trigger.issue, runSummaryBody(run, delivered));
 }
 
-/** Records that the run's outcome is to be posted when it ends (called when a GitHub run is queued). */
-export async function owePostRunSummary(deps: Deps, runId: string): Promise<void> {
+/**
+ * Records that the run's outcome is to be posted when it ends (called when a GitHub run is queued), with
+ * the App installation the delivery came through, if any.
+ */
+export async function owePostRunSummary(deps: Deps, runId: string, installationId?: number): Promise<void> {
   const at = deps.now().toISOString();
   const doc: GithubFeedback = {
     runId,
@@ -236,6 +233,7 @@ export async function owePostRunSummary(deps: Deps, runId: string): Promise<void
     summaryPostedAt: null,
     error: null,
     claimedAt: null,
+    ...(installationId === undefined ? {} : { installationId }),
   };
   try {
     await deps.cols.githubFeedback.doc(runId).create(doc);
@@ -264,7 +262,7 @@ export type SummaryAttempt =
  */
 export async function postOwedSummary(
   deps: Deps,
-  octokit: Octokit,
+  github: Github,
   entryDoc: DocumentSnapshot<GithubFeedback>,
 ): Promise<SummaryAttempt> {
   let entry: GithubFeedback | undefined;
@@ -323,7 +321,7 @@ export async function postOwedSummary(
     return { result: 'claimed_elsewhere' };
   }
   try {
-    await postRunSummary(deps, octokit, run);
+    await postRunSummary(deps, github, run, entry.installationId);
     await ref.update({ state: 'posted', summaryPostedAt: deps.now().toISOString(), updatedAt: now });
     deps.log.info('posted the run summary on GitHub', { runId: run.id });
     return { result: 'posted' };
@@ -344,17 +342,17 @@ export async function postOwedSummary(
 /** The summary owed for one run, if any (the reactor's path, as a run ends). */
 export async function postRunSummaryIfOwed(
   deps: Deps,
-  octokit: Octokit,
+  github: Github,
   runId: string,
 ): Promise<SummaryAttempt> {
-  return postOwedSummary(deps, octokit, await deps.cols.githubFeedback.doc(runId).get());
+  return postOwedSummary(deps, github, await deps.cols.githubFeedback.doc(runId).get());
 }
 
 /**
  * The scheduler tick's safety net: every summary still owed (its run.status event was lost, or the
  * reactor gave it back after a GitHub error) is tried once per tick.
  */
-export async function processRunSummaries(deps: Deps, octokit: Octokit): Promise<SummaryOutcome> {
+export async function processRunSummaries(deps: Deps, github: Github): Promise<SummaryOutcome> {
   const outcome: SummaryOutcome = { posted: [], failed: [] };
   // One field, no composite index: the few `posting` entries are filtered by their claim time.
   const open = await deps.cols.githubFeedback
@@ -362,7 +360,7 @@ export async function processRunSummaries(deps: Deps, octokit: Octokit): Promise
     .limit(SUMMARY_BATCH)
     .get();
   for (const doc of open.docs) {
-    const attempt = await postOwedSummary(deps, octokit, doc);
+    const attempt = await postOwedSummary(deps, github, doc);
     if (attempt.result === 'posted') outcome.posted.push(doc.id);
     else if (attempt.result === 'failed') outcome.failed.push({ runId: doc.id, error: attempt.error });
   }

@@ -11,12 +11,12 @@ import { Hono } from 'hono';
 import { functionApp } from '../core/app.js';
 import type { Deps } from '../core/deps.js';
 import type { AppEnv } from '../core/request-context.js';
-import { createOctokit, type GithubFeedbackConfig } from '../github/feedback.js';
+import { createGithub, type GithubConfig } from '../github/client.js';
 import { readPush } from './push.js';
 import { react } from './react.js';
 
-/** With a GitHub token, the reactor posts the summaries (and pull requests) of GitHub-triggered runs. */
-export interface ReactorAppConfig extends GithubFeedbackConfig {
+/** With a GitHub App or token, the reactor posts the summaries (and pull requests) of GitHub-triggered runs. */
+export interface ReactorAppConfig extends GithubConfig {
   /** The Google Cloud project, for trace links in the logs. */
   projectId?: string;
 }
@@ -26,7 +26,7 @@ export function createReactorApp(deps: Deps, config: ReactorAppConfig = {}): Hon
     log: deps.log,
     ...(config.projectId ? { projectId: config.projectId } : {}),
   });
-  const reactions = { octokit: createOctokit(config) };
+  const reactions = { github: createGithub(config, deps.log) };
   app.post('/', async (c) => {
     const body = await c.req.json().catch(() => undefined);
     const push = readPush(body);

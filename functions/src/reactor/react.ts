@@ -1,14 +1,14 @@
 // What follows a run's status change: each reaction decides from the event (and the run, Firestore's truth)
 // and is idempotent on its own, so an event delivered twice still has one effect.
 import { isTerminal, type RunStatusEvent } from '@nightshift/shared';
-import type { Octokit } from '@octokit/rest';
 import type { Deps } from '../core/deps.js';
+import type { Github } from '../github/client.js';
 import { postRunSummaryIfOwed } from '../github/feedback.js';
 import { ensureCapacity } from '../vms/starter.js';
 
-/** The collaborators the reactions need; an absent one turns its reaction off (no token: no GitHub comments). */
+/** The collaborators the reactions need; an absent one turns its reaction off (no App or token: no GitHub comments). */
 export interface Reactions {
-  octokit: Octokit | null;
+  github: Github | null;
 }
 
 export interface ReactionOutcome {
@@ -39,8 +39,8 @@ export async function react(
   }
   // The GitHub summary (and pull request) of a GitHub-triggered run, once it has ended. The githubFeedback
   // entry's claim makes it once per run, whoever posts it (this, a redelivery, or the tick's safety net).
-  if (isTerminal(event.to) && event.trigger.type === 'github' && reactions.octokit !== null) {
-    const attempt = await postRunSummaryIfOwed(deps, reactions.octokit, event.runId);
+  if (isTerminal(event.to) && event.trigger.type === 'github' && reactions.github !== null) {
+    const attempt = await postRunSummaryIfOwed(deps, reactions.github, event.runId);
     outcome.reactions.push(`github-summary: ${attempt.result}`);
     if (attempt.result === 'failed' && attempt.retry) outcome.retry = true;
   }

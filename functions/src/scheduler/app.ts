@@ -8,16 +8,12 @@ import { Hono } from 'hono';
 import { functionApp } from '../core/app.js';
 import type { Deps } from '../core/deps.js';
 import type { AppEnv } from '../core/request-context.js';
-import {
-  createOctokit,
-  type GithubFeedbackConfig,
-  processRunSummaries,
-  type SummaryOutcome,
-} from '../github/feedback.js';
+import { createGithub, type GithubConfig } from '../github/client.js';
+import { processRunSummaries, type SummaryOutcome } from '../github/feedback.js';
 import { runTick } from './tick.js';
 
-/** With a GitHub token, each tick also posts the summaries of finished GitHub-triggered runs. */
-export interface SchedulerAppConfig extends GithubFeedbackConfig {
+/** With a GitHub App or token, each tick also posts the summaries of finished GitHub-triggered runs. */
+export interface SchedulerAppConfig extends GithubConfig {
   /** The Google Cloud project, for trace links in the logs. */
   projectId?: string;
 }
@@ -27,16 +23,16 @@ export function createSchedulerApp(deps: Deps, config: SchedulerAppConfig = {}):
     log: deps.log,
     ...(config.projectId ? { projectId: config.projectId } : {}),
   });
-  const octokit = createOctokit(config);
+  const github = createGithub(config, deps.log);
 
   app.post('/', async (c) => {
     const result = await runTick(deps);
     let summaries: SummaryOutcome | { skipped: string } | { error: string } = {
-      skipped: 'no GITHUB_TOKEN configured',
+      skipped: 'no GitHub App or GITHUB_TOKEN configured',
     };
-    if (octokit) {
+    if (github) {
       try {
-        summaries = await processRunSummaries(deps, octokit);
+        summaries = await processRunSummaries(deps, github);
       } catch (error) {
         const message = (error as Error).message;
         deps.log.error('scheduler: could not post GitHub run summaries', { error: message });

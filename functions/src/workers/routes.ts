@@ -12,11 +12,50 @@ import {
   problems,
   secured,
 } from '../core/openapi.js';
-import { createWorker, deleteWorker, getWorker, listWorkers, patchWorker } from './service.js';
+import { APP_REACH } from '../github/installations.js';
+import {
+  createWorker,
+  deleteWorker,
+  getWorkerWithReach,
+  listWorkers,
+  patchWorker,
+  type WorkerReachOptions,
+} from './service.js';
 
 const tags = ['workers'];
 const IdParams = z.object({ id: SlugSchema });
 export const WorkerListSchema = z.object({ workers: z.array(Named.Worker) });
+
+/** Whether the GitHub App reaches the worker's GitHub repository, from the recorded installations. */
+export const WorkerGithubAppSchema = z
+  .object({
+    status: z.enum(APP_REACH).openapi({
+      description:
+        '`installed`: an installation covers the repository; `suspended`: it does but is suspended; ' +
+        '`not_installed`: the owner has an installation (or had one) that does not cover it; `unknown`: ' +
+        'no installation event for the owner reached nightshift, or only part of its selection did; ' +
+        '`not_configured`: no GitHub App is configured (GITHUB_APP_ID), GITHUB_TOKEN is used if set.',
+    }),
+    repo: z.string().openapi({
+      description:
+        'The repository this is about, `owner/name`: of the checkout (`repo.url`) or the issue binding ' +
+        '(`github.repo`), whichever the App reaches least',
+    }),
+    installationId: z.number().int().optional(),
+    reason: z.string(),
+  })
+  .openapi('WorkerGithubApp');
+
+export const WorkerWithReachSchema = z
+  .intersection(
+    Named.Worker,
+    z.object({
+      githubApp: WorkerGithubAppSchema.optional().openapi({
+        description: 'Present when the worker has a repository on GitHub (its checkout or its issue binding)',
+      }),
+    }),
+  )
+  .openapi('WorkerWithGithubApp');
 
 const create = createRoute({
   method: 'post',
@@ -48,8 +87,14 @@ const get = createRoute({
   tags,
   summary: 'Get a worker',
   security: secured,
+  description:
+    'The worker, and with `githubApp` whether the GitHub App reaches its GitHub repository (by the ' +
+    'installation events the webhook recorded).',
   request: { params: IdParams },
-  responses: { 200: json(Named.Worker, 'The worker'), ...problems(...COMMON_PROBLEMS, 400, 404) },
+  responses: {
+    200: json(WorkerWithReachSchema, 'The worker'),
+    ...problems(...COMMON_PROBLEMS, 400, 404),
+  },
 });
 
 const patch = createRoute({
@@ -80,11 +125,11 @@ const remove = createRoute({
   responses: { 204: { description: 'Deleted' }, ...problems(...COMMON_PROBLEMS, 400, 404, 409) },
 });
 
-export function workerRoutes(deps: Deps) {
+export function workerRoutes(deps: Deps, reach: WorkerReachOptions = { githubAppConfigured: false }) {
   const app = newRouter();
   app.openapi(create, async (c) => c.json(await createWorker(deps, c.req.valid('json')), 201));
   app.openapi(list, async (c) => c.json({ workers: await listWorkers(deps) }, 200));
-  app.openapi(get, async (c) => c.json(await getWorker(deps, c.req.valid('param').id), 200));
+  app.openapi(get, async (c) => c.json(await getWorkerWithReach(deps, c.req.valid('param').id, reach), 200));
   app.openapi(patch, async (c) =>
     c.json(await patchWorker(deps, c.req.valid('param').id, c.req.valid('json')), 200),
   );

@@ -13,6 +13,7 @@ import {
 } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { conflict, notFound, validationFailed } from '../core/errors.js';
+import { type AppReach, githubHostOf, workerReach } from '../github/installations.js';
 import { loadWorker } from '../runs/service.js';
 
 export async function createWorker(deps: Deps, spec: WorkerSpec): Promise<Worker> {
@@ -33,7 +34,38 @@ export async function listWorkers(deps: Deps): Promise<Worker[]> {
   return snapshot.docs.map((d) => d.data());
 }
 
-export const getWorker = loadWorker;
+export interface WorkerReachOptions {
+  /** GITHUB_APP_ID is set: say whether the App reaches the worker's repository. */
+  githubAppConfigured: boolean;
+  /** GITHUB_API_URL, for the host a repository URL must be on to count as GitHub's. */
+  githubApiUrl?: string;
+}
+
+/**
+ * The worker, with whether the GitHub App reaches its GitHub repository (`githubApp`, absent for a worker
+ * with none). A failed read of the installations leaves the field out and is logged: it never fails the
+ * request for the worker itself.
+ */
+export async function getWorkerWithReach(
+  deps: Deps,
+  id: string,
+  options: WorkerReachOptions,
+): Promise<Worker & { githubApp?: AppReach }> {
+  const worker = await loadWorker(deps, id);
+  let reach: AppReach | null = null;
+  try {
+    reach = await workerReach(deps, worker, {
+      appConfigured: options.githubAppConfigured,
+      host: githubHostOf(options.githubApiUrl),
+    });
+  } catch (error) {
+    deps.log.error('could not read the GitHub App installations for a worker', {
+      workerId: id,
+      error: (error as Error).message,
+    });
+  }
+  return reach === null ? worker : { ...worker, githubApp: reach };
+}
 
 /**
  * Applies a patch: merged with the stored spec, validated again as a whole (errors name the field), and
