@@ -2,20 +2,20 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Io } from '../context.js';
 
-/** For each command path ("" is the top), the words that may follow; and for "path --option", its values. */
+/** For each command path ("nightshift runs ls"), the words that may follow; for "path --option", its values. */
 export function completionTable(program: Command): Map<string, string[]> {
   const table = new Map<string, string[]>();
   const walk = (cmd: Command, path: string) => {
-    const options = [...cmd.options, ...(path === '' ? [] : program.options)];
+    const options = [...cmd.options, ...(cmd === program ? [] : program.options)];
     const words = [...cmd.commands.map((c) => c.name()), ...options.flatMap((o) => [o.long, o.short])];
     table.set(path, [...new Set(words.filter((w): w is string => !!w))].concat('--help'));
     for (const o of cmd.options) {
-      if (o.argChoices && o.long) table.set(`${path ? `${path} ` : ''}${o.long}`, o.argChoices);
+      if (o.argChoices && o.long) table.set(`${path} ${o.long}`, o.argChoices);
     }
-    for (const sub of cmd.commands) walk(sub, path ? `${path} ${sub.name()}` : sub.name());
+    for (const sub of cmd.commands) walk(sub, `${path} ${sub.name()}`);
   };
-  walk(program, '');
-  table.set('completion', ['bash', 'zsh']);
+  walk(program, program.name());
+  table.set(`${program.name()} completion`, ['bash', 'zsh']);
   return table;
 }
 
@@ -30,14 +30,14 @@ _nightshift() {
   local -A table=(
 ${entries(table)}
   )
-  local cmdpath="" w i
+  local cmdpath=nightshift w i
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
     [[ $w == -* ]] && continue
-    if [[ -n "\${table["\${cmdpath:+$cmdpath }$w"]+set}" ]]; then cmdpath="\${cmdpath:+$cmdpath }$w"; fi
+    if [[ -n "\${table["$cmdpath $w"]+set}" ]]; then cmdpath="$cmdpath $w"; fi
   done
   local prev="\${COMP_WORDS[COMP_CWORD-1]}" key
-  key="\${cmdpath:+$cmdpath }$prev"
+  key="$cmdpath $prev"
   if [[ $prev == --* && -n "\${table[$key]+set}" ]]; then
     COMPREPLY=($(compgen -W "\${table[$key]}" -- "\${COMP_WORDS[COMP_CWORD]}"))
   else
@@ -56,13 +56,13 @@ _nightshift() {
   table=(
 ${entries(table)}
   )
-  local cmdpath="" w key
+  local cmdpath=nightshift w key
   for w in "\${(@)words[2,CURRENT-1]}"; do
     [[ $w == -* ]] && continue
-    key="\${cmdpath:+$cmdpath }$w"
+    key="$cmdpath $w"
     if (( \${+table[$key]} )); then cmdpath=$key; fi
   done
-  key="\${cmdpath:+$cmdpath }\${words[CURRENT-1]}"
+  key="$cmdpath \${words[CURRENT-1]}"
   if [[ \${words[CURRENT-1]} == --* ]] && (( \${+table[$key]} )); then
     compadd -- \${=table[$key]}
   else

@@ -80,6 +80,7 @@ export function registerRuns(program: Command, io: Io, setExit: SetExit): void {
     .addOption(new Option('-s, --status <status>', 'only runs in this status').choices(STATUSES))
     .option('-n, --limit <n>', `how many (default ${DEFAULT_LIMIT}; pages are followed)`, positiveInt)
     .option('-a, --all', 'every run, page after page')
+    .option('--page-size <n>', `runs per API call (at most ${PAGE_MAX})`, positiveInt)
     .action(async (flags: LsFlags, cmd: Command) => {
       const ctx = new Ctx(io, cmd);
       if (flags.all && flags.limit !== undefined) throw usageError('give --limit or --all, not both');
@@ -95,7 +96,7 @@ export function registerRuns(program: Command, io: Io, setExit: SetExit): void {
               query: {
                 ...(flags.worker ? { workerId: flags.worker } : {}),
                 ...(flags.status ? { status: flags.status } : {}),
-                limit: Math.min(PAGE_MAX, want - list.length),
+                limit: Math.min(flags.pageSize ?? PAGE_MAX, PAGE_MAX, want - list.length),
                 ...(cursor ? { cursor } : {}),
               },
             },
@@ -180,4 +181,5 @@ interface LsFlags {
   status?: RunStatus;
   limit?: number;
   all?: boolean;
+  pageSize?: number;
 }

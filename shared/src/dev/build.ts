@@ -268,7 +268,7 @@ async function buildAgent(outDir: string): Promise<BundleInfo> {
  * The `nightshift` CLI as one file run by plain node (dist/cli/nightshift.mjs): every package it uses is
  * inside, so it can be copied anywhere on a PATH.
  */
-async function buildCli(outDir: string): Promise<BundleInfo> {
+export async function buildCli(outDir: string): Promise<BundleInfo> {
   const dir = join(outDir, 'cli');
   await rm(dir, { recursive: true, force: true });
   const file = join(dir, 'nightshift.mjs');

@@ -3,3 +3,5 @@
 export * from './compute-standin.js';
 export * from './emulators.js';
 export * from './git-fixture.js';
+export { buildCli } from './build.js';
+export { type Stack, type StackOptions, startStack } from './local-stack.js';
