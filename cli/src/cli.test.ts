@@ -190,6 +190,26 @@ describeEmulators('the nightshift binary against the local stack', () => {
     );
   }, 120_000);
 
+  it('on a terminal: a spinner while it waits and colour, but no colour with NO_COLOR', async () => {
+    const followed = await s.cliOnTty([
+      'runs',
+      'start',
+      'blog',
+      '--prompt',
+      'scenario: slow 3000',
+      '--follow',
+    ]);
+    expect(followed.code, followed.stdout).toBe(0);
+    expect(followed.stdout).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \S*(queued|starting|running) \d+s · \d+ turns/);
+    expect(followed.stdout).toContain('\u001b[32msucceeded\u001b[39m');
+    const coloured = await s.cliOnTty(['runs', 'ls', '--limit', '1']);
+    expect(coloured.stdout).toContain('\u001b[1mID\u001b[22m');
+    const plain = await s.cliOnTty(['runs', 'ls', '--limit', '1'], { NO_COLOR: '1' });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/^ID +WORKER/);
+    expect(plain.stdout).not.toContain('\u001b[');
+  }, 90_000);
+
   it('shows the fleet and the status screen', async () => {
     const agents = parsed<{ agents: Array<{ id: string; alive: boolean }> }>(
       await s.cli(['agents', 'ls', '--json']),

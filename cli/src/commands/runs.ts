@@ -12,7 +12,8 @@ import { eventLine, progressLine, runsTable, runView } from '../views.js';
 /** The most runs the API returns in one page (functions/src/runs/list.ts MAX_PAGE_SIZE). */
 const PAGE_MAX = 100;
 const DEFAULT_LIMIT = 20;
-const STATUSES: RunStatus[] = [
+/** Every status, for --status's choices; the type check fails when the API gains one this list lacks. */
+const STATUSES = [
   'queued',
   'starting',
   'running',
@@ -21,7 +22,9 @@ const STATUSES: RunStatus[] = [
   'cancelled',
   'timed_out',
   'lost',
-];
+] as const satisfies readonly RunStatus[];
+const everyStatus: Exclude<RunStatus, (typeof STATUSES)[number]> extends never ? true : false = true;
+void everyStatus;
 
 /** Sets the exit code of a command that followed a run: how the run ended. */
 export type SetExit = (code: number) => void;
@@ -77,7 +80,7 @@ export function registerRuns(program: Command, io: Io, setExit: SetExit): void {
     .command('ls')
     .description('list runs, newest first')
     .option('-w, --worker <id>', "only this worker's")
-    .addOption(new Option('-s, --status <status>', 'only runs in this status').choices(STATUSES))
+    .addOption(new Option('-s, --status <status>', 'only runs in this status').choices([...STATUSES]))
     .option('-n, --limit <n>', `how many (default ${DEFAULT_LIMIT}; pages are followed)`, positiveInt)
     .option('-a, --all', 'every run, page after page')
     .option('--page-size <n>', `runs per API call (at most ${PAGE_MAX})`, positiveInt)

@@ -30,6 +30,8 @@ export interface CliStack {
     args: string[],
     options?: { env?: Record<string, string | undefined>; input?: string },
   ): Promise<CliResult>;
+  /** The same on a terminal (util-linux `script` gives it one): what it wrote to it is in stdout. */
+  cliOnTty(args: string[], env?: Record<string, string>): Promise<CliResult>;
   /** What the stack's children printed lately, for a failing test's message. */
   logs(): string;
 }
@@ -143,5 +145,18 @@ export async function startCliStack(): Promise<CliStack> {
       if (options.input !== undefined) child.stdin?.end(options.input);
       else child.stdin?.end();
     });
-  return { stack, url: stack.url, token: stack.token, tmuxDir, env, cli, logs: () => logs };
+  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+  const cliOnTty: CliStack['cliOnTty'] = (args, extra = {}) =>
+    new Promise((done) => {
+      const command = [process.execPath, bin, ...args].map(quote).join(' ');
+      execFile(
+        'script',
+        ['-qec', command, '/dev/null'],
+        { env: { ...env, TERM: 'xterm-256color', ...extra }, timeout: 120_000 },
+        (error, stdout, stderr) => {
+          done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+        },
+      );
+    });
+  return { stack, url: stack.url, token: stack.token, tmuxDir, env, cli, cliOnTty, logs: () => logs };
 }
