@@ -73,12 +73,16 @@ describe('patchFromFlags', () => {
     });
   });
 
-  it('removes with --no-schedule and --no-github, and switches repo for workdir', async () => {
+  it('removes with --no-schedule, --no-github and --no-max-turns, and switches repo for workdir', async () => {
     expect(await patchFromFlags(current, { schedule: false }, io)).toEqual({ schedule: null });
     expect(await patchFromFlags(current, { github: false }, io)).toEqual({ github: null });
     expect(await patchFromFlags(current, { workdir: '/srv/blog' }, io)).toEqual({
       workdir: '/srv/blog',
       repo: null,
+    });
+    expect(await patchFromFlags(current, { maxTurns: false, maxBudgetUsd: 2.5 }, io)).toEqual({
+      maxTurns: null,
+      maxBudgetUsd: 2.5,
     });
   });
 

@@ -20,8 +20,8 @@ interface WorkerFlags {
   promptFile?: string;
   roadmap?: string;
   progress?: string;
-  maxTurns?: number;
-  maxBudgetUsd?: number;
+  maxTurns?: number | false;
+  maxBudgetUsd?: number | false;
   maxDurationMinutes?: number;
   schedule?: string | false;
   tz?: string;
@@ -47,7 +47,11 @@ function workerOptions(cmd: Command, editing: boolean): Command {
     .option('--roadmap <path>', 'roadmap file in the checkout (default docs/roadmap.md)')
     .option('--progress <path>', 'progress file the worker keeps (default PROGRESS.md)')
     .option('--max-turns <n>', 'most turns of one run', positiveInt)
-    .option('--max-budget-usd <usd>', 'most one run may spend', positiveNumber)
+    .option('--max-budget-usd <usd>', 'most one run may spend', positiveNumber);
+  if (editing) {
+    cmd.option('--no-max-turns', 'no limit on turns').option('--no-max-budget-usd', 'no limit on spending');
+  }
+  cmd
     .option('--max-duration-minutes <n>', 'stop a run after this long', positiveInt)
     .option('--schedule <cron>', 'start runs on this cron schedule (5 or 6 fields), e.g. "30 2 * * *"');
   if (editing) cmd.option('--no-schedule', 'remove the schedule');
@@ -76,14 +80,16 @@ async function promptOf(flags: WorkerFlags, io: Io): Promise<string | undefined>
 }
 
 /** The fields both add and edit set directly from a flag. */
-function plainFields(flags: WorkerFlags, prompt: string | undefined): Partial<WorkerSpec> {
-  const out: Partial<WorkerSpec> = {};
+function plainFields(flags: WorkerFlags, prompt: string | undefined): WorkerPatch {
+  const out: WorkerPatch = {};
   if (flags.model !== undefined) out.model = flags.model;
   if (prompt !== undefined) out.prompt = prompt;
   if (flags.roadmap !== undefined) out.roadmapPath = flags.roadmap;
   if (flags.progress !== undefined) out.progressPath = flags.progress;
-  if (flags.maxTurns !== undefined) out.maxTurns = flags.maxTurns;
-  if (flags.maxBudgetUsd !== undefined) out.maxBudgetUsd = flags.maxBudgetUsd;
+  // false: --no-max-turns (edit only), which removes the limit.
+  if (flags.maxTurns !== undefined) out.maxTurns = flags.maxTurns === false ? null : flags.maxTurns;
+  if (flags.maxBudgetUsd !== undefined)
+    out.maxBudgetUsd = flags.maxBudgetUsd === false ? null : flags.maxBudgetUsd;
   if (flags.maxDurationMinutes !== undefined) out.maxDurationMinutes = flags.maxDurationMinutes;
   return out;
 }
