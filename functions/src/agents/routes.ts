@@ -13,6 +13,7 @@ export const AgentListSchema = z.object({ agents: z.array(named('AgentStatus', A
 const list = createRoute({
   method: 'get',
   path: '/v1/agents',
+  operationId: 'listAgents',
   tags: ['agents'],
   summary: "The fleet: each agent's last heartbeat, capacity, running runs and whether it is alive",
   security: secured,

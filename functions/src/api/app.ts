@@ -9,7 +9,7 @@ import { agentRoutes } from '../agents/routes.js';
 import { functionApp } from '../core/app.js';
 import { bearerAuth } from '../core/auth.js';
 import type { Deps } from '../core/deps.js';
-import { BEARER, json } from '../core/openapi.js';
+import { BEARER, json, OPEN, PLATFORM_PROBLEMS, SERVERS } from '../core/openapi.js';
 import { problem } from '../core/problem.js';
 import type { AppEnv } from '../core/request-context.js';
 import { runRoutes } from '../runs/routes.js';
@@ -34,9 +34,11 @@ export const API_VERSION = '1.0.0';
 const healthz = createRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'getHealth',
   tags: ['meta'],
   summary: 'Liveness; needs no token',
-  responses: { 200: json(z.object({ ok: z.literal(true) }), 'The function answers') },
+  security: OPEN,
+  responses: { 200: json(z.object({ ok: z.literal(true) }), 'The function answers'), ...PLATFORM_PROBLEMS },
 });
 
 /**
@@ -57,6 +59,7 @@ export function createApiApp(deps: Deps, config: ApiAppConfig): Hono<AppEnv> {
   app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'nightshift API' }));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
+    servers: SERVERS,
     info: {
       title: 'nightshift API',
       version: API_VERSION,
@@ -73,9 +76,11 @@ export function createApiApp(deps: Deps, config: ApiAppConfig): Hono<AppEnv> {
   app.openAPIRegistry.registerPath({
     method: 'get',
     path: '/openapi.json',
+    operationId: 'getOpenApiDocument',
     tags: ['meta'],
     summary: 'This document; needs no token',
-    responses: { 200: { description: 'The OpenAPI 3.1 document' } },
+    security: OPEN,
+    responses: { 200: { description: 'The OpenAPI 3.1 document' }, ...PLATFORM_PROBLEMS },
   });
 
   app.use('/v1/*', bearerAuth(config.tokens));

@@ -53,6 +53,22 @@ function loneSurrogates(value: unknown, path: PropertyKey[] = [], out: FieldIssu
 
 export const BEARER = 'bearer';
 export const secured = [{ [BEARER]: [] }];
+/** An open route (no token): declared so, rather than left without `security`. */
+export const OPEN: Array<Record<string, string[]>> = [];
+
+/**
+ * The API is wherever the document is served (a function URL, or the local stack): one relative server,
+ * so clients resolve paths against the address they fetched the document from.
+ */
+export const SERVERS = [{ url: '/', description: 'The address this document was served from' }];
+
+/**
+ * What an open route can answer besides 200 without nightshift saying it: Cloud Run answers 429 when every
+ * instance of the function is busy (terraform caps them with max_instance_count).
+ */
+export const PLATFORM_PROBLEMS = {
+  429: { description: 'Every instance of the function is busy (Cloud Run, max instances); retry shortly' },
+};
 
 export function json<S extends z.ZodType>(schema: S, description: string) {
   return { content: { 'application/json': { schema } }, description };

@@ -56,6 +56,7 @@ const IdempotencyHeaders = z.object({
 const create = createRoute({
   method: 'post',
   path: '/v1/runs',
+  operationId: 'startRun',
   tags,
   summary: 'Start a run',
   description:
@@ -75,6 +76,7 @@ const create = createRoute({
 const list = createRoute({
   method: 'get',
   path: '/v1/runs',
+  operationId: 'listRuns',
   tags,
   summary: 'List runs, newest first',
   security: secured,
@@ -85,6 +87,7 @@ const list = createRoute({
 const get = createRoute({
   method: 'get',
   path: '/v1/runs/{id}',
+  operationId: 'getRun',
   tags,
   summary: 'Get a run',
   security: secured,
@@ -95,6 +98,7 @@ const get = createRoute({
 const events = createRoute({
   method: 'get',
   path: '/v1/runs/{id}/events',
+  operationId: 'listRunEvents',
   tags,
   summary: "A run's history, oldest first",
   security: secured,
@@ -105,6 +109,7 @@ const events = createRoute({
 const cancel = createRoute({
   method: 'post',
   path: '/v1/runs/{id}/cancel',
+  operationId: 'cancelRun',
   tags,
   summary: 'Cancel a run',
   description:

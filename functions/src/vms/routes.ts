@@ -56,6 +56,7 @@ export const VmListSchema = z.object({
 const list = createRoute({
   method: 'get',
   path: '/v1/vms',
+  operationId: 'listVms',
   tags: ['vms'],
   summary: 'The worker VMs: Compute status, agent, last start and stop with their reasons, cost this month',
   security: secured,

@@ -60,6 +60,7 @@ export const WorkerWithReachSchema = z
 const create = createRoute({
   method: 'post',
   path: '/v1/workers',
+  operationId: 'createWorker',
   tags,
   summary: 'Create a worker',
   security: secured,
@@ -75,6 +76,7 @@ const create = createRoute({
 const list = createRoute({
   method: 'get',
   path: '/v1/workers',
+  operationId: 'listWorkers',
   tags,
   summary: 'List workers, by id',
   security: secured,
@@ -84,6 +86,7 @@ const list = createRoute({
 const get = createRoute({
   method: 'get',
   path: '/v1/workers/{id}',
+  operationId: 'getWorker',
   tags,
   summary: 'Get a worker',
   security: secured,
@@ -100,6 +103,7 @@ const get = createRoute({
 const patch = createRoute({
   method: 'patch',
   path: '/v1/workers/{id}',
+  operationId: 'updateWorker',
   tags,
   summary: 'Change a worker',
   description: 'Any field but the id; `null` removes an optional field. The result is validated as a whole.',
@@ -117,6 +121,7 @@ const patch = createRoute({
 const remove = createRoute({
   method: 'delete',
   path: '/v1/workers/{id}',
+  operationId: 'deleteWorker',
   tags,
   summary: 'Delete a worker',
   description: 'Refused (409) while the worker has a queued, starting or running run. Its runs are kept.',

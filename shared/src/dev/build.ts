@@ -1,6 +1,6 @@
 // `npm run build`: bundles the Cloud Functions (dist/functions) and the agent (dist/agent) with esbuild.
 
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,7 @@ export interface BundleInfo {
 export interface BuildResult {
   functions: BundleInfo;
   agent: BundleInfo;
+  cli: BundleInfo;
   ms: number;
 }
 
@@ -263,25 +264,53 @@ async function buildAgent(outDir: string): Promise<BundleInfo> {
   return { dir, bytes: (await stat(join(dir, 'main.js'))).size, dependencies };
 }
 
-/** Builds both bundles into `outDir` (default `dist/`), replacing what was there. */
+/**
+ * The `nightshift` CLI as one file run by plain node (dist/cli/nightshift.mjs): every package it uses is
+ * inside, so it can be copied anywhere on a PATH.
+ */
+export async function buildCli(outDir: string): Promise<BundleInfo> {
+  const dir = join(outDir, 'cli');
+  await rm(dir, { recursive: true, force: true });
+  const file = join(dir, 'nightshift.mjs');
+  await esbuild({
+    entryPoints: [join(REPO_ROOT, 'cli/src/main.ts')],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: { js: `#!/usr/bin/env node\n${ESM_REQUIRE_BANNER}` },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  await chmod(file, 0o755);
+  return { dir, bytes: (await stat(file)).size, dependencies: {} };
+}
+
+/** Builds the bundles into `outDir` (default `dist/`), replacing what was there. */
 export async function build({
   outDir = join(REPO_ROOT, 'dist'),
 }: {
   outDir?: string;
 } = {}): Promise<BuildResult> {
   const started = performance.now();
-  const [functions, agent] = await Promise.all([buildFunctions(outDir), buildAgent(outDir)]);
-  return { functions, agent, ms: Math.round(performance.now() - started) };
+  const [functions, agent, cli] = await Promise.all([
+    buildFunctions(outDir),
+    buildAgent(outDir),
+    buildCli(outDir),
+  ]);
+  return { functions, agent, cli, ms: Math.round(performance.now() - started) };
 }
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   build()
-    .then(({ functions, agent, ms }) => {
+    .then(({ functions, agent, cli, ms }) => {
       for (const [what, info] of [
         ['functions', functions],
         ['agent', agent],
+        ['cli', cli],
       ] as const) {
         const deps = Object.entries(info.dependencies).map(([n, v]) => `${n}@${v}`);
         process.stdout.write(

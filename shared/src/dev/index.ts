@@ -1,5 +1,7 @@
-// Local development: the emulators, the Compute stand-in and git fixtures, used by `npm start` and the tests.
+// Local development: the emulators, the Compute stand-in, git fixtures, the local stack and the CLI build, used by `npm start` and the tests.
 
+export { buildCli } from './build.js';
 export * from './compute-standin.js';
 export * from './emulators.js';
 export * from './git-fixture.js';
+export { type Stack, type StackOptions, startStack } from './local-stack.js';

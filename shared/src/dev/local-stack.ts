@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPubSub, ensureTopology } from '../pubsub.js';
 import { type ComputeStandin, startComputeStandin } from './compute-standin.js';
-import { type Emulators, startEmulators } from './emulators.js';
+import { type EmulatorHosts, type Emulators, startEmulators } from './emulators.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -36,6 +36,8 @@ export interface StackOptions {
    * when a run waits, and its agent started and stopped with it. Without it the agent runs from the start.
    */
   vm?: boolean;
+  /** Emulators already running (the tests' global pair): used as they are, and left running by stop(). */
+  emulators?: EmulatorHosts;
 }
 
 export interface Stack {
@@ -78,7 +80,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const out = options.out ?? process.stdout;
   const err = options.err ?? process.stderr;
 
-  const emulators = await startEmulators();
+  const emulators: Emulators = options.emulators
+    ? { ...options.emulators, stop: async () => {} }
+    : await startEmulators();
   env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
   env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
   // ensureTopology's client reads the emulator host from the environment, like every Google client.

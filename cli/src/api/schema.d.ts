@@ -1,0 +1,1405 @@
+// Generated from GET /openapi.json by functions/src/api/openapi-gen.ts (`npm run openapi`); do not edit.
+export interface paths {
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness; needs no token */
+        get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This document; needs no token */
+        get: operations["getOpenApiDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The fleet: each agent's last heartbeat, capacity, running runs and whether it is alive */
+        get: operations["listAgents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List runs, newest first */
+        get: operations["listRuns"];
+        put?: never;
+        /**
+         * Start a run
+         * @description Writes the run as queued and publishes run.start. If the publish fails, the run is marked failed with the reason and the answer is 503 carrying its runId.
+         */
+        post: operations["startRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a run */
+        get: operations["getRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a run
+         * @description A queued run is cancelled at once; a starting or running run gets a cancel request that its agent acts on. A finished run is 409. The body is optional.
+         */
+        post: operations["cancelRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's history, oldest first */
+        get: operations["listRunEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The worker VMs: Compute status, agent, last start and stop with their reasons, cost this month */
+        get: operations["listVms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List workers, by id */
+        get: operations["listWorkers"];
+        put?: never;
+        /** Create a worker */
+        post: operations["createWorker"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a worker */
+        get: operations["getWorker"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a worker
+         * @description Refused (409) while the worker has a queued, starting or running run. Its runs are kept.
+         */
+        delete: operations["deleteWorker"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a worker
+         * @description Any field but the id; `null` removes an optional field. The result is validated as a whole.
+         */
+        patch: operations["updateWorker"];
+        trace?: never;
+    };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+    schemas: {
+        AgentStatus: {
+            /** @description Heartbeat within the alive window and not stopped */
+            alive: boolean;
+            capacity: number;
+            /** Format: date-time */
+            heartbeatAt: string;
+            host: string;
+            id: string;
+            running: string[];
+            /** Format: date-time */
+            startedAt: string;
+            /** @enum {string} */
+            state: "running" | "draining" | "stopping" | "stopped";
+            version: string;
+        };
+        CancelRun: {
+            reason?: string;
+        };
+        CreateRun: {
+            maxBudgetUsd?: number;
+            maxTurns?: number;
+            model?: string;
+            prompt?: string;
+            workerId: string;
+        };
+        Problem: {
+            detail?: string;
+            errors?: {
+                message: string;
+                path: string;
+            }[];
+            instance?: string;
+            status: number;
+            title: string;
+            /** @default about:blank */
+            type: string;
+        };
+        Run: {
+            /** @default null */
+            agentId: string | null;
+            /** @default null */
+            cancelReason: string | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            cancelRequestedAt: string | null;
+            checkout: {
+                progressPath: string;
+                repo: {
+                    /** @default main */
+                    branch: string;
+                    /** @default false */
+                    push: boolean;
+                    url: string;
+                } | null;
+                roadmapPath: string;
+                workdir: string | null;
+            };
+            /** @default [] */
+            commits: string[];
+            /** Format: date-time */
+            createdAt: string;
+            /** @default null */
+            error: string | null;
+            /** @default null */
+            exitCode: number | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            finishedAt: string | null;
+            id: string;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            leaseExpiresAt: string | null;
+            /** @default null */
+            maxBudgetUsd: number | null;
+            maxDurationMinutes: number;
+            /** @default null */
+            maxTurns: number | null;
+            model: string;
+            /** @default null */
+            progress: {
+                text: string;
+                /** Format: date-time */
+                updatedAt: string;
+            } | null;
+            prompt: string;
+            /** @default null */
+            pushedBranch: string | null;
+            /** @default null */
+            result: string | null;
+            /** @default null */
+            session: string | null;
+            /** @default null */
+            startCommit: string | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            startedAt: string | null;
+            /** @enum {string} */
+            status: "queued" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost";
+            trigger: {
+                idempotencyKey?: string;
+                /** @enum {string} */
+                type: "api";
+            } | {
+                /** Format: date-time */
+                slot: string;
+                /** @enum {string} */
+                type: "schedule";
+            } | {
+                commentId?: number;
+                deliveryId: string;
+                issue: number;
+                repo: string;
+                sender: string;
+                /** @enum {string} */
+                type: "github";
+            };
+            /** Format: date-time */
+            updatedAt: string;
+            /**
+             * @default {
+             *       "turns": 0,
+             *       "costUsd": 0,
+             *       "inputTokens": 0,
+             *       "outputTokens": 0
+             *     }
+             */
+            usage: {
+                costUsd: number;
+                inputTokens: number;
+                outputTokens: number;
+                turns: number;
+            };
+            /** @default null */
+            wipBranch: string | null;
+            /** @default null */
+            workBranch: string | null;
+            workerId: string;
+        };
+        RunEvent: {
+            /** @default null */
+            agentId: string | null;
+            /** Format: date-time */
+            at: string;
+            /** @enum {string|null} */
+            from: "queued" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost" | null;
+            id: string;
+            /** @default null */
+            reason: string | null;
+            runId: string;
+            /** @enum {string} */
+            to: "queued" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost";
+            /** @enum {string} */
+            type: "status";
+        } | {
+            /** Format: date-time */
+            at: string;
+            id: string;
+            /** @default null */
+            reason: string | null;
+            runId: string;
+            /** @enum {string} */
+            type: "cancel_requested";
+        } | {
+            /** @default null */
+            agentId: string | null;
+            /** Format: date-time */
+            at: string;
+            id: string;
+            message: string;
+            runId: string;
+            /** @enum {string} */
+            type: "note";
+        };
+        Vm: {
+            /** @description The VM's agent (agent id = instance name), as its last heartbeat tells it */
+            agent: {
+                alive: boolean;
+                capacity: number;
+                heartbeatAt: string;
+                id: string;
+                running: string[];
+                /** @enum {string} */
+                state: "running" | "draining" | "stopping" | "stopped";
+            } | null;
+            costThisMonth: {
+                /** @description NIGHTSHIFT_VM_HOURLY_USD, else the machine type from the price table */
+                hourlyUsd: number | null;
+                /** @description Running time since the first of the month (UTC), from recorded starts and stops */
+                hours: number;
+                /** @description hours × hourlyUsd; the disk, billed also while stopped, is not included */
+                usd: number | null;
+            };
+            lastStart: components["schemas"]["VmAction"];
+            lastStop: components["schemas"]["VmAction"];
+            machineType: string | null;
+            name: string;
+            /**
+             * @description Compute's status; null when Compute could not be asked
+             * @enum {string|null}
+             */
+            status: "PROVISIONING" | "STAGING" | "RUNNING" | "STOPPING" | "STOPPED" | "SUSPENDING" | "SUSPENDED" | "REPAIRING" | "TERMINATED" | null;
+            /** @description Why Compute could not be asked */
+            statusError: string | null;
+            zone: string;
+        };
+        VmAction: {
+            /** Format: date-time */
+            at: string;
+            by: string;
+            /** @default null */
+            error: string | null;
+            /** @default null */
+            operation: string | null;
+            reason: string;
+            /** @default null */
+            runId: string | null;
+        } | null;
+        Worker: {
+            /** Format: date-time */
+            createdAt: string;
+            /** @default true */
+            enabled: boolean;
+            github?: {
+                /** @default [] */
+                allowedBots: string[];
+                /** @default nightshift */
+                label: string;
+                repo: string;
+            };
+            id: string;
+            maxBudgetUsd?: number;
+            /** @default 240 */
+            maxDurationMinutes: number;
+            maxTurns?: number;
+            /** @default sonnet */
+            model: string;
+            /** @default PROGRESS.md */
+            progressPath: string;
+            /**
+             * @default You are an autonomous engineer working through this project roadmap unattended.
+             *     Read {{roadmapPath}} and find the first milestone that is not COMPLETED.
+             *     Do that milestone: implement it, run the tests, and commit after each logical unit of work.
+             *     Keep {{progressPath}} up to date: per milestone, what was done, which files changed, how it was tested, and any blockers.
+             *     When the milestone is done, mark it COMPLETED in {{roadmapPath}}, tick its checklist items, commit, and stop.
+             *     If you are blocked, write the blocker in {{progressPath}}, commit what you have, and stop.
+             */
+            prompt: string;
+            repo?: {
+                /** @default main */
+                branch: string;
+                /** @default false */
+                push: boolean;
+                url: string;
+            };
+            /** @default docs/roadmap.md */
+            roadmapPath: string;
+            schedule?: {
+                cron: string;
+                /**
+                 * @default skip
+                 * @enum {string}
+                 */
+                onBusy: "skip" | "queue";
+                /** @default UTC */
+                timezone: string;
+            };
+            /** Format: date-time */
+            scheduleSince?: string;
+            /** Format: date-time */
+            updatedAt: string;
+            workdir?: string;
+        };
+        WorkerPatch: {
+            enabled?: boolean;
+            github?: {
+                /** @default [] */
+                allowedBots: string[];
+                /** @default nightshift */
+                label: string;
+                repo: string;
+            } | null;
+            maxBudgetUsd?: number | null;
+            maxDurationMinutes?: number;
+            maxTurns?: number | null;
+            model?: string;
+            progressPath?: string;
+            prompt?: string;
+            repo?: {
+                /** @default main */
+                branch: string;
+                /** @default false */
+                push: boolean;
+                url: string;
+            } | null;
+            roadmapPath?: string;
+            schedule?: {
+                cron: string;
+                /**
+                 * @default skip
+                 * @enum {string}
+                 */
+                onBusy: "skip" | "queue";
+                /** @default UTC */
+                timezone: string;
+            } | null;
+            workdir?: string | null;
+        };
+        WorkerSpec: {
+            /** @default true */
+            enabled: boolean;
+            github?: {
+                /** @default [] */
+                allowedBots: string[];
+                /** @default nightshift */
+                label: string;
+                repo: string;
+            };
+            id: string;
+            maxBudgetUsd?: number;
+            /** @default 240 */
+            maxDurationMinutes: number;
+            maxTurns?: number;
+            /** @default sonnet */
+            model: string;
+            /** @default PROGRESS.md */
+            progressPath: string;
+            /**
+             * @default You are an autonomous engineer working through this project roadmap unattended.
+             *     Read {{roadmapPath}} and find the first milestone that is not COMPLETED.
+             *     Do that milestone: implement it, run the tests, and commit after each logical unit of work.
+             *     Keep {{progressPath}} up to date: per milestone, what was done, which files changed, how it was tested, and any blockers.
+             *     When the milestone is done, mark it COMPLETED in {{roadmapPath}}, tick its checklist items, commit, and stop.
+             *     If you are blocked, write the blocker in {{progressPath}}, commit what you have, and stop.
+             */
+            prompt: string;
+            repo?: {
+                /** @default main */
+                branch: string;
+                /** @default false */
+                push: boolean;
+                url: string;
+            };
+            /** @default docs/roadmap.md */
+            roadmapPath: string;
+            schedule?: {
+                cron: string;
+                /**
+                 * @default skip
+                 * @enum {string}
+                 */
+                onBusy: "skip" | "queue";
+                /** @default UTC */
+                timezone: string;
+            };
+            workdir?: string;
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+}
+export type $defs = Record<string, never>;
+export interface operations {
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The function answers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        ok: true;
+                    };
+                };
+            };
+            /** @description Every instance of the function is busy (Cloud Run, max instances); retry shortly */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    getOpenApiDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI 3.1 document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Every instance of the function is busy (Cloud Run, max instances); retry shortly */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    listAgents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every agent that ever sent a heartbeat */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        agents: components["schemas"]["AgentStatus"][];
+                    };
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRuns: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+                status?: "queued" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost";
+                workerId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Pass as `cursor` for the next page; null on the last page */
+                        nextCursor: string | null;
+                        runs: components["schemas"]["Run"][];
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startRun: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key and body return the same run; another body is 409 */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Which worker, and overrides of its defaults */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRun"];
+            };
+        };
+        responses: {
+            /** @description The queued run (or, on a retry with the same Idempotency-Key, the earlier run) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Why */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["CancelRun"];
+            };
+        };
+        responses: {
+            /** @description What happened */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description cancelled: the queued run was cancelled now; cancel_requested: its agent will stop it
+                         * @enum {string}
+                         */
+                        action: "cancelled" | "cancel_requested";
+                        run: components["schemas"]["Run"];
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRunEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        events: components["schemas"]["RunEvent"][];
+                    };
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listVms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every VM the functions may start (NIGHTSHIFT_VMS), in configured order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        costThisMonthUsd: number | null;
+                        vms: components["schemas"]["Vm"][];
+                    };
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWorkers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every worker */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        workers: components["schemas"]["Worker"][];
+                    };
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWorker: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The worker; omitted fields take their defaults */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkerSpec"];
+            };
+        };
+        responses: {
+            /** @description The stored worker */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Worker"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWorker: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The worker */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Worker"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWorker: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateWorker: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The fields to change */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WorkerPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated worker */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Worker"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}

@@ -1,0 +1,362 @@
+// The built `nightshift` binary, run by plain node against the local stack: workers, runs, follow, cancel, attach, every error class.
+import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createSeededOrigin } from '@nightshift/shared/dev';
+import { describeEmulators, tempDir, waitFor } from '@nightshift/shared/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Run, Worker } from './api.js';
+import { type CliStack, freePort, startCliStack } from './testing/stack.js';
+
+const exec = promisify(execFile);
+let s: CliStack;
+let origin: string;
+
+/** The JSON a command printed, or a failure showing what it printed instead. */
+function parsed<T>(result: { code: number | null; stdout: string; stderr: string }): T {
+  expect(result.stderr, 'stderr').toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+const runOf = async (id: string) => parsed<Run>(await s.cli(['runs', 'show', id, '--json']));
+
+describeEmulators('the nightshift binary against the local stack', () => {
+  beforeAll(async () => {
+    s = await startCliStack();
+    origin = await createSeededOrigin(await tempDir('nightshift-cli-origin-'), 'blog');
+  }, 180_000);
+
+  it('creates a worker, lists it as JSON, shows it with its next slot', async () => {
+    const added = await s.cli([
+      'workers',
+      'add',
+      'blog',
+      '--repo',
+      origin,
+      '--model',
+      'sonnet',
+      '--schedule',
+      '30 2 * * *',
+      '--tz',
+      'Europe/Berlin',
+      '--on-busy',
+      'queue',
+      '--github',
+      'me/blog',
+      '--label',
+      'night',
+    ]);
+    expect(added).toMatchObject({ code: 0, stdout: 'created worker blog\n', stderr: '' });
+    const { workers } = parsed<{ workers: Worker[] }>(await s.cli(['workers', 'ls', '--json']));
+    expect(workers).toHaveLength(1);
+    expect(workers[0]).toMatchObject({
+      id: 'blog',
+      repo: { url: origin, branch: 'main', push: false },
+      schedule: { cron: '30 2 * * *', timezone: 'Europe/Berlin', onBusy: 'queue' },
+      github: { repo: 'me/blog', label: 'night' },
+      enabled: true,
+    });
+    const shown = await s.cli(['workers', 'show', 'blog']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/next slot: +\d{4}-\d\d-\d\d 02:30:00 Europe\/Berlin \(in \d+h\d\dm\)/);
+    expect(shown.stdout).toContain('last runs\nno runs');
+    const table = await s.cli(['workers', 'ls']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID +ENABLED +SOURCE +MODEL +SCHEDULE +GITHUB$/);
+  });
+
+  it('edits a worker: a part of a nested setting is merged, --no-schedule removes, disable refuses runs', async () => {
+    await s.cli(['workers', 'add', 'edited', '--repo', origin, '--schedule', '0 3 * * *']);
+    const tz = parsed<Worker>(await s.cli(['workers', 'edit', 'edited', '--tz', 'Asia/Tokyo', '--json']));
+    expect(tz.schedule).toEqual({ cron: '0 3 * * *', timezone: 'Asia/Tokyo', onBusy: 'skip' });
+    const branch = parsed<Worker>(
+      await s.cli(['workers', 'edit', 'edited', '--branch', 'dev', '--push', '--json']),
+    );
+    expect(branch.repo).toEqual({ url: origin, branch: 'dev', push: true });
+    const removed = parsed<Worker>(await s.cli(['workers', 'edit', 'edited', '--no-schedule', '--json']));
+    expect(removed.schedule).toBeUndefined();
+    expect((await s.cli(['workers', 'disable', 'edited'])).stdout).toBe('disabled worker edited\n');
+    const refused = await s.cli(['runs', 'start', 'edited']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      'nightshift: Conflict: worker "edited" is disabled; enable it to start runs\n',
+    );
+    expect((await s.cli(['workers', 'rm', 'edited'])).stdout).toBe('deleted worker edited\n');
+    const gone = await s.cli(['workers', 'show', 'edited']);
+    expect(gone.code).toBe(3);
+  });
+
+  it('starts a run with --follow, prints its history as it comes and exits 0 when it succeeded', async () => {
+    const followed = await s.cli(['runs', 'start', 'blog', '--follow']);
+    expect(followed.stderr, s.logs()).toBe('');
+    expect(followed.code).toBe(0);
+    const lines = followed.stdout.trim().split('\n');
+    const runId = /^queued run (\S+) of worker blog$/.exec(lines[0] ?? '')?.[1] as string;
+    expect(runId).toBeTruthy();
+    expect(followed.stdout).toMatch(/new → queued/);
+    expect(followed.stdout).toMatch(/running → succeeded/);
+    expect(lines.at(-1)).toMatch(
+      new RegExp(`^run ${runId} succeeded after \\d+s, \\d+ turns, \\$\\d+\\.\\d\\d, \\d+ commits?$`),
+    );
+    const run = await runOf(runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.commits.length).toBeGreaterThan(0);
+
+    // Its history again, as JSON lines for a script: each event, then the run.
+    const json = await s.cli(['runs', 'logs', runId, '--follow', '--json']);
+    expect(json.code).toBe(0);
+    const records = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(records.at(-1)).toMatchObject({ id: runId, status: 'succeeded' });
+    expect(records.slice(0, -1).map((e) => e.type === 'status' && e.to)).toEqual(
+      expect.arrayContaining(['queued', 'starting', 'running', 'succeeded']),
+    );
+  }, 90_000);
+
+  it('lists runs as JSON, across pages when asked for all of them', async () => {
+    for (let i = 0; i < 2; i++) {
+      const started = parsed<Run>(await s.cli(['runs', 'start', 'blog', '--json']));
+      expect(started).toMatchObject({ workerId: 'blog', status: 'queued' });
+      await waitFor(`run ${started.id} to end`, async () => (await runOf(started.id)).finishedAt !== null, {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+    }
+    const all = parsed<{ runs: Run[]; nextCursor: string | null }>(
+      await s.cli(['runs', 'ls', '--worker', 'blog', '--all', '--page-size', '1', '--json']),
+    );
+    expect(all.runs.length).toBeGreaterThanOrEqual(3);
+    expect(all.nextCursor).toBeNull();
+    expect(new Set(all.runs.map((r) => r.id)).size).toBe(all.runs.length);
+    const newestFirst = [...all.runs].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    expect(all.runs.map((r) => r.id)).toEqual(newestFirst.map((r) => r.id));
+
+    const two = parsed<{ runs: Run[]; nextCursor: string | null }>(
+      await s.cli(['runs', 'ls', '--limit', '2', '--page-size', '1', '--json']),
+    );
+    expect(two.runs.map((r) => r.id)).toEqual(all.runs.slice(0, 2).map((r) => r.id));
+    expect(two.nextCursor).not.toBeNull();
+
+    const table = await s.cli(['runs', 'ls', '--status', 'succeeded']);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^ID +WORKER +STATUS +TRIGGER +CREATED +DURATION +TURNS +COST$/,
+    );
+    expect(table.stdout).toContain(all.runs[0]?.id);
+  }, 150_000);
+
+  it('cancels a long run: attach names its tmux session, and following it ends with exit 1, cancelled', async () => {
+    const started = parsed<Run>(
+      await s.cli(['runs', 'start', 'blog', '--prompt', 'scenario: slow', '--json']),
+    );
+    const running = await waitFor(
+      `run ${started.id} to run`,
+      async () => {
+        const run = await runOf(started.id);
+        return run.status === 'running' && run.session ? run : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300 },
+    );
+
+    // attach prints the local command, and the session it names is the run's, live on the agent's socket.
+    const attach = await s.cli(['attach', started.id]);
+    expect(attach).toMatchObject({ code: 0, stderr: '' });
+    expect(attach.stdout).toBe(`tmux -L nightshift attach -t ${running.session}\n`);
+    await exec('tmux', ['-L', 'nightshift', 'has-session', '-t', running.session as string], {
+      env: { ...process.env, TMUX_TMPDIR: s.tmuxDir },
+    });
+    // --exec runs that very tmux; without a terminal tmux refuses, and its exit code is the CLI's.
+    const exec1 = await s.cli(['attach', started.id, '--exec']);
+    expect(exec1.code).toBe(1);
+    expect(exec1.stderr).toContain('not a terminal');
+
+    const cancel = await s.cli(['runs', 'cancel', started.id, '--reason', 'not tonight']);
+    expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toMatch(new RegExp(`^asked the agent to stop run ${started.id} \\(running\\)`));
+    const followed = await s.cli(['runs', 'logs', started.id, '--follow']);
+    expect(followed.code).toBe(1);
+    expect(followed.stdout).toContain('cancel requested  not tonight');
+    expect(followed.stdout.trim().split('\n').at(-1)).toMatch(
+      new RegExp(`^run ${started.id} cancelled after `),
+    );
+    expect((await runOf(started.id)).status).toBe('cancelled');
+
+    const ended = await s.cli(['attach', started.id]);
+    expect(ended).toMatchObject({ code: 1, stdout: '' });
+    expect(ended.stderr).toBe(
+      `nightshift: run ${started.id} has ended (cancelled); its tmux session is gone\n`,
+    );
+  }, 120_000);
+
+  it('on a terminal: a spinner while it waits and colour, but no colour with NO_COLOR', async () => {
+    const followed = await s.cliOnTty([
+      'runs',
+      'start',
+      'blog',
+      '--prompt',
+      'scenario: slow 3000',
+      '--follow',
+    ]);
+    expect(followed.code, followed.stdout).toBe(0);
+    expect(followed.stdout).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \S*(queued|starting|running) \d+s · \d+ turns/);
+    expect(followed.stdout).toContain('\u001b[32msucceeded\u001b[39m');
+    const coloured = await s.cliOnTty(['runs', 'ls', '--limit', '1']);
+    expect(coloured.stdout).toContain('\u001b[1mID\u001b[22m');
+    const plain = await s.cliOnTty(['runs', 'ls', '--limit', '1'], { NO_COLOR: '1' });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/^ID +WORKER/);
+    expect(plain.stdout).not.toContain('\u001b[');
+  }, 90_000);
+
+  it('shows the fleet and the status screen', async () => {
+    const agents = parsed<{ agents: Array<{ id: string; alive: boolean }> }>(
+      await s.cli(['agents', 'ls', '--json']),
+    );
+    expect(agents.agents).toEqual([expect.objectContaining({ id: 'cli-test-agent', alive: true })]);
+    const status = await s.cli(['status']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^agents {2}1 alive of 1, \d free slots?$/m);
+    expect(status.stdout).toMatch(/^cost today {2}\$\d+\.\d\d$/m);
+    expect(status.stdout).toMatch(/^ {2}blog {2}\$\d+\.\d\d$/m);
+    const json = parsed<{ costTodayUsd: Record<string, number> }>(await s.cli(['status', '--json']));
+    expect(json.costTodayUsd.blog).toBeGreaterThan(0);
+  });
+
+  describe('errors: one line each, with its exit code', () => {
+    it('2 for a usage error, before anything is sent', async () => {
+      const unknown = await s.cli(['runs', 'ls', '--bogus']);
+      expect(unknown).toMatchObject({ code: 2, stdout: '' });
+      expect(unknown.stderr).toBe("error: unknown option '--bogus'\n");
+      const bad = await s.cli(['runs', 'ls', '--limit', 'many']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toBe(
+        "error: option '-n, --limit <n>' argument 'many' is invalid. expected a whole number from 1 up\n",
+      );
+      const conflict = await s.cli(['workers', 'add', 'x', '--tz', 'UTC', '--workdir', '/srv/x']);
+      expect(conflict).toMatchObject({
+        code: 2,
+        stderr: 'nightshift: --tz and --on-busy go with --schedule\n',
+      });
+      expect((await s.cli([])).code).toBe(2);
+      expect((await s.cli(['--help'])).code).toBe(0);
+    });
+
+    it("1 for the API's refusal, with the problem's title and each field's path and message", async () => {
+      const neither = await s.cli(['workers', 'add', 'nothing']);
+      expect(neither).toMatchObject({ code: 1, stdout: '' });
+      expect(neither.stderr).toBe(
+        'nightshift: Validation Failed: the request body does not match its schema; repo: expected exactly one of repo or workdir, got neither\n',
+      );
+      const cron = await s.cli([
+        'workers',
+        'add',
+        'badcron',
+        '--workdir',
+        '/srv/x',
+        '--schedule',
+        'every night',
+      ]);
+      expect(cron.code).toBe(1);
+      expect(cron.stderr).toMatch(
+        /^nightshift: Validation Failed: [^\n]*; schedule\.cron: expected a cron expression[^\n]*\n$/,
+      );
+      const twice = await s.cli(['workers', 'add', 'blog', '--workdir', '/srv/x']);
+      expect(twice.code).toBe(1);
+      expect(twice.stderr).toMatch(/^nightshift: Conflict: [^\n]+\n$/);
+    });
+
+    it('3 for a worker or run that does not exist', async () => {
+      const run = await s.cli(['runs', 'show', 'r-does-not-exist']);
+      expect(run).toMatchObject({
+        code: 3,
+        stdout: '',
+        stderr: 'nightshift: Not Found: run "r-does-not-exist" does not exist\n',
+      });
+      const worker = await s.cli(['runs', 'start', 'nobody']);
+      expect(worker.code).toBe(3);
+      expect(worker.stderr).toMatch(/^nightshift: Not Found: [^\n]*nobody[^\n]*\n$/);
+    });
+
+    it('4 for a token the API refuses, or none', async () => {
+      const wrong = await s.cli(['workers', 'ls'], { env: { NIGHTSHIFT_TOKEN: 'not-the-token-at-all' } });
+      expect(wrong).toMatchObject({ code: 4, stdout: '' });
+      expect(wrong.stderr).toMatch(/^nightshift: Unauthorized[^\n]*\n$/);
+      const none = await s.cli(['workers', 'ls'], { env: { NIGHTSHIFT_TOKEN: undefined } });
+      expect(none).toMatchObject({
+        code: 4,
+        stderr: 'nightshift: no token: run nightshift login, or set NIGHTSHIFT_TOKEN\n',
+      });
+    });
+
+    it('1 for a network error, naming the URL; a stack trace only with --debug', async () => {
+      const url = `http://127.0.0.1:${await freePort()}`;
+      const down = await s.cli(['runs', 'ls'], { env: { NIGHTSHIFT_URL: url } });
+      expect(down).toMatchObject({ code: 1, stdout: '' });
+      expect(down.stderr).toMatch(
+        new RegExp(`^nightshift: cannot reach ${url}/v1/runs\\?limit=20: [^\\n]*ECONNREFUSED[^\\n]*\\n$`),
+      );
+      const debug = await s.cli(['runs', 'ls', '--debug'], { env: { NIGHTSHIFT_URL: url } });
+      expect(debug.code).toBe(1);
+      expect(debug.stderr.split('\n').length).toBeGreaterThan(3);
+      expect(debug.stderr).toMatch(/\n\s+at /);
+    });
+  });
+
+  it('logs in: checks the token, keeps the profile in a file only its owner reads, and uses it', async () => {
+    const noEnv = { NIGHTSHIFT_URL: undefined, NIGHTSHIFT_TOKEN: undefined };
+    const refused = await s.cli(['login', '--url', s.url, '--token', 'not-the-token-at-all'], { env: noEnv });
+    expect(refused.code).toBe(4);
+    const file = join(s.env.XDG_CONFIG_HOME as string, 'nightshift', 'config.json');
+    await expect(stat(file)).rejects.toThrow(/ENOENT/);
+
+    const login = await s.cli(['login', '--profile', 'local', '--url', s.url], {
+      env: noEnv,
+      input: `${s.token}\n`,
+    });
+    expect(login).toMatchObject({ code: 0, stderr: '' });
+    expect(login.stdout).toBe(`logged in to ${s.url} as profile "local" (${file})\n`);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({
+      profiles: { local: { url: s.url, token: s.token } },
+    });
+
+    const used = await s.cli(['--profile', 'local', 'workers', 'ls', '--json'], { env: noEnv });
+    expect(parsed<{ workers: Worker[] }>(used).workers.map((w) => w.id)).toContain('blog');
+    const byEnv = await s.cli(['workers', 'ls', '--json'], {
+      env: { ...noEnv, NIGHTSHIFT_PROFILE: 'local' },
+    });
+    expect(byEnv.code).toBe(0);
+    // NIGHTSHIFT_TOKEN wins over the profile's.
+    const overridden = await s.cli(['-p', 'local', 'workers', 'ls'], {
+      env: { NIGHTSHIFT_TOKEN: 'not-the-token-at-all' },
+    });
+    expect(overridden.code).toBe(4);
+    const missing = await s.cli(['-p', 'cloud', 'workers', 'ls'], { env: noEnv });
+    expect(missing).toMatchObject({ code: 2 });
+    expect(missing.stderr).toBe(
+      `nightshift: no profile "cloud" in ${file}: run nightshift login --profile cloud\n`,
+    );
+  });
+
+  it('completes commands, options and option values in bash', async () => {
+    const script = (await s.cli(['completion', 'bash'])).stdout;
+    const complete = async (words: string[]) => {
+      const { stdout } = await exec('bash', [
+        '-c',
+        `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _nightshift; printf '%s\\n' "\${COMPREPLY[@]}"`,
+      ]);
+      return stdout.trim().split('\n').sort();
+    };
+    expect(await complete(['nightshift', 'ru'])).toEqual(['runs']);
+    expect(await complete(['nightshift', 'runs', ''])).toEqual(
+      expect.arrayContaining(['start', 'ls', 'show', 'logs', 'cancel']),
+    );
+    expect(await complete(['nightshift', '--json', 'runs', 'ls', '--st'])).toEqual(['--status']);
+    expect(await complete(['nightshift', 'runs', 'ls', '--status', 'r'])).toEqual(['running']);
+    expect(await complete(['nightshift', 'workers', 'edit', 'blog', '--no-s'])).toEqual(['--no-schedule']);
+    expect((await s.cli(['completion', 'zsh'])).stdout).toContain('compdef _nightshift nightshift');
+    expect((await s.cli(['completion', 'fish'])).code).toBe(2);
+  });
+});

@@ -1,0 +1,162 @@
+// The CLI's tests' world: the local stack (functions, one agent with the stand-in worker) on the test emulators, and the built binary.
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildCli, type Stack, startStack } from '@nightshift/shared/dev';
+import { emulators, onFileEnd, tempDir, testProjectId } from '@nightshift/shared/testing';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const FAKE_CLAUDE = join(REPO_ROOT, 'agent/src/testing/fake-claude.mjs');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliStack {
+  stack: Stack;
+  url: string;
+  token: string;
+  /** The folder of the agent's tmux socket (TMUX_TMPDIR), so it is apart from any other on this machine. */
+  tmuxDir: string;
+  /** The environment the binary runs in: the stack's address and token, UTC, a config folder of its own. */
+  env: Record<string, string>;
+  /** Runs dist's nightshift.mjs with plain node. */
+  cli(
+    args: string[],
+    options?: { env?: Record<string, string | undefined>; input?: string },
+  ): Promise<CliResult>;
+  /** The same on a terminal (util-linux `script` gives it one): what it wrote to it is in stdout. */
+  cliOnTty(args: string[], env?: Record<string, string>): Promise<CliResult>;
+  /** What the stack's children printed lately, for a failing test's message. */
+  logs(): string;
+}
+
+/** A TCP port nobody listens on at the moment it is asked. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * The stand-in `claude`: the agent's own fake worker (stream-json, PROGRESS.md, real commits), whose
+ * scenario a test picks in the run's prompt with "scenario: <name>" (the fake reads it from a file named
+ * after the run id, which a test cannot know before the run exists).
+ */
+async function writeWorkerCommand(dir: string): Promise<string> {
+  const fakeDir = join(dir, 'fake');
+  await mkdir(fakeDir, { recursive: true });
+  const path = join(dir, 'claude.mjs');
+  await writeFile(
+    path,
+    `#!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
+const args = process.argv.slice(2);
+const prompt = args[args.indexOf('-p') + 1] ?? '';
+const scenario = /scenario: ([a-z_]+(?: [0-9]+)?)/.exec(prompt);
+process.env.FAKE_CLAUDE_DIR = ${JSON.stringify(fakeDir)};
+if (scenario) writeFileSync(${JSON.stringify(fakeDir)} + '/' + process.env.NIGHTSHIFT_RUN_ID + '.scenario', scenario[1]);
+await import(${JSON.stringify(pathToFileURL(FAKE_CLAUDE).href)});
+`,
+  );
+  await chmod(path, 0o755);
+  return path;
+}
+
+/** Starts the stack and builds the binary; both are stopped and removed after the test file. */
+export async function startCliStack(): Promise<CliStack> {
+  if (!emulators) throw new Error('startCliStack needs the emulators: call it inside describeEmulators');
+  const root = await tempDir('nightshift-cli-');
+  const tmuxDir = join(root, 'tmux');
+  await mkdir(tmuxDir);
+  const [bin, workerCommand, port] = await Promise.all([
+    buildCli(join(root, 'dist')).then((info) => join(info.dir, 'nightshift.mjs')),
+    writeWorkerCommand(root),
+    freePort(),
+  ]);
+  let logs = '';
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs = (logs + chunk.toString()).slice(-20_000);
+      done();
+    },
+  });
+  const stack = await startStack({
+    emulators,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      GOOGLE_CLOUD_PROJECT: testProjectId(),
+      PORT: String(port),
+      NIGHTSHIFT_HOME: join(root, 'home'),
+      NIGHTSHIFT_WORKER_COMMAND: workerCommand,
+      NIGHTSHIFT_MAX_WORKERS: '2',
+      NIGHTSHIFT_AGENT_ID: 'cli-test-agent',
+      NIGHTSHIFT_LOG_FORMAT: 'json',
+      TMUX_TMPDIR: tmuxDir,
+    },
+    out: sink,
+    err: sink,
+  });
+  onFileEnd(async () => {
+    await stack.stop();
+    await new Promise((done) =>
+      execFile(
+        'tmux',
+        ['-L', 'nightshift', 'kill-server'],
+        { env: { ...process.env, TMUX_TMPDIR: tmuxDir } },
+        () => done(undefined),
+      ),
+    );
+  });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: join(root, 'user'),
+    XDG_CONFIG_HOME: join(root, 'config'),
+    NIGHTSHIFT_URL: stack.url,
+    NIGHTSHIFT_TOKEN: stack.token,
+    TMUX_TMPDIR: tmuxDir,
+    TZ: 'UTC',
+  };
+  const cli: CliStack['cli'] = (args, options = {}) =>
+    new Promise((done) => {
+      const childEnv = Object.fromEntries(
+        Object.entries({ ...env, ...options.env }).filter(([, v]) => v !== undefined),
+      ) as Record<string, string>;
+      const child = execFile(
+        process.execPath,
+        [bin, ...args],
+        { env: childEnv, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+          done({ code, stdout, stderr });
+        },
+      );
+      if (options.input !== undefined) child.stdin?.end(options.input);
+      else child.stdin?.end();
+    });
+  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+  const cliOnTty: CliStack['cliOnTty'] = (args, extra = {}) =>
+    new Promise((done) => {
+      const command = [process.execPath, bin, ...args].map(quote).join(' ');
+      execFile(
+        'script',
+        ['-qec', command, '/dev/null'],
+        { env: { ...env, TERM: 'xterm-256color', ...extra }, timeout: 120_000 },
+        (error, stdout, stderr) => {
+          done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+        },
+      );
+    });
+  return { stack, url: stack.url, token: stack.token, tmuxDir, env, cli, cliOnTty, logs: () => logs };
+}

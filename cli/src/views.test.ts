@@ -1,0 +1,290 @@
+// The text people read, drawn at a frozen `now`: the runs table, a worker, a run, events, the status screen.
+import { describe, expect, it } from 'vitest';
+import type { AgentStatus, Run, Worker } from './api.js';
+import { nextSlot } from './commands/workers.js';
+import { ago, duration, table, useColor } from './format.js';
+import { eventLine, runsTable, runView, statusView, type ViewOptions, workerView } from './views.js';
+
+const NOW = new Date('2026-12-01T09:30:00.000Z');
+const plain: ViewOptions = { style: { color: false }, now: NOW, timeZone: 'UTC' };
+
+function run(fields: Partial<Run> & Pick<Run, 'id' | 'status'>): Run {
+  return {
+    workerId: 'blog',
+    trigger: { type: 'api' },
+    prompt: 'p',
+    model: 'sonnet',
+    checkout: {
+      repo: { url: 'https://github.com/me/blog.git', branch: 'main', push: true },
+      workdir: null,
+      roadmapPath: 'docs/roadmap.md',
+      progressPath: 'PROGRESS.md',
+    },
+    maxTurns: null,
+    maxBudgetUsd: null,
+    maxDurationMinutes: 120,
+    createdAt: '2026-12-01T09:00:00.000Z',
+    updatedAt: '2026-12-01T09:00:00.000Z',
+    startedAt: null,
+    finishedAt: null,
+    agentId: null,
+    session: null,
+    leaseExpiresAt: null,
+    exitCode: null,
+    usage: { turns: 0, costUsd: 0, inputTokens: 0, outputTokens: 0 },
+    progress: null,
+    startCommit: null,
+    commits: [],
+    result: null,
+    error: null,
+    cancelRequestedAt: null,
+    cancelReason: null,
+    workBranch: null,
+    pushedBranch: null,
+    wipBranch: null,
+    ...fields,
+  };
+}
+
+const RUNS: Run[] = [
+  run({
+    id: 'r-20261201t092800-running',
+    status: 'running',
+    createdAt: '2026-12-01T09:28:00.000Z',
+    startedAt: '2026-12-01T09:28:05.000Z',
+    usage: { turns: 7, costUsd: 0.4213, inputTokens: 1200, outputTokens: 300 },
+  }),
+  run({
+    id: 's-blog-20261201t023000z',
+    status: 'failed',
+    trigger: { type: 'schedule', slot: '2026-12-01T02:30:00.000Z' },
+    createdAt: '2026-12-01T02:30:04.000Z',
+    startedAt: '2026-12-01T02:30:09.000Z',
+    finishedAt: '2026-12-01T03:41:10.000Z',
+    usage: { turns: 52, costUsd: 3.5, inputTokens: 90000, outputTokens: 12000 },
+    error: 'the worker exited with code 1: Invalid API key',
+  }),
+  run({
+    id: 'r-20261130t180000-issue',
+    workerId: 'docs',
+    status: 'succeeded',
+    trigger: { type: 'github', repo: 'me/docs', issue: 42, sender: 'me', deliveryId: 'd-1' },
+    createdAt: '2026-11-30T18:00:00.000Z',
+    startedAt: '2026-11-30T18:00:02.000Z',
+    finishedAt: '2026-11-30T18:12:30.000Z',
+    usage: { turns: 12, costUsd: 0.75, inputTokens: 5000, outputTokens: 800 },
+  }),
+  run({ id: 'r-20261201t092955-queued', status: 'queued', createdAt: '2026-12-01T09:29:55.000Z' }),
+];
+
+const WORKER: Worker = {
+  id: 'blog',
+  repo: { url: 'https://github.com/me/blog.git', branch: 'main', push: true },
+  model: 'sonnet',
+  prompt: 'Read {{roadmapPath}} and do the next milestone.\nThen stop.',
+  roadmapPath: 'docs/roadmap.md',
+  progressPath: 'PROGRESS.md',
+  maxTurns: 80,
+  maxBudgetUsd: 5,
+  maxDurationMinutes: 120,
+  schedule: { cron: '30 2 * * *', timezone: 'Europe/Berlin', onBusy: 'skip' },
+  github: { repo: 'me/blog', label: 'nightshift', allowedBots: ['renovate[bot]'] },
+  enabled: true,
+  createdAt: '2026-11-20T08:00:00.000Z',
+  updatedAt: '2026-11-28T21:15:00.000Z',
+  scheduleSince: '2026-11-20T08:00:00.000Z',
+};
+
+describe('runs ls', () => {
+  it('is a table of id, worker, status, trigger, age, duration, turns and cost', () => {
+    expect(`\n${runsTable(RUNS, plain)}`).toMatchInlineSnapshot(`
+      "
+      ID                         WORKER  STATUS     TRIGGER            CREATED     DURATION  TURNS  COST
+      r-20261201t092800-running  blog    running    api                2m00s ago   1m55s     7      $0.42
+      s-blog-20261201t023000z    blog    failed     schedule           6h59m ago   1h11m     52     $3.50
+      r-20261130t180000-issue    docs    succeeded  github me/docs#42  15h30m ago  12m28s    12     $0.75
+      r-20261201t092955-queued   blog    queued     api                5s ago      -         0      $0.00"
+    `);
+  });
+
+  it('colours the statuses on a terminal, and keeps the columns aligned', () => {
+    const coloured = runsTable(RUNS, { ...plain, style: { color: true } });
+    expect(coloured).toContain('\u001b[31mfailed\u001b[39m');
+    expect(coloured).toContain('\u001b[32msucceeded\u001b[39m');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the colour codes
+    expect(coloured.replace(/\u001b\[[0-9;]*m/g, '')).toBe(runsTable(RUNS, plain));
+  });
+
+  it('says so when there are none', () => {
+    expect(runsTable([], plain)).toBe('no runs');
+  });
+});
+
+describe('workers show', () => {
+  it('shows the worker, the next slot in its own time zone, and its last runs', () => {
+    const slot = nextSlot(WORKER, NOW);
+    expect(slot?.toISOString()).toBe('2026-12-02T01:30:00.000Z');
+    expect(
+      `\n${workerView({ worker: WORKER, runs: RUNS.slice(0, 2), nextSlot: slot }, plain)}`,
+    ).toMatchInlineSnapshot(`
+      "
+      worker:    blog
+      enabled:   yes
+      repo:      https://github.com/me/blog.git
+      branch:    main (pushed after each run)
+      model:     sonnet
+      limits:    80 turns, $5.00, 120 min
+      roadmap:   docs/roadmap.md
+      progress:  PROGRESS.md
+      prompt:    Read {{roadmapPath}} and do the next milestone.
+      schedule:  30 2 * * * (Europe/Berlin), on busy: skip
+      next slot: 2026-12-02 02:30:00 Europe/Berlin (in 16h00m)
+      github:    me/blog, label "nightshift", bots: renovate[bot]
+      created:   2026-11-20 08:00:00 (11d01h ago)
+      updated:   2026-11-28 21:15:00 (2d12h ago)
+
+      last runs
+      ID                         WORKER  STATUS   TRIGGER   CREATED    DURATION  TURNS  COST
+      r-20261201t092800-running  blog    running  api       2m00s ago  1m55s     7      $0.42
+      s-blog-20261201t023000z    blog    failed   schedule  6h59m ago  1h11m     52     $3.50"
+    `);
+  });
+
+  it('has no next slot while the worker is disabled', () => {
+    expect(nextSlot({ ...WORKER, enabled: false }, NOW)).toBeNull();
+    const text = workerView({ worker: { ...WORKER, enabled: false }, runs: [], nextSlot: null }, plain);
+    expect(text).toContain('next slot: none while disabled');
+    expect(text).toContain('enabled:   no (runs are refused)');
+  });
+});
+
+describe('runs show and logs', () => {
+  it('shows a failed run with its reason', () => {
+    expect(`\n${runView(RUNS[1] as Run, plain)}`).toMatchInlineSnapshot(`
+      "
+      run:      s-blog-20261201t023000z
+      worker:   blog
+      status:   failed
+      trigger:  schedule
+      model:    sonnet
+      created:  2026-12-01 02:30:04 (6h59m ago)
+      started:  2026-12-01 02:30:09 (6h59m ago)
+      finished: 2026-12-01 03:41:10 (5h48m ago)
+      duration: 1h11m
+      usage:    52 turns, $3.50, 90000 tokens in, 12000 out
+      branch:   main
+      error:    the worker exited with code 1: Invalid API key"
+    `);
+  });
+
+  it('writes one line per event, at the time of day in the given zone', () => {
+    const base = { runId: 'r-1', at: '2026-12-01T09:28:05.000Z' };
+    expect(
+      [
+        eventLine(
+          {
+            ...base,
+            type: 'status',
+            id: 'e1',
+            from: null,
+            to: 'queued',
+            reason: 'started through the API',
+            agentId: null,
+          },
+          plain,
+        ),
+        eventLine({ ...base, type: 'cancel_requested', id: 'e2', reason: 'not tonight' }, plain),
+        eventLine(
+          { ...base, type: 'note', id: 'e3', message: 'started worker VM nightshift-local', agentId: null },
+          {
+            ...plain,
+            timeZone: 'Asia/Tokyo',
+          },
+        ),
+      ].join('\n'),
+    ).toMatchInlineSnapshot(`
+      "09:28:05  new → queued  started through the API
+      09:28:05  cancel requested  not tonight
+      18:28:05  started worker VM nightshift-local"
+    `);
+  });
+});
+
+describe('status', () => {
+  it('is one screen: agents, running, queued, cost today per worker', () => {
+    const agent: AgentStatus = {
+      id: 'nightshift-worker-1',
+      version: '0.1.0',
+      host: 'nightshift-worker-1',
+      state: 'running',
+      capacity: 2,
+      running: ['r-20261201t092800-running'],
+      startedAt: '2026-12-01T08:00:00.000Z',
+      heartbeatAt: '2026-12-01T09:29:50.000Z',
+      alive: true,
+    };
+    expect(
+      `\n${statusView(
+        {
+          agents: [agent],
+          vms: [],
+          running: [RUNS[0] as Run],
+          queued: [RUNS[3] as Run],
+          costToday: { blog: 3.9213, docs: 0 },
+        },
+        plain,
+      )}`,
+    ).toMatchInlineSnapshot(`
+      "
+      agents  1 alive of 1, 1 free slot
+        nightshift-worker-1  alive  running  1/2 runs  heartbeat 10s ago
+
+      running  1
+        r-20261201t092800-running  blog  running  1m55s  7 turns  $0.42
+
+      queued  1
+        r-20261201t092955-queued  blog  queued 5s ago
+
+      cost today  $3.92
+        blog  $3.92
+        docs  $0.00"
+    `);
+  });
+});
+
+describe('format', () => {
+  it('reads durations and ages in their two largest units', () => {
+    expect([0, 45_000, 185_000, 7_800_000, 273_600_000].map(duration)).toEqual([
+      '0s',
+      '45s',
+      '3m05s',
+      '2h10m',
+      '3d04h',
+    ]);
+    expect(ago('2026-12-01T09:29:00.000Z', NOW)).toBe('1m00s ago');
+    expect(ago('2026-12-01T10:00:00.000Z', NOW)).toBe('in 30m00s');
+    expect(ago(null, NOW)).toBe('-');
+  });
+
+  it('pads table columns by visible width and leaves no trailing blanks', () => {
+    expect(
+      table(
+        { color: false },
+        ['A', 'LONG'],
+        [
+          ['xyz', 'b'],
+          ['', ''],
+        ],
+      ),
+    ).toBe('A    LONG\nxyz  b\n');
+  });
+
+  it('colours only on a terminal, never with NO_COLOR, TERM=dumb or --no-color', () => {
+    const env = { noColor: false, dumbTerminal: false };
+    expect(useColor(true, env)).toBe(true);
+    expect(useColor(false, env)).toBe(false);
+    expect(useColor(true, { ...env, noColor: true })).toBe(false);
+    expect(useColor(true, { ...env, dumbTerminal: true })).toBe(false);
+    expect(useColor(true, env, false)).toBe(false);
+  });
+});
