@@ -168,7 +168,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a worker */
+        /**
+         * Get a worker
+         * @description The worker, and with `githubApp` whether the GitHub App reaches its GitHub repository (by the installation events the webhook recorded).
+         */
         get: operations["getWorker"];
         put?: never;
         post?: never;
@@ -470,6 +473,18 @@ export interface components {
             updatedAt: string;
             workdir?: string;
         };
+        /** @description Present when the worker has a repository on GitHub (its checkout or its issue binding) */
+        WorkerGithubApp: {
+            installationId?: number;
+            reason: string;
+            /** @description The repository this is about, `owner/name`: of the checkout (`repo.url`) or the issue binding (`github.repo`), whichever the App reaches least */
+            repo: string;
+            /**
+             * @description `installed`: an installation covers the repository; `suspended`: it does but is suspended; `not_installed`: the owner has an installation (or had one) that does not cover it; `unknown`: no installation event for the owner reached nightshift, or only part of its selection did; `not_configured`: no GitHub App is configured (GITHUB_APP_ID), GITHUB_TOKEN is used if set.
+             * @enum {string}
+             */
+            status: "installed" | "suspended" | "not_installed" | "unknown" | "not_configured";
+        };
         WorkerPatch: {
             enabled?: boolean;
             github?: {
@@ -553,6 +568,9 @@ export interface components {
                 timezone: string;
             };
             workdir?: string;
+        };
+        WorkerWithGithubApp: components["schemas"]["Worker"] & {
+            githubApp?: components["schemas"]["WorkerGithubApp"];
         };
     };
     responses: never;
@@ -1206,7 +1224,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Worker"];
+                    "application/json": components["schemas"]["WorkerWithGithubApp"];
                 };
             };
             /** @description Bad Request */
