@@ -17,6 +17,7 @@ import { createStore, type Store } from './store.js';
 import { createSubscriber, type Settle, type Subscriber } from './subscriber.js';
 import { superviseRun } from './supervise.js';
 import type { AgentTimings } from './timings.js';
+import type { GitAuth } from './git-auth/credentials.js';
 import type { Tmux } from './tmux.js';
 
 export type ClaimResult = 'claimed' | 'ignored' | 'busy' | 'full' | 'unknown';
@@ -30,6 +31,7 @@ interface Deps {
   timings: AgentTimings;
   home: string;
   launcher: Launcher;
+  gitAuth: GitAuth;
 }
 
 export class Agent {
@@ -65,6 +67,7 @@ export class Agent {
       log: opts.logger,
       timings: opts.timings,
       home: opts.home,
+      gitAuth: opts.gitAuth,
       launcher: {
         workerCommand: opts.workerCommand,
         workerEnv: opts.workerEnv,

@@ -9,6 +9,7 @@ import { type LaunchSpec, RUN_FILES, writeJsonAtomic } from './rundir.js';
 import type { Store } from './store.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
+import type { GitAuth } from './git-auth/credentials.js';
 import { prepareWorkspace } from './workspace.js';
 
 /** How a worker is started: the command, its extra environment, and the runner that wraps it in tmux. */
@@ -26,6 +27,8 @@ export interface LaunchDeps {
   timings: Pick<AgentTimings, 'minuteMs'>;
   home: string;
   launcher: Launcher;
+  /** The git credentials of the clone and fetch. */
+  gitAuth: GitAuth;
 }
 
 /** The worker's argv: the prompt travels as one argument, never through a shell or tmux. */
@@ -71,6 +74,7 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
       held.checkout,
       held.run.workBranch,
       held.runId,
+      deps.gitAuth,
     );
     held.inWorkspace(prepared.dir, prepared.startCommit);
     for (const note of prepared.notes) await store.note(held.runId, note).catch(() => {});
