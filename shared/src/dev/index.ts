@@ -3,3 +3,5 @@
 export * from './compute-standin.js';
 export * from './emulators.js';
 export * from './git-fixture.js';
+export * from './git-http-server.js';
+export * from './github-standin.js';
