@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { AgentState, Command, Run } from '@nightshift/shared';
 import { claimQueued, queueCandidates } from './claim.js';
 import { finishRun } from './finish.js';
+import type { GitAuth } from './git-auth/credentials.js';
 import { type AgentSelf, beat, pollCancels } from './heartbeat.js';
 import { IdleStop } from './idle.js';
 import { type Launcher, launchRun } from './launch.js';
@@ -17,7 +18,6 @@ import { createStore, type Store } from './store.js';
 import { createSubscriber, type Settle, type Subscriber } from './subscriber.js';
 import { superviseRun } from './supervise.js';
 import type { AgentTimings } from './timings.js';
-import type { GitAuth } from './git-auth/credentials.js';
 import type { Tmux } from './tmux.js';
 
 export type ClaimResult = 'claimed' | 'ignored' | 'busy' | 'full' | 'unknown';

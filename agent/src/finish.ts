@@ -1,6 +1,7 @@
 // Finish: how an ending becomes a terminal status, unfinished work kept on its wip branch, the push, and the terminal write.
 
 import { type Progress, type Run, tailOf, type Usage } from '@nightshift/shared';
+import type { GitAuth } from './git-auth/credentials.js';
 import { markRunning } from './launch.js';
 import {
   type HeldRun,
@@ -15,7 +16,6 @@ import type { Clock } from './options.js';
 import { finalProgress } from './progress.js';
 import type { Store } from './store.js';
 import { type ExitStatus, judge, keepEnd, type StreamState } from './stream.js';
-import type { GitAuth } from './git-auth/credentials.js';
 import type { Tmux } from './tmux.js';
 import {
   branchExists,

@@ -2,6 +2,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Run } from '@nightshift/shared';
+import type { GitAuth } from './git-auth/credentials.js';
 import { type HeldRun, type Launched, outcomeOf } from './lifecycle.js';
 import { errorMessage } from './log.js';
 import type { Clock } from './options.js';
@@ -9,7 +10,6 @@ import { type LaunchSpec, RUN_FILES, writeJsonAtomic } from './rundir.js';
 import type { Store } from './store.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
-import type { GitAuth } from './git-auth/credentials.js';
 import { prepareWorkspace } from './workspace.js';
 
 /** How a worker is started: the command, its extra environment, and the runner that wraps it in tmux. */

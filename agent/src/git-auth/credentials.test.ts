@@ -28,8 +28,8 @@ import {
   repositoryOf,
   stripUserinfo,
 } from './credentials.js';
-import { appJwt } from './github-app.js';
 import { refusedConfigKeys } from './git-command.js';
+import { appJwt } from './github-app.js';
 import { createSecretReader, parseSecretValue, type SecretValue } from './secrets.js';
 
 const exec = promisify(execFile);

@@ -52,7 +52,7 @@ export interface GitAuth {
 
 /** The agent without any configured credential: every remote gets the VM user's own git and SSH setup. */
 export const NO_GIT_AUTH: GitAuth = {
-  forRemote: async (url, name) => {
+  forRemote: async (_url, name) => {
     if (name !== undefined) throw new Error(`credential "${name}" is not configured on this agent`);
     return { credential: null, source: 'no credential configured' };
   },

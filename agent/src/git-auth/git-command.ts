@@ -28,6 +28,7 @@ const HELPER = [
   '!f() {',
   'test "$1" = get || { cat >/dev/null; return 0; };',
   'p=; h=; q=;',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template.
   'while IFS= read -r l; do case "$l" in protocol=*) p=${l#protocol=};; host=*) h=${l#host=};; path=*) q=${l#path=};; esac; done;',
   'if test "$p" = "$NIGHTSHIFT_GIT_AUTH_PROTOCOL" && test "$h" = "$NIGHTSHIFT_GIT_AUTH_HOST" && test "$q" = "$NIGHTSHIFT_GIT_AUTH_PATH"; then',
   'printf "username=%s\\npassword=%s\\n" "$NIGHTSHIFT_GIT_AUTH_USERNAME" "$NIGHTSHIFT_GIT_AUTH_PASSWORD";',

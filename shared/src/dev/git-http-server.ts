@@ -60,6 +60,8 @@ function basicAuthOf(req: IncomingMessage): { user: string; password: string } |
 export async function startGitHttpServer(options: {
   root: string;
   check: GitAccessCheck;
+  /** 0 (the default): any free port. */
+  port?: number;
 }): Promise<GitHttpServer> {
   const requests: GitHttpRequest[] = [];
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -139,7 +141,7 @@ export async function startGitHttpServer(options: {
     });
   };
   const server = createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,

@@ -46,6 +46,8 @@ export interface GitHubStandinOptions {
   tokenLifetimeMs?: number;
   /** The stand-in's clock, so a test can expire tokens. */
   now?: () => number;
+  /** 0 (the default): any free port. */
+  port?: number;
 }
 
 const LEVEL = { read: 1, write: 2 } as const;
@@ -170,7 +172,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
