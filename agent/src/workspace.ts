@@ -8,6 +8,7 @@ import { gitEnvironment } from './config.js';
 import { type GitAuth, httpRemoteOf, stripUserinfo } from './git-auth/credentials.js';
 import {
   credentialInvocation,
+  filterOverridesOf,
   HARDENING_ARGS,
   isAuthFailure,
   refusedConfigKeys,
@@ -39,12 +40,13 @@ export async function git(
   args: string[],
   opts: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<string> {
+  const env = gitEnvironment();
   try {
     const { stdout } = await run('git', [...HARDENING_ARGS, ...args], {
       cwd,
       timeout: opts.timeoutMs ?? GIT_COMMAND_TIMEOUT_MS,
       maxBuffer: GIT_OUTPUT_MAX_BYTES,
-      env: { ...gitEnvironment(), ...opts.env },
+      env: { ...env, ...(await filterOverrides(cwd, env)), ...opts.env },
     });
     return stdout.trim();
   } catch (error) {
@@ -53,6 +55,21 @@ export async function git(
     // The subcommand, past any `-c name=value` before it.
     const command = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? args[0] ?? '';
     throw new GitError(command, detail.split('\n').slice(-3).join(' '));
+  }
+}
+
+/** The overrides that empty the filter drivers of the workspace's own config (none outside a repository). */
+async function filterOverrides(cwd: string, env: Record<string, string>): Promise<Record<string, string>> {
+  try {
+    const { stdout } = await run(
+      'git',
+      ['config', '--includes', '--show-scope', '--name-only', '--get-regexp', '^filter\\.'],
+      { cwd, env, timeout: GIT_COMMAND_TIMEOUT_MS },
+    );
+    return filterOverridesOf(stdout);
+  } catch {
+    // Exit 1: no filter at all; outside a repository: nothing to override.
+    return {};
   }
 }
 

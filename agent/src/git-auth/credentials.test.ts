@@ -1,7 +1,7 @@
 // Credentials: clone, fetch and push of a private repository on a real git HTTP server, with a token, named tokens, the GitHub App and Secret Manager; hardening against the workspace's config.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunCheckout } from '@nightshift/shared';
@@ -17,7 +17,7 @@ import { describeUnless, tempDir } from '@nightshift/shared/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSecretManagerStandin } from '../testing/secret-manager-standin.js';
 import { GITHUB_APP_TOKEN_REUSE_MARGIN_MS } from '../timings.js';
-import { prepareWorkspace, pushBranch, remoteOf } from '../workspace.js';
+import { keepUncommitted, prepareWorkspace, pushBranch, remoteOf } from '../workspace.js';
 import {
   appGitHostOf,
   createGitAuth,
@@ -28,7 +28,7 @@ import {
   repositoryOf,
   stripUserinfo,
 } from './credentials.js';
-import { refusedConfigKeys } from './git-command.js';
+import { filterOverridesOf, refusedConfigKeys } from './git-command.js';
 import { appJwt } from './github-app.js';
 import { createSecretReader, parseSecretValue, type SecretValue } from './secrets.js';
 
@@ -479,6 +479,60 @@ describeUnless(missing, 'Credentials', () => {
       // The fetch of the next prepare (status, checkout, merge) runs nothing of the worker's either.
       await prepareWorkspace(join(root, 'hostile-home'), 'hostile', checkout, null, 'r2', auth);
       expect(existsSync(marks)).toBe(false);
+    });
+
+    it("runs no filter driver of the workspace's config in the agent's own add, checkout and merge", async () => {
+      const { url } = await server.createRepo('acme', 'filtered');
+      const auth = createGitAuth(
+        { ...base, token: value(token) },
+        { secrets: secretsOf(), clock: fixedClock({ now: 0 }) },
+      );
+      const checkout = checkoutFor(url);
+      const ws = await prepareWorkspace(join(root, 'filter-home'), 'filtered', checkout, null, 'r', auth);
+      const marks = join(root, 'filter-marks');
+      // As a worker could: a driver in the workspace's config (one through an included file too) and the
+      // attributes that name them, left uncommitted for the agent's wip commit.
+      const included = join(root, 'filter-include');
+      await writeFile(included, `[filter "inc"]\n\tclean = touch ${marks}-inc; cat\n`);
+      await sh(ws.dir, 'config', 'include.path', included);
+      await sh(ws.dir, 'config', 'filter.evil.clean', `touch ${marks}-clean; cat`);
+      await sh(ws.dir, 'config', 'filter.evil.smudge', `touch ${marks}-smudge; cat`);
+      await sh(ws.dir, 'config', 'filter.evil.process', `touch ${marks}-process`);
+      await writeFile(join(ws.dir, '.gitattributes'), '* filter=evil\n*.txt filter=inc\n');
+      await writeFile(join(ws.dir, 'notes.txt'), 'left over\n');
+      await writeFile(join(ws.dir, 'PROGRESS.md'), 'changed\n');
+      const kept = await keepUncommitted(ws.dir, 'nightshift/wip/r', 'wip');
+      expect(kept).toMatch(/^[0-9a-f]{40}$/);
+      expect(await sh(ws.dir, 'show', 'nightshift/wip/r:notes.txt')).toBe('left over');
+      // The next prepare keeps a deletion the same way (add, reset --hard: smudge), then fetches and merges.
+      await rm(join(ws.dir, 'PROGRESS.md'));
+      await sh(ws.dir, 'config', '--unset', 'include.path');
+      const next = await prepareWorkspace(join(root, 'filter-home'), 'filtered', checkout, null, 'r2', auth);
+      expect(next.notes[0]).toMatch(/kept as one commit on nightshift\/wip\//);
+      expect(await readFile(join(ws.dir, 'PROGRESS.md'), 'utf8')).toBe('# Progress\n');
+      for (const suffix of ['-inc', '-clean', '-smudge', '-process'])
+        expect(existsSync(`${marks}${suffix}`), suffix).toBe(false);
+      expect(
+        filterOverridesOf('local\tfilter.evil.clean\nglobal\tfilter.lfs.clean\nlocal\tfilter.a=b.smudge'),
+      ).toEqual({
+        GIT_CONFIG_COUNT: '8',
+        GIT_CONFIG_KEY_0: 'filter.evil.clean',
+        GIT_CONFIG_VALUE_0: '',
+        GIT_CONFIG_KEY_1: 'filter.evil.smudge',
+        GIT_CONFIG_VALUE_1: '',
+        GIT_CONFIG_KEY_2: 'filter.evil.process',
+        GIT_CONFIG_VALUE_2: '',
+        GIT_CONFIG_KEY_3: 'filter.evil.required',
+        GIT_CONFIG_VALUE_3: 'false',
+        GIT_CONFIG_KEY_4: 'filter.a=b.clean',
+        GIT_CONFIG_VALUE_4: '',
+        GIT_CONFIG_KEY_5: 'filter.a=b.smudge',
+        GIT_CONFIG_VALUE_5: '',
+        GIT_CONFIG_KEY_6: 'filter.a=b.process',
+        GIT_CONFIG_VALUE_6: '',
+        GIT_CONFIG_KEY_7: 'filter.a=b.required',
+        GIT_CONFIG_VALUE_7: 'false',
+      });
     });
 
     it('hands no credential to git while the config could redirect or read it', async () => {

@@ -78,3 +78,38 @@ export function isAuthFailure(message: string): boolean {
     message,
   );
 }
+
+/** The scopes whose config a worker can write: the repository's own files and what they include. */
+const WORKSPACE_SCOPES = new Set(['local', 'worktree']);
+
+/**
+ * Filter drivers (`filter.<name>.clean/smudge/process`) that the workspace's own config defines run
+ * during the agent's `add`, `checkout`, `merge` and `reset` once a `.gitattributes` names them: code of
+ * the worker's, as the agent's user. From `git config --show-scope --name-only --get-regexp ^filter\.`,
+ * the environment (`GIT_CONFIG_COUNT`, which outranks the repository's config and takes any name) that
+ * empties each of them. Drivers of the agent's own global config (git-lfs) stay.
+ */
+export function filterOverridesOf(listing: string): Record<string, string> {
+  const drivers = new Set<string>();
+  for (const line of listing.split('\n')) {
+    const [scope = '', key = ''] = line.split('\t');
+    const match = /^filter\.(.+)\.[^.]+$/s.exec(key);
+    if (WORKSPACE_SCOPES.has(scope) && match) drivers.add(match[1] as string);
+  }
+  const env: Record<string, string> = {};
+  let n = 0;
+  for (const driver of drivers) {
+    for (const [name, value] of [
+      ['clean', ''],
+      ['smudge', ''],
+      ['process', ''],
+      ['required', 'false'],
+    ]) {
+      env[`GIT_CONFIG_KEY_${n}`] = `filter.${driver}.${name}`;
+      env[`GIT_CONFIG_VALUE_${n}`] = value as string;
+      n++;
+    }
+  }
+  if (n > 0) env.GIT_CONFIG_COUNT = String(n);
+  return env;
+}
