@@ -3,7 +3,8 @@
 #
 # Usage, as root:
 #   agent/install.sh [--project ID] [--agent-id ID] [--max-workers N] [--idle-minutes N]
-#                    [--credential-file FILE] [--bundle DIR] [--root DIR [--owners AGENT:WORKER]]
+#                    [--credential-file FILE] [--agent-setting NAME=VALUE]... [--bundle DIR]
+#                    [--root DIR [--owners AGENT:WORKER]]
 #   agent/install.sh <project-id>             (the same as --project)
 #
 # It installs Node 22, git, tmux, nftables and the Claude Code CLI, two users (the agent's "nightshift"
@@ -17,6 +18,11 @@
 # the users, ownership, npm, nft, systemctl): the tests use it. With --owners, --root still gives the
 # files to two existing users in place of nightshift and nightshift-worker, so a test can check who may
 # read what. Running it again updates the agent; runs keep running.
+#
+# --agent-setting NAME=VALUE (repeatable) adds one of the agent's git credential settings to agent.env:
+# NIGHTSHIFT_GIT_TOKEN, NIGHTSHIFT_GIT_TOKENS, NIGHTSHIFT_GIT_USERNAME, GITHUB_APP_ID,
+# GITHUB_APP_PRIVATE_KEY, GITHUB_API_URL (a value, or sm://SECRET for Secret Manager: README, Private
+# repositories). agent.env is readable by root and the agent's group only, never by the workers.
 set -euo pipefail
 
 PROJECT="${GOOGLE_CLOUD_PROJECT:-}"
@@ -27,6 +33,7 @@ CREDENTIAL_FILE=""
 BUNDLE=""
 ROOT=""
 OWNERS=""
+AGENT_SETTINGS=()
 USER_NAME=nightshift
 # The workers' user: every run's session runs as it. Its group is the one the agent shares run
 # directories and workspaces through.
@@ -46,6 +53,7 @@ while [ $# -gt 0 ]; do
   --max-workers) MAX_WORKERS="${2:?--max-workers needs a value}" && shift 2 ;;
   --idle-minutes) IDLE_MINUTES="${2:?--idle-minutes needs a value}" && shift 2 ;;
   --credential-file) CREDENTIAL_FILE="${2:?--credential-file needs a value}" && shift 2 ;;
+  --agent-setting) AGENT_SETTINGS+=("${2:?--agent-setting needs NAME=VALUE}") && shift 2 ;;
   --bundle) BUNDLE="${2:?--bundle needs a value}" && shift 2 ;;
   --root) ROOT="${2:?--root needs a value}" && shift 2 ;;
   --owners) OWNERS="${2:?--owners needs a value}" && shift 2 ;;
@@ -77,6 +85,13 @@ if [ -n "$CREDENTIAL_FILE" ]; then
     die "--credential-file must hold one line ANTHROPIC_API_KEY=... or CLAUDE_CODE_OAUTH_TOKEN=..."
   fi
 fi
+
+# Only the git credential settings, each on one line; written single-quoted, which systemd reads literally.
+SETTING_RE="^(NIGHTSHIFT_GIT_TOKENS?|NIGHTSHIFT_GIT_USERNAME|GITHUB_APP_ID|GITHUB_APP_PRIVATE_KEY|GITHUB_API_URL)=[^'"$'\n'"]+\$"
+for setting in "${AGENT_SETTINGS[@]}"; do
+  [[ "$setting" =~ $SETTING_RE ]] ||
+    die "--agent-setting takes NAME=VALUE for NIGHTSHIFT_GIT_TOKEN, NIGHTSHIFT_GIT_TOKENS, NIGHTSHIFT_GIT_USERNAME, GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY or GITHUB_API_URL, on one line without a single quote (a PEM key: sm://SECRET); got ${setting%%=*}"
+done
 
 SYSTEM=true
 if [ -n "$ROOT" ]; then
@@ -196,6 +211,7 @@ write_settings() {
     echo "NIGHTSHIFT_MAX_WORKERS=$MAX_WORKERS"
     echo "NIGHTSHIFT_IDLE_MINUTES=$IDLE_MINUTES"
     if [ -n "$AGENT_ID" ]; then echo "NIGHTSHIFT_AGENT_ID=$AGENT_ID"; fi
+    for setting in "${AGENT_SETTINGS[@]}"; do echo "${setting%%=*}='${setting#*=}'"; done
   } >"$agent_env.tmp"
   own "root:$USER_NAME" 0640 "$agent_env.tmp"
   mv "$agent_env.tmp" "$agent_env"

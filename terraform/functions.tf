@@ -10,29 +10,29 @@ locals {
       name    = "nightshift-api"
       memory  = "512Mi"
       timeout = 60
-      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
-      secrets = ["api_tokens", "github_token"]
+      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD", "GITHUB_APP_ID", "GITHUB_API_URL"]
+      secrets = ["api_tokens", "github_token", "github_app_key"]
     }
     githubWebhook = {
       name    = "nightshift-github-webhook"
       memory  = "256Mi"
       timeout = 60
-      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
-      secrets = ["webhook_secret", "github_token"]
+      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD", "GITHUB_APP_ID", "GITHUB_API_URL"]
+      secrets = ["webhook_secret", "github_token", "github_app_key"]
     }
     scheduler = {
       name    = "nightshift-scheduler"
       memory  = "256Mi"
       timeout = 300
-      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
-      secrets = ["github_token"]
+      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD", "GITHUB_APP_ID", "GITHUB_API_URL"]
+      secrets = ["github_token", "github_app_key"]
     }
     reactor = {
       name    = "nightshift-reactor"
       memory  = "256Mi"
       timeout = 60
-      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD"]
-      secrets = ["github_token"]
+      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD", "GITHUB_APP_ID", "GITHUB_API_URL"]
+      secrets = ["github_token", "github_app_key"]
     }
   }
   # The values of the plain variables. An empty value counts as unset in the code (the price table is used).
@@ -42,11 +42,15 @@ locals {
     NIGHTSHIFT_VMS            = join(",", [for name in sort(keys(local.vms)) : "${var.zone}/${name}"])
     NIGHTSHIFT_WORKERS_PER_VM = tostring(var.workers_per_vm)
     NIGHTSHIFT_VM_HOURLY_USD  = var.vm_hourly_usd == null ? "" : tostring(var.vm_hourly_usd)
+    # Empty until you create the GitHub App (README, Private repositories): the code then uses GITHUB_TOKEN.
+    GITHUB_APP_ID  = var.github_app_id
+    GITHUB_API_URL = var.github_api_url
   }
   # The GitHub token is optional in the code; it is mounted once it has a version (use_github_token).
+  # The App's key likewise, once github_app_id is set (its secret must have a version by then).
   mounted_secrets = {
     for entry, f in local.functions : entry => [
-      for key in f.secrets : key if key != "github_token" || var.use_github_token
+      for key in f.secrets : key if(key != "github_token" || var.use_github_token) && (key != "github_app_key" || var.github_app_id != "")
     ]
   }
 }

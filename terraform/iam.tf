@@ -113,6 +113,15 @@ resource "google_secret_manager_secret_iam_member" "vm" {
   member    = "serviceAccount:${google_service_account.vm[each.key].email}"
 }
 
+# Each VM's agent reads the git credentials itself, at each use (the App's key, the git tokens): those
+# secrets alone, one grant per VM and secret.
+resource "google_secret_manager_secret_iam_member" "vm_git" {
+  for_each  = { for pair in setproduct(keys(local.vms), local.agent_secrets) : "${pair[0]}/${pair[1]}" => { vm = pair[0], secret = pair[1] } }
+  secret_id = google_secret_manager_secret.s[each.value.secret].id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.vm[each.value.vm].email}"
+}
+
 # The VMs download the agent bundle from the bucket (read only).
 resource "google_storage_bucket_iam_member" "vm_read_bundle" {
   for_each = local.vms

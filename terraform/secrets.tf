@@ -7,7 +7,16 @@ locals {
     webhook_secret    = { id = "nightshift-github-webhook-secret", env = "GITHUB_WEBHOOK_SECRET" }
     github_token      = { id = "nightshift-github-token", env = "GITHUB_TOKEN" }
     claude_credential = { id = "nightshift-claude-credential", env = null }
+    # Private repositories (README, Private repositories): the GitHub App's private key (the functions
+    # mount it, the agents read it), and the agents' git tokens. The agents read these at each use
+    # (sm:// in agent.env), so a new version takes effect at the next run; an empty secret is off.
+    github_app_key = { id = "nightshift-github-app-key", env = "GITHUB_APP_PRIVATE_KEY" }
+    git_token      = { id = "nightshift-git-token", env = null }
+    git_tokens     = { id = "nightshift-git-tokens", env = null }
   }
+  # What each VM's agent reads from Secret Manager itself, and nothing else (the Claude credential is
+  # the startup script's).
+  agent_secrets = ["github_app_key", "git_token", "git_tokens"]
   # A function cannot start on a secret without a version, so these two get a first random one here
   # (read it with `gcloud secrets versions access latest --secret=...`, replace it any time). The GitHub
   # token and the Claude credential are yours to add; the token is mounted only once use_github_token is set.

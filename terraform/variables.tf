@@ -108,6 +108,26 @@ variable "use_github_token" {
   default     = false
 }
 
+variable "github_app_id" {
+  description = "The App ID of your GitHub App (README, Private repositories), for the functions' comments and pull requests and the agents' clones and pushes; empty for none (the functions then use the GitHub token). Add a version to nightshift-github-app-key first."
+  type        = string
+  default     = ""
+  validation {
+    condition     = can(regex("^[0-9]{0,12}$", var.github_app_id))
+    error_message = "github_app_id must be the App's numeric App ID (its settings page shows it), or empty."
+  }
+}
+
+variable "github_api_url" {
+  description = "GitHub's REST API root: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server (GITHUB_API_URL)."
+  type        = string
+  default     = "https://api.github.com"
+  validation {
+    condition     = can(regex("^https://[^/\\s]+(/[^\\s]*)?$", var.github_api_url))
+    error_message = "github_api_url must be an https URL such as https://api.github.com or https://github.example.com/api/v3."
+  }
+}
+
 variable "scheduler_schedule" {
   description = "Cron schedule of the scheduler tick (Cloud Scheduler): how often worker schedules are looked at."
   type        = string

@@ -111,6 +111,11 @@ resource "google_compute_instance" "worker" {
       bucket            = google_storage_bucket.artifacts.name
       agent_object      = google_storage_bucket_object.agent.name
       credential_secret = google_secret_manager_secret.s["claude_credential"].secret_id
+      app_key_secret    = google_secret_manager_secret.s["github_app_key"].secret_id
+      git_token_secret  = google_secret_manager_secret.s["git_token"].secret_id
+      git_tokens_secret = google_secret_manager_secret.s["git_tokens"].secret_id
+      github_app_id     = var.github_app_id
+      github_api_url    = var.github_api_url
       max_workers       = var.workers_per_vm
       idle_minutes      = var.idle_minutes
       agent_id          = each.key
@@ -129,6 +134,7 @@ resource "google_compute_instance" "worker" {
     google_project_service.apis,
     google_storage_bucket_iam_member.vm_read_bundle,
     google_secret_manager_secret_iam_member.vm,
+    google_secret_manager_secret_iam_member.vm_git,
     google_pubsub_subscription_iam_member.vm_subscribe,
     google_project_iam_member.runtime,
   ]

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { AgentState, Command, Run } from '@nightshift/shared';
 import { claimQueued, queueCandidates } from './claim.js';
 import { finishRun } from './finish.js';
+import type { GitAuth } from './git-auth/credentials.js';
 import { type AgentSelf, beat, pollCancels } from './heartbeat.js';
 import { IdleStop } from './idle.js';
 import { type Launcher, launchRun } from './launch.js';
@@ -30,6 +31,7 @@ interface Deps {
   timings: AgentTimings;
   home: string;
   launcher: Launcher;
+  gitAuth: GitAuth;
 }
 
 export class Agent {
@@ -65,6 +67,7 @@ export class Agent {
       log: opts.logger,
       timings: opts.timings,
       home: opts.home,
+      gitAuth: opts.gitAuth,
       launcher: {
         workerCommand: opts.workerCommand,
         workerEnv: opts.workerEnv,

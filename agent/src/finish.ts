@@ -1,6 +1,7 @@
 // Finish: how an ending becomes a terminal status, unfinished work kept on its wip branch, the push, and the terminal write.
 
 import { type Progress, type Run, tailOf, type Usage } from '@nightshift/shared';
+import type { GitAuth } from './git-auth/credentials.js';
 import { markRunning } from './launch.js';
 import {
   type HeldRun,
@@ -22,6 +23,7 @@ import {
   keepUncommitted,
   pushBranch,
   pushRef,
+  remoteOf,
   wipBranchOf,
   wipMessageOf,
 } from './workspace.js';
@@ -135,6 +137,8 @@ export interface FinishDeps {
   store: Store;
   tmux: Tmux;
   clock: Clock;
+  /** The git credentials of the pushes. */
+  gitAuth: GitAuth;
 }
 
 /**
@@ -162,9 +166,10 @@ async function takeLeftWork(deps: FinishDeps, held: HeldRun, status: Outcome['st
   }
   if (wipBranch !== null) {
     held.log.info('uncommitted work kept', { branch });
-    if (held.checkout.repo?.push) {
+    const repo = held.checkout.repo;
+    if (repo?.push) {
       try {
-        await pushRef(dir, wipBranch);
+        await pushRef(dir, remoteOf(repo, deps.gitAuth), wipBranch);
       } catch (error) {
         notes.push(
           `pushing ${wipBranch} failed (${errorMessage(error)}); the run's uncommitted work is kept in ${dir}`,
@@ -197,7 +202,7 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
     // both from the run document, so an agent that adopted the run after a restart pushes the same one.
     const branch = held.run.workBranch ?? repo.branch;
     try {
-      await pushBranch(held.workspace, branch);
+      await pushBranch(held.workspace, remoteOf(repo, deps.gitAuth), branch);
       held.pushed({ branch, failure: null });
     } catch (error) {
       held.pushed({

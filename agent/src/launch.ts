@@ -2,6 +2,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Run } from '@nightshift/shared';
+import type { GitAuth } from './git-auth/credentials.js';
 import { type HeldRun, type Launched, outcomeOf } from './lifecycle.js';
 import { errorMessage } from './log.js';
 import type { Clock } from './options.js';
@@ -26,6 +27,8 @@ export interface LaunchDeps {
   timings: Pick<AgentTimings, 'minuteMs'>;
   home: string;
   launcher: Launcher;
+  /** The git credentials of the clone and fetch. */
+  gitAuth: GitAuth;
 }
 
 /** The worker's argv: the prompt travels as one argument, never through a shell or tmux. */
@@ -71,6 +74,7 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
       held.checkout,
       held.run.workBranch,
       held.runId,
+      deps.gitAuth,
     );
     held.inWorkspace(prepared.dir, prepared.startCommit);
     for (const note of prepared.notes) await store.note(held.runId, note).catch(() => {});

@@ -2,6 +2,8 @@
 import { ConfigError, createFirestore, createPubSub } from '@nightshift/shared';
 import { Agent } from './agent.js';
 import { loadConfig } from './config.js';
+import { createGitAuth } from './git-auth/credentials.js';
+import { createSecretReader } from './git-auth/secrets.js';
 import { createLogger } from './log.js';
 import { compileAgentOptions } from './options.js';
 import { idleStopMsOf } from './timings.js';
@@ -21,6 +23,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ agent: config.agentId }, undefined, 'info', config.logFormat);
   const db = createFirestore(config.projectId);
   const pubsub = createPubSub(config.projectId);
+  const clock = { now: () => new Date() };
+  const secrets = createSecretReader({
+    metadataHost: config.metadataHost,
+    apiUrl: config.secretManagerUrl,
+    clock,
+  });
   const agent = new Agent(
     compileAgentOptions({
       agentId: config.agentId,
@@ -37,6 +45,7 @@ async function main(): Promise<void> {
       pubsub,
       tmux: createTmux(config.tmuxSocket),
       logger,
+      gitAuth: createGitAuth(config.git, { secrets, clock }),
     }),
   );
   let stopping = false;

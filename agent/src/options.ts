@@ -6,6 +6,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { AgentIdSchema, formatIssues, VmRefSchema } from '@nightshift/shared';
 import { z } from 'zod';
+import { type GitAuth, NO_GIT_AUTH } from './git-auth/credentials.js';
 import { createLogger, type Logger } from './log.js';
 import { type AgentTimings, AgentTimingsSchema, DEFAULT_TIMINGS } from './timings.js';
 import type { Tmux } from './tmux.js';
@@ -63,6 +64,8 @@ export interface AgentClients {
   tmux: Tmux;
   logger?: Logger;
   now?: () => Date;
+  /** The git credentials of clones, fetches and pushes; unset: none (the VM user's own git setup). */
+  gitAuth?: GitAuth;
 }
 
 export type AgentOptionsInput = AgentSettings & AgentClients;
@@ -75,11 +78,12 @@ export interface AgentOptions extends Omit<z.output<typeof AgentSettingsSchema>,
   tmux: Tmux;
   logger: Logger;
   clock: Clock;
+  gitAuth: GitAuth;
 }
 
 /** Parses and defaults every option; throws one error naming each bad setting. */
 export function compileAgentOptions(input: AgentOptionsInput): AgentOptions {
-  const { db, pubsub, tmux, logger, now, ...settings } = input;
+  const { db, pubsub, tmux, logger, now, gitAuth, ...settings } = input;
   const parsed = AgentSettingsSchema.safeParse(settings);
   if (!parsed.success) throw new Error(`agent options: ${formatIssues(parsed.error)}`);
   const s = parsed.data;
@@ -91,5 +95,6 @@ export function compileAgentOptions(input: AgentOptionsInput): AgentOptions {
     tmux,
     logger: logger ?? createLogger({ agent: s.agentId }),
     clock: { now: now ?? (() => new Date()) },
+    gitAuth: gitAuth ?? NO_GIT_AUTH,
   };
 }

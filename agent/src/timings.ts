@@ -67,3 +67,16 @@ export const METADATA_TIMEOUT_MS = 2_000;
 export const TMUX_COMMAND_TIMEOUT_MS = 10_000;
 /** Longest a git command may take: a clone or fetch of a large repository, or a push over a slow link. */
 export const GIT_COMMAND_TIMEOUT_MS = 5 * 60_000;
+/**
+ * A GitHub App installation token (valid one hour) is reused until this long before its `expires_at`, never
+ * later: a clone or push started on it must not outlive it.
+ */
+export const GITHUB_APP_TOKEN_REUSE_MARGIN_MS = 5 * 60_000;
+/** The App's JWT: `iat` set back this far (GitHub's advice, for clock drift) … */
+export const GITHUB_APP_JWT_BACKDATE_MS = 60_000;
+/** … and valid this long from `iat` (GitHub allows at most ten minutes). */
+export const GITHUB_APP_JWT_LIFETIME_MS = 9 * 60_000;
+/** The VM's metadata-server access token is reused until this long before it expires. */
+export const METADATA_TOKEN_REUSE_MARGIN_MS = 60_000;
+/** Longest one credential call may take: GitHub's API, the metadata server's token, Secret Manager. */
+export const CREDENTIAL_HTTP_TIMEOUT_MS = 15_000;

@@ -4,32 +4,130 @@ import { access, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type RunCheckout, RunIdSchema } from '@nightshift/shared';
+import { gitEnvironment } from './config.js';
+import { type GitAuth, httpRemoteOf, stripUserinfo } from './git-auth/credentials.js';
+import {
+  credentialInvocation,
+  filterOverridesOf,
+  HARDENING_ARGS,
+  isAuthFailure,
+  refusedConfigKeys,
+} from './git-auth/git-command.js';
 import { GIT_COMMAND_TIMEOUT_MS } from './timings.js';
 
 const run = promisify(execFile);
 /** What git may print before it is cut off (a rev-list of a long run, a noisy clone). */
 const GIT_OUTPUT_MAX_BYTES = 16 * 1024 * 1024;
 
+/** A git failure: the message names the subcommand; `detail` is git's own last lines (userinfo stripped). */
+export class GitError extends Error {
+  override readonly name = 'GitError';
+  constructor(
+    readonly command: string,
+    readonly detail: string,
+  ) {
+    super(`git ${command} failed: ${detail}`);
+  }
+}
+
+/**
+ * Runs git with argv, hardened against the workspace's own config (HARDENING_ARGS: no worker-written
+ * hook, fsmonitor or credential helper runs as the agent), in an environment without the agent's
+ * secrets. Everything kept of git's output has its URLs' user names and passwords stripped.
+ */
 export async function git(
   cwd: string,
   args: string[],
   opts: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<string> {
+  const env = gitEnvironment();
   try {
-    const { stdout } = await run('git', args, {
+    const { stdout } = await run('git', [...HARDENING_ARGS, ...args], {
       cwd,
       timeout: opts.timeoutMs ?? GIT_COMMAND_TIMEOUT_MS,
       maxBuffer: GIT_OUTPUT_MAX_BYTES,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...opts.env },
+      env: { ...env, ...(await filterOverrides(cwd, env)), ...opts.env },
     });
     return stdout.trim();
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    const detail = (e.stderr ?? '').trim() || e.message;
+    const detail = stripUserinfo((e.stderr ?? '').trim() || e.message);
     // The subcommand, past any `-c name=value` before it.
-    const command = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? args[0];
-    throw new Error(`git ${command} failed: ${detail.split('\n').slice(-3).join(' ')}`);
+    const command = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? args[0] ?? '';
+    throw new GitError(command, detail.split('\n').slice(-3).join(' '));
   }
+}
+
+/** The overrides that empty the filter drivers of the workspace's own config (none outside a repository). */
+async function filterOverrides(cwd: string, env: Record<string, string>): Promise<Record<string, string>> {
+  try {
+    const { stdout } = await run(
+      'git',
+      ['config', '--includes', '--show-scope', '--name-only', '--get-regexp', '^filter\\.'],
+      { cwd, env, timeout: GIT_COMMAND_TIMEOUT_MS },
+    );
+    return filterOverridesOf(stdout);
+  } catch {
+    // Exit 1: no filter at all; outside a repository: nothing to override.
+    return {};
+  }
+}
+
+/** A network remote: the URL from the run's checkout (never the workspace's own `origin`) and its credential. */
+export interface Remote {
+  url: string;
+  /** The repository's `credential` name, if it gives one. */
+  credential?: string | undefined;
+  auth: GitAuth;
+}
+
+/**
+ * One network operation (clone, fetch, push) on `remote`, with the credential handed to git for it
+ * alone. The URL always comes from the run's checkout, so a worker that rewrote `origin` cannot point
+ * the agent's push elsewhere; a workspace whose config could redirect or read a credential is refused.
+ * A failed authentication names the remote (without userinfo) and the credential source, never a secret.
+ */
+async function remoteGit(
+  cwd: string,
+  remote: Remote,
+  args: string[],
+  inRepository: boolean,
+): Promise<string> {
+  const display = stripUserinfo(remote.url);
+  const command = args[0] ?? 'git';
+  const resolved = await remote.auth.forRemote(remote.url, remote.credential).catch((error: unknown) => {
+    throw new Error(`git ${command} of ${display}: ${stripUserinfo((error as Error).message)}`);
+  });
+  const http = httpRemoteOf(remote.url);
+  let extra: { args: string[]; env: Record<string, string> } = { args: [], env: {} };
+  if (resolved.credential !== null && http !== null) {
+    if (inRepository) {
+      const names = (await git(cwd, ['config', '--local', '--list', '--name-only']).catch(() => ''))
+        .split('\n')
+        .filter((n) => n !== '');
+      const refused = refusedConfigKeys(names);
+      if (refused.length > 0)
+        throw new Error(
+          `git ${command} of ${display} refused: the workspace's .git/config sets ${refused.join(', ')}, which could send the credential elsewhere; the agent hands no credential to git while it is there (remove it with git config --unset)`,
+        );
+    }
+    extra = credentialInvocation(http, resolved.credential);
+  }
+  try {
+    return await git(cwd, [...extra.args, ...args], { env: extra.env });
+  } catch (error) {
+    if (!(error instanceof GitError) || !isAuthFailure(error.detail)) throw error;
+    throw new Error(
+      resolved.credential === null
+        ? `git ${command} of ${display} failed: the remote asks for a credential and this agent has none for it (${resolved.source}; see the README, Private repositories): ${error.detail}`
+        : `git ${command} of ${display} failed: authentication with ${resolved.source} was refused: ${error.detail}`,
+    );
+  }
+}
+
+/** The checkout's repository as a network remote. */
+export function remoteOf(repo: NonNullable<RunCheckout['repo']>, auth: GitAuth): Remote {
+  return { url: repo.url, credential: repo.credential, auth };
 }
 
 export interface Prepared {
@@ -68,8 +166,9 @@ export async function prepareWorkspace(
   home: string,
   workerId: string,
   checkout: RunCheckout,
-  workBranch: string | null = null,
-  runId: string | null = null,
+  workBranch: string | null,
+  runId: string | null,
+  auth: GitAuth,
 ): Promise<Prepared> {
   const notes: string[] = [];
   const dir = workspaceDirOf(home, workerId, checkout);
@@ -79,7 +178,7 @@ export async function prepareWorkspace(
       notes.push(`work branch ${workBranch} not made: the worker's workdir is used as it is`);
     // A workdir that is no git repository has no unfinished work to tell apart.
     if ((await gitDirOf(dir)) !== null) {
-      notes.push(...(await keepLeftovers(dir, false)));
+      notes.push(...(await keepLeftovers(dir, null)));
       await markRun(dir, runId);
     }
     return { dir, startCommit: await headCommitOf(dir), notes };
@@ -88,11 +187,13 @@ export async function prepareWorkspace(
   if (repo === null) throw new Error('the run has neither repo nor workdir');
   const root = join(home, 'workspaces');
   await mkdir(root, { recursive: true });
+  const remote = remoteOf(repo, auth);
   if (!(await exists(join(dir, '.git')))) {
-    await git(root, ['clone', '--branch', repo.branch, '--', repo.url, dir]);
+    await remoteGit(root, remote, ['clone', '--branch', repo.branch, '--', repo.url, dir], false);
   } else {
-    notes.push(...(await keepLeftovers(dir, repo.push)));
-    await git(dir, ['fetch', 'origin']);
+    notes.push(...(await keepLeftovers(dir, repo.push ? remote : null)));
+    // The checkout's URL, not the workspace's `origin`, into origin's usual tracking refs.
+    await remoteGit(dir, remote, ['fetch', '--', repo.url, '+refs/heads/*:refs/remotes/origin/*'], true);
     await git(dir, ['checkout', repo.branch, '--']);
     try {
       await git(dir, ['merge', '--ff-only', `origin/${repo.branch}`]);
@@ -133,10 +234,10 @@ async function markedRun(gitDir: string): Promise<string | null> {
 
 /**
  * Keeps what an unfinished earlier run left uncommitted on `nightshift/wip/<that run>` (from the marker),
- * else `nightshift/wip/unknown-<time>`, pushed with `push`; returns the notes for the new run. Never
- * throws for the push: the changes are safe in the local branch.
+ * else `nightshift/wip/unknown-<time>`, pushed to `push` when given; returns the notes for the new run.
+ * Never throws for the push: the changes are safe in the local branch.
  */
-async function keepLeftovers(dir: string, push: boolean): Promise<string[]> {
+async function keepLeftovers(dir: string, push: Remote | null): Promise<string[]> {
   if (!(await hasUncommitted(dir))) return [];
   const gitDir = await gitDirOf(dir);
   const previous = gitDir === null ? null : await markedRun(gitDir);
@@ -151,9 +252,9 @@ async function keepLeftovers(dir: string, push: boolean): Promise<string[]> {
       : 'nightshift: uncommitted work of an earlier run (left unfinished)';
   await keepUncommitted(dir, branch, message);
   const notes = [`the workspace held uncommitted changes left by ${who}; kept as one commit on ${branch}`];
-  if (push) {
+  if (push !== null) {
     try {
-      await pushRef(dir, branch);
+      await pushRef(dir, push, branch);
     } catch (error) {
       notes.push(`pushing ${branch} failed (${(error as Error).message}); it is kept in ${dir}`);
     }
@@ -247,11 +348,11 @@ export async function commitsSince(dir: string, start: string | null): Promise<s
 }
 
 /** Pushes HEAD to the branch on origin; never forced, so a branch that moved on elsewhere is refused. */
-export async function pushBranch(dir: string, branch: string): Promise<void> {
-  await git(dir, ['push', 'origin', `HEAD:refs/heads/${branch}`]);
+export async function pushBranch(dir: string, remote: Remote, branch: string): Promise<void> {
+  await remoteGit(dir, remote, ['push', '--', remote.url, `HEAD:refs/heads/${branch}`], true);
 }
 
-/** Pushes a local branch to the branch of the same name on origin; never forced. */
-export async function pushRef(dir: string, branch: string): Promise<void> {
-  await git(dir, ['push', 'origin', `refs/heads/${branch}:refs/heads/${branch}`]);
+/** Pushes a local branch to the branch of the same name on the remote; never forced. */
+export async function pushRef(dir: string, remote: Remote, branch: string): Promise<void> {
+  await remoteGit(dir, remote, ['push', '--', remote.url, `refs/heads/${branch}:refs/heads/${branch}`], true);
 }

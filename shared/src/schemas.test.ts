@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { AgentHeartbeatSchema, isAgentAlive } from './agent.js';
-import { CreateRunSchema, RunEventSchema, RunSchema } from './run.js';
+import { CreateRunSchema, checkoutOf, RunEventSchema, RunSchema } from './run.js';
 import { fieldIssues } from './validation.js';
 import {
   DEFAULT_PROMPT,
@@ -104,6 +104,29 @@ describe('WorkerSpecSchema', () => {
     const issue = issues.find((i) => i.path === path);
     expect(issue, JSON.stringify(issues)).toBeDefined();
     expect(issue?.message).toContain(message);
+  });
+});
+
+describe('repo.credential', () => {
+  it("names one of the agent's credentials and travels in the run's checkout", () => {
+    const w = WorkerSchema.parse({
+      id: 'blog',
+      repo: { url: 'https://gitlab.com/me/blog.git', push: true, credential: 'gitlab' },
+      createdAt: '2026-12-01T10:00:00.000Z',
+      updatedAt: '2026-12-01T10:00:00.000Z',
+    });
+    expect(checkoutOf(w).repo).toEqual({
+      url: 'https://gitlab.com/me/blog.git',
+      branch: 'main',
+      push: true,
+      credential: 'gitlab',
+    });
+    expect(issuesOf(WorkerSpecSchema, { id: 'a', repo: { url: '/r', credential: '--x' } })).toEqual([
+      {
+        path: 'repo.credential',
+        message: 'expected a credential name of letters, digits, "_" or "-" (such as "acme" or "github-app")',
+      },
+    ]);
   });
 });
 

@@ -60,11 +60,21 @@ export const WorkspacePathSchema = z
     message: 'expected a file path not starting with "-" and without NUL or line breaks',
   });
 
+/** The name of one of the agent's configured git credentials (agent/PROTOCOL.md, Credentials). */
+export const CredentialNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, {
+  message: 'expected a credential name of letters, digits, "_" or "-" (such as "acme" or "github-app")',
+});
+
 export const RepoSchema = z.strictObject({
   url: RepoUrlSchema,
   branch: BranchSchema.default('main'),
   /** Push the branch after the run (never force). */
   push: z.boolean().default(false),
+  /**
+   * Which of the agent's git credentials clones, fetches and pushes it: a name of NIGHTSHIFT_GIT_TOKENS, or
+   * `github-app`; unset: the GitHub App for its GitHub remotes, else NIGHTSHIFT_GIT_TOKEN.
+   */
+  credential: CredentialNameSchema.optional(),
 });
 export type Repo = z.infer<typeof RepoSchema>;
 

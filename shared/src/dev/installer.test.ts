@@ -311,6 +311,15 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
       metadataHost: undefined,
       onEmulators: false,
       logFormat: 'json',
+      // No git credential given: the VM user's own git setup.
+      git: {
+        token: undefined,
+        username: 'x-access-token',
+        tokens: undefined,
+        app: undefined,
+        apiUrl: 'https://api.github.com',
+      },
+      secretManagerUrl: undefined,
     });
     expect(env.NIGHTSHIFT_IDLE_MINUTES).toBe('20');
     // Workers can commit on a fresh VM: a git identity for the nightshift user.
@@ -343,6 +352,40 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
     );
   });
 
+  it('writes the git credential settings into agent.env, single-quoted, as the agent reads them', async () => {
+    const root = await tempDir('nightshift-root-git-');
+    const settings = [
+      'NIGHTSHIFT_GIT_TOKEN=sm://nightshift-git-token',
+      'NIGHTSHIFT_GIT_TOKENS={"acme":"t1"}',
+      'GITHUB_APP_ID=12345',
+      'GITHUB_APP_PRIVATE_KEY=sm://nightshift-github-app-key',
+    ];
+    const args = [
+      '--root',
+      root,
+      '--project',
+      'my-project-1',
+      ...settings.flatMap((s) => ['--agent-setting', s]),
+    ];
+    expect((await install(args)).code).toBe(0);
+    const agentEnv = await readFile(join(root, 'etc/nightshift/agent.env'), 'utf8');
+    expect(agentEnv).toContain(`NIGHTSHIFT_GIT_TOKENS='{"acme":"t1"}'\n`);
+    // As systemd reads an EnvironmentFile: single quotes keep the value as it is.
+    const env = Object.fromEntries(
+      agentEnv
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).replace(/^'(.*)'$/, '$1')]),
+    );
+    const config = loadConfig(env);
+    expect(config.git.app?.id).toBe('12345');
+    expect(config.git.tokens).toEqual({ kind: 'value', value: '{"acme":"t1"}' });
+    expect(config.git.token).toEqual({
+      kind: 'secret-manager',
+      version: 'projects/my-project-1/secrets/nightshift-git-token/versions/latest',
+    });
+  });
+
   it('refuses bad input with one line naming it, and installs nothing', async () => {
     const root = await tempDir('nightshift-root-bad-');
     const badCredential = join(root, '..', `bad-credential-${process.pid}.env`);
@@ -359,6 +402,14 @@ describe('agent/install.sh --root (every step that needs no packages, user or sy
         '--credential-file must hold one line',
       ],
       [['--project', 'my-project-1', '--colour', 'blue'], 'unknown option --colour'],
+      [
+        ['--project', 'my-project-1', '--agent-setting', 'LD_PRELOAD=/tmp/evil.so'],
+        '--agent-setting takes NAME=VALUE for NIGHTSHIFT_GIT_TOKEN',
+      ],
+      [
+        ['--project', 'my-project-1', '--agent-setting', "NIGHTSHIFT_GIT_TOKEN=it's"],
+        '--agent-setting takes NAME=VALUE',
+      ],
     ];
     for (const [args, message] of cases) {
       const result = await install(['--root', root, ...args]);

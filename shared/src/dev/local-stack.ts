@@ -124,7 +124,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     return child;
   };
 
-  const functionsEnv = { ...env };
+  // The agent's git credentials (NIGHTSHIFT_GIT_TOKEN[S], GITHUB_APP_*, GITHUB_API_URL) reach it from the
+  // environment as given; the functions need only the App's (they comment and open pull requests).
+  const { NIGHTSHIFT_GIT_TOKEN: _token, NIGHTSHIFT_GIT_TOKENS: _tokens, ...functionsEnv } = env;
   const agentEnv = { ...env };
   if (options.vm) {
     const agentEntry = CHILDREN.find((c) => c.name === 'agent')?.entry as string;

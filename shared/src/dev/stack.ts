@@ -39,10 +39,25 @@ async function main(): Promise<void> {
       `  VM           ${LOCAL_VM.zone}/${LOCAL_VM.name} on a Compute stand-in (${compute?.url}): stopped until a run`,
       '               waits; GET /v1/vms shows it, and its agent starts and stops with it',
       `  worker       ${env.NIGHTSHIFT_WORKER_COMMAND || 'claude'}`,
+      `  git          ${gitCredentialsOf(env)}`,
       '  Ctrl-C stops everything.',
       '',
     ].join('\n'),
   );
+}
+
+/** Which git credentials the agent got from the environment (names only, never a value). */
+function gitCredentialsOf(env: Record<string, string | undefined>): string {
+  const given = [
+    env.NIGHTSHIFT_GIT_TOKEN ? 'NIGHTSHIFT_GIT_TOKEN' : '',
+    env.NIGHTSHIFT_GIT_TOKENS ? 'NIGHTSHIFT_GIT_TOKENS' : '',
+    env.GITHUB_APP_ID
+      ? `the GitHub App ${env.GITHUB_APP_ID} (${env.GITHUB_API_URL || 'https://api.github.com'})`
+      : '',
+  ].filter((s) => s !== '');
+  return given.length > 0
+    ? `credentials: ${given.join(', ')} (README, Private repositories)`
+    : 'no credential: your own git setup (README, Private repositories)';
 }
 
 main().catch((error: unknown) => {

@@ -305,6 +305,47 @@ describe('terraform/ and the code', () => {
     expect(String(locals.mounted_secrets)).toContain('key != "github_token" || var.use_github_token');
   });
 
+  it("creates the git credentials' secrets empty and grants each VM those alone, read by the agent as sm:// references", () => {
+    expect(locals.agent_secrets).toEqual(['github_app_key', 'git_token', 'git_tokens']);
+    expect(secrets.github_app_key).toEqual({
+      id: 'nightshift-github-app-key',
+      env: 'GITHUB_APP_PRIVATE_KEY',
+    });
+    // Empty: no version is made here (the agent takes an empty secret as not configured).
+    expect(locals.generated_secrets).not.toContain('git_token');
+    const grant = resource('google_secret_manager_secret_iam_member', 'vm_git');
+    expect(grant.secret_id).toBe('${google_secret_manager_secret.s[each.value.secret].id}');
+    expect(grant.member).toBe('serviceAccount:${google_service_account.vm[each.value.vm].email}');
+    expect(String(grant.for_each)).toContain('setproduct(keys(local.vms), local.agent_secrets)');
+    const startup = readFileSync(join(TF_DIR, 'startup.sh.tftpl'), 'utf8');
+    for (const setting of [
+      "'NIGHTSHIFT_GIT_TOKEN=sm://${git_token_secret}'",
+      "'NIGHTSHIFT_GIT_TOKENS=sm://${git_tokens_secret}'",
+      "'GITHUB_APP_PRIVATE_KEY=sm://${app_key_secret}'",
+    ])
+      expect(startup).toContain(setting);
+    // The agent takes those references and names as they are written.
+    const config = loadConfig({
+      GOOGLE_CLOUD_PROJECT: 'my-project',
+      NIGHTSHIFT_HOME: '/var/lib/nightshift',
+      NIGHTSHIFT_GIT_TOKEN: `sm://${secrets.git_token?.id}`,
+      NIGHTSHIFT_GIT_TOKENS: `sm://${secrets.git_tokens?.id}`,
+      GITHUB_APP_ID: '12345',
+      GITHUB_APP_PRIVATE_KEY: `sm://${secrets.github_app_key?.id}`,
+    });
+    expect(config.git.app?.privateKey).toEqual({
+      kind: 'secret-manager',
+      version: 'projects/my-project/secrets/nightshift-github-app-key/versions/latest',
+    });
+    // The functions mount the App's key only once github_app_id is set (a secret without a version
+    // would keep them from starting).
+    expect(String(locals.mounted_secrets)).toContain('key != "github_app_key" || var.github_app_id != ""');
+    for (const f of Object.values(functions)) {
+      expect(f.secrets).toContain('github_app_key');
+      expect(f.env).toContain('GITHUB_APP_ID');
+    }
+  });
+
   it('creates the topics and subscriptions under the names the code uses', () => {
     const topics = blocks.filter((b) => b.type === 'google_pubsub_topic').map((b) => nameOf(b.body.name));
     const subs = blocks

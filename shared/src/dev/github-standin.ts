@@ -1,0 +1,196 @@
+// A stand-in of GitHub's App endpoints: checks the App's RS256 JWT, the repositories and permissions asked, and mints installation tokens the git server accepts.
+import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, verify } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A new App key pair: the private key as GitHub hands it out (PKCS#1 PEM) and its public key. */
+export function makeAppKey(): { privateKeyPem: string; publicKey: KeyObject } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { privateKeyPem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), publicKey };
+}
+
+export interface StandinInstallation {
+  id: number;
+  owner: string;
+  /** The repositories the installation covers (names without the owner). */
+  repos: string[];
+  /** The most the App may hand out, e.g. `{contents: 'write'}`. */
+  permissions: Record<string, 'read' | 'write'>;
+}
+
+export interface MintedToken {
+  token: string;
+  installationId: number;
+  owner: string;
+  repos: string[];
+  permissions: Record<string, string>;
+  expiresAtMs: number;
+}
+
+export interface GitHubStandin {
+  url: string;
+  /** Every request, oldest first, with the answer's status and, for a refusal, why. */
+  requests: { method: string; path: string; status: number; why?: string; body?: unknown }[];
+  minted: MintedToken[];
+  /** Whether `token` is a live installation token for `owner/repo` (the git server's check). */
+  accepts(token: string, owner: string, repo: string): boolean;
+  close(): Promise<void>;
+}
+
+export interface GitHubStandinOptions {
+  appId: string;
+  /** The App's public key (PEM or KeyObject): the JWT must verify against it. */
+  publicKey: KeyObject | string;
+  installations: StandinInstallation[];
+  /** How long a minted token lives (GitHub: one hour). */
+  tokenLifetimeMs?: number;
+  /** The stand-in's clock, so a test can expire tokens. */
+  now?: () => number;
+  /** 0 (the default): any free port. */
+  port?: number;
+}
+
+const LEVEL = { read: 1, write: 2 } as const;
+
+/** The JWT's claims when it verifies (RS256, iss = the App, not expired, at most 10 minutes long); else why not. */
+function checkJwt(header: string | undefined, appId: string, key: KeyObject, nowMs: number): string | null {
+  const match = /^Bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/.exec(header ?? '');
+  if (match === null) return 'no Bearer JWT';
+  const [, h, p, s] = match as unknown as [string, string, string, string];
+  let head: { alg?: string };
+  let claims: { iat?: number; exp?: number; iss?: string | number };
+  try {
+    head = JSON.parse(Buffer.from(h, 'base64url').toString());
+    claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+  } catch {
+    return 'the JWT is not JSON';
+  }
+  if (head.alg !== 'RS256') return `alg ${head.alg}, not RS256`;
+  if (!verify('sha256', Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url'))) return 'bad signature';
+  if (String(claims.iss) !== appId) return `iss ${claims.iss} is not the App ${appId}`;
+  const now = Math.floor(nowMs / 1000);
+  if (typeof claims.iat !== 'number' || typeof claims.exp !== 'number') return 'no iat or exp';
+  if (claims.exp <= now) return 'expired';
+  if (claims.iat > now + 60) return 'iat in the future';
+  if (claims.exp - claims.iat > 600) return 'longer than 10 minutes';
+  return null;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') return {};
+  return JSON.parse(text);
+}
+
+export async function startGitHubStandin(options: GitHubStandinOptions): Promise<GitHubStandin> {
+  const key = typeof options.publicKey === 'string' ? createPublicKey(options.publicKey) : options.publicKey;
+  const now = options.now ?? (() => Date.now());
+  const lifetime = options.tokenLifetimeMs ?? 60 * 60_000;
+  const requests: GitHubStandin['requests'] = [];
+  const minted: MintedToken[] = [];
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const method = req.method ?? 'GET';
+    let body: unknown;
+    const answer = (status: number, json: unknown, why?: string) => {
+      requests.push({
+        method,
+        path,
+        status,
+        ...(why ? { why } : {}),
+        ...(body !== undefined ? { body } : {}),
+      });
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(json));
+    };
+    const bad = checkJwt(req.headers.authorization, options.appId, key, now());
+    if (bad !== null) return answer(401, { message: 'A JSON web token could not be decoded' }, bad);
+    const repoInstall = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path);
+    if (method === 'GET' && repoInstall) {
+      const [, owner, repo] = repoInstall as unknown as [string, string, string];
+      const found = options.installations.find(
+        (i) => i.owner.toLowerCase() === owner.toLowerCase() && i.repos.includes(repo),
+      );
+      if (!found) return answer(404, { message: 'Not Found' });
+      return answer(200, { id: found.id, account: { login: found.owner }, app_id: Number(options.appId) });
+    }
+    const mint = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
+    if (method === 'POST' && mint) {
+      const installation = options.installations.find((i) => i.id === Number(mint[1]));
+      if (!installation) return answer(404, { message: 'Not Found' });
+      try {
+        body = await readJson(req);
+      } catch {
+        return answer(400, { message: 'Problems parsing JSON' });
+      }
+      const asked = body as { repositories?: unknown; permissions?: unknown };
+      const repos = Array.isArray(asked.repositories) ? (asked.repositories as string[]) : installation.repos;
+      const missing = repos.filter((r) => !installation.repos.includes(r));
+      if (missing.length > 0)
+        return answer(
+          422,
+          {
+            message: `There is at least one repository that does not exist or is not accessible to the parent installation.`,
+          },
+          `not covered: ${missing.join(',')}`,
+        );
+      const permissions = (asked.permissions ?? installation.permissions) as Record<string, string>;
+      for (const [name, level] of Object.entries(permissions)) {
+        const most = installation.permissions[name];
+        if (most === undefined || (LEVEL[level as 'read' | 'write'] ?? 9) > LEVEL[most])
+          return answer(
+            422,
+            { message: `The permissions requested are not granted to this installation.` },
+            `${name}: ${level}`,
+          );
+      }
+      const token = `ghs_${randomBytes(18).toString('base64url')}`;
+      const expiresAtMs = now() + lifetime;
+      minted.push({
+        token,
+        installationId: installation.id,
+        owner: installation.owner,
+        repos,
+        permissions,
+        expiresAtMs,
+      });
+      return answer(201, {
+        token,
+        expires_at: new Date(expiresAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        permissions,
+        repository_selection: 'selected',
+        repositories: repos.map((name) => ({ name, full_name: `${installation.owner}/${name}` })),
+      });
+    }
+    return answer(404, { message: 'Not Found' });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    minted,
+    accepts(token, owner, repo) {
+      return minted.some(
+        (m) =>
+          m.token === token &&
+          m.owner.toLowerCase() === owner.toLowerCase() &&
+          m.repos.includes(repo) &&
+          m.permissions.contents === 'write' &&
+          now() < m.expiresAtMs,
+      );
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
