@@ -245,6 +245,7 @@ export interface components {
                 repo: {
                     /** @default main */
                     branch: string;
+                    credential?: string;
                     /** @default false */
                     push: boolean;
                     url: string;
@@ -451,6 +452,7 @@ export interface components {
             repo?: {
                 /** @default main */
                 branch: string;
+                credential?: string;
                 /** @default false */
                 push: boolean;
                 url: string;
@@ -503,6 +505,7 @@ export interface components {
             repo?: {
                 /** @default main */
                 branch: string;
+                credential?: string;
                 /** @default false */
                 push: boolean;
                 url: string;
@@ -551,6 +554,7 @@ export interface components {
             repo?: {
                 /** @default main */
                 branch: string;
+                credential?: string;
                 /** @default false */
                 push: boolean;
                 url: string;
