@@ -30,6 +30,7 @@ import {
   type WorkerLock,
   WorkerLockSchema,
 } from './records.js';
+import { type AccountLimit, AccountLimitSchema } from './limits.js';
 import { type Run, type RunEvent, RunEventSchema, RunSchema } from './run.js';
 import { formatIssues } from './validation.js';
 import { type VmRecord, VmRecordSchema } from './vm.js';
@@ -82,6 +83,7 @@ export interface Collections {
   githubFeedback: CollectionReference<GithubFeedback>;
   scheduleState: CollectionReference<ScheduleState>;
   vms: CollectionReference<VmRecord>;
+  limits: CollectionReference<AccountLimit>;
 }
 
 export function collections(db: Firestore): Collections {
@@ -107,6 +109,7 @@ export function collections(db: Firestore): Collections {
       .withConverter(zodConverter(GithubFeedbackSchema)),
     scheduleState: db.collection(COLLECTIONS.scheduleState).withConverter(zodConverter(ScheduleStateSchema)),
     vms: db.collection(COLLECTIONS.vms).withConverter(zodConverter(VmRecordSchema)),
+    limits: db.collection(COLLECTIONS.limits).withConverter(zodConverter(AccountLimitSchema)),
   };
 }
 

@@ -65,7 +65,9 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
   ]);
   // Runs that could start now: one per worker (a worker runs one run at a time), and none of a worker
   // whose lock says its active run already holds it (that run's agent takes the next one).
-  const busy = new Set(locks.docs.map((d) => d.id));
+  // A lock held by a queued run itself is a resumed run's (it keeps its worker while it waits).
+  const queuedIds = new Set(queued.docs.map((d) => d.id));
+  const busy = new Set(locks.docs.filter((d) => !queuedIds.has(d.data().runId)).map((d) => d.id));
   const startable = new Set(queued.docs.map((d) => d.data().workerId).filter((w) => !busy.has(w)));
   if (startable.size === 0) return outcome;
   const agents = agentsSnap.docs.map((d) => d.data());
