@@ -1,20 +1,24 @@
 // Finish: how an ending becomes a terminal status, unfinished work kept on its wip branch, the push, and the terminal write.
 
-import { type Progress, type Run, tailOf, type Usage } from '@nightshift/shared';
+import { stat } from 'node:fs/promises';
+import { type Piece, type Progress, type Run, tailOf, type Usage } from '@nightshift/shared';
 import { markRunning } from './launch.js';
 import {
   type HeldRun,
   type LeftWork,
   type Outcome,
   outcomeOf,
+  type Pause,
   type PushResult,
   type StopReason,
 } from './lifecycle.js';
+import { resumePlanOf, type SeenLimit } from './limit.js';
 import { errorMessage } from './log.js';
 import type { Clock } from './options.js';
 import { finalProgress } from './progress.js';
 import type { Store } from './store.js';
-import { type ExitStatus, judge, keepEnd, type StreamState } from './stream.js';
+import { type ExitStatus, judge, keepEnd, pieceUsageOf, type StreamState, usageLimitOf } from './stream.js';
+import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
 import {
   branchExists,
@@ -66,12 +70,26 @@ export function decideOutcome(
   const extra = exit?.note ? `; ${exit.note}` : '';
   // Without a result, stderr is where the worker said why (not logged in, refused to run as root, …).
   const said = facts.stream.result === null ? stderrSummary(exit?.stderrTail) : '';
-  return outcomeOf('failed', `${verdict.error}${extra}${said}`, { exitCode, note });
+  const error = `${verdict.error}${extra}${said}`;
+  // The finish settles these by the run's settings: a wait for the reset, a resume, or this failure.
+  const limit = usageLimitOf(facts.stream);
+  if (limit !== null) return outcomeOf('failed', error, { exitCode, note, limit });
+  // The runner's note when tmux closed the session under the worker (its server was killed, the VM went down).
+  const interrupted =
+    facts.stream.result === null && exit?.note === SESSION_CLOSED_NOTE
+      ? `its tmux session was closed while the worker ran (${exit.signal ?? `code ${exit.code}`})`
+      : null;
+  return outcomeOf('failed', error, { exitCode, note, interrupted });
 }
+
+/** What the runner writes in exit.json when the session was closed under the worker (runner.mjs). */
+export const SESSION_CLOSED_NOTE = 'the tmux session was closed while the worker ran';
 
 /** The ending of a session that is gone without an exit status: VM rebooted or session killed. */
 export const sessionGone = (session: string): Outcome =>
-  outcomeOf('lost', `tmux session ${session} is gone without an exit status (VM rebooted or session killed)`);
+  outcomeOf('lost', `tmux session ${session} is gone without an exit status (VM rebooted or session killed)`, {
+    interrupted: `its tmux session ${session} is gone without an exit status (the VM rebooted, stopped or was preempted, or the session was killed)`,
+  });
 
 /** A worker that ended (exit.json was written) but whose exit status cannot be read: its ending is unknown. */
 export const exitUnreadable = (why: string): Outcome =>
@@ -135,6 +153,157 @@ export interface FinishDeps {
   store: Store;
   tmux: Tmux;
   clock: Clock;
+  timings: Pick<AgentTimings, 'limitMarginMs' | 'limitFallbackMs'>;
+}
+
+/** The zone Claude Code prints a reset time in when it names none: this machine's, where the worker runs. */
+const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+/** Names a limit for the owner: which, and when it resets. */
+function limitName(limit: SeenLimit): string {
+  return limit.type ? `the usage limit (${limit.type})` : 'the usage limit';
+}
+
+/**
+ * Settles a usage limit or an interruption by the run's autopilot settings (pure but for the time): a pause
+ * (waiting until the reset plus a margin, or queued again at once) while the run has waits left, else the
+ * ending it had, its error saying why it did not wait. `workspaceKept`: the workspace is still on the disk.
+ */
+export function settle(
+  ending: Outcome,
+  run: Pick<Run, 'autopilot' | 'waits' | 'sessionId'>,
+  facts: { now: Date; marginMs: number; fallbackMs: number; localZone: string; workspaceKept: boolean },
+): Outcome {
+  const { autopilot, waits } = run;
+  const capped = waits >= autopilot.maxWaits;
+  const waited = `the run already paused ${waits} time(s) (maxWaits ${autopilot.maxWaits})`;
+  if (ending.limit !== null) {
+    const limit = ending.limit;
+    const plan = resumePlanOf(limit, facts.now, facts);
+    const resumeAt = new Date(plan.resumeAtMs).toISOString();
+    const how = { event: 'as the worker reported', text: 'read from its message', fallback: 'not known: five hours assumed' }[plan.source];
+    const said = limit.text ? ` ("${keepEnd(limit.text, 200)}")` : '';
+    const reason = `the worker hit ${limitName(limit)}${said}; it resets around ${resumeAt} (${how}, with a margin)`;
+    const base = { ...ending, limit: null };
+    if (autopilot.onUsageLimit === 'fail')
+      return { ...base, status: 'failed', error: `${reason}; onUsageLimit is fail` };
+    if (capped) return { ...base, status: 'failed', error: `${reason}; not waiting again: ${waited}` };
+    return {
+      ...base,
+      status: 'waiting',
+      error: null,
+      pause: { kind: 'usage_limit', status: 'waiting', resumeAt, reason: `waiting for the reset: ${reason}` },
+    };
+  }
+  if (ending.interrupted !== null) {
+    const what = ending.interrupted;
+    const base = { ...ending, interrupted: null };
+    const lost = (why: string) => ({
+      ...base,
+      status: 'lost' as const,
+      error: `${ending.error ?? `the worker was interrupted: ${what}`}; not resumed: ${why}`,
+    });
+    if (autopilot.onInterrupt !== 'resume') return { ...base, status: 'lost', error: ending.error ?? what };
+    if (run.sessionId === null) return lost('the run has no Claude session id');
+    if (!facts.workspaceKept) return lost('its workspace is gone');
+    if (capped) return lost(waited);
+    return {
+      ...base,
+      status: 'queued',
+      error: null,
+      pause: {
+        kind: 'interrupted',
+        status: 'queued',
+        resumeAt: null,
+        reason: `the worker was interrupted (${what}); resuming its session in the same workspace`,
+      },
+    };
+  }
+  return ending;
+}
+
+/** What an account-wide limit record says about a limit seen now. */
+function accountLimitOf(held: HeldRun, limit: SeenLimit, until: string, at: Date) {
+  return {
+    until,
+    limitType: limit.type,
+    reason: `run ${held.runId} hit ${limitName(limit)}; no run is launched until ${until}`,
+    runId: held.runId,
+    at: at.toISOString(),
+  };
+}
+
+/** Settles the finishing outcome once (a limit or an interruption), recording an account-wide limit. */
+async function settleOnce(deps: FinishDeps, held: HeldRun): Promise<Outcome> {
+  const phase = held.phase;
+  if (phase.name !== 'finishing') throw new Error(`run ${held.runId} is ${phase.name}, not finishing`);
+  const ending = phase.outcome;
+  if (ending.limit === null && ending.interrupted === null) return ending;
+  const now = deps.clock.now();
+  const workspaceKept =
+    held.workspace !== null && (await stat(held.workspace).then((s) => s.isDirectory(), () => false));
+  const settled = settle(ending, held.run, {
+    now,
+    marginMs: deps.timings.limitMarginMs,
+    fallbackMs: deps.timings.limitFallbackMs,
+    localZone: LOCAL_ZONE,
+    workspaceKept,
+  });
+  if (ending.limit !== null) {
+    // The plan's limit is the account's: whatever this run does, no other run is sent into the same wall.
+    const plan = resumePlanOf(ending.limit, now, {
+      marginMs: deps.timings.limitMarginMs,
+      fallbackMs: deps.timings.limitFallbackMs,
+      localZone: LOCAL_ZONE,
+    });
+    const until = new Date(plan.resumeAtMs).toISOString();
+    await deps.store
+      .holdAccount(accountLimitOf(held, ending.limit, until, now))
+      .catch((error: unknown) =>
+        held.log.warn('could not record the account-wide usage limit', { error: errorMessage(error) }),
+      );
+  }
+  held.settled(settled);
+  held.log.info('piece ending settled', { status: settled.status, pause: settled.pause?.kind ?? null });
+  return settled;
+}
+
+/**
+ * A piece that paused: its usage and the piece are recorded with `waiting` (or `queued`), the session is
+ * killed, and nothing else is touched: the workspace stays as it is (no wip commit, no push) and the worker
+ * lock stays with the run, so no other run of the worker starts there until it has resumed and ended.
+ */
+async function pauseRun(deps: FinishDeps, held: HeldRun, ending: Outcome & { pause: Pause }): Promise<void> {
+  const { store, tmux, clock } = deps;
+  const at = clock.now();
+  await markRunning(store, held, at.toISOString());
+  const launched = held.launched;
+  const piece: Piece = {
+    startedAt: launched ? new Date(launched.startedMs).toISOString() : held.run.startedAt,
+    endedAt: at.toISOString(),
+    mode: held.run.pieces.length === 0 ? 'fresh' : 'resume',
+    usage: pieceUsageOf(held.tail.stream),
+    ending: ending.pause.kind,
+  };
+  const patch: Partial<Run> = {
+    usage: { ...held.tail.stream.usage },
+    pieces: [...held.run.pieces, piece],
+    waits: held.run.waits + 1,
+    resumeAt: ending.pause.resumeAt,
+    waitReason: ending.pause.reason,
+    exitCode: ending.exitCode,
+    session: null,
+    leaseExpiresAt: null,
+    progress: await finalProgress(clock, held),
+  };
+  const moved = await store.move(held.runId, ending.pause.status, {
+    patch,
+    reason: ending.pause.reason,
+    expect: ['starting', 'running'],
+  });
+  if (!moved.ok) held.log.warn('pause not written', { status: ending.pause.status, why: moved.why });
+  await tmux.killSession(held.session);
+  held.log.info('run paused', { status: ending.pause.status, resumeAt: ending.pause.resumeAt });
 }
 
 /**
@@ -185,6 +354,8 @@ async function takeLeftWork(deps: FinishDeps, held: HeldRun, status: Outcome['st
  * next tick.
  */
 export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> {
+  const ending = await settleOnce(deps, held);
+  if (ending.pause !== null) return pauseRun(deps, held, { ...ending, pause: ending.pause });
   const phase = held.phase;
   if (phase.name !== 'finishing') throw new Error(`run ${held.runId} is ${phase.name}, not finishing`);
   const { store, tmux, clock } = deps;

@@ -63,6 +63,23 @@ export function adoptAction(f: AdoptFacts): AdoptAction {
   return { action: 'lost', outcome: sessionGone(f.session) };
 }
 
+/**
+ * A worker that died by a signal without a result while no agent held it went down with its VM (a stop or a
+ * preemption signals every process) or its tmux server: an interruption, which the finish may resume.
+ */
+export function interruptedWhileUnheld(
+  held: HeldRun,
+  ending: Outcome,
+  exit: { signal: string | null; code: number | null } | null,
+): Outcome {
+  if (ending.status !== 'failed' || ending.limit !== null || ending.interrupted !== null) return ending;
+  if (held.tail.stream.result !== null || exit === null || exit.signal === null) return ending;
+  return {
+    ...ending,
+    interrupted: `the worker was killed by ${exit.signal} while no agent ran (the VM stopped, rebooted or was preempted)`,
+  };
+}
+
 /** A run taken charge of: to be held, and launched first when `launch`. */
 export interface Adopted {
   held: HeldRun;
@@ -130,7 +147,14 @@ export async function adoptRun(deps: ReconcileDeps, run: Run): Promise<Adopted> 
   }
 
   held.inWorkspace(launch?.cwd ?? workspaceDirOf(deps.home, run.workerId, held.checkout));
-  const startedMs = run.startedAt ? Date.parse(run.startedAt) : clock.now().getTime();
+  // This piece's start (a later piece's launch.json says it; the run's startedAt is its first piece's).
+  const pieceStart = (launch as { startedAt?: unknown } | null)?.startedAt;
+  const startedMs =
+    typeof pieceStart === 'string' && !Number.isNaN(Date.parse(pieceStart))
+      ? Date.parse(pieceStart)
+      : run.startedAt
+        ? Date.parse(run.startedAt)
+        : clock.now().getTime();
   const launched = launchedAt(run, startedMs, deps.timings.minuteMs);
   held.moveTo({ name: 'running', launched, resultSeenAtMs: null }, 'adopted a launched run');
   switch (action.action) {
@@ -138,10 +162,12 @@ export async function adoptRun(deps: ReconcileDeps, run: Run): Promise<Adopted> 
       if (held.tail.stream.result !== null) held.resultSeen(clock.now().getTime());
       held.log.info('adopted a live run', { offset: held.tail.offset });
       break;
-    case 'finish':
+    case 'finish': {
       await finishTail(held.dir, held.tail);
-      held.finishWith(decideOutcome(endingFactsOf(held), exit), 'it ended while no agent held it');
+      const ending = decideOutcome(endingFactsOf(held), exit);
+      held.finishWith(interruptedWhileUnheld(held, ending, exit), 'it ended while no agent held it');
       break;
+    }
     case 'lost':
       await finishTail(held.dir, held.tail);
       held.finishWith(action.outcome, 'it ended without an exit status that can be read');

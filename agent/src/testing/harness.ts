@@ -43,6 +43,8 @@ export const TEST_TIMINGS: AgentTimings = {
   // Off: no agent of the other tests stops a VM (idle.test.ts turns it on with a stand-in VM).
   idleStopMs: 0,
   computeDeadlineMs: 5_000,
+  limitMarginMs: 300,
+  limitFallbackMs: 5 * 60 * 60_000,
 };
 
 export type Scenario =
@@ -56,7 +58,10 @@ export type Scenario =
   | 'slow'
   | 'slow_no_result'
   | 'dirty'
-  | 'replay';
+  | 'replay'
+  | 'rate_limit'
+  | 'rate_limit_always'
+  | 'limit_text';
 
 export interface AgentTest {
   env: TestEnv;
