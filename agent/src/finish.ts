@@ -87,9 +87,13 @@ export const SESSION_CLOSED_NOTE = 'the tmux session was closed while the worker
 
 /** The ending of a session that is gone without an exit status: VM rebooted or session killed. */
 export const sessionGone = (session: string): Outcome =>
-  outcomeOf('lost', `tmux session ${session} is gone without an exit status (VM rebooted or session killed)`, {
-    interrupted: `its tmux session ${session} is gone without an exit status (the VM rebooted, stopped or was preempted, or the session was killed)`,
-  });
+  outcomeOf(
+    'lost',
+    `tmux session ${session} is gone without an exit status (VM rebooted or session killed)`,
+    {
+      interrupted: `its tmux session ${session} is gone without an exit status (the VM rebooted, stopped or was preempted, or the session was killed)`,
+    },
+  );
 
 /** A worker that ended (exit.json was written) but whose exit status cannot be read: its ending is unknown. */
 export const exitUnreadable = (why: string): Outcome =>
@@ -181,7 +185,11 @@ export function settle(
     const limit = ending.limit;
     const plan = resumePlanOf(limit, facts.now, facts);
     const resumeAt = new Date(plan.resumeAtMs).toISOString();
-    const how = { event: 'as the worker reported', text: 'read from its message', fallback: 'not known: five hours assumed' }[plan.source];
+    const how = {
+      event: 'as the worker reported',
+      text: 'read from its message',
+      fallback: 'not known: five hours assumed',
+    }[plan.source];
     const said = limit.text ? ` ("${keepEnd(limit.text, 200)}")` : '';
     const reason = `the worker hit ${limitName(limit)}${said}; it resets around ${resumeAt} (${how}, with a margin)`;
     const base = { ...ending, limit: null };
@@ -241,7 +249,11 @@ async function settleOnce(deps: FinishDeps, held: HeldRun): Promise<Outcome> {
   if (ending.limit === null && ending.interrupted === null) return ending;
   const now = deps.clock.now();
   const workspaceKept =
-    held.workspace !== null && (await stat(held.workspace).then((s) => s.isDirectory(), () => false));
+    held.workspace !== null &&
+    (await stat(held.workspace).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ));
   const settled = settle(ending, held.run, {
     now,
     marginMs: deps.timings.limitMarginMs,
@@ -389,6 +401,18 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
     progress: left?.progress ?? null,
     wipBranch: left?.wipBranch ?? null,
   });
+  // A run of several pieces records its last one too, so the pieces add up to its usage.
+  if (held.run.pieces.length > 0)
+    patch.pieces = [
+      ...held.run.pieces,
+      {
+        startedAt: held.launched ? new Date(held.launched.startedMs).toISOString() : null,
+        endedAt: patch.finishedAt ?? clock.now().toISOString(),
+        mode: 'resume',
+        usage: pieceUsageOf(held.tail.stream),
+        ending: 'ended',
+      },
+    ];
   // The note first: whoever sees the terminal status (the owner, the reactor's summary) sees the note too.
   if (phase.outcome.note) {
     await store.note(held.runId, phase.outcome.note).catch(() => {});

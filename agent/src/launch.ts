@@ -40,7 +40,8 @@ export const RESUME_PROMPT =
 export type PieceMode = 'fresh' | 'resume';
 
 /** The piece a claimed run launches next: the first starts its session, every later one resumes it. */
-export const pieceModeOf = (run: Pick<Run, 'pieces'>): PieceMode => (run.pieces.length === 0 ? 'fresh' : 'resume');
+export const pieceModeOf = (run: Pick<Run, 'pieces'>): PieceMode =>
+  run.pieces.length === 0 ? 'fresh' : 'resume';
 
 /**
  * The worker's argv: the prompt travels as one argument, never through a shell or tmux. The run's session id
@@ -126,7 +127,10 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
       );
       if (!there) {
         held.finishWith(
-          outcomeOf('failed', `the workspace ${dir} of the run's earlier pieces is gone; the run cannot resume`),
+          outcomeOf(
+            'failed',
+            `the workspace ${dir} of the run's earlier pieces is gone; the run cannot resume`,
+          ),
           'the workspace to resume in is gone',
         );
         return;
@@ -207,7 +211,11 @@ export async function markRunning(store: Store, held: HeldRun, startedAt: string
   if (held.launched?.runningWritten !== false) return;
   const moved = await store.move(held.runId, 'running', {
     // A later piece keeps the run's first start.
-    patch: { startedAt: held.run.startedAt ?? startedAt, session: held.session, startCommit: held.startCommit },
+    patch: {
+      startedAt: held.run.startedAt ?? startedAt,
+      session: held.session,
+      startCommit: held.startCommit,
+    },
     reason: `worker launched in tmux session ${held.session}`,
     expect: ['starting'],
   });

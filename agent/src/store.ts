@@ -204,7 +204,8 @@ export function createStore(options: StoreOptions): Store {
         'record the account limit',
         db.runTransaction(async (tx) => {
           const current = (await tx.get(ref)).data();
-          if (current === undefined || Date.parse(current.until) < Date.parse(limit.until)) tx.set(ref, limit);
+          if (current === undefined || Date.parse(current.until) < Date.parse(limit.until))
+            tx.set(ref, limit);
         }),
       );
     },

@@ -180,7 +180,10 @@ export function applyLine(state: StreamState, line: string): void {
       const output = Math.trunc(num(usage.output_tokens));
       state.usage = {
         turns: turns ? base.turns + turns : state.usage.turns,
-        costUsd: base.costUsd === 0 ? num(message.total_cost_usd) : roundUsd(base.costUsd + num(message.total_cost_usd)),
+        costUsd:
+          base.costUsd === 0
+            ? num(message.total_cost_usd)
+            : roundUsd(base.costUsd + num(message.total_cost_usd)),
         inputTokens: input ? base.inputTokens + input : state.usage.inputTokens,
         outputTokens: output ? base.outputTokens + output : state.usage.outputTokens,
       };

@@ -17,6 +17,7 @@ import type { z } from 'zod';
 import { type AgentHeartbeat, AgentHeartbeatSchema } from './agent.js';
 import { DeadlineError } from './deadline.js';
 import { GRPC } from './grpc.js';
+import { type AccountLimit, AccountLimitSchema } from './limits.js';
 import { COLLECTIONS } from './names.js';
 import {
   type GithubDelivery,
@@ -30,7 +31,6 @@ import {
   type WorkerLock,
   WorkerLockSchema,
 } from './records.js';
-import { type AccountLimit, AccountLimitSchema } from './limits.js';
 import { type Run, type RunEvent, RunEventSchema, RunSchema } from './run.js';
 import { formatIssues } from './validation.js';
 import { type VmRecord, VmRecordSchema } from './vm.js';

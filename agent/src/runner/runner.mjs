@@ -123,7 +123,9 @@ function start(args) {
     if (!finished && !freshStarted && spec.fresh && code === 1 && sessionMissing()) {
       freshStarted = true;
       // The agent's stream reader sees this line of ours: what came before is not this piece's work.
-      streamOut.write(`${JSON.stringify({ type: 'nightshift', subtype: 'fresh_start', reason: spec.fresh.reason })}\n`);
+      streamOut.write(
+        `${JSON.stringify({ type: 'nightshift', subtype: 'fresh_start', reason: spec.fresh.reason })}\n`,
+      );
       show(`── ${spec.fresh.reason}\n`);
       stderrTail = '';
       start(spec.fresh.args);
@@ -136,8 +138,14 @@ function start(args) {
 /** The resume found no session: said on stderr, or a 0-turn error_during_execution result that says so. */
 function sessionMissing() {
   if (NO_SESSION.test(stderrTail)) return true;
-  const said = [lastResult?.result, ...(Array.isArray(lastResult?.errors) ? lastResult.errors : [])].join(' ');
-  return lastResult?.subtype === 'error_during_execution' && (lastResult?.num_turns ?? 0) === 0 && NO_SESSION.test(said);
+  const said = [lastResult?.result, ...(Array.isArray(lastResult?.errors) ? lastResult.errors : [])].join(
+    ' ',
+  );
+  return (
+    lastResult?.subtype === 'error_during_execution' &&
+    (lastResult?.num_turns ?? 0) === 0 &&
+    NO_SESSION.test(said)
+  );
 }
 
 start(spec.args);

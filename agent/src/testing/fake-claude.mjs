@@ -188,7 +188,13 @@ function hitLimit(resetsInMs, textOnly) {
   turn++;
   emit({
     type: 'assistant',
-    message: { id: `msg_${turn}`, type: 'message', role: 'assistant', model, content: [{ type: 'text', text }] },
+    message: {
+      id: `msg_${turn}`,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [{ type: 'text', text }],
+    },
     error: 'rate_limit',
     parent_tool_use_id: null,
     session_id: sessionId,

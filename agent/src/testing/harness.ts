@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
+  autopilotOf,
   COLLECTIONS,
   checkoutOf,
   commandsTopic,
@@ -148,7 +149,7 @@ export async function setupAgentTest(): Promise<AgentTest> {
         id: newRunId(),
         workerId,
         prompt: 'Read docs/roadmap.md and begin work.',
-        ...(worker ? { checkout: checkoutOf(worker) } : {}),
+        ...(worker ? { checkout: checkoutOf(worker), autopilot: autopilotOf(worker) } : {}),
         ...fields,
       });
       await env.cols.runs.doc(run.id).set(run);

@@ -90,7 +90,11 @@ describeEmulators('cancelling runs', () => {
     const stored = (await env.cols.runs.doc(run.id).get()).data();
     expect(stored).toMatchObject({ status: 'cancelled', error: 'not tonight', resumeAt: null });
     expect(stored?.finishedAt).not.toBeNull();
-    expect((await eventsOf(run.id)).at(-1)).toMatchObject({ type: 'status', from: 'waiting', to: 'cancelled' });
+    expect((await eventsOf(run.id)).at(-1)).toMatchObject({
+      type: 'status',
+      from: 'waiting',
+      to: 'cancelled',
+    });
     expect((await env.cols.workerLocks.doc('w').get()).exists).toBe(false);
   });
 
