@@ -239,7 +239,9 @@ describeEmulators('Through the night', () => {
       await t.publish('run.start', run.id);
       const running = await t.waitStatus(run.id, ['running', 'failed', 'lost']);
       expect(running.status).toBe('running');
-      await waitFor('the worker to have started', () => existsSync(join(t.fakeDir, `${run.id}.starts`)));
+      await waitFor('the worker to have stored its session', () =>
+        existsSync(join(t.fakeDir, 'sessions', running.sessionId ?? 'none')),
+      );
       // The VM goes away: the agent stops and the tmux server with every worker on it dies.
       await agent.stop();
       await t.tmux.killServer();

@@ -443,7 +443,7 @@ describe('Finish: a usage limit or an interruption, settled by the run’s setti
   });
 
   it('queues an interrupted run again while it may resume; else lost with the reason', () => {
-    const gone = sessionGone('w-r1');
+    const gone = { ...sessionGone('w-r1'), interrupted: 'the VM went down' };
     const resumed = settle(gone, run, at);
     expect(resumed).toMatchObject({ status: 'queued', error: null, interrupted: null });
     expect(resumed.pause).toMatchObject({ kind: 'interrupted', status: 'queued', resumeAt: null });

@@ -74,12 +74,7 @@ export function decideOutcome(
   // The finish settles these by the run's settings: a wait for the reset, a resume, or this failure.
   const limit = usageLimitOf(facts.stream);
   if (limit !== null) return outcomeOf('failed', error, { exitCode, note, limit });
-  // The runner's note when tmux closed the session under the worker (its server was killed, the VM went down).
-  const interrupted =
-    facts.stream.result === null && exit?.note === SESSION_CLOSED_NOTE
-      ? `its tmux session was closed while the worker ran (${exit.signal ?? `code ${exit.code}`})`
-      : null;
-  return outcomeOf('failed', error, { exitCode, note, interrupted });
+  return outcomeOf('failed', error, { exitCode, note });
 }
 
 /** What the runner writes in exit.json when the session was closed under the worker (runner.mjs). */
@@ -87,13 +82,7 @@ export const SESSION_CLOSED_NOTE = 'the tmux session was closed while the worker
 
 /** The ending of a session that is gone without an exit status: VM rebooted or session killed. */
 export const sessionGone = (session: string): Outcome =>
-  outcomeOf(
-    'lost',
-    `tmux session ${session} is gone without an exit status (VM rebooted or session killed)`,
-    {
-      interrupted: `its tmux session ${session} is gone without an exit status (the VM rebooted, stopped or was preempted, or the session was killed)`,
-    },
-  );
+  outcomeOf('lost', `tmux session ${session} is gone without an exit status (VM rebooted or session killed)`);
 
 /** A worker that ended (exit.json was written) but whose exit status cannot be read: its ending is unknown. */
 export const exitUnreadable = (why: string): Outcome =>

@@ -1,7 +1,7 @@
 // Reconcile (Restart): taking charge of runs recorded as this agent's that it does not hold, by the Restart table.
 import type { Run } from '@nightshift/shared';
 import { lockWorker } from './claim.js';
-import { decideOutcome, endingFactsOf, exitUnreadable, sessionGone } from './finish.js';
+import { decideOutcome, endingFactsOf, exitUnreadable, SESSION_CLOSED_NOTE, sessionGone } from './finish.js';
 import { launchedAt } from './launch.js';
 import { HeldRun, type Outcome, outcomeOf } from './lifecycle.js';
 import { errorMessage, type Logger } from './log.js';
@@ -64,19 +64,32 @@ export function adoptAction(f: AdoptFacts): AdoptAction {
 }
 
 /**
- * A worker that died by a signal without a result while no agent held it went down with its VM (a stop or a
- * preemption signals every process) or its tmux server: an interruption, which the finish may resume.
+ * What a restarted agent finds of a worker that died while no agent ran: its session gone without an exit
+ * status, or the worker killed by a signal (a stop or a preemption signals every process; a killed tmux
+ * server hangs up on the runner) without a result. The VM went down under it: an interruption, which the
+ * finish resumes by the run's settings. A session that ends while its agent runs is no interruption: someone
+ * killed it, and it stays lost.
  */
 export function interruptedWhileUnheld(
   held: HeldRun,
   ending: Outcome,
-  exit: { signal: string | null; code: number | null } | null,
+  exit: { signal: string | null; code: number | null; note?: string | null } | null,
 ): Outcome {
-  if (ending.status !== 'failed' || ending.limit !== null || ending.interrupted !== null) return ending;
-  if (held.tail.stream.result !== null || exit === null || exit.signal === null) return ending;
+  if (ending.limit !== null || ending.interrupted !== null || held.tail.stream.result !== null) return ending;
+  if (ending.status === 'lost' && exit === null)
+    return {
+      ...ending,
+      interrupted: `its tmux session ${held.session} was gone without an exit status when the agent came back (the VM stopped, rebooted or was preempted)`,
+    };
+  if (
+    ending.status !== 'failed' ||
+    exit === null ||
+    (exit.signal === null && exit.note !== SESSION_CLOSED_NOTE)
+  )
+    return ending;
   return {
     ...ending,
-    interrupted: `the worker was killed by ${exit.signal} while no agent ran (the VM stopped, rebooted or was preempted)`,
+    interrupted: `the worker ended by ${exit.signal ?? `code ${exit.code}`} while no agent ran${exit.note === SESSION_CLOSED_NOTE ? ', its tmux session closed under it' : ''} (the VM stopped, rebooted or was preempted)`,
   };
 }
 
@@ -170,7 +183,12 @@ export async function adoptRun(deps: ReconcileDeps, run: Run): Promise<Adopted> 
     }
     case 'lost':
       await finishTail(held.dir, held.tail);
-      held.finishWith(action.outcome, 'it ended without an exit status that can be read');
+      held.finishWith(
+        exit === null && unreadable === null
+          ? interruptedWhileUnheld(held, action.outcome, null)
+          : action.outcome,
+        'it ended without an exit status that can be read',
+      );
       break;
     case 'launch':
       throw new Error(`run ${run.id} has a launch spec and cannot be launched again`);
