@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The one fake in the agent's tests: a stand-in `claude` that speaks the real stream-json format,
 // edits PROGRESS.md and makes real git commits in its working directory.
-// Scenario: the file $FAKE_CLAUDE_DIR/<NIGHTSHIFT_RUN_ID>.scenario ("<name> [ms|path]"), else "success".
+// Scenario: the file $FAKE_CLAUDE_DIR/<NIGHTSHIFT_RUN_ID>.scenario ("<name> [ms|path]"), else a prompt line
+// "nightshift-scenario: <name> [arg]", else "success".
 // It records its prompt ($FAKE_CLAUDE_DIR/<run>.prompt, byte for byte), argv, environment, user and each start.
 // Sessions like the CLI's: `--session-id <id>` stores $FAKE_CLAUDE_DIR/sessions/<id>; `--resume <id>` of one
 // not stored answers as the real CLI does ("No conversation found…" on stderr, a 0-turn error result, exit 1).
@@ -36,15 +37,30 @@ if (dir) {
     scenarioArg = arg;
   }
 }
+// Without a scenario file (`npm start` passes no FAKE_CLAUDE_DIR): a line "nightshift-scenario: <name> [arg]"
+// in the prompt picks one, so a person can show each through the API.
+const asked =
+  dir && existsSync(join(dir, `${runId}.scenario`))
+    ? null
+    : /^nightshift-scenario: (\S+)(?: (\S+))?/m.exec(prompt);
+if (asked) {
+  scenario = asked[1];
+  scenarioMs = Number(asked[2] ?? 0);
+  scenarioArg = asked[2];
+}
 
 const newSession = flag('--session-id');
 const resumeSession = flag('--resume');
 const resumed = resumeSession !== undefined;
 if (dir) appendFileSync(join(dir, `${runId}.argvs`), `${JSON.stringify(args)}\n`);
 const sessionId = resumeSession ?? newSession ?? `fake-${process.pid}`;
-const sessionFile = dir ? join(dir, 'sessions', sessionId) : null;
+// Kept per HOME like the CLI's own (~/.claude/projects), unless a test gives its folder.
+const sessionsDir = dir
+  ? join(dir, 'sessions')
+  : join(process.env.HOME ?? '/tmp', '.fake-claude', 'sessions');
+const sessionFile = join(sessionsDir, sessionId);
 const emit = (m) => process.stdout.write(`${JSON.stringify(m)}\n`);
-if (resumed && (sessionFile === null || !existsSync(sessionFile))) {
+if (resumed && !existsSync(sessionFile)) {
   process.stderr.write(`No conversation found with session ID: ${sessionId}\n`);
   emit({
     type: 'result',
@@ -60,8 +76,8 @@ if (resumed && (sessionFile === null || !existsSync(sessionFile))) {
   });
   process.exit(1);
 }
-if (newSession !== undefined && sessionFile !== null) {
-  mkdirSync(join(dir, 'sessions'), { recursive: true });
+if (newSession !== undefined) {
+  mkdirSync(sessionsDir, { recursive: true });
   writeFileSync(sessionFile, runId);
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
