@@ -264,9 +264,14 @@ async function settleOnce(deps: FinishDeps, held: HeldRun): Promise<Outcome> {
         held.log.warn('could not record the account-wide usage limit', { error: errorMessage(error) }),
       );
   }
-  held.settled(settled);
-  held.log.info('piece ending settled', { status: settled.status, pause: settled.pause?.kind ?? null });
-  return settled;
+  // A cancel asked for meanwhile wins over a pause: the owner wants the run to end, not to wait.
+  const final =
+    settled.pause !== null && held.cancelReason !== null
+      ? outcomeOf('cancelled', held.cancelReason, { exitCode: settled.exitCode })
+      : settled;
+  held.settled(final);
+  held.log.info('piece ending settled', { status: final.status, pause: final.pause?.kind ?? null });
+  return final;
 }
 
 /**
