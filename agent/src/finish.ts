@@ -152,7 +152,7 @@ export interface FinishDeps {
 /** The zone Claude Code prints a reset time in when it names none: this machine's, where the worker runs. */
 const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
-/** Names a limit for the owner: which, and when it resets. */
+/** Names a limit for the owner: which one, when the worker said. */
 function limitName(limit: SeenLimit): string {
   return limit.type ? `the usage limit (${limit.type})` : 'the usage limit';
 }
