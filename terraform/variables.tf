@@ -163,3 +163,9 @@ variable "vm_hourly_usd" {
     error_message = "vm_hourly_usd must be a positive number of US dollars, or null."
   }
 }
+
+variable "spot" {
+  description = "Run the worker VMs as Spot VMs (provisioning model SPOT, stopped when preempted): much cheaper; an interrupted run resumes its Claude session when the VM is started again."
+  type        = bool
+  default     = false
+}

@@ -95,6 +95,17 @@ resource "google_compute_instance" "worker" {
     scopes = ["cloud-platform"]
   }
 
+  # Spot (var.spot): a fraction of the price, but Compute may take the VM back at any time. It is stopped,
+  # not deleted, so its disk (workspaces, Claude's sessions) stays; the next start resumes the interrupted
+  # runs' sessions (onInterrupt: resume). Spot VMs cannot restart themselves or live-migrate.
+  scheduling {
+    provisioning_model          = var.spot ? "SPOT" : "STANDARD"
+    preemptible                 = var.spot
+    automatic_restart           = !var.spot
+    on_host_maintenance         = var.spot ? "TERMINATE" : "MIGRATE"
+    instance_termination_action = var.spot ? "STOP" : null
+  }
+
   shielded_instance_config {
     enable_secure_boot          = true
     enable_vtpm                 = true

@@ -20,7 +20,7 @@ import { superviseRun } from './supervise.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
 
-export type ClaimResult = 'claimed' | 'ignored' | 'busy' | 'full' | 'unknown';
+export type ClaimResult = 'claimed' | 'ignored' | 'busy' | 'held' | 'full' | 'unknown';
 
 /** The narrow collaborators each module receives (a module takes only the ones it names). */
 interface Deps {
@@ -264,8 +264,10 @@ export class Agent {
       const heldWorkers = new Set([...this.held.values()].map((h) => h.workerId));
       for (const run of queueCandidates(await this.store.queuedRuns(), { heldWorkers, preferWorker })) {
         if (this.held.size >= this.opts.capacity) break;
-        if ((await this.claim(run.id)) === 'claimed')
-          this.log.info('claimed a waiting run', { runId: run.id });
+        const got = await this.claim(run.id);
+        if (got === 'claimed') this.log.info('claimed a waiting run', { runId: run.id });
+        // The account's usage limit holds every run alike: one look per scan is enough.
+        if (got === 'held') break;
       }
     } catch (error) {
       this.log.warn('queue scan failed', { error: errorMessage(error) });

@@ -1,5 +1,6 @@
-// Claim: the worker lock with create(), then `queued → starting` under a precondition; and which queued run to take next.
-import { isTerminal, type Run } from '@nightshift/shared';
+// Claim: the account-wide usage limit, the worker lock with create(), then `queued → starting` under a precondition; and which queued run to take next.
+import { randomUUID } from 'node:crypto';
+import { isTerminal, limitHolds, type Run } from '@nightshift/shared';
 import type { Logger } from './log.js';
 import type { Clock } from './options.js';
 import type { Store } from './store.js';
@@ -23,6 +24,8 @@ export type ClaimAttempt =
   | { kind: 'ignored' }
   /** Its worker is held by another active run: it stays queued. */
   | { kind: 'busy' }
+  /** The account's usage limit holds until `until`: no run is launched before, it stays queued. */
+  | { kind: 'held'; until: string }
   | { kind: 'unknown' };
 
 /**
@@ -56,9 +59,23 @@ export async function claimQueued(deps: ClaimDeps, runId: string): Promise<Claim
   if (run.agentId === store.agentId && (run.status === 'starting' || run.status === 'running'))
     return { kind: 'ours', run };
   if (run.status !== 'queued') return { kind: 'ignored' };
+  // A plan's limit is the account's: a run launched now would only hit the same wall.
+  const limit = await store.accountLimit();
+  if (limitHolds(limit, clock.now())) {
+    await store
+      .noteOnce(
+        runId,
+        `held-${Date.parse(limit.until)}`,
+        `not started yet: the account's usage limit holds until ${limit.until} (${limit.reason}); the run stays queued`,
+      )
+      .catch(() => {});
+    return { kind: 'held', until: limit.until };
+  }
   if (!(await lockWorker(deps, run))) return { kind: 'busy' };
   const moved = await store.move(runId, 'starting', {
     patch: {
+      // Chosen once, at the first claim: every piece of the run is this one Claude session.
+      sessionId: run.sessionId ?? randomUUID(),
       agentId: store.agentId,
       session: sessionNameOf(run.workerId, run.id),
       leaseExpiresAt: new Date(clock.now().getTime() + deps.timings.leaseMs).toISOString(),

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decideOutcome, type EndingFacts, stderrSummary, terminalUpdate } from './finish.js';
+import {
+  decideOutcome,
+  type EndingFacts,
+  sessionGone,
+  settle,
+  stderrSummary,
+  terminalUpdate,
+} from './finish.js';
 import { outcomeOf } from './lifecycle.js';
 import { applyLine, emptyStreamState } from './stream.js';
 import { type AgentTest, git, setupAgentTest } from './testing/harness.js';
@@ -333,5 +340,125 @@ describe('Finish: an ending becomes an outcome', () => {
     const summary = stderrSummary(`${'🎉'.repeat(400)}`);
     expect(summary.startsWith('; stderr: …')).toBe(true);
     expect(summary).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+  });
+});
+
+describe('Finish: a usage limit or an interruption, settled by the run’s settings', () => {
+  const limitStream = (lines: object[]) => {
+    const stream = emptyStreamState();
+    for (const line of lines) applyLine(stream, JSON.stringify(line));
+    return stream;
+  };
+  const rejected = {
+    type: 'rate_limit_event',
+    rate_limit_info: { status: 'rejected', resetsAt: 1_773_201_600, rateLimitType: 'seven_day' },
+  };
+  const limitResult = {
+    type: 'result',
+    subtype: 'success',
+    is_error: true,
+    result: "You've hit your limit · resets 1:10am",
+  };
+  const facts = (stream: EndingFacts['stream']): EndingFacts => ({
+    stop: null,
+    maxDurationMinutes: 5,
+    cancelReason: null,
+    stream,
+  });
+  const run = {
+    autopilot: { onUsageLimit: 'wait', onInterrupt: 'resume', maxWaits: 2 },
+    waits: 0,
+    sessionId: '8d6b3b52-5f2f-4c39-a3a1-2a0b6f3c9d11',
+  } as const;
+  const at = {
+    now: new Date('2026-03-10T22:30:00Z'),
+    marginMs: 60_000,
+    fallbackMs: 18_000_000,
+    localZone: 'UTC',
+    workspaceKept: true,
+  };
+
+  it('reads the rejected event and the limit result into a failed ending that carries the limit', () => {
+    const ending = decideOutcome(facts(limitStream([rejected, limitResult])), { code: 1, signal: null });
+    expect(ending.status).toBe('failed');
+    expect(ending.limit).toEqual({
+      resetsAtMs: 1_773_201_600_000,
+      type: 'seven_day',
+      text: "You've hit your limit · resets 1:10am",
+    });
+    // An allowed or warning event is no limit; a success with a rejected event stands.
+    const allowed = { ...rejected, rate_limit_info: { status: 'allowed_warning', resetsAt: 1 } };
+    expect(
+      decideOutcome(facts(limitStream([allowed, { ...limitResult, is_error: false, result: 'done' }])), {
+        code: 0,
+        signal: null,
+      }).status,
+    ).toBe('succeeded');
+    expect(
+      decideOutcome(facts(limitStream([rejected, { ...limitResult, is_error: false, result: 'done' }])), {
+        code: 0,
+        signal: null,
+      }).limit,
+    ).toBeNull();
+  });
+
+  it('reads an assistant message with error rate_limit, and a limit result with no event', () => {
+    const assistant = {
+      type: 'assistant',
+      error: 'rate_limit',
+      message: { id: 'm1', content: [{ type: 'text', text: 'Weekly limit reached ∙ resets Mar 14, 1am' }] },
+    };
+    const a = decideOutcome(facts(limitStream([assistant])), { code: 1, signal: null });
+    expect(a.limit).toEqual({
+      resetsAtMs: null,
+      type: null,
+      text: 'Weekly limit reached ∙ resets Mar 14, 1am',
+    });
+    const b = decideOutcome(facts(limitStream([limitResult])), { code: 1, signal: null });
+    expect(b.limit?.text).toBe("You've hit your limit · resets 1:10am");
+    // An error result in other words is a plain failure.
+    const other = decideOutcome(facts(limitStream([{ ...limitResult, result: 'Invalid API key' }])), {
+      code: 1,
+      signal: null,
+    });
+    expect(other.limit).toBeNull();
+  });
+
+  it('waits until the reset plus the margin, fails with onUsageLimit fail, and fails at the cap', () => {
+    const ending = decideOutcome(facts(limitStream([rejected, limitResult])), { code: 1, signal: null });
+    const waiting = settle(ending, run, at);
+    expect(waiting).toMatchObject({ status: 'waiting', error: null, limit: null });
+    expect(waiting.pause).toMatchObject({
+      kind: 'usage_limit',
+      status: 'waiting',
+      resumeAt: '2026-03-11T04:01:00.000Z',
+    });
+    const failed = settle(ending, { ...run, autopilot: { ...run.autopilot, onUsageLimit: 'fail' } }, at);
+    expect(failed).toMatchObject({ status: 'failed', pause: null, limit: null });
+    expect(failed.error).toContain('the usage limit (seven_day)');
+    expect(failed.error).toContain('onUsageLimit is fail');
+    const capped = settle(ending, { ...run, waits: 2 }, at);
+    expect(capped.status).toBe('failed');
+    expect(capped.error).toContain('the run already paused 2 time(s) (maxWaits 2)');
+  });
+
+  it('queues an interrupted run again while it may resume; else lost with the reason', () => {
+    const gone = { ...sessionGone('w-r1'), interrupted: 'the VM went down' };
+    const resumed = settle(gone, run, at);
+    expect(resumed).toMatchObject({ status: 'queued', error: null, interrupted: null });
+    expect(resumed.pause).toMatchObject({ kind: 'interrupted', status: 'queued', resumeAt: null });
+    expect(resumed.pause?.reason).toContain('the worker was interrupted');
+    for (const [over, why] of [[{ ...at, workspaceKept: false }, 'its workspace is gone']] as const) {
+      const lost = settle(gone, run, over);
+      expect(lost.status).toBe('lost');
+      expect(lost.error).toContain(why);
+    }
+    expect(settle(gone, { ...run, sessionId: null }, at).error).toContain('no Claude session id');
+    expect(settle(gone, { ...run, waits: 2 }, at).error).toContain('maxWaits 2');
+    const off = settle(gone, { ...run, autopilot: { ...run.autopilot, onInterrupt: 'lost' } }, at);
+    expect(off).toMatchObject({ status: 'lost', pause: null, error: gone.error });
+    // Any other ending is left alone.
+    const plain = outcomeOf('failed', 'worker reported an error');
+    expect(settle(plain, run, at)).toBe(plain);
   });
 });

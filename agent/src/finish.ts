@@ -1,6 +1,7 @@
 // Finish: how an ending becomes a terminal status, unfinished work kept on its wip branch, the push, and the terminal write.
 
-import { type Progress, type Run, tailOf, type Usage } from '@nightshift/shared';
+import { stat } from 'node:fs/promises';
+import { type Piece, type Progress, type Run, tailOf, type Usage } from '@nightshift/shared';
 import type { GitAuth } from './git-auth/credentials.js';
 import { markRunning } from './launch.js';
 import {
@@ -8,14 +9,17 @@ import {
   type LeftWork,
   type Outcome,
   outcomeOf,
+  type Pause,
   type PushResult,
   type StopReason,
 } from './lifecycle.js';
+import { resumePlanOf, type SeenLimit } from './limit.js';
 import { errorMessage } from './log.js';
 import type { Clock } from './options.js';
 import { finalProgress } from './progress.js';
 import type { Store } from './store.js';
-import { type ExitStatus, judge, keepEnd, type StreamState } from './stream.js';
+import { type ExitStatus, judge, keepEnd, pieceUsageOf, type StreamState, usageLimitOf } from './stream.js';
+import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
 import {
   branchExists,
@@ -68,8 +72,15 @@ export function decideOutcome(
   const extra = exit?.note ? `; ${exit.note}` : '';
   // Without a result, stderr is where the worker said why (not logged in, refused to run as root, …).
   const said = facts.stream.result === null ? stderrSummary(exit?.stderrTail) : '';
-  return outcomeOf('failed', `${verdict.error}${extra}${said}`, { exitCode, note });
+  const error = `${verdict.error}${extra}${said}`;
+  // The finish settles these by the run's settings: a wait for the reset, a resume, or this failure.
+  const limit = usageLimitOf(facts.stream);
+  if (limit !== null) return outcomeOf('failed', error, { exitCode, note, limit });
+  return outcomeOf('failed', error, { exitCode, note });
 }
+
+/** What the runner writes in exit.json when the session was closed under the worker (runner.mjs). */
+export const SESSION_CLOSED_NOTE = 'the tmux session was closed while the worker ran';
 
 /** The ending of a session that is gone without an exit status: VM rebooted or session killed. */
 export const sessionGone = (session: string): Outcome =>
@@ -139,6 +150,170 @@ export interface FinishDeps {
   clock: Clock;
   /** The git credentials of the pushes. */
   gitAuth: GitAuth;
+  timings: Pick<AgentTimings, 'limitMarginMs' | 'limitFallbackMs'>;
+}
+
+/** The zone Claude Code prints a reset time in when it names none: this machine's, where the worker runs. */
+const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+/** Names a limit for the owner: which one, when the worker said. */
+function limitName(limit: SeenLimit): string {
+  return limit.type ? `the usage limit (${limit.type})` : 'the usage limit';
+}
+
+/**
+ * Settles a usage limit or an interruption by the run's autopilot settings (pure but for the time): a pause
+ * (waiting until the reset plus a margin, or queued again at once) while the run has waits left, else the
+ * ending it had, its error saying why it did not wait. `workspaceKept`: the workspace is still on the disk.
+ */
+export function settle(
+  ending: Outcome,
+  run: Pick<Run, 'autopilot' | 'waits' | 'sessionId'>,
+  facts: { now: Date; marginMs: number; fallbackMs: number; localZone: string; workspaceKept: boolean },
+): Outcome {
+  const { autopilot, waits } = run;
+  const capped = waits >= autopilot.maxWaits;
+  const waited = `the run already paused ${waits} time(s) (maxWaits ${autopilot.maxWaits})`;
+  if (ending.limit !== null) {
+    const limit = ending.limit;
+    const plan = resumePlanOf(limit, facts.now, facts);
+    const resumeAt = new Date(plan.resumeAtMs).toISOString();
+    const how = {
+      event: 'as the worker reported',
+      text: 'read from its message',
+      fallback: 'not known: five hours assumed',
+    }[plan.source];
+    const said = limit.text ? ` ("${keepEnd(limit.text, 200)}")` : '';
+    const reason = `the worker hit ${limitName(limit)}${said}; it resets around ${resumeAt} (${how}, with a margin)`;
+    const base = { ...ending, limit: null };
+    if (autopilot.onUsageLimit === 'fail')
+      return { ...base, status: 'failed', error: `${reason}; onUsageLimit is fail` };
+    if (capped) return { ...base, status: 'failed', error: `${reason}; not waiting again: ${waited}` };
+    return {
+      ...base,
+      status: 'waiting',
+      error: null,
+      pause: { kind: 'usage_limit', status: 'waiting', resumeAt, reason: `waiting for the reset: ${reason}` },
+    };
+  }
+  if (ending.interrupted !== null) {
+    const what = ending.interrupted;
+    const base = { ...ending, interrupted: null };
+    const lost = (why: string) => ({
+      ...base,
+      status: 'lost' as const,
+      error: `${ending.error ?? `the worker was interrupted: ${what}`}; not resumed: ${why}`,
+    });
+    if (autopilot.onInterrupt !== 'resume') return { ...base, status: 'lost', error: ending.error ?? what };
+    if (run.sessionId === null) return lost('the run has no Claude session id');
+    if (!facts.workspaceKept) return lost('its workspace is gone');
+    if (capped) return lost(waited);
+    return {
+      ...base,
+      status: 'queued',
+      error: null,
+      pause: {
+        kind: 'interrupted',
+        status: 'queued',
+        resumeAt: null,
+        reason: `the worker was interrupted (${what}); resuming its session in the same workspace`,
+      },
+    };
+  }
+  return ending;
+}
+
+/** What an account-wide limit record says about a limit seen now. */
+function accountLimitOf(held: HeldRun, limit: SeenLimit, until: string, at: Date) {
+  return {
+    until,
+    limitType: limit.type,
+    reason: `run ${held.runId} hit ${limitName(limit)}; no run is launched until ${until}`,
+    runId: held.runId,
+    at: at.toISOString(),
+  };
+}
+
+/** Settles the finishing outcome once (a limit or an interruption), recording an account-wide limit. */
+async function settleOnce(deps: FinishDeps, held: HeldRun): Promise<Outcome> {
+  const phase = held.phase;
+  if (phase.name !== 'finishing') throw new Error(`run ${held.runId} is ${phase.name}, not finishing`);
+  const ending = phase.outcome;
+  if (ending.limit === null && ending.interrupted === null) return ending;
+  const now = deps.clock.now();
+  const workspaceKept =
+    held.workspace !== null &&
+    (await stat(held.workspace).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ));
+  const settled = settle(ending, held.run, {
+    now,
+    marginMs: deps.timings.limitMarginMs,
+    fallbackMs: deps.timings.limitFallbackMs,
+    localZone: LOCAL_ZONE,
+    workspaceKept,
+  });
+  if (ending.limit !== null) {
+    // The plan's limit is the account's: whatever this run does, no other run is sent into the same wall.
+    const plan = resumePlanOf(ending.limit, now, {
+      marginMs: deps.timings.limitMarginMs,
+      fallbackMs: deps.timings.limitFallbackMs,
+      localZone: LOCAL_ZONE,
+    });
+    const until = new Date(plan.resumeAtMs).toISOString();
+    await deps.store
+      .holdAccount(accountLimitOf(held, ending.limit, until, now))
+      .catch((error: unknown) =>
+        held.log.warn('could not record the account-wide usage limit', { error: errorMessage(error) }),
+      );
+  }
+  // A cancel asked for meanwhile wins over a pause: the owner wants the run to end, not to wait.
+  const final =
+    settled.pause !== null && held.cancelReason !== null
+      ? outcomeOf('cancelled', held.cancelReason, { exitCode: settled.exitCode })
+      : settled;
+  held.settled(final);
+  held.log.info('piece ending settled', { status: final.status, pause: final.pause?.kind ?? null });
+  return final;
+}
+
+/**
+ * A piece that paused: its usage and the piece are recorded with `waiting` (or `queued`), the session is
+ * killed, and nothing else is touched: the workspace stays as it is (no wip commit, no push) and the worker
+ * lock stays with the run, so no other run of the worker starts there until it has resumed and ended.
+ */
+async function pauseRun(deps: FinishDeps, held: HeldRun, ending: Outcome & { pause: Pause }): Promise<void> {
+  const { store, tmux, clock } = deps;
+  const at = clock.now();
+  await markRunning(store, held, at.toISOString());
+  const launched = held.launched;
+  const piece: Piece = {
+    startedAt: launched ? new Date(launched.startedMs).toISOString() : held.run.startedAt,
+    endedAt: at.toISOString(),
+    mode: held.run.pieces.length === 0 ? 'fresh' : 'resume',
+    usage: pieceUsageOf(held.tail.stream),
+    ending: ending.pause.kind,
+  };
+  const patch: Partial<Run> = {
+    usage: { ...held.tail.stream.usage },
+    pieces: [...held.run.pieces, piece],
+    waits: held.run.waits + 1,
+    resumeAt: ending.pause.resumeAt,
+    waitReason: ending.pause.reason,
+    exitCode: ending.exitCode,
+    session: null,
+    leaseExpiresAt: null,
+    progress: await finalProgress(clock, held),
+  };
+  const moved = await store.move(held.runId, ending.pause.status, {
+    patch,
+    reason: ending.pause.reason,
+    expect: ['starting', 'running'],
+  });
+  if (!moved.ok) held.log.warn('pause not written', { status: ending.pause.status, why: moved.why });
+  await tmux.killSession(held.session);
+  held.log.info('run paused', { status: ending.pause.status, resumeAt: ending.pause.resumeAt });
 }
 
 /**
@@ -190,6 +365,8 @@ async function takeLeftWork(deps: FinishDeps, held: HeldRun, status: Outcome['st
  * next tick.
  */
 export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> {
+  const ending = await settleOnce(deps, held);
+  if (ending.pause !== null) return pauseRun(deps, held, { ...ending, pause: ending.pause });
   const phase = held.phase;
   if (phase.name !== 'finishing') throw new Error(`run ${held.runId} is ${phase.name}, not finishing`);
   const { store, tmux, clock } = deps;
@@ -223,6 +400,18 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
     progress: left?.progress ?? null,
     wipBranch: left?.wipBranch ?? null,
   });
+  // A run of several pieces records its last one too, so the pieces add up to its usage.
+  if (held.run.pieces.length > 0)
+    patch.pieces = [
+      ...held.run.pieces,
+      {
+        startedAt: held.launched ? new Date(held.launched.startedMs).toISOString() : null,
+        endedAt: patch.finishedAt ?? clock.now().toISOString(),
+        mode: 'resume',
+        usage: pieceUsageOf(held.tail.stream),
+        ending: 'ended',
+      },
+    ];
   // The note first: whoever sees the terminal status (the owner, the reactor's summary) sees the note too.
   if (phase.outcome.note) {
     await store.note(held.runId, phase.outcome.note).catch(() => {});

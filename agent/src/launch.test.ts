@@ -50,6 +50,7 @@ describeEmulators('Launch', () => {
       await t.publish('run.start', run.id);
       const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost']);
       expect(done.status).toBe('succeeded');
+      expect(done.sessionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       const received = await readFile(join(t.fakeDir, `${run.id}.prompt`));
       expect(received.equals(Buffer.from(prompt, 'utf8'))).toBe(true);
       const argv = JSON.parse(await readFile(join(t.fakeDir, `${run.id}.argv.json`), 'utf8')) as string[];
@@ -62,6 +63,9 @@ describeEmulators('Launch', () => {
         '--output-format',
         'stream-json',
         '--verbose',
+        // The run's own session: a later piece resumes it with --resume.
+        '--session-id',
+        done.sessionId,
       ]);
       for (const dir of [
         t.root,
@@ -78,7 +82,7 @@ describeEmulators('Launch', () => {
       await t.createWorker('limits');
       const run = await t.createRun('limits', { maxTurns: 7, maxBudgetUsd: 1.5, model: 'opus' });
       await t.publish('run.start', run.id);
-      await t.waitStatus(run.id, ['succeeded', 'failed', 'lost']);
+      const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost']);
       const argv = JSON.parse(await readFile(join(t.fakeDir, `${run.id}.argv.json`), 'utf8')) as string[];
       expect(argv.slice(2)).toEqual([
         '--model',
@@ -87,6 +91,8 @@ describeEmulators('Launch', () => {
         '--output-format',
         'stream-json',
         '--verbose',
+        '--session-id',
+        done.sessionId,
         '--max-turns',
         '7',
         '--max-budget-usd',

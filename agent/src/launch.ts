@@ -1,16 +1,17 @@
-// Launch: the run's workspace from its checkout snapshot, the run directory, the tmux session, then `starting → running`.
-import { chmod, mkdir } from 'node:fs/promises';
+// Launch: the run's workspace from its checkout snapshot (or, for a later piece, as it was left), the run directory, the tmux session, then `starting → running`.
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Run } from '@nightshift/shared';
 import type { GitAuth } from './git-auth/credentials.js';
 import { type HeldRun, type Launched, outcomeOf } from './lifecycle.js';
 import { errorMessage } from './log.js';
 import type { Clock } from './options.js';
-import { type LaunchSpec, RUN_FILES, writeJsonAtomic } from './rundir.js';
+import { type LaunchSpec, RUN_FILES, type TailState, writeJsonAtomic } from './rundir.js';
 import type { Store } from './store.js';
+import { emptyStreamState } from './stream.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
-import { prepareWorkspace } from './workspace.js';
+import { prepareWorkspace, workspaceDirOf } from './workspace.js';
 
 /** How a worker is started: the command, its extra environment, and the runner that wraps it in tmux. */
 export interface Launcher {
@@ -31,11 +32,32 @@ export interface LaunchDeps {
   gitAuth: GitAuth;
 }
 
-/** The worker's argv: the prompt travels as one argument, never through a shell or tmux. */
-export function workerArgs(run: Pick<Run, 'prompt' | 'model' | 'maxTurns' | 'maxBudgetUsd'>): string[] {
+/**
+ * What a later piece tells the session it resumes: Claude still has the whole conversation, so only why it
+ * stopped and that it goes on.
+ */
+export const RESUME_PROMPT =
+  'nightshift resumed this session after it was paused (a usage limit or an interruption). Continue the task where you stopped.';
+
+/** How a piece starts its Claude session: a new one under the run's id, or the one the earlier pieces made. */
+export type PieceMode = 'fresh' | 'resume';
+
+/** The piece a claimed run launches next: the first starts its session, every later one resumes it. */
+export const pieceModeOf = (run: Pick<Run, 'pieces'>): PieceMode =>
+  run.pieces.length === 0 ? 'fresh' : 'resume';
+
+/**
+ * The worker's argv: the prompt travels as one argument, never through a shell or tmux. The run's session id
+ * goes to the first piece as `--session-id` (so even a piece that died before its first message can be
+ * resumed) and to every later one as `--resume`.
+ */
+export function workerArgs(
+  run: Pick<Run, 'prompt' | 'model' | 'maxTurns' | 'maxBudgetUsd' | 'sessionId'>,
+  mode: PieceMode = 'fresh',
+): string[] {
   const args = [
     '-p',
-    run.prompt,
+    mode === 'resume' ? RESUME_PROMPT : run.prompt,
     '--model',
     run.model,
     '--dangerously-skip-permissions',
@@ -43,9 +65,38 @@ export function workerArgs(run: Pick<Run, 'prompt' | 'model' | 'maxTurns' | 'max
     'stream-json',
     '--verbose',
   ];
+  if (run.sessionId !== null) args.push(mode === 'resume' ? '--resume' : '--session-id', run.sessionId);
   if (run.maxTurns !== null) args.push('--max-turns', String(run.maxTurns));
   if (run.maxBudgetUsd !== null) args.push('--max-budget-usd', String(run.maxBudgetUsd));
   return args;
+}
+
+/**
+ * launch.json: the worker's command, and for a resumed piece what the runner starts instead when the
+ * session is not there (`No conversation found with session ID`): the run's prompt under the same id.
+ */
+export interface PieceLaunchSpec extends LaunchSpec {
+  /** When the piece was launched (ISO): its time limit counts from here, also after an agent restart. */
+  startedAt: string;
+  fresh: { args: string[]; reason: string } | null;
+}
+
+/**
+ * Readies the run directory for a later piece: the last piece's launch, exit and signal files go (so a
+ * restart in between sees a piece never launched, not one that ended), and the tail starts at the log's
+ * end with the earlier pieces' usage as its base, so usage and turns add up across pieces.
+ */
+async function readyNextPiece(held: HeldRun): Promise<void> {
+  for (const name of [RUN_FILES.launch, RUN_FILES.exit, RUN_FILES.signal, RUN_FILES.pids])
+    await rm(join(held.dir, name), { force: true });
+  const size = await stat(join(held.dir, RUN_FILES.stream)).then(
+    (s) => s.size,
+    () => 0,
+  );
+  const tail: TailState = { offset: size, stream: emptyStreamState(held.run.usage) };
+  await mkdir(held.dir, { recursive: true });
+  await writeJsonAtomic(join(held.dir, RUN_FILES.tail), tail);
+  held.resumeTail(tail);
 }
 
 /** The launch facts of a worker that started at `startedMs`. */
@@ -55,6 +106,7 @@ export function launchedAt(
   minuteMs: number,
 ): Launched {
   return {
+    startedMs,
     deadlineMs: startedMs + run.maxDurationMinutes * minuteMs,
     runningWritten: run.status === 'running',
   };
@@ -68,37 +120,75 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
   const { store, tmux, clock, launcher } = deps;
   let stage = 'workspace';
   try {
-    const prepared = await prepareWorkspace(
-      deps.home,
-      held.workerId,
-      held.checkout,
-      held.run.workBranch,
-      held.runId,
-      deps.gitAuth,
-    );
-    held.inWorkspace(prepared.dir, prepared.startCommit);
-    for (const note of prepared.notes) await store.note(held.runId, note).catch(() => {});
+    const mode = pieceModeOf(held.run);
+    if (mode === 'resume') {
+      // The workspace as the earlier piece left it: no fetch, no checkout, no wip commit.
+      const dir = workspaceDirOf(deps.home, held.workerId, held.checkout);
+      const there = await stat(dir).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      if (!there) {
+        held.finishWith(
+          outcomeOf(
+            'failed',
+            `the workspace ${dir} of the run's earlier pieces is gone; the run cannot resume`,
+          ),
+          'the workspace to resume in is gone',
+        );
+        return;
+      }
+      held.inWorkspace(dir);
+      await readyNextPiece(held);
+      const last = held.run.pieces.at(-1);
+      await store
+        .note(
+          held.runId,
+          `piece ${held.run.pieces.length + 1}: resuming Claude session ${held.run.sessionId} in ${dir} (the last piece ended: ${last?.ending ?? 'unknown'})`,
+        )
+        .catch(() => {});
+    } else {
+      const prepared = await prepareWorkspace(
+        deps.home,
+        held.workerId,
+        held.checkout,
+        held.run.workBranch,
+        held.runId,
+        deps.gitAuth,
+      );
+      held.inWorkspace(prepared.dir, prepared.startCommit);
+      for (const note of prepared.notes) await store.note(held.runId, note).catch(() => {});
+    }
     if (held.cancelReason !== null) {
       held.finishWith(outcomeOf('cancelled', held.cancelReason), 'cancel requested before the launch');
       return;
     }
     stage = 'launch';
+    const workspace = held.workspace ?? '';
     await mkdir(held.dir, { recursive: true });
-    const spec: LaunchSpec = {
+    const startedAt = clock.now();
+    const spec: PieceLaunchSpec = {
       command: launcher.workerCommand,
-      args: workerArgs(held.run),
-      cwd: prepared.dir,
+      args: workerArgs(held.run, mode),
+      cwd: workspace,
       env: { ...launcher.workerEnv, NIGHTSHIFT_RUN_ID: held.runId, NIGHTSHIFT_RUN_DIR: held.dir },
+      startedAt: startedAt.toISOString(),
+      fresh:
+        mode === 'resume'
+          ? {
+              args: workerArgs(held.run, 'fresh'),
+              reason: `Claude session ${held.run.sessionId} was not found in ${workspace}; this piece starts afresh with the run's prompt under the same id`,
+            }
+          : null,
     };
     await writeJsonAtomic(join(held.dir, RUN_FILES.launch), spec);
     // The runner reads it as the worker user on the VM, through the run directory's shared group.
     await chmod(join(held.dir, RUN_FILES.launch), 0o640);
     await tmux.newSession(held.session, held.dir, [launcher.nodePath, launcher.runnerPath, held.dir]);
-    const startedAt = clock.now();
     const launched = launchedAt(held.run, startedAt.getTime(), deps.timings.minuteMs);
     held.moveTo(
       { name: 'running', launched, resultSeenAtMs: null },
-      `worker launched in tmux session ${held.session}`,
+      `worker launched in tmux session ${held.session} (${mode === 'resume' ? 'resuming its session' : 'new session'})`,
     );
     await markRunning(store, held, startedAt.toISOString()).catch((error: unknown) =>
       held.log.warn('could not write running yet; retrying', { error: errorMessage(error) }),
@@ -109,12 +199,27 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
   }
 }
 
+/** Says in an event each time the runner started a resumed piece afresh (its session was not found). */
+export async function noteFreshStarts(store: Store, held: HeldRun): Promise<void> {
+  const starts = held.tail.stream.freshStarts ?? [];
+  while (held.freshStartsNoted < starts.length) {
+    const reason = starts[held.freshStartsNoted] ?? 'started afresh';
+    held.freshStartSeen();
+    await store.note(held.runId, reason).catch(() => {});
+  }
+}
+
 /** `starting → running`, once: written, or someone else moved the run on (the finish will find out which). */
 export async function markRunning(store: Store, held: HeldRun, startedAt: string): Promise<void> {
   // Not launched (nothing to say) or already written.
   if (held.launched?.runningWritten !== false) return;
   const moved = await store.move(held.runId, 'running', {
-    patch: { startedAt, session: held.session, startCommit: held.startCommit },
+    // A later piece keeps the run's first start.
+    patch: {
+      startedAt: held.run.startedAt ?? startedAt,
+      session: held.session,
+      startCommit: held.startCommit,
+    },
     reason: `worker launched in tmux session ${held.session}`,
     expect: ['starting'],
   });

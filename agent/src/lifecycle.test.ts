@@ -13,12 +13,20 @@ describe('States: a held run owns its phase', () => {
     expect(held.launched).toBeNull();
     expect(held.session).toBe('w1-r1');
     expect(held.dir).toBe('/home/runs/r1');
-    const launched = { deadlineMs: 10, runningWritten: false };
+    const launched = { startedMs: 0, deadlineMs: 10, runningWritten: false };
     held.moveTo({ name: 'running', launched, resultSeenAtMs: null }, 'worker launched');
     held.finishWith(outcomeOf('lost', 'gone'), 'the session is gone');
     expect(held.phase).toEqual({
       name: 'finishing',
-      outcome: { status: 'lost', error: 'gone', exitCode: null, note: null },
+      outcome: {
+        status: 'lost',
+        error: 'gone',
+        exitCode: null,
+        note: null,
+        limit: null,
+        interrupted: null,
+        pause: null,
+      },
       launched,
       push: null,
       left: null,

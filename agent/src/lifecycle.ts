@@ -1,5 +1,6 @@
 // A held run inside the agent: the per-run object, owning its phase (an explicit union, each phase with its own data).
-import type { Progress, Run, RunCheckout, TerminalStatus } from '@nightshift/shared';
+import type { PauseKind, Progress, Run, RunCheckout, TerminalStatus } from '@nightshift/shared';
+import type { SeenLimit } from './limit.js';
 import type { Logger } from './log.js';
 import { runDirOf, type TailState } from './rundir.js';
 import { emptyStreamState } from './stream.js';
@@ -8,27 +9,63 @@ import { sessionNameOf } from './tmux.js';
 export type StopReason = 'timeout' | 'cancel' | 'result_hang';
 export type StopStep = 'interrupted' | 'terminated' | 'killed';
 
-/** How a run ends: its terminal status and why. */
+/**
+ * A piece that ends without ending its run: `waiting` until `resumeAt` (a usage limit), or `queued` at once
+ * (an interruption resumed).
+ */
+export interface Pause {
+  kind: PauseKind;
+  status: 'waiting' | 'queued';
+  resumeAt: string | null;
+  /** What happened, for the status event and the run's waitReason. */
+  reason: string;
+}
+
+/** How a piece ends: its run's terminal status and why, or a pause. */
 export interface Outcome {
-  status: TerminalStatus;
+  status: TerminalStatus | Pause['status'];
   error: string | null;
   exitCode: number | null;
   /** Said in a note event beside the status (e.g. "stopped 30 s after its result"). */
   note: string | null;
+  /**
+   * What the worker reported about the plan's usage limit, until the finish settles it (a wait or a
+   * failure, by the run's autopilot settings): null once settled, or when there was none.
+   */
+  limit: SeenLimit | null;
+  /** What interrupted the worker (it died with its VM or its session), until the finish settles it. */
+  interrupted: string | null;
+  /** Set once settled to a pause: the run goes on in a later piece. */
+  pause: Pause | null;
 }
 
 /** The one constructor of an outcome: an ending the agent decided without an exit status says only why. */
 export function outcomeOf(
   status: TerminalStatus,
   error: string | null,
-  more: { exitCode?: number | null; note?: string | null } = {},
+  more: {
+    exitCode?: number | null;
+    note?: string | null;
+    limit?: SeenLimit | null;
+    interrupted?: string | null;
+  } = {},
 ): Outcome {
-  return { status, error, exitCode: more.exitCode ?? null, note: more.note ?? null };
+  return {
+    status,
+    error,
+    exitCode: more.exitCode ?? null,
+    note: more.note ?? null,
+    limit: more.limit ?? null,
+    interrupted: more.interrupted ?? null,
+    pause: null,
+  };
 }
 
 /** Facts of a launched worker, carried from `running` through `stopping` into `finishing`. */
 export interface Launched {
-  /** When maxDurationMinutes runs out. */
+  /** When this piece's worker was launched. */
+  startedMs: number;
+  /** When maxDurationMinutes runs out (counted per piece: a wait of hours is no work time). */
   deadlineMs: number;
   /** Whether `running` is written in Firestore (a finish from `starting` must write it first). */
   runningWritten: boolean;
@@ -214,6 +251,20 @@ export class HeldRun {
   noted(): void {
     if (this.#phase.name === 'finishing')
       this.#phase = { ...this.#phase, outcome: { ...this.#phase.outcome, note: null } };
+  }
+
+  /** The runner started the piece afresh: a result seen before is the failed resume's, not this worker's. */
+  freshStartSeen(): void {
+    this.freshStartsNoted++;
+    if (this.#phase.name === 'running') this.#phase = { ...this.#phase, resultSeenAtMs: null };
+  }
+
+  /** How many of the stream's fresh starts have been noted as events. */
+  freshStartsNoted = 0;
+
+  /** The outcome settled (a usage limit or an interruption decided by the run's settings). */
+  settled(ending: Outcome): void {
+    if (this.#phase.name === 'finishing') this.#phase = { ...this.#phase, outcome: ending };
   }
 
   /** Decides the run's ending: the terminal write follows, retried each tick until it lands. */

@@ -169,6 +169,10 @@ describe('Restart: the table (adoptAction)', () => {
       error: 'tmux session w-r1 is gone without an exit status (VM rebooted or session killed)',
       exitCode: null,
       note: null,
+      // The finish settles an interruption found at a restart (reconcile's interruptedWhileUnheld).
+      limit: null,
+      interrupted: null,
+      pause: null,
     });
     expect(
       lost(facts({ exit: 'unreadable', exitUnreadable: '/home/runs/r1/exit.json (bad JSON)' }))?.error,

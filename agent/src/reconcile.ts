@@ -1,7 +1,7 @@
 // Reconcile (Restart): taking charge of runs recorded as this agent's that it does not hold, by the Restart table.
 import type { Run } from '@nightshift/shared';
 import { lockWorker } from './claim.js';
-import { decideOutcome, endingFactsOf, exitUnreadable, sessionGone } from './finish.js';
+import { decideOutcome, endingFactsOf, exitUnreadable, SESSION_CLOSED_NOTE, sessionGone } from './finish.js';
 import { launchedAt } from './launch.js';
 import { HeldRun, type Outcome, outcomeOf } from './lifecycle.js';
 import { errorMessage, type Logger } from './log.js';
@@ -61,6 +61,36 @@ export function adoptAction(f: AdoptFacts): AdoptAction {
   if (f.sessionAlive) return { action: 'adopt' };
   if (f.exit === 'unreadable') return { action: 'lost', outcome: exitUnreadable(f.exitUnreadable ?? f.dir) };
   return { action: 'lost', outcome: sessionGone(f.session) };
+}
+
+/**
+ * What a restarted agent finds of a worker that died while no agent ran: its session gone without an exit
+ * status, or the worker killed by a signal (a stop or a preemption signals every process; a killed tmux
+ * server hangs up on the runner) without a result. The VM went down under it: an interruption, which the
+ * finish resumes by the run's settings. A session that ends while its agent runs is no interruption: someone
+ * killed it, and it stays lost.
+ */
+export function interruptedWhileUnheld(
+  held: HeldRun,
+  ending: Outcome,
+  exit: { signal: string | null; code: number | null; note?: string | null } | null,
+): Outcome {
+  if (ending.limit !== null || ending.interrupted !== null || held.tail.stream.result !== null) return ending;
+  if (ending.status === 'lost' && exit === null)
+    return {
+      ...ending,
+      interrupted: `its tmux session ${held.session} was gone without an exit status when the agent came back (the VM stopped, rebooted or was preempted)`,
+    };
+  if (
+    ending.status !== 'failed' ||
+    exit === null ||
+    (exit.signal === null && exit.note !== SESSION_CLOSED_NOTE)
+  )
+    return ending;
+  return {
+    ...ending,
+    interrupted: `the worker ended by ${exit.signal ?? `code ${exit.code}`} while no agent ran${exit.note === SESSION_CLOSED_NOTE ? ', its tmux session closed under it' : ''} (the VM stopped, rebooted or was preempted)`,
+  };
 }
 
 /** A run taken charge of: to be held, and launched first when `launch`. */
@@ -130,7 +160,14 @@ export async function adoptRun(deps: ReconcileDeps, run: Run): Promise<Adopted> 
   }
 
   held.inWorkspace(launch?.cwd ?? workspaceDirOf(deps.home, run.workerId, held.checkout));
-  const startedMs = run.startedAt ? Date.parse(run.startedAt) : clock.now().getTime();
+  // This piece's start (a later piece's launch.json says it; the run's startedAt is its first piece's).
+  const pieceStart = (launch as { startedAt?: unknown } | null)?.startedAt;
+  const startedMs =
+    typeof pieceStart === 'string' && !Number.isNaN(Date.parse(pieceStart))
+      ? Date.parse(pieceStart)
+      : run.startedAt
+        ? Date.parse(run.startedAt)
+        : clock.now().getTime();
   const launched = launchedAt(run, startedMs, deps.timings.minuteMs);
   held.moveTo({ name: 'running', launched, resultSeenAtMs: null }, 'adopted a launched run');
   switch (action.action) {
@@ -138,13 +175,20 @@ export async function adoptRun(deps: ReconcileDeps, run: Run): Promise<Adopted> 
       if (held.tail.stream.result !== null) held.resultSeen(clock.now().getTime());
       held.log.info('adopted a live run', { offset: held.tail.offset });
       break;
-    case 'finish':
+    case 'finish': {
       await finishTail(held.dir, held.tail);
-      held.finishWith(decideOutcome(endingFactsOf(held), exit), 'it ended while no agent held it');
+      const ending = decideOutcome(endingFactsOf(held), exit);
+      held.finishWith(interruptedWhileUnheld(held, ending, exit), 'it ended while no agent held it');
       break;
+    }
     case 'lost':
       await finishTail(held.dir, held.tail);
-      held.finishWith(action.outcome, 'it ended without an exit status that can be read');
+      held.finishWith(
+        exit === null && unreadable === null
+          ? interruptedWhileUnheld(held, action.outcome, null)
+          : action.outcome,
+        'it ended without an exit status that can be read',
+      );
       break;
     case 'launch':
       throw new Error(`run ${run.id} has a launch spec and cannot be launched again`);

@@ -175,8 +175,56 @@ describeEmulators('Restart', () => {
       expect(done.usage).toEqual({ turns: 5, costUsd: 0, inputTokens: 575, outputTokens: 100 });
     });
 
-    it('marks a run lost when its session vanished while the agent was down (VM rebooted)', async () => {
-      await t.createWorker('rebooted');
+    it('a preempted VM: agent and tmux server killed, the run resumes its Claude session in its workspace', async () => {
+      await t.createWorker('preempted');
+      const run = await t.createRun('preempted');
+      await t.scenario(run.id, 'slow');
+      const agent = await startProcess();
+      await t.publish('run.start', run.id);
+      const running = await t.waitStatus(run.id, ['running']);
+      // The worker has stored its session (else the resume would find none and start afresh, also tested).
+      await waitFor('the worker to have stored its session', () =>
+        existsSync(join(t.fakeDir, 'sessions', running.sessionId ?? 'none')),
+      );
+      // Preemption: the agent dies, and so does the tmux server with the worker on it.
+      await kill9(agent);
+      await t.tmux.killServer();
+      await waitFor('the session to vanish', async () => !(await t.tmux.hasSession(`preempted-${run.id}`)));
+      // What the resumed session does now: finish its work.
+      await t.scenario(run.id, 'success');
+      await startProcess();
+      const done = await t.waitStatus(run.id, TERMINAL_STATUSES, 30_000);
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      expect(done.waits).toBe(1);
+      expect(done.pieces.map((p) => [p.mode, p.ending])).toEqual([
+        ['fresh', 'interrupted'],
+        ['resume', 'ended'],
+      ]);
+      const argvs = (await readFile(join(t.fakeDir, `${run.id}.argvs`), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as string[]);
+      expect(
+        argvs.map((a) => a.slice(a.findIndex((x) => x === '--session-id' || x === '--resume')).slice(0, 2)),
+      ).toEqual([
+        ['--session-id', done.sessionId],
+        ['--resume', done.sessionId],
+      ]);
+      expect(await t.events(run.id)).toEqual([
+        'queued->starting',
+        'starting->running',
+        'running->queued',
+        'queued->starting',
+        'note',
+        'starting->running',
+        'running->succeeded',
+      ]);
+      expect(await t.lockReleased('preempted')).toBe(true);
+    });
+
+    it('marks a run lost when its session vanished while the agent was down (VM rebooted), with onInterrupt: lost', async () => {
+      await t.createWorker('rebooted', { onInterrupt: 'lost' });
       const run = await t.createRun('rebooted');
       await t.scenario(run.id, 'slow');
       const agent = await startProcess();
@@ -201,7 +249,7 @@ describeEmulators('Restart', () => {
     });
 
     it('a run lost while the agent was down keeps its uncommitted work on its wip branch, the workspace clean', async () => {
-      await t.createWorker('lost-dirty');
+      await t.createWorker('lost-dirty', { onInterrupt: 'lost' });
       const run = await t.createRun('lost-dirty');
       await t.scenario(run.id, 'dirty', 'hang');
       const agent = await startProcess();

@@ -93,7 +93,7 @@ describeEmulators('Stop', () => {
 describe('Stop: which stop is due, and the escalation', () => {
   const grace = { resultExitGraceMs: 1_000 };
   const running = (resultSeenAtMs: number | null) => ({
-    launched: { deadlineMs: 10_000, runningWritten: true },
+    launched: { startedMs: 0, deadlineMs: 10_000, runningWritten: true },
     resultSeenAtMs,
   });
 

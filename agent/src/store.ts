@@ -2,6 +2,8 @@
 import type { DocumentSnapshot, Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import {
+  ACCOUNT_LIMIT_ID,
+  type AccountLimit,
   type AgentHeartbeat,
   collections,
   createRunMover,
@@ -46,6 +48,12 @@ export interface Store {
   /** Sets the run's leaseExpiresAt (the heartbeat's renewal). */
   renewLease(runId: string, leaseExpiresAt: string): Promise<void>;
   note(runId: string, message: string): Promise<void>;
+  /** A note written once under `key` (a second write of the same key is dropped): a reason said once per run. */
+  noteOnce(runId: string, key: string, message: string): Promise<void>;
+  /** `limits/account`, or undefined when none was ever recorded. */
+  accountLimit(): Promise<AccountLimit | undefined>;
+  /** Records an account-wide usage limit; only ever moves `until` later. */
+  holdAccount(limit: AccountLimit): Promise<void>;
   /** Writes `agents/<id>`. */
   heartbeat(beat: AgentHeartbeat): Promise<void>;
   createLock(lock: WorkerLock): Promise<boolean>;
@@ -173,6 +181,32 @@ export function createStore(options: StoreOptions): Store {
       await dl(
         `note on run ${runId}`,
         cols.runEvents(runId).doc(id).set({ type: 'note', id, runId, at, message, agentId }),
+      );
+    },
+    async noteOnce(runId, key, message) {
+      const at = now().toISOString();
+      const id = `note-${key}`;
+      try {
+        await dl(
+          `note on run ${runId}`,
+          cols.runEvents(runId).doc(id).create({ type: 'note', id, runId, at, message, agentId }),
+        );
+      } catch (error) {
+        if (!isAlreadyExists(error)) throw error;
+      }
+    },
+    async accountLimit() {
+      return (await dl('read the account limit', cols.limits.doc(ACCOUNT_LIMIT_ID).get())).data();
+    },
+    holdAccount(limit) {
+      const ref = cols.limits.doc(ACCOUNT_LIMIT_ID);
+      return dl(
+        'record the account limit',
+        db.runTransaction(async (tx) => {
+          const current = (await tx.get(ref)).data();
+          if (current === undefined || Date.parse(current.until) < Date.parse(limit.until))
+            tx.set(ref, limit);
+        }),
       );
     },
     async heartbeat(beat) {

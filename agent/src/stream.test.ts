@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeEmulators } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyChunk, applyLine, emptyStreamState, judge } from './stream.js';
+import { applyChunk, applyLine, emptyStreamState, judge, pieceUsageOf } from './stream.js';
 import { type AgentTest, setupAgentTest } from './testing/harness.js';
 
 const FIXTURE = join(import.meta.dirname, 'testing', 'fixtures', 'recorded-stream.jsonl');
@@ -107,5 +107,71 @@ describeEmulators('Progress: a recorded stream through the agent', () => {
     expect(done.progress?.text).toBe('# Progress\n\n## M1\n- RSS feed: done\n');
     // The raw stream is kept byte for byte, the non-JSON line included.
     expect(readFileSync(join(t.home, 'runs', run.id, 'stream.jsonl')).equals(recorded)).toBe(true);
+  });
+});
+
+describe('Progress: usage across the pieces of a run', () => {
+  it('adds a piece to the usage of the earlier ones, and starts over at the runner’s fresh start', () => {
+    const base = { turns: 2, costUsd: 0.025, inputTokens: 230, outputTokens: 40 };
+    const state = emptyStreamState(base);
+    applyLine(
+      state,
+      JSON.stringify({
+        type: 'assistant',
+        message: { id: 'a', usage: { input_tokens: 10, output_tokens: 5 } },
+      }),
+    );
+    expect(state.usage).toEqual({ turns: 3, costUsd: 0.025, inputTokens: 240, outputTokens: 45 });
+    // A failed resume's result, then the runner's line: the fresh attempt counts from the base again.
+    applyLine(
+      state,
+      JSON.stringify({
+        type: 'result',
+        subtype: 'error_during_execution',
+        is_error: true,
+        num_turns: 0,
+        total_cost_usd: 0,
+      }),
+    );
+    applyLine(
+      state,
+      JSON.stringify({ type: 'nightshift', subtype: 'fresh_start', reason: 'session not found' }),
+    );
+    expect(state.freshStarts).toEqual(['session not found']);
+    expect(state.result).toBeNull();
+    expect(state.usage).toEqual(base);
+    applyLine(
+      state,
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        num_turns: 3,
+        total_cost_usd: 0.0375,
+        usage: { input_tokens: 345, output_tokens: 60 },
+      }),
+    );
+    expect(state.usage).toEqual({ turns: 5, costUsd: 0.0625, inputTokens: 575, outputTokens: 100 });
+    expect(pieceUsageOf(state)).toEqual({ turns: 3, costUsd: 0.0375, inputTokens: 345, outputTokens: 60 });
+  });
+
+  it('reads a tail saved before pieces existed (no base) as a first piece', () => {
+    const old = { ...emptyStreamState() } as Partial<ReturnType<typeof emptyStreamState>>;
+    delete old.base;
+    delete old.limit;
+    delete old.freshStarts;
+    const state = old as ReturnType<typeof emptyStreamState>;
+    applyLine(
+      state,
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        num_turns: 1,
+        total_cost_usd: 0.01,
+        usage: { input_tokens: 1, output_tokens: 2 },
+      }),
+    );
+    expect(state.usage).toEqual({ turns: 1, costUsd: 0.01, inputTokens: 1, outputTokens: 2 });
   });
 });

@@ -1,5 +1,6 @@
-// The stream-json parser: turns the worker's output lines into usage, the last text and the final result.
-import { tailOf, type Usage, wellFormed } from '@nightshift/shared';
+// The stream-json parser: turns the worker's output lines into usage, the last text, the final result and a usage limit.
+import { tailOf, type Usage, wellFormed, ZERO_USAGE } from '@nightshift/shared';
+import { isLimitText, type SeenLimit } from './limit.js';
 
 /** What the agent knows from the stream so far. Plain JSON, saved beside the log offset. */
 export interface StreamState {
@@ -12,6 +13,12 @@ export interface StreamState {
   textVersion: number;
   result: StreamResult | null;
   skippedLines: number;
+  /** The usage of the run's earlier pieces: `usage` is the run's total, this piece's added to it. */
+  base: Usage;
+  /** The plan's usage limit, once the worker reported it (a rejected rate_limit_event, or its words). */
+  limit: SeenLimit | null;
+  /** Why the runner started this piece afresh, once per time (its own `nightshift` lines in the log). */
+  freshStarts: string[];
 }
 
 export interface StreamResult {
@@ -23,16 +30,43 @@ export interface StreamResult {
   errors: string[];
 }
 
-export function emptyStreamState(): StreamState {
+/** The state at a piece's start; `base` is the usage of the run's earlier pieces. */
+export function emptyStreamState(base: Usage = ZERO_USAGE): StreamState {
   return {
     sessionId: null,
     assistantIds: [],
-    usage: { turns: 0, costUsd: 0, inputTokens: 0, outputTokens: 0 },
+    usage: { ...base },
     lastText: null,
     textVersion: 0,
     result: null,
     skippedLines: 0,
+    base: { ...base },
+    limit: null,
+    freshStarts: [],
   };
+}
+
+/** Sums of costs without binary noise (0.0125 + 0.025 is not 0.0375 in floating point). */
+const roundUsd = (usd: number): number => Math.round(usd * 1e9) / 1e9;
+
+/** This piece's own usage (the run's total less its earlier pieces'). */
+export function pieceUsageOf(state: StreamState): Usage {
+  const base = state.base ?? ZERO_USAGE;
+  return {
+    turns: Math.max(0, state.usage.turns - base.turns),
+    costUsd: Math.max(0, roundUsd(state.usage.costUsd - base.costUsd)),
+    inputTokens: Math.max(0, state.usage.inputTokens - base.inputTokens),
+    outputTokens: Math.max(0, state.usage.outputTokens - base.outputTokens),
+  };
+}
+
+/** The usage limit the stream shows, if any: the structured report first, else a limit result's words. */
+export function usageLimitOf(state: StreamState): SeenLimit | null {
+  const r = state.result;
+  const words = r === null ? null : [r.text, ...r.errors].filter((t) => !!t).join('; ') || null;
+  if (state.limit !== null) return { ...state.limit, text: state.limit.text ?? words };
+  if (r?.isError && isLimitText(words)) return { resetsAtMs: null, type: null, text: words };
+  return null;
 }
 
 type Json = Record<string, unknown>;
@@ -60,7 +94,33 @@ export function applyLine(state: StreamState, line: string): void {
     state.skippedLines++;
     return;
   }
+  // A saved state from before pieces existed has no base.
+  state.base ??= { ...ZERO_USAGE };
+  state.freshStarts ??= [];
+  state.limit ??= null;
+  const base = state.base;
   switch (message.type) {
+    case 'rate_limit_event': {
+      // SDKRateLimitEvent: `allowed` and `allowed_warning` come and go; only `rejected` stops the worker.
+      const info = isObject(message.rate_limit_info) ? message.rate_limit_info : {};
+      if (info.status !== 'rejected') return;
+      const resetsAt = num(info.resetsAt);
+      state.limit = {
+        resetsAtMs: resetsAt > 0 ? resetsAt * 1000 : (state.limit?.resetsAtMs ?? null),
+        type: typeof info.rateLimitType === 'string' ? info.rateLimitType : (state.limit?.type ?? null),
+        text: state.limit?.text ?? null,
+      };
+      return;
+    }
+    case 'nightshift':
+      // The runner's own line: it started the piece afresh, so what came before is not this piece's.
+      if (message.subtype === 'fresh_start') {
+        state.freshStarts.push(typeof message.reason === 'string' ? message.reason : 'started afresh');
+        state.assistantIds = [];
+        state.result = null;
+        state.usage = { ...base };
+      }
+      return;
     case 'system':
       if (message.subtype === 'init' && typeof message.session_id === 'string') {
         state.sessionId = message.session_id;
@@ -68,13 +128,26 @@ export function applyLine(state: StreamState, line: string): void {
       return;
     case 'assistant': {
       const inner = isObject(message.message) ? message.message : {};
+      if (message.error === 'rate_limit') {
+        const said = Array.isArray(inner.content)
+          ? inner.content
+              .filter((c): c is Json => isObject(c) && typeof c.text === 'string')
+              .map((c) => c.text as string)
+              .join('\n')
+          : '';
+        state.limit = {
+          resetsAtMs: state.limit?.resetsAtMs ?? null,
+          type: state.limit?.type ?? null,
+          text: said.trim() !== '' ? said : (state.limit?.text ?? null),
+        };
+      }
       const id = typeof inner.id === 'string' ? inner.id : `line-${state.assistantIds.length}`;
       // Claude Code repeats one API message per content block, with the same id and usage.
       if (!state.assistantIds.includes(id)) {
         state.assistantIds.push(id);
         if (state.result === null) {
           const usage = isObject(inner.usage) ? inner.usage : {};
-          state.usage.turns = state.assistantIds.length;
+          state.usage.turns = base.turns + state.assistantIds.length;
           state.usage.inputTokens += inputTokensOf(usage);
           state.usage.outputTokens += num(usage.output_tokens);
         }
@@ -101,12 +174,18 @@ export function applyLine(state: StreamState, line: string): void {
         costUsd: num(message.total_cost_usd),
         errors,
       };
-      // The result carries the session's totals: they replace the running sums.
+      // The result carries the piece's totals: they replace its running sums, added to the earlier pieces'.
+      const turns = Math.trunc(num(message.num_turns));
+      const input = Math.trunc(inputTokensOf(usage));
+      const output = Math.trunc(num(usage.output_tokens));
       state.usage = {
-        turns: Math.trunc(num(message.num_turns)) || state.usage.turns,
-        costUsd: num(message.total_cost_usd),
-        inputTokens: Math.trunc(inputTokensOf(usage)) || state.usage.inputTokens,
-        outputTokens: Math.trunc(num(usage.output_tokens)) || state.usage.outputTokens,
+        turns: turns ? base.turns + turns : state.usage.turns,
+        costUsd:
+          base.costUsd === 0
+            ? num(message.total_cost_usd)
+            : roundUsd(base.costUsd + num(message.total_cost_usd)),
+        inputTokens: input ? base.inputTokens + input : state.usage.inputTokens,
+        outputTokens: output ? base.outputTokens + output : state.usage.outputTokens,
       };
       return;
     }

@@ -2,7 +2,7 @@
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decideOutcome, endingFactsOf, exitUnreadable, sessionGone } from './finish.js';
-import { markRunning } from './launch.js';
+import { markRunning, noteFreshStarts } from './launch.js';
 import type { HeldRun, Phase, StopReason, StopStep } from './lifecycle.js';
 import type { Clock } from './options.js';
 import { advanceTail, finishTail, RUN_FILES, readExitStatus, readPids, writeJsonAtomic } from './rundir.js';
@@ -62,6 +62,7 @@ export async function superviseRun(deps: SuperviseDeps, held: HeldRun): Promise<
   await markRunning(store, held, clock.now().toISOString());
 
   await advanceTail(held.dir, held.tail);
+  await noteFreshStarts(store, held);
   if (held.tail.stream.result !== null) held.resultSeen(clock.now().getTime());
   // An unreadable exit.json beside a live session is judged when the session ends.
   const { exit } = await readExitStatus(held.dir);

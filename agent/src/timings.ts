@@ -36,6 +36,10 @@ export const AgentTimingsSchema = z.object({
   idleStopMs: z.number().int().nonnegative(),
   /** Deadline of one Compute call (the idle stop's instances.stop). */
   computeDeadlineMs: durationMs,
+  /** Added to a usage limit's reset before the run resumes (clocks differ; a resume a moment early burns a piece). */
+  limitMarginMs: z.number().int().nonnegative(),
+  /** How long a run waits when its usage limit says no reset time that can be read. */
+  limitFallbackMs: durationMs,
 });
 export type AgentTimings = z.infer<typeof AgentTimingsSchema>;
 
@@ -54,6 +58,8 @@ export const DEFAULT_TIMINGS: AgentTimings = {
   // NIGHTSHIFT_IDLE_MINUTES' default (15), for agents compiled without it.
   idleStopMs: idleStopMsOf(15),
   computeDeadlineMs: 30_000,
+  limitMarginMs: 2 * 60_000,
+  limitFallbackMs: 5 * 60 * 60_000,
 };
 
 /** NIGHTSHIFT_IDLE_MINUTES (fractions allowed) in whole milliseconds. */

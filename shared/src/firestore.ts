@@ -17,6 +17,7 @@ import type { z } from 'zod';
 import { type AgentHeartbeat, AgentHeartbeatSchema } from './agent.js';
 import { DeadlineError } from './deadline.js';
 import { GRPC } from './grpc.js';
+import { type AccountLimit, AccountLimitSchema } from './limits.js';
 import { COLLECTIONS } from './names.js';
 import {
   type GithubDelivery,
@@ -85,6 +86,7 @@ export interface Collections {
   githubInstallations: CollectionReference<GithubInstallation>;
   scheduleState: CollectionReference<ScheduleState>;
   vms: CollectionReference<VmRecord>;
+  limits: CollectionReference<AccountLimit>;
 }
 
 export function collections(db: Firestore): Collections {
@@ -113,6 +115,7 @@ export function collections(db: Firestore): Collections {
       .withConverter(zodConverter(GithubInstallationSchema)),
     scheduleState: db.collection(COLLECTIONS.scheduleState).withConverter(zodConverter(ScheduleStateSchema)),
     vms: db.collection(COLLECTIONS.vms).withConverter(zodConverter(VmRecordSchema)),
+    limits: db.collection(COLLECTIONS.limits).withConverter(zodConverter(AccountLimitSchema)),
   };
 }
 

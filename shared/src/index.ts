@@ -7,6 +7,7 @@ export * from './deadline.js';
 export * from './firestore.js';
 export * from './grpc.js';
 export * from './ids.js';
+export * from './limits.js';
 export * from './log.js';
 export * from './move.js';
 export * from './names.js';

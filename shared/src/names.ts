@@ -20,6 +20,8 @@ export const COLLECTIONS = {
   githubInstallations: 'githubInstallations',
   /** `vms/<instance name>`: starts, stops and running time of each worker VM. */
   vms: 'vms',
+  /** `limits/account`: the plan's usage limit a worker hit, until its reset (no run is launched meanwhile). */
+  limits: 'limits',
 } as const;
 
 /** Pub/Sub. No message ordering: the emulator stalls when it is combined with a dead-letter policy. */

@@ -5,7 +5,11 @@ import { type RunStatus, RunStatusSchema } from './status.js';
 import { MAX_DURATION_MINUTES_LIMIT } from './timings.js';
 import {
   BranchSchema,
+  DEFAULT_MAX_WAITS,
+  MAX_WAITS_LIMIT,
   ModelSchema,
+  OnInterruptSchema,
+  OnUsageLimitSchema,
   PromptSchema,
   RepoSchema,
   type Worker,
@@ -73,6 +77,48 @@ export function checkoutOf(worker: Worker): RunCheckout {
   };
 }
 
+/**
+ * How the run goes on through the night, copied from its worker when the run is created (like its checkout):
+ * what a usage limit and an interruption do, and how many pauses it may take.
+ */
+export const RunAutopilotSchema = z.object({
+  onUsageLimit: OnUsageLimitSchema.default('wait'),
+  onInterrupt: OnInterruptSchema.default('resume'),
+  maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).default(DEFAULT_MAX_WAITS),
+});
+export type RunAutopilot = z.infer<typeof RunAutopilotSchema>;
+export const DEFAULT_AUTOPILOT: RunAutopilot = {
+  onUsageLimit: 'wait',
+  onInterrupt: 'resume',
+  maxWaits: DEFAULT_MAX_WAITS,
+};
+
+/** The run's copy of its worker's autopilot settings. */
+export function autopilotOf(worker: Worker): RunAutopilot {
+  return { onUsageLimit: worker.onUsageLimit, onInterrupt: worker.onInterrupt, maxWaits: worker.maxWaits };
+}
+
+/**
+ * How a piece ended without ending its run: the plan's usage limit (the run waits for its reset) or an
+ * interruption (its worker died with its VM; the run is queued again at once).
+ */
+export const PauseKindSchema = z.enum(['usage_limit', 'interrupted']);
+export type PauseKind = z.infer<typeof PauseKindSchema>;
+
+/**
+ * One `claude` process of a run: the first starts the session (`--session-id`), later ones resume it
+ * (`--resume`). Recorded when the piece ends; `usage` is that piece's own, the run's `usage` the sum.
+ */
+export const PieceSchema = z.object({
+  startedAt: IsoDateTimeSchema.nullable(),
+  endedAt: IsoDateTimeSchema,
+  mode: z.enum(['fresh', 'resume']),
+  usage: UsageSchema,
+  /** Why it ended: a pause kind, or `ended` for the piece that ended the run. */
+  ending: z.union([PauseKindSchema, z.literal('ended')]),
+});
+export type Piece = z.infer<typeof PieceSchema>;
+
 /** A stored run. Optional facts are null until known, so every document has the same shape. */
 export const RunSchema = z.object({
   id: RunIdSchema,
@@ -121,6 +167,20 @@ export const RunSchema = z.object({
    * where the run left off (pushed when the worker pushes), so no other run carries them. Null: none.
    */
   wipBranch: BranchSchema.nullable().default(null),
+  autopilot: RunAutopilotSchema.default(DEFAULT_AUTOPILOT),
+  /**
+   * The Claude session of the run: a UUID nightshift chooses when the run is first claimed, passed as
+   * `--session-id` to its first piece and `--resume` to every later one.
+   */
+  sessionId: z.uuid().nullable().default(null),
+  /** A waiting run goes back to `queued` at this time. Null unless waiting. */
+  resumeAt: IsoDateTimeSchema.nullable().default(null),
+  /** Why the run waits (the limit and its reset), while it waits; kept after for the record. */
+  waitReason: z.string().nullable().default(null),
+  /** How many times the run paused (usage-limit waits and interruptions resumed); at most autopilot.maxWaits. */
+  waits: z.number().int().min(0).default(0),
+  /** The pieces that ended, oldest first. */
+  pieces: z.array(PieceSchema).default([]),
 });
 export type Run = z.infer<typeof RunSchema>;
 

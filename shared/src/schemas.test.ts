@@ -31,6 +31,9 @@ describe('WorkerSpecSchema', () => {
       progressPath: 'PROGRESS.md',
       maxDurationMinutes: 240,
       enabled: true,
+      onUsageLimit: 'wait',
+      onInterrupt: 'resume',
+      maxWaits: 3,
     });
   });
 
@@ -48,6 +51,9 @@ describe('WorkerSpecSchema', () => {
       schedule: { cron: '0 2 * * *', timezone: 'Europe/Berlin', onBusy: 'queue' },
       github: { repo: 'me/api', label: 'agent', allowedBots: ['renovate[bot]'] },
       enabled: false,
+      onUsageLimit: 'fail',
+      onInterrupt: 'lost',
+      maxWaits: 5,
     };
     expect(WorkerSpecSchema.parse(full)).toEqual(full);
   });
@@ -86,6 +92,9 @@ describe('WorkerSpecSchema', () => {
       'schedule.onBusy',
       'skip',
     ],
+    ['a bad onUsageLimit', { id: 'a', workdir: '/x', onUsageLimit: 'retry' }, 'onUsageLimit', 'wait'],
+    ['a bad onInterrupt', { id: 'a', workdir: '/x', onInterrupt: 'restart' }, 'onInterrupt', 'resume'],
+    ['too many maxWaits', { id: 'a', workdir: '/x', maxWaits: 21 }, 'maxWaits', '20'],
     [
       'a bad GitHub repo',
       { id: 'a', workdir: '/x', github: { repo: 'just-a-name' } },

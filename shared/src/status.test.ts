@@ -11,9 +11,10 @@ import {
 
 // The whole table: every pair of statuses, legal ones listed, all others illegal.
 const LEGAL: Record<RunStatus, RunStatus[]> = {
-  queued: ['starting', 'cancelled', 'failed'],
-  starting: ['running', 'failed', 'cancelled', 'timed_out', 'lost'],
-  running: ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'],
+  queued: ['starting', 'waiting', 'cancelled', 'failed'],
+  waiting: ['queued', 'cancelled', 'failed'],
+  starting: ['running', 'waiting', 'queued', 'failed', 'cancelled', 'timed_out', 'lost'],
+  running: ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost', 'waiting', 'queued'],
   succeeded: [],
   failed: [],
   cancelled: [],
@@ -48,12 +49,17 @@ describe('run status machine', () => {
     const result = transition('queued', 'running');
     if (result.ok) throw new Error('expected illegal');
     expect(result.error.message).toBe(
-      'run cannot move from queued to running (allowed: starting, cancelled, failed)',
+      'run cannot move from queued to running (allowed: starting, waiting, cancelled, failed)',
     );
   });
 
   it('classifies statuses as terminal or active, never both', () => {
     for (const s of RUN_STATUSES) expect(isTerminal(s)).not.toBe(isActive(s));
     expect(TERMINAL_STATUSES.every(isTerminal)).toBe(true);
+  });
+
+  it('keeps a waiting run active: it holds its worker until it has resumed and ended', () => {
+    expect(isActive('waiting')).toBe(true);
+    expect(isTerminal('waiting')).toBe(false);
   });
 });

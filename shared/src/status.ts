@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 export const RUN_STATUSES = [
   'queued',
+  'waiting',
   'starting',
   'running',
   'succeeded',
@@ -16,18 +17,26 @@ export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
-/** Statuses of a run that holds its worker (or will, once claimed). */
-export const ACTIVE_STATUSES = ['queued', 'starting', 'running'] as const;
+/**
+ * Statuses of a run that holds its worker (or will, once claimed). A waiting run keeps its worker (and its
+ * workspace, as it left it) until it has resumed and ended.
+ */
+export const ACTIVE_STATUSES = ['queued', 'waiting', 'starting', 'running'] as const;
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 
 /**
  * Every legal move. A queued run may be cancelled at once, or failed (its agent found its worker gone);
  * a claimed run (starting) may end without ever running (clone failed, cancelled, agent gone).
+ * A piece of a run may end without the run ending: `waiting` until its `resumeAt` (a usage limit; a queued
+ * run that may not start yet, such as over a daily budget), or straight back to `queued` (its worker was
+ * interrupted with its VM and resumes now). A waiting run goes back to `queued`, or ends without running
+ * again (cancelled; failed when it cannot resume).
  */
 const NEXT: Record<RunStatus, readonly RunStatus[]> = {
-  queued: ['starting', 'cancelled', 'failed'],
-  starting: ['running', 'failed', 'cancelled', 'timed_out', 'lost'],
-  running: ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'],
+  queued: ['starting', 'waiting', 'cancelled', 'failed'],
+  waiting: ['queued', 'cancelled', 'failed'],
+  starting: ['running', 'waiting', 'queued', 'failed', 'cancelled', 'timed_out', 'lost'],
+  running: ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost', 'waiting', 'queued'],
   succeeded: [],
   failed: [],
   cancelled: [],

@@ -123,6 +123,14 @@ export const GitHubBindingSchema = z.strictObject({
 });
 export type GitHubBinding = z.infer<typeof GitHubBindingSchema>;
 
+/** What a run does when its worker reports the plan's usage limit: wait for the reset and resume, or fail. */
+export const OnUsageLimitSchema = z.enum(['wait', 'fail']);
+/** What a run does when its worker died with its VM: resume its session on the same workspace, or stay lost. */
+export const OnInterruptSchema = z.enum(['resume', 'lost']);
+/** The most times one run may pause (a usage-limit wait or an interruption resumed) before it ends. */
+export const MAX_WAITS_LIMIT = 20;
+export const DEFAULT_MAX_WAITS = 3;
+
 const workerFields = {
   id: SlugSchema,
   repo: RepoSchema.optional(),
@@ -148,6 +156,10 @@ const workerFields = {
   schedule: ScheduleSchema.optional(),
   github: GitHubBindingSchema.optional(),
   enabled: z.boolean().default(true),
+  onUsageLimit: OnUsageLimitSchema.default('wait'),
+  onInterrupt: OnInterruptSchema.default('resume'),
+  /** Pauses (usage-limit waits and resumed interruptions) one run may take; the next one fails it. */
+  maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).default(DEFAULT_MAX_WAITS),
 };
 
 function exactlyOneSource(w: { repo?: unknown; workdir?: unknown }, ctx: z.RefinementCtx): void {
@@ -203,6 +215,9 @@ export const WorkerPatchSchema = z.strictObject({
   schedule: ScheduleSchema.nullable().optional(),
   github: GitHubBindingSchema.nullable().optional(),
   enabled: z.boolean().optional(),
+  onUsageLimit: OnUsageLimitSchema.optional(),
+  onInterrupt: OnInterruptSchema.optional(),
+  maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).optional(),
 });
 export type WorkerPatch = z.infer<typeof WorkerPatchSchema>;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The runner inside a run's tmux session: starts the worker from launch.json, logs its stream, records its exit.
+// The runner inside a run's tmux session: starts the worker from launch.json (afresh when a resume finds no session), logs its stream, records its exit.
 // Plain JavaScript on purpose: it runs with bare `node` on the VM. Its only argument is the run directory.
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -58,28 +58,37 @@ function finish(status) {
 }
 
 show(`── nightshift run ${dir}\n`);
+// What the real CLI says when --resume names a session it does not have (it exits 1 after a result
+// `error_during_execution` with 0 turns): the piece then starts afresh with spec.fresh.
+const NO_SESSION = /No conversation found with session ID/;
 let child = null;
-try {
-  child = spawn(spec.command, spec.args, {
-    cwd: spec.cwd,
-    // Never the runner's whole environment: on a machine where the agent started this tmux server, that
-    // is the agent's.
-    env: workerEnvOf(process.env, spec.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so a stop signal reaches everything the worker started.
-    detached: true,
-  });
-} catch (error) {
-  // Some failures are thrown, not emitted: an argument over the kernel's 128 KiB limit (E2BIG, a long
-  // prompt), a NUL byte in an argument. Without this the runner would die with no exit.json and the run
-  // would look lost.
-  note = `could not start ${spec.command}: ${error.message}`;
-}
-writeJsonAtomic(join(dir, FILES.pids), { runner: process.pid, worker: child?.pid ?? null });
+let freshStarted = false;
+let lastResult = null;
 
-if (child === null) {
-  finish({ code: COULD_NOT_START, signal: null });
-} else {
+function start(args) {
+  lastResult = null;
+  try {
+    child = spawn(spec.command, args, {
+      cwd: spec.cwd,
+      // Never the runner's whole environment: on a machine where the agent started this tmux server, that
+      // is the agent's.
+      env: workerEnvOf(process.env, spec.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so a stop signal reaches everything the worker started.
+      detached: true,
+    });
+  } catch (error) {
+    // Some failures are thrown, not emitted: an argument over the kernel's 128 KiB limit (E2BIG, a long
+    // prompt), a NUL byte in an argument. Without this the runner would die with no exit.json and the run
+    // would look lost.
+    note = `could not start ${spec.command}: ${error.message}`;
+    child = null;
+  }
+  writeJsonAtomic(join(dir, FILES.pids), { runner: process.pid, worker: child?.pid ?? null });
+  if (child === null) {
+    finish({ code: COULD_NOT_START, signal: null });
+    return;
+  }
   // Decoders keep a character split across two chunks whole (the files get the raw bytes).
   const stdoutText = new StringDecoder('utf8');
   const stderrText = new StringDecoder('utf8');
@@ -89,7 +98,15 @@ if (child === null) {
     partial += stdoutText.write(chunk);
     const lines = partial.split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) if (line.trim() !== '') show(render(line));
+    for (const line of lines) {
+      if (line.includes('"result"')) {
+        try {
+          const m = JSON.parse(line);
+          if (m?.type === 'result') lastResult = m;
+        } catch {}
+      }
+      if (line.trim() !== '') show(render(line));
+    }
   });
   child.stderr.on('data', (chunk) => {
     stderrOut.write(chunk);
@@ -102,8 +119,36 @@ if (child === null) {
     note = `could not start ${spec.command}: ${error.message}`;
     finish({ code: COULD_NOT_START, signal: null });
   });
-  child.on('close', (code, signal) => finish({ code, signal }));
+  child.on('close', (code, signal) => {
+    if (!finished && !freshStarted && spec.fresh && code === 1 && sessionMissing()) {
+      freshStarted = true;
+      // The agent's stream reader sees this line of ours: what came before is not this piece's work.
+      streamOut.write(
+        `${JSON.stringify({ type: 'nightshift', subtype: 'fresh_start', reason: spec.fresh.reason })}\n`,
+      );
+      show(`── ${spec.fresh.reason}\n`);
+      stderrTail = '';
+      start(spec.fresh.args);
+      return;
+    }
+    finish({ code, signal });
+  });
 }
+
+/** The resume found no session: said on stderr, or a 0-turn error_during_execution result that says so. */
+function sessionMissing() {
+  if (NO_SESSION.test(stderrTail)) return true;
+  const said = [lastResult?.result, ...(Array.isArray(lastResult?.errors) ? lastResult.errors : [])].join(
+    ' ',
+  );
+  return (
+    lastResult?.subtype === 'error_during_execution' &&
+    (lastResult?.num_turns ?? 0) === 0 &&
+    NO_SESSION.test(said)
+  );
+}
+
+start(spec.args);
 
 const forward = (signal) => {
   try {

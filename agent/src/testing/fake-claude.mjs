@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The one fake in the agent's tests: a stand-in `claude` that speaks the real stream-json format,
 // edits PROGRESS.md and makes real git commits in its working directory.
-// Scenario: the file $FAKE_CLAUDE_DIR/<NIGHTSHIFT_RUN_ID>.scenario ("<name> [ms|path]"), else "success".
+// Scenario: the file $FAKE_CLAUDE_DIR/<NIGHTSHIFT_RUN_ID>.scenario ("<name> [ms|path]"), else a prompt line
+// "nightshift-scenario: <name> [arg]", else "success".
 // It records its prompt ($FAKE_CLAUDE_DIR/<run>.prompt, byte for byte), argv, environment, user and each start.
+// Sessions like the CLI's: `--session-id <id>` stores $FAKE_CLAUDE_DIR/sessions/<id>; `--resume <id>` of one
+// not stored answers as the real CLI does ("No conversation found…" on stderr, a 0-turn error result, exit 1).
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -34,9 +37,49 @@ if (dir) {
     scenarioArg = arg;
   }
 }
+// Without a scenario file (`npm start` passes no FAKE_CLAUDE_DIR): a line "nightshift-scenario: <name> [arg]"
+// in the prompt picks one, so a person can show each through the API.
+const asked =
+  dir && existsSync(join(dir, `${runId}.scenario`))
+    ? null
+    : /^nightshift-scenario: (\S+)(?: (\S+))?/m.exec(prompt);
+if (asked) {
+  scenario = asked[1];
+  scenarioMs = Number(asked[2] ?? 0);
+  scenarioArg = asked[2];
+}
 
-const sessionId = `fake-${process.pid}`;
+const newSession = flag('--session-id');
+const resumeSession = flag('--resume');
+const resumed = resumeSession !== undefined;
+if (dir) appendFileSync(join(dir, `${runId}.argvs`), `${JSON.stringify(args)}\n`);
+const sessionId = resumeSession ?? newSession ?? `fake-${process.pid}`;
+// Kept per HOME like the CLI's own (~/.claude/projects), unless a test gives its folder.
+const sessionsDir = dir
+  ? join(dir, 'sessions')
+  : join(process.env.HOME ?? '/tmp', '.fake-claude', 'sessions');
+const sessionFile = join(sessionsDir, sessionId);
 const emit = (m) => process.stdout.write(`${JSON.stringify(m)}\n`);
+if (resumed && !existsSync(sessionFile)) {
+  process.stderr.write(`No conversation found with session ID: ${sessionId}\n`);
+  emit({
+    type: 'result',
+    subtype: 'error_during_execution',
+    is_error: true,
+    duration_ms: 0,
+    duration_api_ms: 0,
+    num_turns: 0,
+    session_id: sessionId,
+    total_cost_usd: 0,
+    usage: { input_tokens: 0, output_tokens: 0 },
+    errors: [`No conversation found with session ID: ${sessionId}`],
+  });
+  process.exit(1);
+}
+if (newSession !== undefined) {
+  mkdirSync(sessionsDir, { recursive: true });
+  writeFileSync(sessionFile, runId);
+}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let turn = 0;
 const assistant = (content) => {
@@ -134,7 +177,57 @@ emit({
 process.stdout.write('this line is not JSON and must be skipped\n');
 work(1);
 
-switch (scenario) {
+/** The plan's usage limit, as Claude Code reports it: the structured event (unless `textOnly`), then its words. */
+function hitLimit(resetsInMs, textOnly) {
+  let text = "You've hit your limit · resets 1:10am";
+  if (textOnly) {
+    // Only the words say when: the top of the hour after next, in UTC, as the CLI prints it.
+    const at = new Date();
+    at.setUTCMinutes(0, 0, 0);
+    at.setUTCHours(at.getUTCHours() + 2);
+    const h = at.getUTCHours() % 12 || 12;
+    text = `You've hit your limit · resets ${h}${at.getUTCHours() < 12 ? 'am' : 'pm'} (UTC)`;
+    if (dir) writeFileSync(join(dir, `${runId}.limit-text`), JSON.stringify({ text, at: at.toISOString() }));
+  } else {
+    emit({
+      type: 'rate_limit_event',
+      rate_limit_info: {
+        status: 'rejected',
+        resetsAt: Math.ceil((Date.now() + resetsInMs) / 1000),
+        rateLimitType: 'five_hour',
+        utilization: 1,
+      },
+      uuid: '00000000-0000-4000-8000-000000000001',
+      session_id: sessionId,
+    });
+  }
+  turn++;
+  emit({
+    type: 'assistant',
+    message: {
+      id: `msg_${turn}`,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [{ type: 'text', text }],
+    },
+    error: 'rate_limit',
+    parent_tool_use_id: null,
+    session_id: sessionId,
+  });
+  result('success', true, text);
+  process.exit(1);
+}
+
+switch (resumed && ['rate_limit', 'limit_text'].includes(scenario) ? 'success' : scenario) {
+  case 'rate_limit':
+  case 'rate_limit_always':
+    // Hits the limit (resetting in scenarioMs, default 1 s); `rate_limit` works on when resumed.
+    hitLimit(scenarioMs || 1_000, false);
+    break;
+  case 'limit_text':
+    hitLimit(0, true);
+    break;
   case 'success':
     work(2);
     assistant([{ type: 'text', text: 'Milestone done.' }]);

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
+  autopilotOf,
   COLLECTIONS,
   checkoutOf,
   commandsTopic,
@@ -43,6 +44,8 @@ export const TEST_TIMINGS: AgentTimings = {
   // Off: no agent of the other tests stops a VM (idle.test.ts turns it on with a stand-in VM).
   idleStopMs: 0,
   computeDeadlineMs: 5_000,
+  limitMarginMs: 300,
+  limitFallbackMs: 5 * 60 * 60_000,
 };
 
 export type Scenario =
@@ -56,7 +59,10 @@ export type Scenario =
   | 'slow'
   | 'slow_no_result'
   | 'dirty'
-  | 'replay';
+  | 'replay'
+  | 'rate_limit'
+  | 'rate_limit_always'
+  | 'limit_text';
 
 export interface AgentTest {
   env: TestEnv;
@@ -143,7 +149,7 @@ export async function setupAgentTest(): Promise<AgentTest> {
         id: newRunId(),
         workerId,
         prompt: 'Read docs/roadmap.md and begin work.',
-        ...(worker ? { checkout: checkoutOf(worker) } : {}),
+        ...(worker ? { checkout: checkoutOf(worker), autopilot: autopilotOf(worker) } : {}),
         ...fields,
       });
       await env.cols.runs.doc(run.id).set(run);

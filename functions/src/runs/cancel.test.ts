@@ -77,6 +77,27 @@ describeEmulators('cancelling runs', () => {
     expect(again.status).toBe(409);
   });
 
+  it('cancels a waiting run at once and frees its worker: no agent holds it while it waits', async () => {
+    const run = await runIn('waiting');
+    const resumeAt = new Date(Date.now() + 3_600_000).toISOString();
+    await env.cols.runs.doc(run.id).update({ resumeAt, session: null, waits: 1 });
+    await env.cols.workerLocks
+      .doc('w')
+      .set({ workerId: 'w', runId: run.id, agentId: 'agent-1', createdAt: new Date().toISOString() });
+    const res = await api.call('POST', `/v1/runs/${run.id}/cancel`, { reason: 'not tonight' });
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as CancelAnswer).action).toBe('cancelled');
+    const stored = (await env.cols.runs.doc(run.id).get()).data();
+    expect(stored).toMatchObject({ status: 'cancelled', error: 'not tonight', resumeAt: null });
+    expect(stored?.finishedAt).not.toBeNull();
+    expect((await eventsOf(run.id)).at(-1)).toMatchObject({
+      type: 'status',
+      from: 'waiting',
+      to: 'cancelled',
+    });
+    expect((await env.cols.workerLocks.doc('w').get()).exists).toBe(false);
+  });
+
   it('takes no body and gives a default reason', async () => {
     const run = await runIn('queued');
     const res = await api.call('POST', `/v1/runs/${run.id}/cancel`);

@@ -1,4 +1,4 @@
-// Cancelling a run: a queued run is cancelled at once; a claimed one gets a request its agent acts on.
+// Cancelling a run: a queued or waiting run is cancelled at once; a claimed one gets a request its agent acts on.
 import {
   isPreconditionFailed,
   isTerminal,
@@ -44,16 +44,18 @@ export async function cancelRun(deps: Deps, runId: string, reason?: string): Pro
     }
     const at = deps.now();
     try {
-      if (run.status === 'queued') {
+      // No agent holds either: a waiting run's piece ended and its session is gone.
+      if (run.status === 'queued' || run.status === 'waiting') {
         const moved = await deps.moveRun(runId, 'cancelled', {
           patch: {
             error: why,
             finishedAt: at.toISOString(),
             cancelRequestedAt: run.cancelRequestedAt ?? at.toISOString(),
             cancelReason: run.cancelReason ?? why,
+            resumeAt: null,
           },
           reason: why,
-          expect: ['queued'],
+          expect: [run.status],
           snapshot,
         });
         if (!moved.ok) {
@@ -61,6 +63,8 @@ export async function cancelRun(deps: Deps, runId: string, reason?: string): Pro
           if (attempt >= MAX_ATTEMPTS) throw unavailable(`run "${runId}" kept changing; try again`);
           continue;
         }
+        // A waiting (or requeued) run kept its worker's lock: the worker is free again.
+        await releaseLockOf(deps, run);
         deps.log.info('run cancelled', { runId, workerId: run.workerId });
         return { run: moved.run, action: 'cancelled' };
       }
@@ -88,6 +92,20 @@ export async function cancelRun(deps: Deps, runId: string, reason?: string): Pro
     } catch (error) {
       if (!isPreconditionFailed(error) || attempt >= MAX_ATTEMPTS) throw error;
     }
+  }
+}
+
+/** Deletes the worker's lock if this run holds it (a claim would replace it as stale, but the VM starts count it). */
+async function releaseLockOf(deps: Deps, run: Run): Promise<void> {
+  try {
+    const lock = await deps.cols.workerLocks.doc(run.workerId).get();
+    if (lock.exists && lock.data()?.runId === run.id && lock.updateTime)
+      await lock.ref.delete({ lastUpdateTime: lock.updateTime });
+  } catch (error) {
+    deps.log.warn('could not release the worker lock of a cancelled run', {
+      runId: run.id,
+      error: (error as Error).message,
+    });
   }
 }
 

@@ -1,6 +1,7 @@
 // Creating a run: the one path that API calls, schedule ticks and GitHub issues all take.
 import { createHash } from 'node:crypto';
 import {
+  autopilotOf,
   checkoutOf,
   isAlreadyExists,
   makeCommand,
@@ -116,6 +117,7 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
     prompt,
     model: overrides.model ?? worker.model,
     checkout: checkoutOf(worker),
+    autopilot: autopilotOf(worker),
     maxTurns: overrides.maxTurns ?? worker.maxTurns ?? null,
     maxBudgetUsd: overrides.maxBudgetUsd ?? worker.maxBudgetUsd ?? null,
     maxDurationMinutes: worker.maxDurationMinutes,
@@ -222,6 +224,45 @@ export async function republishQueuedRuns(deps: Deps): Promise<RepublishResult> 
   }
   if (result.republished.length > 0 || result.failed.length > 0)
     deps.log.info('republished the run.start of waiting queued runs', { ...result });
+  return result;
+}
+
+/** What resumeWaitingRuns did: the runs queued again, and those whose move or publish failed. */
+export interface ResumeResult {
+  resumed: string[];
+  failed: Array<{ runId: string; error: string }>;
+}
+
+/**
+ * The scheduler tick's resume: every waiting run whose `resumeAt` has come goes back to `queued` (under a
+ * precondition, so two ticks move it once) and its run.start is published through dispatchRun; the agent
+ * that claims it resumes the run's Claude session in the same workspace. A publish that fails leaves it
+ * queued for the republish sweep.
+ */
+export async function resumeWaitingRuns(deps: Deps): Promise<ResumeResult> {
+  const now = deps.now();
+  // One field, no composite index: the time is checked here.
+  const snapshot = await deps.cols.runs.where('status', '==', 'waiting').limit(REPUBLISH_BATCH).get();
+  const result: ResumeResult = { resumed: [], failed: [] };
+  for (const doc of snapshot.docs) {
+    const run = doc.data();
+    if (run.resumeAt !== null && Date.parse(run.resumeAt) > now.getTime()) continue;
+    try {
+      const moved = await deps.moveRun(run.id, 'queued', {
+        patch: { resumeAt: null },
+        reason: `resumeAt ${run.resumeAt ?? '(none)'} has come: resuming (piece ${run.pieces.length + 1}, wait ${run.waits} of at most ${run.autopilot.maxWaits})`,
+        expect: ['waiting'],
+        snapshot: doc,
+      });
+      if (!moved.ok) continue; // moved on meanwhile (cancelled, or another tick)
+      await dispatchRun(deps, moved.run, now);
+      result.resumed.push(run.id);
+    } catch (error) {
+      result.failed.push({ runId: run.id, error: (error as Error).message });
+    }
+  }
+  if (result.resumed.length > 0 || result.failed.length > 0)
+    deps.log.info('resumed waiting runs', { ...result });
   return result;
 }
 

@@ -1,7 +1,14 @@
-// One scheduler tick: queue each enabled worker's due cron slot (at most one per worker), exactly once.
+// One scheduler tick: queue each enabled worker's due cron slot (at most one per worker), exactly once; resume due waiting runs.
 import { ACTIVE_STATUSES, newEventId, type Run, type ScheduleState, type Worker } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
-import { appendEvent, createRun, type RepublishResult, republishQueuedRuns } from '../runs/service.js';
+import {
+  appendEvent,
+  createRun,
+  type RepublishResult,
+  type ResumeResult,
+  republishQueuedRuns,
+  resumeWaitingRuns,
+} from '../runs/service.js';
 import { type CapacityOutcome, ensureCapacity } from '../vms/starter.js';
 import { dueSlot, scheduledRunId } from './slots.js';
 
@@ -12,6 +19,8 @@ export interface TickResult {
   failed: Array<{ workerId: string; slot?: string; error: string }>;
   /** The sweep: queued runs whose run.start was published again (see republishQueuedRuns). */
   republished: RepublishResult;
+  /** Waiting runs whose resumeAt had come, queued again (see resumeWaitingRuns). */
+  resumed: ResumeResult;
   /** The safety net of VM starts: worker VMs started for queued runs that no live agent can take. */
   vms: CapacityOutcome;
 }
@@ -123,6 +132,7 @@ export async function runTick(deps: Deps): Promise<TickResult> {
     skipped: [],
     failed: [],
     republished: { republished: [], failed: [] },
+    resumed: { resumed: [], failed: [] },
     vms: { needed: 0, decisions: [], retry: false },
   };
   for (const worker of await scheduledWorkers(deps, result)) {
@@ -133,6 +143,12 @@ export async function runTick(deps: Deps): Promise<TickResult> {
       deps.log.error('scheduler: could not handle a worker', { workerId: worker.id, error: message });
       result.failed.push({ workerId: worker.id, error: message });
     }
+  }
+  try {
+    // Before the sweep and the VM starts: a resumed run is queued, so the starts count it.
+    result.resumed = await resumeWaitingRuns(deps);
+  } catch (error) {
+    deps.log.error('scheduler: could not resume the waiting runs', { error: (error as Error).message });
   }
   try {
     result.republished = await republishQueuedRuns(deps);

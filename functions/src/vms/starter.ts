@@ -1,10 +1,12 @@
 // Starting worker VMs when runs wait: how many are needed, which ones, and a start that happens once.
 import { createHash } from 'node:crypto';
 import {
+  ACCOUNT_LIMIT_ID,
   ComputeError,
   isAgentAlive,
   isAlreadyExists,
   isPreconditionFailed,
+  limitHolds,
   newEventId,
   trimPeriods,
   VM_COMING_UP,
@@ -57,15 +59,25 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
   if (fleet.vms.length === 0) return outcome;
   const now = deps.now();
 
-  const [queued, agentsSnap, records, locks] = await Promise.all([
+  const [queued, agentsSnap, records, locks, limit] = await Promise.all([
     deps.cols.runs.where('status', '==', 'queued').limit(QUEUED_LOOK_LIMIT).get(),
     deps.cols.agents.get(),
     deps.cols.vms.get(),
     deps.cols.workerLocks.get(),
+    deps.cols.limits.doc(ACCOUNT_LIMIT_ID).get(),
   ]);
+  // The account's usage limit holds every run: a VM started now would only idle until the reset (the tick
+  // starts one for the queued runs once it has passed).
+  const held = limit.data();
+  if (limitHolds(held, now)) {
+    deps.log.info('no worker VM started: the account usage limit holds', { until: held.until });
+    return outcome;
+  }
   // Runs that could start now: one per worker (a worker runs one run at a time), and none of a worker
   // whose lock says its active run already holds it (that run's agent takes the next one).
-  const busy = new Set(locks.docs.map((d) => d.id));
+  // A lock held by a queued run itself is a resumed run's (it keeps its worker while it waits).
+  const queuedIds = new Set(queued.docs.map((d) => d.id));
+  const busy = new Set(locks.docs.filter((d) => !queuedIds.has(d.data().runId)).map((d) => d.id));
   const startable = new Set(queued.docs.map((d) => d.data().workerId).filter((w) => !busy.has(w)));
   if (startable.size === 0) return outcome;
   const agents = agentsSnap.docs.map((d) => d.data());

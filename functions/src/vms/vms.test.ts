@@ -127,6 +127,37 @@ describeEmulators('worker VMs', () => {
     expect(starts().map((r) => r.instance)).toEqual(['vm-1']);
   });
 
+  it('starts a VM for a resumed run that holds its own worker lock, and none while the account limit holds', async () => {
+    // A run that waited out a usage limit kept its worker's lock and is queued again: it needs a VM.
+    const resumed = testRun({ id: 'r-resumed', workerId: 'night', status: 'queued' });
+    await env.cols.runs.doc(resumed.id).set(resumed);
+    await env.cols.workerLocks.doc('night').set({
+      workerId: 'night',
+      runId: resumed.id,
+      agentId: 'vm-1',
+      createdAt: new Date().toISOString(),
+    });
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    await env.cols.limits.doc('account').set({
+      until,
+      limitType: 'five_hour',
+      reason: 'run r-x hit the usage limit',
+      runId: 'r-x',
+      at: new Date().toISOString(),
+    });
+    expect((await ensureCapacity(deps, { reason: 'held', runId: null })).needed).toBe(0);
+    expect(starts()).toEqual([]);
+    await env.cols.limits.doc('account').set({
+      until: new Date(Date.now() - 1_000).toISOString(),
+      limitType: 'five_hour',
+      reason: 'run r-x hit the usage limit',
+      runId: 'r-x',
+      at: new Date().toISOString(),
+    });
+    expect((await ensureCapacity(deps, { reason: 'resumed', runId: null })).needed).toBe(1);
+    expect(starts().map((r) => r.instance)).toEqual(['vm-1']);
+  });
+
   it('starts each VM once under 20 concurrent requests', async () => {
     await queue(20);
     await Promise.all(

@@ -29,8 +29,14 @@ export interface StackOptions {
   /** Where the children's output goes, each line prefixed with its name. */
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
-  /** Called when a child exits on its own (the stack is then stopped by the caller). */
+  /** Called when a child exits on its own (the stack is then stopped by the caller); not for a restarted agent. */
   onChildExit?: (name: string, code: number | null, signal: NodeJS.Signals | null) => void;
+  /**
+   * Start a dead agent again after this many ms, as systemd's `Restart=always` does on the VM (the unit's
+   * RestartSec is 5 s), with a log line; the agent then takes charge of its runs (resuming interrupted ones).
+   * Undefined: an agent that dies is reported to onChildExit like any child.
+   */
+  restartAgentMs?: number;
   /**
    * Run the agent on a stand-in VM (a local Compute REST API): stopped at first, started by the functions
    * when a run waits, and its agent started and stopped with it. Without it the agent runs from the start.
@@ -118,7 +124,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     prefixLines(name, child.stdout, out);
     prefixLines(name, child.stderr, err);
     child.on('exit', (code, signal) => {
-      if (!stopping && !stoppedOnPurpose.has(child)) options.onChildExit?.(name, code, signal);
+      if (stopping || stoppedOnPurpose.has(child)) return;
+      const restartMs = options.restartAgentMs;
+      if (name === 'agent' && restartMs !== undefined) {
+        err.write(
+          `[stack] agent exited (${signal ?? `code ${code}`}); restarting it in ${restartMs} ms, as systemd (Restart=always) does on the VM\n`,
+        );
+        setTimeout(() => {
+          // Not while stopping, and not when its VM was stopped meanwhile (its next start starts an agent).
+          if (stopping || children.get('agent') !== child) return;
+          spawnChild(name, entry, childEnv);
+        }, restartMs).unref();
+        return;
+      }
+      options.onChildExit?.(name, code, signal);
     });
     children.set(name, child);
     return child;

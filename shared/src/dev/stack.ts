@@ -2,6 +2,9 @@
 import { gcloudAvailable, MISSING_SDK_MESSAGE } from './emulators.js';
 import { LOCAL_VM, startStack } from './local-stack.js';
 
+/** How long `npm start` waits before starting a dead agent again (the VM's unit: RestartSec=5). */
+const AGENT_RESTART_MS = 5_000;
+
 async function main(): Promise<void> {
   if (!gcloudAvailable()) {
     process.stderr.write(`npm start: ${MISSING_SDK_MESSAGE}.\n`);
@@ -20,6 +23,8 @@ async function main(): Promise<void> {
   stack = await startStack({
     env: process.env,
     vm: true,
+    // Like the VM's systemd unit (RestartSec=5): a dead agent comes back and takes charge of its runs.
+    restartAgentMs: AGENT_RESTART_MS,
     onChildExit: (name, code, signal) => {
       process.stderr.write(`[${name}] exited (${signal ?? code}); stopping the stack\n`);
       void stop(code || 1);
