@@ -233,6 +233,27 @@ export interface components {
         Run: {
             /** @default null */
             agentId: string | null;
+            /**
+             * @default {
+             *       "onUsageLimit": "wait",
+             *       "onInterrupt": "resume",
+             *       "maxWaits": 3
+             *     }
+             */
+            autopilot: {
+                /** @default 3 */
+                maxWaits: number;
+                /**
+                 * @default resume
+                 * @enum {string}
+                 */
+                onInterrupt: "resume" | "lost";
+                /**
+                 * @default wait
+                 * @enum {string}
+                 */
+                onUsageLimit: "wait" | "fail";
+            };
             /** @default null */
             cancelReason: string | null;
             /**
@@ -278,6 +299,22 @@ export interface components {
             /** @default null */
             maxTurns: number | null;
             model: string;
+            /** @default [] */
+            pieces: {
+                /** Format: date-time */
+                endedAt: string;
+                ending: ("usage_limit" | "interrupted") | "ended";
+                /** @enum {string} */
+                mode: "fresh" | "resume";
+                /** Format: date-time */
+                startedAt: string | null;
+                usage: {
+                    costUsd: number;
+                    inputTokens: number;
+                    outputTokens: number;
+                    turns: number;
+                };
+            }[];
             /** @default null */
             progress: {
                 text: string;
@@ -289,8 +326,18 @@ export interface components {
             pushedBranch: string | null;
             /** @default null */
             result: string | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            resumeAt: string | null;
             /** @default null */
             session: string | null;
+            /**
+             * Format: uuid
+             * @default null
+             */
+            sessionId: string | null;
             /** @default null */
             startCommit: string | null;
             /**
@@ -299,7 +346,7 @@ export interface components {
              */
             startedAt: string | null;
             /** @enum {string} */
-            status: "queued" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost";
+            status: "queued" | "waiting" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost";
             trigger: {
                 idempotencyKey?: string;
                 /** @enum {string} */
@@ -335,6 +382,10 @@ export interface components {
                 turns: number;
             };
             /** @default null */
+            waitReason: string | null;
+            /** @default 0 */
+            waits: number;
+            /** @default null */
             wipBranch: string | null;
             /** @default null */
             workBranch: string | null;
@@ -346,13 +397,13 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @enum {string|null} */
-            from: "queued" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost" | null;
+            from: "queued" | "waiting" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost" | null;
             id: string;
             /** @default null */
             reason: string | null;
             runId: string;
             /** @enum {string} */
-            to: "queued" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost";
+            to: "queued" | "waiting" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost";
             /** @enum {string} */
             type: "status";
         } | {
@@ -436,8 +487,20 @@ export interface components {
             /** @default 240 */
             maxDurationMinutes: number;
             maxTurns?: number;
+            /** @default 3 */
+            maxWaits: number;
             /** @default sonnet */
             model: string;
+            /**
+             * @default resume
+             * @enum {string}
+             */
+            onInterrupt: "resume" | "lost";
+            /**
+             * @default wait
+             * @enum {string}
+             */
+            onUsageLimit: "wait" | "fail";
             /** @default PROGRESS.md */
             progressPath: string;
             /**
@@ -499,7 +562,12 @@ export interface components {
             maxBudgetUsd?: number | null;
             maxDurationMinutes?: number;
             maxTurns?: number | null;
+            maxWaits?: number;
             model?: string;
+            /** @enum {string} */
+            onInterrupt?: "resume" | "lost";
+            /** @enum {string} */
+            onUsageLimit?: "wait" | "fail";
             progressPath?: string;
             prompt?: string;
             repo?: {
@@ -538,8 +606,20 @@ export interface components {
             /** @default 240 */
             maxDurationMinutes: number;
             maxTurns?: number;
+            /** @default 3 */
+            maxWaits: number;
             /** @default sonnet */
             model: string;
+            /**
+             * @default resume
+             * @enum {string}
+             */
+            onInterrupt: "resume" | "lost";
+            /**
+             * @default wait
+             * @enum {string}
+             */
+            onUsageLimit: "wait" | "fail";
             /** @default PROGRESS.md */
             progressPath: string;
             /**
@@ -685,7 +765,7 @@ export interface operations {
             query?: {
                 cursor?: string;
                 limit?: number;
-                status?: "queued" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost";
+                status?: "queued" | "waiting" | "starting" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out" | "lost";
                 workerId?: string;
             };
             header?: never;

@@ -4,6 +4,6 @@ export { buildCli } from './build.js';
 export * from './compute-standin.js';
 export * from './emulators.js';
 export * from './git-fixture.js';
-export { type Stack, type StackOptions, startStack } from './local-stack.js';
 export * from './git-http-server.js';
 export * from './github-standin.js';
+export { type Stack, type StackOptions, startStack } from './local-stack.js';
