@@ -277,7 +277,8 @@ describeEmulators('Through the night', () => {
       const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost'], 30_000);
       expect(done.status).toBe('lost');
       expect(done.waits).toBe(0);
-      expect(done.error).toContain('tmux session was closed');
+      // The runner may or may not outlive its server long enough to write exit.json: either way the reason says so.
+      expect(done.error).toMatch(/tmux session was closed|tmux session \S+ is gone without an exit status/);
     });
   });
 });
