@@ -19,6 +19,7 @@ export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out'
 /** The longest any single API call is waited for: past it the call counts as a hang. */
 export const CALL_TIMEOUT_MS = 30_000;
 const AGENT_READY_TIMEOUT_MS = 60_000;
+const LOG_DIR = join(tmpdir(), 'nightshift-chaos-logs');
 
 export interface Answer {
   status: number;
@@ -114,8 +115,11 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
   const wrapper = join(root, 'worker.sh');
   await writeWorkerWrapper(wrapper, fakeDir);
   await writeFile(join(fakeDir, 'default.scenario'), 'success\n');
-  const logFile: WriteStream = createWriteStream(join(root, 'stack.log'));
-  options.log(`  stack log: ${join(root, 'stack.log')}`);
+  // The children's output outlives the scenario's files: it is what explains a wrong outcome.
+  await mkdir(LOG_DIR, { recursive: true });
+  const logPath = join(LOG_DIR, `${options.name}-${new Date().toISOString().replaceAll(':', '')}.log`);
+  const logFile: WriteStream = createWriteStream(logPath);
+  options.log(`  stack log: ${logPath}`);
 
   const stack = await startStack({
     env: {
