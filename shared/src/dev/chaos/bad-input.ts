@@ -2,7 +2,7 @@
 import { Agent, request } from 'node:http';
 import { scaled, Tally } from './checks.js';
 import { apiRequest, type FuzzRequest, ISSUE_BASE, sign, webhookDelivery } from './fuzz.js';
-import { mapLimit, TERMINAL, startChaosStack } from './harness.js';
+import { mapLimit, startChaosStack, TERMINAL } from './harness.js';
 import type { Scenario } from './scenario.js';
 
 const LANES = 4;
@@ -60,7 +60,9 @@ function send(agent: Agent, base: URL, req: FuzzRequest): Promise<Sent> {
               reused,
             }),
           );
-          res.on('error', (e) => finish({ status: 0, contentType: '', connection: '', text: '', error: e.message, reused }));
+          res.on('error', (e) =>
+            finish({ status: 0, contentType: '', connection: '', text: '', error: e.message, reused }),
+          );
         },
       );
       r.on('socket', () => {
@@ -68,12 +70,26 @@ function send(agent: Agent, base: URL, req: FuzzRequest): Promise<Sent> {
       });
       r.on('timeout', () => r.destroy(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms`)));
       r.on('error', (e: NodeJS.ErrnoException) =>
-        finish({ status: 0, contentType: '', connection: '', text: '', error: `${e.code ?? ''} ${e.message}`, reused }),
+        finish({
+          status: 0,
+          contentType: '',
+          connection: '',
+          text: '',
+          error: `${e.code ?? ''} ${e.message}`,
+          reused,
+        }),
       );
       r.end(req.body);
     } catch (error) {
       // The client refused to send it (a header Node will not write): not the server's doing.
-      finish({ status: -1, contentType: '', connection: '', text: '', error: (error as Error).message, reused });
+      finish({
+        status: -1,
+        contentType: '',
+        connection: '',
+        text: '',
+        error: (error as Error).message,
+        reused,
+      });
     }
   });
 }
@@ -84,7 +100,8 @@ const describe = (i: number, req: FuzzRequest) =>
 
 export const badInput: Scenario = {
   name: 'bad-input',
-  summary: '3,000 fuzzed API requests from /openapi.json and 500 fuzzed webhook deliveries, over keep-alive connections',
+  summary:
+    '3,000 fuzzed API requests from /openapi.json and 500 fuzzed webhook deliveries, over keep-alive connections',
   async run({ scale, seed, log }) {
     const tally = new Tally();
     const apiCount = scaled(3_000, scale, 50);
@@ -97,14 +114,26 @@ export const badInput: Scenario = {
       await chaos.ok('POST', '/v1/workers', { id: 'hook-w', repo: { url: chaos.origin }, github: HOOK });
       const first = await chaos.ok<{ id: string }>('POST', '/v1/runs', { workerId: runWorkers[0] });
       const doc = await chaos.ok<Parameters<typeof apiRequest>[0]>('GET', '/openapi.json');
-      const known = { token: chaos.stack.token, runWorkers, patchWorker: patchWorker as string, runId: first.id, repoUrl: chaos.origin };
+      const known = {
+        token: chaos.stack.token,
+        runWorkers,
+        patchWorker: patchWorker as string,
+        runId: first.id,
+        repoUrl: chaos.origin,
+      };
 
       const lanes = Array.from({ length: LANES }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
       const counts = new Map<string, number>();
       const notProblem = new Map<string, number>();
       let closedAfter = 0;
       let refused = 0;
-      const judge = (label: string, i: number, req: FuzzRequest, sent: Sent, previous: string | undefined) => {
+      const judge = (
+        label: string,
+        i: number,
+        req: FuzzRequest,
+        sent: Sent,
+        previous: string | undefined,
+      ) => {
         if (sent.status === -1) {
           refused++;
           return;
@@ -112,14 +141,20 @@ export const badInput: Scenario = {
         const code = sent.status || 'no answer';
         counts.set(String(code), (counts.get(String(code)) ?? 0) + 1);
         if (sent.connection === 'close') closedAfter++;
-        if (sent.status >= 400 && sent.status < 500 && !sent.contentType.startsWith('application/problem+json')) {
+        if (
+          sent.status >= 400 &&
+          sent.status < 500 &&
+          !sent.contentType.startsWith('application/problem+json')
+        ) {
           const k = `${sent.status} ${req.kind}`;
           notProblem.set(k, (notProblem.get(k) ?? 0) + 1);
         }
-        tally.check(sent.status > 0 && sent.status < 500, () =>
-          `${label} ${describe(i, req)}: ${sent.status || sent.error} after ${sent.ms.toFixed(0)} ms` +
-          (sent.reused && sent.status === 0 ? ` on a reused connection, after ${previous}` : '') +
-          (sent.status >= 500 ? ` ${sent.text.slice(0, 300)}` : ''),
+        tally.check(
+          sent.status > 0 && sent.status < 500,
+          () =>
+            `${label} ${describe(i, req)}: ${sent.status || sent.error} after ${sent.ms.toFixed(0)} ms` +
+            (sent.reused && sent.status === 0 ? ` on a reused connection, after ${previous}` : '') +
+            (sent.status >= 500 ? ` ${sent.text.slice(0, 300)}` : ''),
         );
       };
 
@@ -135,10 +170,16 @@ export const badInput: Scenario = {
           }
         }),
       );
-      tally.figures['api requests'] = `${apiCount} in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${[...counts].sort().map(([c, n]) => `${n}× ${c}`).join(', ')}`;
+      tally.figures['api requests'] = `${apiCount} in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${[
+        ...counts,
+      ]
+        .sort()
+        .map(([c, n]) => `${n}× ${c}`)
+        .join(', ')}`;
       tally.figures['api answers with Connection: close'] = closedAfter;
       if (refused > 0) tally.figures['requests Node itself would not send'] = refused;
-      tally.figures['4xx without problem+json'] = [...notProblem].map(([k, n]) => `${n}× ${k}`).join(', ') || 'none';
+      tally.figures['4xx without problem+json'] =
+        [...notProblem].map(([k, n]) => `${n}× ${k}`).join(', ') || 'none';
 
       // Webhook deliveries, over the same kind of connections.
       counts.clear();
@@ -150,7 +191,13 @@ export const badInput: Scenario = {
           let previous: string | undefined;
           for (let i = lane; i < hookCount; i += LANES) {
             const d = deliveries[i] as (typeof deliveries)[number];
-            const req: FuzzRequest = { kind: d.kind, method: 'POST', path: '/github/webhook', headers: d.headers, body: d.body };
+            const req: FuzzRequest = {
+              kind: d.kind,
+              method: 'POST',
+              path: '/github/webhook',
+              headers: d.headers,
+              body: d.body,
+            };
             const sent = await send(agent, base, req);
             judge('webhook', i, req, sent, previous);
             previous = `${describe(i, req)} answered ${sent.status}`;
@@ -161,33 +208,61 @@ export const badInput: Scenario = {
       for (let i = 0; i < 2; i++) {
         const huge = webhookDelivery(target, seed, 0);
         const body = Buffer.alloc(26 * 1024 * 1024, 0x20);
-        const headers = { ...huge.headers, 'x-github-delivery': `huge-${seed}-${i}`, 'x-hub-signature-256': sign(target.secret, body) };
-        const sent = await send(lanes[0] as Agent, base, { kind: 'oversized', method: 'POST', path: '/github/webhook', headers, body });
+        const headers = {
+          ...huge.headers,
+          'x-github-delivery': `huge-${seed}-${i}`,
+          'x-hub-signature-256': sign(target.secret, body),
+        };
+        const sent = await send(lanes[0] as Agent, base, {
+          kind: 'oversized',
+          method: 'POST',
+          path: '/github/webhook',
+          headers,
+          body,
+        });
         tally.check(sent.status === 413, `webhook over 25 MB answered ${sent.status || sent.error}`);
       }
-      tally.figures['webhook deliveries'] = `${hookCount + 2} in ${((performance.now() - t1) / 1000).toFixed(0)} s: ${[...counts].sort().map(([c, n]) => `${n}× ${c}`).join(', ')}`;
+      tally.figures['webhook deliveries'] =
+        `${hookCount + 2} in ${((performance.now() - t1) / 1000).toFixed(0)} s: ${[...counts]
+          .sort()
+          .map(([c, n]) => `${n}× ${c}`)
+          .join(', ')}`;
       for (const agent of lanes) agent.destroy();
 
       // Zero runs from a bad signature; one run per valid labelled issue, however often it was delivered.
-      const hookRuns = (await chaos.db.collection('runs').where('workerId', '==', 'hook-w').get()).docs.map((d) => d.data());
+      const hookRuns = (await chaos.db.collection('runs').where('workerId', '==', 'hook-w').get()).docs.map(
+        (d) => d.data(),
+      );
       const issueOf = (run: { trigger?: { issue?: number } }) => run.trigger?.issue ?? -1;
-      const fromBad = hookRuns.filter((r) => issueOf(r) >= ISSUE_BASE['bad-signature'] && issueOf(r) < ISSUE_BASE['signed-mangled']);
-      tally.check(fromBad.length === 0, `${fromBad.length} runs from badly signed deliveries: ${fromBad.map((r) => r.id).join(', ')}`);
-      const validIssues = new Set(deliveries.filter((d) => d.kind === 'valid' || d.kind === 'replay').map((d) => d.issue));
+      const fromBad = hookRuns.filter(
+        (r) => issueOf(r) >= ISSUE_BASE['bad-signature'] && issueOf(r) < ISSUE_BASE['signed-mangled'],
+      );
+      tally.check(
+        fromBad.length === 0,
+        `${fromBad.length} runs from badly signed deliveries: ${fromBad.map((r) => r.id).join(', ')}`,
+      );
+      const validIssues = new Set(
+        deliveries.filter((d) => d.kind === 'valid' || d.kind === 'replay').map((d) => d.issue),
+      );
       for (const issue of validIssues) {
         const n = hookRuns.filter((r) => issueOf(r) === issue).length;
         tally.check(n === 1, `issue ${issue}, labelled by valid deliveries, has ${n} runs`);
       }
-      tally.figures['runs from webhook deliveries'] = `${hookRuns.length} (${validIssues.size} valid labelled issues)`;
+      tally.figures['runs from webhook deliveries'] =
+        `${hookRuns.length} (${validIssues.size} valid labelled issues)`;
 
       // Every run the fuzz got accepted launches and ends (a worker with a good repository succeeds).
-      const fuzzRuns = (await chaos.db.collection('runs').where('workerId', 'in', runWorkers).get()).docs.map((d) => d.id);
+      const fuzzRuns = (await chaos.db.collection('runs').where('workerId', 'in', runWorkers).get()).docs.map(
+        (d) => d.id,
+      );
       const all = [...fuzzRuns, ...hookRuns.map((r) => r.id as string)];
       const ended = await chaos.waitTerminal(all, Math.max(120_000, all.length * 2_000));
       await mapLimit(all, 4, async (id) => {
         const run = ended.get(id);
         tally.check(
-          run !== undefined && TERMINAL.has(run.status) && (run.status === 'succeeded' || run.status === 'cancelled'),
+          run !== undefined &&
+            TERMINAL.has(run.status) &&
+            (run.status === 'succeeded' || run.status === 'cancelled'),
           () => `accepted run ${id} (${run?.workerId}) ended ${run?.status}: ${run?.error ?? ''}`,
         );
       });
@@ -197,7 +272,10 @@ export const badInput: Scenario = {
       const [healthWorker] = await chaos.createWorkers('health', 1);
       const health = await chaos.ok<{ id: string }>('POST', '/v1/runs', { workerId: healthWorker });
       const after = (await chaos.waitTerminal([health.id], 60_000)).get(health.id);
-      tally.check(after?.status === 'succeeded', `a normal run after the fuzz ended ${after?.status}: ${after?.error ?? ''}`);
+      tally.check(
+        after?.status === 'succeeded',
+        `a normal run after the fuzz ended ${after?.status}: ${after?.error ?? ''}`,
+      );
       return tally;
     } finally {
       await chaos.stop();

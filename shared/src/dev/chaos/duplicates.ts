@@ -3,7 +3,7 @@ import { encodeCommand, makeCommand } from '../../command.js';
 import { PUBSUB } from '../../names.js';
 import { createPubSub } from '../../pubsub.js';
 import { scaled, sleep, Tally } from './checks.js';
-import { TERMINAL, startChaosStack } from './harness.js';
+import { startChaosStack, TERMINAL } from './harness.js';
 import type { Scenario } from './scenario.js';
 
 const COPIES = 20;
@@ -53,7 +53,7 @@ export const duplicates: Scenario = {
           `run ${id}: ${run?.status} (${run?.error ?? ''}), launched ${starts} times, ${starting} starting and ${terminal} terminal events`,
         );
       }
-      tally.figures['runs'] = runIds.length;
+      tally.figures.runs = runIds.length;
       tally.figures['extra copies published'] = published;
       return tally;
     } finally {

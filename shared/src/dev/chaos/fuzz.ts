@@ -114,9 +114,47 @@ const WHOLE_PATHS = [
   '/v1/runs/x/events/y',
   '/*',
 ];
-const QUERY_VALUES = ['0', '-1', '1e309', 'NaN', '101', '1.5', '', '0x10', '9'.repeat(400), '%00', '%ED%A0%80', 'bogus'];
-const NUMBER_EDGES = ['1e309', '-1e309', '-0', '1e-400', '9007199254740993', '0.1e1', '1.0', '-1', '0', '1E2'];
-const BROKEN_JSON = ['', '{', '{"a":', 'null', '[]', '"str"', '123', 'true', '{\'single\':1}', '{"a":1,}', '\uFEFF{}', '{"a":1}{"b":2}', '{"a" 1}'];
+const QUERY_VALUES = [
+  '0',
+  '-1',
+  '1e309',
+  'NaN',
+  '101',
+  '1.5',
+  '',
+  '0x10',
+  '9'.repeat(400),
+  '%00',
+  '%ED%A0%80',
+  'bogus',
+];
+const NUMBER_EDGES = [
+  '1e309',
+  '-1e309',
+  '-0',
+  '1e-400',
+  '9007199254740993',
+  '0.1e1',
+  '1.0',
+  '-1',
+  '0',
+  '1E2',
+];
+const BROKEN_JSON = [
+  '',
+  '{',
+  '{"a":',
+  'null',
+  '[]',
+  '"str"',
+  '123',
+  'true',
+  "{'single':1}",
+  '{"a":1,}',
+  '\uFEFF{}',
+  '{"a":1}{"b":2}',
+  '{"a" 1}',
+];
 const CONTENT_TYPES = [
   'text/plain',
   'multipart/form-data; boundary=x',
@@ -174,7 +212,8 @@ class Gen {
     const s = this.resolve(schema);
     if (s.enum) return this.pick(s.enum);
     const alternatives = s.anyOf ?? s.oneOf;
-    if (alternatives) return this.sample(this.pick(alternatives.filter((a) => a.type !== 'null')), name, depth);
+    if (alternatives)
+      return this.sample(this.pick(alternatives.filter((a) => a.type !== 'null')), name, depth);
     const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;
     switch (type) {
       case 'object': {
@@ -230,7 +269,9 @@ class Gen {
   /** A value of another JSON type than the field's. */
   wrongType(value: unknown): unknown {
     const options: unknown[] = [42, -1.5, 'text', true, null, [], {}, [1, 'a'], { nested: { x: 1 } }];
-    const others = options.filter((o) => typeof o !== typeof value || Array.isArray(o) !== Array.isArray(value));
+    const others = options.filter(
+      (o) => typeof o !== typeof value || Array.isArray(o) !== Array.isArray(value),
+    );
     return this.pick(others);
   }
 }
@@ -238,11 +279,15 @@ class Gen {
 /** Replaces the first `"<key>":<value>` of `text` with `"<key>":<raw>` (raw JSON text, maybe invalid). */
 function replaceValue(text: string, key: string, value: unknown, raw: string): string {
   const needle = `"${key}":${JSON.stringify(value)}`;
-  return text.includes(needle) ? text.replace(needle, `"${key}":${raw}`) : text.replace(/}$/, `,"${key}":${raw}}`);
+  return text.includes(needle)
+    ? text.replace(needle, `"${key}":${raw}`)
+    : text.replace(/}$/, `,"${key}":${raw}}`);
 }
 
 function fillPath(g: Gen, op: FuzzOperation): string {
-  return op.path.replace(/\{(\w+)\}/g, () => (op.path.startsWith('/v1/workers') ? g.known.patchWorker : g.known.runId));
+  return op.path.replace(/\{(\w+)\}/g, () =>
+    op.path.startsWith('/v1/workers') ? g.known.patchWorker : g.known.runId,
+  );
 }
 
 /**
@@ -284,14 +329,17 @@ export function apiRequest(doc: OpenApiDoc, known: FuzzKnown, seed: number, inde
       }
       break;
     case 'huge-string':
-      if (value) bodyText = JSON.stringify({ ...value, [key]: 'x'.repeat(g.pick([100_001, 300_000, 900_000])) });
+      if (value)
+        bodyText = JSON.stringify({ ...value, [key]: 'x'.repeat(g.pick([100_001, 300_000, 900_000])) });
       break;
     case 'oversized-body':
       bodyText = JSON.stringify({ ...(value ?? {}), [key]: 'x'.repeat(g.pick([1_100_000, 3_000_000])) });
       break;
     case 'deep-nesting': {
       const depth = g.pick([100, 1_000, 10_000, 100_000]);
-      const nested = g.chance(0.5) ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+      const nested = g.chance(0.5)
+        ? `${'['.repeat(depth)}${']'.repeat(depth)}`
+        : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
       bodyText = value && bodyText ? replaceValue(bodyText, key, value[key], nested) : nested;
       break;
     }
@@ -305,7 +353,11 @@ export function apiRequest(doc: OpenApiDoc, known: FuzzKnown, seed: number, inde
       const text = bodyText ?? '{"x":"y"}';
       const at = Math.max(1, text.indexOf('"', 2) + 1);
       const bad = g.pick([[0xed, 0xa0, 0x80], [0xff], [0xc3], [0xf0, 0x9f, 0x92], [0xc0, 0xaf]]);
-      bodyBytes = Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from(bad), Buffer.from(text.slice(at))]);
+      bodyBytes = Buffer.concat([
+        Buffer.from(text.slice(0, at)),
+        Buffer.from(bad),
+        Buffer.from(text.slice(at)),
+      ]);
       break;
     }
     case 'control-char':
@@ -317,13 +369,16 @@ export function apiRequest(doc: OpenApiDoc, known: FuzzKnown, seed: number, inde
       break;
     case 'number-edge': {
       const raw = g.pick(NUMBER_EDGES);
-      const field = keys.find((k) => typeof value?.[k] === 'number') ?? g.pick(['maxTurns', 'maxBudgetUsd', 'maxDurationMinutes']);
+      const field =
+        keys.find((k) => typeof value?.[k] === 'number') ??
+        g.pick(['maxTurns', 'maxBudgetUsd', 'maxDurationMinutes']);
       if (value && bodyText) bodyText = replaceValue(bodyText, field, value[field], raw);
-      else path = path.replace(/\?.*$/, '') + `?limit=${raw}`;
+      else path = `${path.replace(/\?.*$/, '')}?limit=${raw}`;
       break;
     }
     case 'duplicate-keys':
-      if (value && bodyText) bodyText = bodyText.replace(/}$/, `,"${key}":${JSON.stringify(g.wrongType(value[key]))}}`);
+      if (value && bodyText)
+        bodyText = bodyText.replace(/}$/, `,"${key}":${JSON.stringify(g.wrongType(value[key]))}}`);
       break;
     case 'broken-json':
       bodyText = g.pick(BROKEN_JSON);
@@ -341,7 +396,10 @@ export function apiRequest(doc: OpenApiDoc, known: FuzzKnown, seed: number, inde
       break;
     case 'query-trick': {
       const names = op.query.length > 0 ? op.query.map((q) => q.name) : ['limit', 'x'];
-      const parts = Array.from({ length: 1 + g.int(4) }, () => `${g.pick(names)}${g.pick(['', '[]', '[0]', '.x'])}=${g.pick(QUERY_VALUES)}`);
+      const parts = Array.from(
+        { length: 1 + g.int(4) },
+        () => `${g.pick(names)}${g.pick(['', '[]', '[0]', '.x'])}=${g.pick(QUERY_VALUES)}`,
+      );
       path = `${path.replace(/\?.*$/, '')}?${parts.join('&')}`;
       break;
     }
@@ -352,20 +410,48 @@ export function apiRequest(doc: OpenApiDoc, known: FuzzKnown, seed: number, inde
       for (let i = 0; i < g.pick([100, 500, 2_000]); i++) headers[`x-many-${i}`] = String(i);
       break;
     case 'auth': {
-      const variants = [undefined, 'Bearer', 'Bearer ', 'Bearer wrong', 'Basic dXNlcjpwYXNz', `bearer ${known.token}`, `Bearer ${known.token} extra`, `Bearer ${known.token.slice(0, -1)}`, `Bearer\t${known.token}`, 'Bearer \u00e9\u00e9'];
+      const variants = [
+        undefined,
+        'Bearer',
+        'Bearer ',
+        'Bearer wrong',
+        'Basic dXNlcjpwYXNz',
+        `bearer ${known.token}`,
+        `Bearer ${known.token} extra`,
+        `Bearer ${known.token.slice(0, -1)}`,
+        `Bearer\t${known.token}`,
+        'Bearer \u00e9\u00e9',
+      ];
       const auth = g.pick(variants);
       if (auth === undefined) delete headers.authorization;
       else headers.authorization = auth;
       break;
     }
     case 'idempotency-key':
-      headers['idempotency-key'] = g.pick(['', ' ', 'k'.repeat(256), 'k'.repeat(255), '\u00e9t\u00e9', `key-${g.int(5)}`]);
+      headers['idempotency-key'] = g.pick([
+        '',
+        ' ',
+        'k'.repeat(256),
+        'k'.repeat(255),
+        '\u00e9t\u00e9',
+        `key-${g.int(5)}`,
+      ]);
       break;
   }
-  if (bodyBytes === undefined && bodyText !== undefined && (op.body || kind === 'oversized-body' || kind === 'broken-json' || kind === 'content-type' || kind === 'deep-nesting' || kind === 'method')) {
+  if (
+    bodyBytes === undefined &&
+    bodyText !== undefined &&
+    (op.body ||
+      kind === 'oversized-body' ||
+      kind === 'broken-json' ||
+      kind === 'content-type' ||
+      kind === 'deep-nesting' ||
+      kind === 'method')
+  ) {
     bodyBytes = Buffer.from(bodyText);
   }
-  if (bodyBytes !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+  if (bodyBytes !== undefined && headers['content-type'] === undefined)
+    headers['content-type'] = 'application/json';
   if (headers['content-type'] === '') delete headers['content-type'];
   return { kind, method, path, headers, ...(bodyBytes !== undefined ? { body: bodyBytes } : {}) };
 }
@@ -389,13 +475,26 @@ export interface WebhookTarget {
 }
 
 /** Issue numbers by kind, so a run's trigger tells which delivery made it. */
-export const ISSUE_BASE = { valid: 1_000, 'bad-signature': 100_000, 'signed-mangled': 200_000, 'bad-headers': 300_000, replay: 1_000 } as const;
+export const ISSUE_BASE = {
+  valid: 1_000,
+  'bad-signature': 100_000,
+  'signed-mangled': 200_000,
+  'bad-headers': 300_000,
+  replay: 1_000,
+} as const;
 
 export function labelPayload(target: WebhookTarget, issue: number): Record<string, unknown> {
   const user = { login: 'chaos-owner', type: 'User' };
   return {
     action: 'labeled',
-    issue: { number: issue, title: `chaos issue ${issue}`, body: 'do it', user, author_association: 'OWNER', labels: [{ name: target.label }] },
+    issue: {
+      number: issue,
+      title: `chaos issue ${issue}`,
+      body: 'do it',
+      user,
+      author_association: 'OWNER',
+      labels: [{ name: target.label }],
+    },
     label: { name: target.label },
     repository: { full_name: target.repo },
     sender: user,
@@ -408,9 +507,22 @@ export function sign(secret: string, body: Buffer, algorithm: 'sha256' | 'sha1' 
 
 /** The `index`-th webhook delivery of a seed (deterministic, like apiRequest). */
 export function webhookDelivery(target: WebhookTarget, seed: number, index: number): WebhookDelivery {
-  const g = new Gen(seededRandom(seed * 7_000_003 + index), { paths: {} }, { token: '', runWorkers: [], patchWorker: '', runId: '', repoUrl: '' });
+  const g = new Gen(
+    seededRandom(seed * 7_000_003 + index),
+    { paths: {} },
+    { token: '', runWorkers: [], patchWorker: '', runId: '', repoUrl: '' },
+  );
   const roll = g.rand();
-  const kind: WebhookDelivery['kind'] = roll < 0.05 ? 'valid' : roll < 0.45 ? 'bad-signature' : roll < 0.85 ? 'signed-mangled' : roll < 0.97 ? 'bad-headers' : 'replay';
+  const kind: WebhookDelivery['kind'] =
+    roll < 0.05
+      ? 'valid'
+      : roll < 0.45
+        ? 'bad-signature'
+        : roll < 0.85
+          ? 'signed-mangled'
+          : roll < 0.97
+            ? 'bad-headers'
+            : 'replay';
   const issue = ISSUE_BASE[kind] + (kind === 'replay' ? g.int(3) : index);
   const good = Buffer.from(JSON.stringify(labelPayload(target, issue)));
   const headers: Record<string, string> = {
@@ -447,7 +559,12 @@ export function webhookDelivery(target: WebhookTarget, seed: number, index: numb
       const text = good.toString();
       const mangled = g.pick([
         () => Buffer.from(text.slice(0, g.int(text.length))),
-        () => Buffer.concat([Buffer.from(text.slice(0, 20)), Buffer.from([0xff, 0xfe, 0xed, 0xa0, 0x80]), Buffer.from(text.slice(20))]),
+        () =>
+          Buffer.concat([
+            Buffer.from(text.slice(0, 20)),
+            Buffer.from([0xff, 0xfe, 0xed, 0xa0, 0x80]),
+            Buffer.from(text.slice(20)),
+          ]),
         () => Buffer.from(text.replace(`"number":${issue}`, `"number":"${issue}"`)),
         () => Buffer.from(text.replace(`"number":${issue}`, '"number":1e309')),
         () => Buffer.from(text.replace('"chaos-owner"', '"\\ud800"')),
@@ -466,7 +583,8 @@ export function webhookDelivery(target: WebhookTarget, seed: number, index: numb
     case 'bad-headers': {
       const change = g.pick([
         () => delete headers['x-github-event'],
-        () => (headers['x-github-event'] = g.pick(['', 'nope', 'issues '.repeat(50), 'ping', 'issue_comment'])),
+        () =>
+          (headers['x-github-event'] = g.pick(['', 'nope', 'issues '.repeat(50), 'ping', 'issue_comment'])),
         () => delete headers['x-github-delivery'],
         () => (headers['x-github-delivery'] = g.pick(['', '../../x', 'd'.repeat(300), 'a b', '\u00e9'])),
         () => (headers['content-type'] = g.pick(['application/x-www-form-urlencoded', 'text/plain', ''])),
@@ -477,7 +595,9 @@ export function webhookDelivery(target: WebhookTarget, seed: number, index: numb
       break;
     }
   }
-  if (signature !== undefined && headers['x-hub-signature-256'] === undefined) headers['x-hub-signature-256'] = signature;
-  const mayQueue = kind === 'valid' || kind === 'replay' || kind === 'signed-mangled' || kind === 'bad-headers';
+  if (signature !== undefined && headers['x-hub-signature-256'] === undefined)
+    headers['x-hub-signature-256'] = signature;
+  const mayQueue =
+    kind === 'valid' || kind === 'replay' || kind === 'signed-mangled' || kind === 'bad-headers';
   return { kind, issue, mayQueue, headers, body };
 }

@@ -1,6 +1,6 @@
 // Agent kill -9 while a run is `starting` and while `running`, restarted after 3 s: true status, usage once, one terminal event.
 import { scaled, sleep, Tally } from './checks.js';
-import { type ChaosStack, TERMINAL, startChaosStack } from './harness.js';
+import { type ChaosStack, startChaosStack, TERMINAL } from './harness.js';
 import type { Scenario } from './scenario.js';
 
 const DOWN_MS = 3_000;
@@ -44,8 +44,13 @@ export const kill: Scenario = {
     try {
       const workers = await chaos.createWorkers('kill', 4);
       // Warm the workspaces, so `starting` is as short as it usually is (a fetch, not a clone).
-      const warm = await Promise.all(workers.map((workerId) => chaos.ok<{ id: string }>('POST', '/v1/runs', { workerId })));
-      await chaos.waitTerminal(warm.map((r) => r.id), 120_000);
+      const warm = await Promise.all(
+        workers.map((workerId) => chaos.ok<{ id: string }>('POST', '/v1/runs', { workerId })),
+      );
+      await chaos.waitTerminal(
+        warm.map((r) => r.id),
+        120_000,
+      );
       let n = 0;
       const judge = async (runId: string, label: string) => {
         const [run] = (await chaos.waitTerminal([runId], 1_000)).values();
@@ -90,7 +95,8 @@ export const kill: Scenario = {
             // Every killed run is judged, also one whose status moved on before the kill took effect.
             await judge(run.id, `killed while ${after}`);
           }
-          if (!landed) tally.check(false, `no kill landed while a run was ${phase} in ${ATTEMPTS_PER_TRIAL} attempts`);
+          if (!landed)
+            tally.check(false, `no kill landed while a run was ${phase} in ${ATTEMPTS_PER_TRIAL} attempts`);
         }
       }
       tally.figures['kills per phase'] = perPhase;

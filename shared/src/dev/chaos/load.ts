@@ -21,9 +21,13 @@ export const load: Scenario = {
         );
         for (const [i, answer] of answers.entries()) {
           const id = (answer.body as { id?: string } | null)?.id;
-          if (tally.check(answer.status === 202 && typeof id === 'string', () =>
-            `batch ${b} POST /v1/runs for ${workers[i]}: ${answer.status || answer.error} ${answer.text.slice(0, 300)}`,
-          ))
+          if (
+            tally.check(
+              answer.status === 202 && typeof id === 'string',
+              () =>
+                `batch ${b} POST /v1/runs for ${workers[i]}: ${answer.status || answer.error} ${answer.text.slice(0, 300)}`,
+            )
+          )
             runIds.push(id as string);
         }
       }
@@ -36,13 +40,19 @@ export const load: Scenario = {
       const byAgent = new Map<string, number>();
       await mapLimit(runIds, 8, async (id) => {
         const run = runs.get(id) as RunDoc | undefined;
-        tally.check(run?.status === 'succeeded', () =>
-          `run ${id} (${run?.workerId}) ended ${run?.status ?? 'unknown'}: ${run?.error ?? ''}`,
+        tally.check(
+          run?.status === 'succeeded',
+          () => `run ${id} (${run?.workerId}) ended ${run?.status ?? 'unknown'}: ${run?.error ?? ''}`,
         );
         const starts = chaos.starts(id);
         tally.check(starts === 1, `run ${id} launched ${starts} times`);
         const events = await chaos.events(id);
-        const terminal = events.filter((e) => e.type === 'status' && e.to && ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'].includes(e.to));
+        const terminal = events.filter(
+          (e) =>
+            e.type === 'status' &&
+            e.to &&
+            ['succeeded', 'failed', 'cancelled', 'timed_out', 'lost'].includes(e.to),
+        );
         tally.check(terminal.length === 1, `run ${id} has ${terminal.length} terminal status events`);
         const interval = runInterval(id, run?.workerId ?? '?', events);
         if (interval) intervals.push(interval);
@@ -51,8 +61,10 @@ export const load: Scenario = {
       const overlaps = findOverlaps(intervals);
       for (const workerId of workers) {
         const mine = overlaps.filter(([a]) => a.group === workerId);
-        tally.check(mine.length === 0, () =>
-          `worker ${workerId}: ${mine.map(([a, b]) => `${a.id} [${new Date(a.from).toISOString()}–${new Date(a.to).toISOString()}] overlaps ${b.id} from ${new Date(b.from).toISOString()}`).join('; ')}`,
+        tally.check(
+          mine.length === 0,
+          () =>
+            `worker ${workerId}: ${mine.map(([a, b]) => `${a.id} [${new Date(a.from).toISOString()}–${new Date(a.to).toISOString()}] overlaps ${b.id} from ${new Date(b.from).toISOString()}`).join('; ')}`,
         );
       }
       const queued = await chaos.ok<{ runs: unknown[] }>('GET', '/v1/runs?status=queued&limit=100');

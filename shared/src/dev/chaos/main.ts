@@ -32,7 +32,9 @@ async function main(): Promise<number> {
   const only = (values.only ?? []).flatMap((o) => o.split(','));
   const unknown = only.filter((o) => !names.includes(o));
   if (unknown.length > 0) {
-    process.stderr.write(`npm run chaos: unknown scenario ${unknown.join(', ')} (expected ${names.join(', ')})\n`);
+    process.stderr.write(
+      `npm run chaos: unknown scenario ${unknown.join(', ')} (expected ${names.join(', ')})\n`,
+    );
     return 2;
   }
   const scale = Number(values.scale);
@@ -57,7 +59,9 @@ async function main(): Promise<number> {
       for (const [key, value] of Object.entries(tally.figures)) log(`  ${key}: ${value}`);
       for (const detail of tally.wrong.slice(0, MAX_DETAILS)) log(`  WRONG ${detail}`);
       if (tally.wrong.length > MAX_DETAILS) log(`  … and ${tally.wrong.length - MAX_DETAILS} more`);
-      log(`  ${scenario.name}: ${tally.tried} tried / ${tally.wrong.length} wrong in ${seconds.toFixed(0)} s`);
+      log(
+        `  ${scenario.name}: ${tally.tried} tried / ${tally.wrong.length} wrong in ${seconds.toFixed(0)} s`,
+      );
       rows.push({ name: scenario.name, tried: tally.tried, wrong: tally.wrong.length, seconds });
     } catch (error) {
       const seconds = (performance.now() - t0) / 1000;
@@ -68,7 +72,9 @@ async function main(): Promise<number> {
   }
   log('\nscenario     tried  wrong  seconds');
   for (const r of rows) {
-    log(`${r.name.padEnd(12)} ${String(r.tried).padStart(5)}  ${String(r.wrong).padStart(5)}  ${r.seconds.toFixed(0).padStart(7)}${r.error ? '  (did not finish)' : ''}`);
+    log(
+      `${r.name.padEnd(12)} ${String(r.tried).padStart(5)}  ${String(r.wrong).padStart(5)}  ${r.seconds.toFixed(0).padStart(7)}${r.error ? '  (did not finish)' : ''}`,
+    );
   }
   const wrong = rows.reduce((n, r) => n + r.wrong, 0);
   log(wrong === 0 ? '\nNothing wrong.' : `\n${wrong} wrong outcome(s).`);

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { percentile, scaled, sleep, Tally } from './checks.js';
-import { type Answer, type ChaosStack, mapLimit, TERMINAL, startChaosStack } from './harness.js';
+import { type Answer, type ChaosStack, mapLimit, startChaosStack, TERMINAL } from './harness.js';
 import type { Scenario } from './scenario.js';
 
 /**
@@ -27,7 +27,10 @@ interface Probe {
 
 function pidsOf(chaos: ChaosStack, runId: string): number[] {
   try {
-    return readFileSync(join(chaos.fakeDir, `${runId}.starts`), 'utf8').split('\n').filter(Boolean).map(Number);
+    return readFileSync(join(chaos.fakeDir, `${runId}.starts`), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -57,7 +60,11 @@ async function outagePhase(
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const snaps = await chaos.db.getAll(...longIds.map((id) => chaos.db.collection('runs').doc(id)));
-    if (snaps.every((s) => s.get('status') === 'running') && longIds.every((id) => pidsOf(chaos, id).length > 0)) break;
+    if (
+      snaps.every((s) => s.get('status') === 'running') &&
+      longIds.every((id) => pidsOf(chaos, id).length > 0)
+    )
+      break;
     await sleep(200);
   }
   await chaos.setDefaultScenario('success');
@@ -77,7 +84,11 @@ async function outagePhase(
       const workerId = idleWorkers[i % idleWorkers.length] as string;
       const key = `${backend}-${i}`;
       keys.push({ key, workerId });
-      probe(`POST /v1/runs (${key})`, chaos.api('POST', '/v1/runs', { workerId }, { 'idempotency-key': key }), key);
+      probe(
+        `POST /v1/runs (${key})`,
+        chaos.api('POST', '/v1/runs', { workerId }, { 'idempotency-key': key }),
+        key,
+      );
       probe('GET /v1/runs/:id', chaos.api('GET', `/v1/runs/${longIds[0]}`));
       probe('GET /v1/runs', chaos.api('GET', '/v1/runs?limit=5'));
       probe('GET /v1/workers/:id', chaos.api('GET', `/v1/workers/${workerId}`));
@@ -90,7 +101,10 @@ async function outagePhase(
       const pids = pidsOf(chaos, id);
       const ok = pids.length === 1 && pids.every(alive);
       workersAlive &&= ok;
-      tally.check(ok, `${backend} frozen: the worker of run ${id} (pids ${pids.join(',') || 'none'}) is not running at the end of the freeze`);
+      tally.check(
+        ok,
+        `${backend} frozen: the worker of run ${id} (pids ${pids.join(',') || 'none'}) is not running at the end of the freeze`,
+      );
     }
   } finally {
     process.kill(-group, 'SIGCONT');
@@ -107,13 +121,17 @@ async function outagePhase(
       answer.status !== 0 &&
       answer.ms <= BOUND_MS &&
       (answer.status < 500 || (answer.status === 503 && retryAfter !== null && Number(retryAfter) > 0));
-    tally.check(fine, () =>
-      `${backend} frozen: ${what} answered ${answer.status || answer.error} after ${answer.ms.toFixed(0)} ms` +
-      (answer.status >= 500 ? ` (Retry-After: ${retryAfter}) ${answer.text.slice(0, 200)}` : ''),
+    tally.check(
+      fine,
+      () =>
+        `${backend} frozen: ${what} answered ${answer.status || answer.error} after ${answer.ms.toFixed(0)} ms` +
+        (answer.status >= 500 ? ` (Retry-After: ${retryAfter}) ${answer.text.slice(0, 200)}` : ''),
     );
   }
-  tally.figures[`${backend} frozen: calls`] = `${answered.length} (${[...counts].map(([c, n]) => `${n}× ${c}`).join(', ')})`;
-  tally.figures[`${backend} frozen: answer p50 / max`] = `${percentile(ms, 50).toFixed(0)} / ${Math.max(...ms).toFixed(0)} ms`;
+  tally.figures[`${backend} frozen: calls`] =
+    `${answered.length} (${[...counts].map(([c, n]) => `${n}× ${c}`).join(', ')})`;
+  tally.figures[`${backend} frozen: answer p50 / max`] =
+    `${percentile(ms, 50).toFixed(0)} / ${Math.max(...ms).toFixed(0)} ms`;
   tally.figures[`${backend} frozen: workers kept running`] = String(workersAlive);
 
   // A client that got no 202 retries with the same Idempotency-Key, as the 503 invites.
@@ -132,7 +150,10 @@ async function outagePhase(
       if (answer.status === 202 && id) runOfKey.set(key, id);
       else await sleep(2_000);
     }
-    tally.check(runOfKey.has(key), `${backend}: POST /v1/runs with key ${key} never answered 202, retried for ${RETRY_FOR_MS / 1000} s`);
+    tally.check(
+      runOfKey.has(key),
+      `${backend}: POST /v1/runs with key ${key} never answered 202, retried for ${RETRY_FOR_MS / 1000} s`,
+    );
   }
   tally.figures[`${backend}: retries with the same key`] = retries;
 
@@ -141,7 +162,8 @@ async function outagePhase(
   const ids = [...longIds, ...runOfKey.values()];
   const ticker = setInterval(() => void chaos.api('POST', '/scheduler/tick'), TICK_EVERY_MS);
   const runs = await chaos.waitTerminal(ids, 6 * 60_000).finally(() => clearInterval(ticker));
-  tally.figures[`${backend}: all runs terminal after the thaw in`] = `${((Date.now() - t0) / 1000).toFixed(0)} s`;
+  tally.figures[`${backend}: all runs terminal after the thaw in`] =
+    `${((Date.now() - t0) / 1000).toFixed(0)} s`;
   await mapLimit(ids, 6, async (id) => {
     const run = runs.get(id);
     const events = await chaos.events(id);
@@ -165,14 +187,25 @@ async function outagePhase(
 
 export const outage: Scenario = {
   name: 'outage',
-  summary: 'Firestore frozen (SIGSTOP) 45 s, then Pub/Sub 20 s, while runs are active and new ones are posted',
+  summary:
+    'Firestore frozen (SIGSTOP) 45 s, then Pub/Sub 20 s, while runs are active and new ones are posted',
   async run({ scale, log }) {
     const tally = new Tally();
     const chaos = await startChaosStack({ name: 'outage', agents: 2, capacity: 4, log });
     try {
       const workers = await chaos.createWorkers('out', LONG_RUNS + 4);
-      await outagePhase(chaos, tally, { backend: 'firestore', freezeMs: scaled(45_000, scale, 15_000), workers, log });
-      await outagePhase(chaos, tally, { backend: 'pubsub', freezeMs: scaled(20_000, scale, 15_000), workers, log });
+      await outagePhase(chaos, tally, {
+        backend: 'firestore',
+        freezeMs: scaled(45_000, scale, 15_000),
+        workers,
+        log,
+      });
+      await outagePhase(chaos, tally, {
+        backend: 'pubsub',
+        freezeMs: scaled(20_000, scale, 15_000),
+        workers,
+        log,
+      });
       return tally;
     } finally {
       await chaos.stop();
