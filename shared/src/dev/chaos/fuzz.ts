@@ -549,7 +549,6 @@ export function webhookDelivery(target: WebhookTarget, seed: number, index: numb
         (signature as string).slice(0, -2),
         `${signature}00`,
         `sha512=${(signature as string).slice(7)}`,
-        ` ${signature}`,
         'sha256=',
       ]);
       if (g.chance(0.3)) body = Buffer.concat([good, Buffer.from(' ')]);
