@@ -108,6 +108,14 @@ async function writeWorkerWrapper(path: string, fakeDir: string): Promise<void> 
   await chmod(path, 0o755);
 }
 
+/** The stacks running now, so a scenario over its time can be stopped from outside it. */
+const running = new Set<ChaosStack>();
+
+/** Stops every chaos stack still running (a scenario over its time limit). */
+export async function stopAllStacks(): Promise<void> {
+  await Promise.all([...running].map((c) => c.stop().catch(() => {})));
+}
+
 export async function startChaosStack(options: ChaosStackOptions): Promise<ChaosStack> {
   const root = await mkdtemp(join(tmpdir(), `ns-chaos-${options.name}-`));
   const fakeDir = join(root, 'fake');
@@ -251,7 +259,11 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
     return last;
   };
 
+  let stopped = false;
   const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    running.delete(chaos);
     for (let i = 0; i < agents.length; i++) await killAgent(i, 'SIGTERM').catch(() => {});
     await db.terminate().catch(() => {});
     await stack.stop();
@@ -262,7 +274,7 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
     if (!process.env.CHAOS_KEEP) await rm(root, { recursive: true, force: true }).catch(() => {});
   };
 
-  return {
+  const chaos: ChaosStack = {
     stack,
     root,
     fakeDir,
@@ -290,6 +302,8 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
     waitTerminal,
     stop,
   };
+  running.add(chaos);
+  return chaos;
 }
 
 /** The [claimed, terminal] interval of a run from its status events (null when it never started). */

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { gcloudAvailable, MISSING_SDK_MESSAGE } from '../emulators.js';
 import { badInput } from './bad-input.js';
 import { duplicates } from './duplicates.js';
+import { stopAllStacks } from './harness.js';
 import { kill } from './kill.js';
 import { load } from './load.js';
 import { outage } from './outage.js';
@@ -11,6 +12,8 @@ import type { Scenario } from './scenario.js';
 const SCENARIOS: Scenario[] = [load, duplicates, kill, outage, badInput];
 /** Every detail line of a scenario's wrong outcomes is printed up to this many; the count is always exact. */
 const MAX_DETAILS = 50;
+/** The longest one full scenario may take (the slowest takes about 8 minutes here); scaled with --scale. */
+const SCENARIO_LIMIT_MS = 25 * 60_000;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -54,7 +57,18 @@ async function main(): Promise<number> {
     log(`\n== ${scenario.name}: ${scenario.summary} (scale ${scale}, seed ${seed})`);
     const t0 = performance.now();
     try {
-      const tally = await scenario.run({ scale, seed, log });
+      const limitMs = SCENARIO_LIMIT_MS * Math.max(0.2, Math.min(1, scale));
+      let timer: NodeJS.Timeout | undefined;
+      const overTime = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          void stopAllStacks().finally(() =>
+            reject(new Error(`not finished within ${(limitMs / 60_000).toFixed(0)} minutes: stopped`)),
+          );
+        }, limitMs);
+      });
+      const tally = await Promise.race([scenario.run({ scale, seed, log }), overTime]).finally(() =>
+        clearTimeout(timer),
+      );
       const seconds = (performance.now() - t0) / 1000;
       for (const [key, value] of Object.entries(tally.figures)) log(`  ${key}: ${value}`);
       for (const detail of tally.wrong.slice(0, MAX_DETAILS)) log(`  WRONG ${detail}`);
