@@ -219,8 +219,9 @@ class Gen {
       case 'object': {
         const out: Record<string, unknown> = {};
         for (const [key, prop] of Object.entries(s.properties ?? {})) {
-          // A workdir would have the stand-in worker write in a directory of the machine: never sent.
-          if (key === 'workdir') continue;
+          // A workdir would have the stand-in worker write in a directory of the machine, and pushing
+          // workers would race each other to the one shared origin's branch: neither is sent.
+          if (key === 'workdir' || key === 'push') continue;
           if ((s.required ?? []).includes(key) || (depth < 3 && this.chance(0.4))) {
             out[key] = this.sample(prop, key, depth + 1);
           }
