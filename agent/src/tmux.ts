@@ -8,6 +8,8 @@ const run = promisify(execFile);
 /** The size of a session's window: what `tmux attach` shows until the owner's terminal resizes it. */
 const PANE_COLUMNS = '200';
 const PANE_ROWS = '50';
+/** Tries of a new-session that met the server exiting under it (it is never made then: safe to retry). */
+const NEW_SESSION_ATTEMPTS = 3;
 
 export interface Tmux {
   readonly socket: string;
@@ -85,7 +87,7 @@ export function createTmux(socket: string, binary = 'tmux'): Tmux {
   return {
     socket,
     async newSession(name, cwd, argv) {
-      await tmux([
+      const args = [
         'new-session',
         '-d',
         '-s',
@@ -98,7 +100,19 @@ export function createTmux(socket: string, binary = 'tmux'): Tmux {
         cwd,
         '--',
         ...argv,
-      ]);
+      ];
+      // A server whose last session just ended exits; a client that reached it in that moment gets this
+      // and no session (npm run chaos saw it under load, where no keep-alive session holds the server).
+      // The next try starts a new server.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await tmux(args);
+          return;
+        } catch (error) {
+          const stderr = String((error as { stderr?: unknown }).stderr ?? '');
+          if (attempt >= NEW_SESSION_ATTEMPTS || !stderr.includes('server exited unexpectedly')) throw error;
+        }
+      }
     },
     async hasSession(name) {
       try {

@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { createApiApp } from './api/app.js';
 import { apiGithubOf, depsOptionsOf, githubOf, localConfig } from './config.js';
 import { createDeps } from './core/deps.js';
+import { answerClientErrors } from './core/keep-alive.js';
 import { createGithubApp } from './github/app.js';
 import { createReactorApp } from './reactor/app.js';
 import { createSchedulerApp } from './scheduler/app.js';
@@ -44,6 +45,7 @@ app.all('*', (c) => api.fetch(c.req.raw, c.env));
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '127.0.0.1' }, (info) => {
   deps.log.info(`functions listening on http://127.0.0.1:${info.port}`);
 });
+answerClientErrors(server);
 
 const shutdown = () => {
   server.close();

@@ -1,6 +1,6 @@
 // Keep-alive after early answers, over real HTTP: a connection reused after a 413, 401 or 400 still works.
 import { Agent, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { serve } from '@hono/node-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp, MAX_BODY_BYTES } from '../api/app.js';
@@ -9,6 +9,7 @@ import { createGithubApp } from '../github/app.js';
 import { deliveryRequest, SECRET } from '../github/fake-github.test-helper.js';
 import { MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
 import { createDeps } from './deps.js';
+import { answerClientErrors } from './keep-alive.js';
 import { memoryLogger } from './log.js';
 
 interface Answer {
@@ -189,5 +190,51 @@ describe('Answers: keep-alive after an early answer', () => {
     expect(read.reused).toBe(true);
     const last = await send(a, api.url, { method: 'GET', path: '/healthz' });
     expect(last).toMatchObject({ status: 200, reused: true });
+  });
+});
+
+/** Sends raw bytes at once and reads everything the server sends back until it closes (or resets). */
+function rawExchange(url: string, bytes: Buffer): Promise<{ text: string; error?: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(Number(port), hostname, () => socket.end(bytes));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (e: NodeJS.ErrnoException) =>
+      resolve({ text: Buffer.concat(chunks).toString(), error: e.code }),
+    );
+    socket.on('close', () => resolve({ text: Buffer.concat(chunks).toString() }));
+  });
+}
+
+describe('Answers: a request the HTTP parser refuses (headers too large, malformed)', () => {
+  let server: ReturnType<typeof serve>;
+  let url: string;
+  beforeAll(async () => {
+    server = serve({ fetch: () => new Response('ok'), port: 0, hostname: '127.0.0.1' });
+    answerClientErrors(server);
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  // Found by npm run chaos (bad-input): Node answered 431 and destroyed the socket at once, so the
+  // client's kernel, reset while it still sent the header, dropped the answer: ECONNRESET, no 431.
+  it('answers 431 as problem+json with Connection: close, read whole by a client that sent a 1 MiB header', async () => {
+    const request = Buffer.from(
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(1024 * 1024)}\r\n\r\n`,
+    );
+    const answer = await rawExchange(url, request);
+    expect(answer.error).toBeUndefined();
+    expect(answer.text).toMatch(/^HTTP\/1\.1 431 /);
+    expect(answer.text).toMatch(/content-type: application\/problem\+json/i);
+    expect(answer.text).toMatch(/connection: close/i);
+    expect(answer.text).toContain('"status":431');
+  });
+
+  it('answers 400 as problem+json to a request line that is not HTTP', async () => {
+    const answer = await rawExchange(url, Buffer.from('NOT HTTP AT ALL\r\n\r\n'));
+    expect(answer.text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer.text).toContain('"status":400');
   });
 });

@@ -15,6 +15,22 @@ function fenced(prompt: string): { boundary: string; content: string } {
 }
 
 describe('Webhook trust: the issue text in the prompt (buildIssuePrompt)', () => {
+  it('carries a NUL of the issue text as U+FFFD, so the run can launch (no process argument holds NUL)', () => {
+    // Found by npm run chaos (bad-input): a signed delivery whose body had "\u0000" queued a run that
+    // then failed at launch.
+    const prompt = buildIssuePrompt({
+      repo: 'me/blog',
+      number: 8,
+      title: 'a\u0000title',
+      body: 'do\u0000it',
+      comment: { author: 'me', text: 'now\u0000please' },
+    });
+    expect(prompt).not.toContain('\u0000');
+    expect(fenced(prompt).content).toBe(
+      'Title: a\uFFFDtitle\n\ndo\uFFFDit\n\nComment by @me that asked for this run:\nnow\uFFFDplease',
+    );
+  });
+
   it('puts title and body between two random boundary lines, after the untrusted-data rule', () => {
     const prompt = buildIssuePrompt({
       repo: 'me/blog',

@@ -34,7 +34,8 @@ export function boundaryFor(
 /**
  * The prompt suffix of a GitHub-triggered run. The issue's title, body and the comment are data: they sit
  * between two boundary lines, preceded by the rule that they describe a task and are never instructions
- * about nightshift, its configuration, credentials or the machine. Long texts are cut with a note.
+ * about nightshift, its configuration, credentials or the machine. Long texts are cut with a note; a NUL
+ * (which no process argument can carry) becomes U+FFFD.
  */
 export function buildIssuePrompt(issue: IssueText, random?: () => string): string {
   const parts = [
@@ -49,7 +50,8 @@ export function buildIssuePrompt(issue: IssueText, random?: () => string): strin
       cut(issue.comment.text.trim() || '(no extra instructions)', MAX_BODY_CHARS, 'comment'),
     );
   }
-  const content = parts.join('\n');
+  // The prompt is one process argument, which cannot carry NUL: shown as U+FFFD, the run still launches.
+  const content = parts.join('\n').replaceAll('\0', '\uFFFD');
   const boundary = boundaryFor(content, random);
   return [
     '',

@@ -10,6 +10,11 @@ export interface EmulatorHosts {
 }
 
 export interface Emulators extends EmulatorHosts {
+  /**
+   * Each emulator's process group (gcloud and its java child): `process.kill(-group, 'SIGSTOP')` freezes
+   * it as a hung backend would be, SIGCONT thaws it (the chaos scenarios' outages).
+   */
+  groups: { pubsub: number; firestore: number };
   stop(): Promise<void>;
 }
 
@@ -178,7 +183,8 @@ export async function startEmulators(): Promise<Emulators> {
     await stop();
     throw error;
   }
-  return { pubsubHost, firestoreHost, stop };
+  const groups = { pubsub: pubsub.child.pid ?? 0, firestore: firestore.child.pid ?? 0 };
+  return { pubsubHost, firestoreHost, groups, stop };
 }
 
 /** Deletes every document of one project in the Firestore emulator. */

@@ -44,6 +44,11 @@ export interface StackOptions {
   vm?: boolean;
   /** Emulators already running (the tests' global pair): used as they are, and left running by stop(). */
   emulators?: EmulatorHosts;
+  /**
+   * How many agents the stack starts itself (default 1); 0 starts none, for a caller that runs its own
+   * (the chaos scenarios kill and restart theirs). Ignored with `vm`, whose VM starts its one agent.
+   */
+  agents?: 0 | 1;
 }
 
 export interface Stack {
@@ -184,6 +189,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   for (const { name, entry } of CHILDREN) {
     if (!existsSync(entry)) continue;
     if (name === 'agent' && options.vm) continue; // started by its VM
+    if (name === 'agent' && options.agents === 0) continue; // the caller runs its own
     spawnChild(name, entry, name === 'agent' ? agentEnv : functionsEnv);
   }
 
