@@ -110,6 +110,26 @@ describe('the functions bundle', () => {
     });
   });
 
+  it('registers only the entry point its instance serves (FUNCTION_TARGET)', async () => {
+    const probe = `
+      await import('./index.js');
+      const { getTestServer } = await import('@google-cloud/functions-framework/testing');
+      const found = {};
+      for (const name of ${JSON.stringify(FUNCTION_ENTRY_POINTS)}) {
+        try { getTestServer(name); found[name] = true; } catch { found[name] = false; }
+      }
+      process.stdout.write(JSON.stringify(found));`;
+    for (const target of FUNCTION_ENTRY_POINTS) {
+      const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', probe], {
+        cwd: result.functions.dir,
+        env: nodeEnv({ FUNCTION_TARGET: target }),
+      });
+      expect(JSON.parse(stdout)).toEqual(
+        Object.fromEntries(FUNCTION_ENTRY_POINTS.map((name) => [name, name === target])),
+      );
+    }
+  });
+
   describe('served by functions-framework from the bundle', () => {
     let child: ChildProcess;
     let ports: { api: number; githubWebhook: number };
