@@ -42,7 +42,8 @@ const say = (text: string) => process.stdout.write(`${text}\n`);
 function usage(): never {
   process.stderr.write(
     'usage: npm run bench -- [--runs N (dispatch runs, default 100)] [--stream-seconds S (default 60)]\n' +
-      '                        [--rounds R (cold-start rounds, default 5)] [--node-flags "<agent node flags>"] [--no-save]\n',
+      '                        [--rounds R (cold-start rounds, default 5)] [--node-flags="<agent node flags>"] [--no-save] [--keep]\n' +
+      '  --keep leaves the stack\'s folder (logs, write log, run directories) in place.\n',
   );
   process.exit(2);
 }
@@ -57,6 +58,7 @@ function options() {
         rounds: { type: 'string', default: '5' },
         'node-flags': { type: 'string', default: '' },
         'no-save': { type: 'boolean', default: false },
+        keep: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
     });
@@ -83,6 +85,7 @@ function options() {
     rounds: int('rounds', v.rounds, 1),
     nodeFlags: v['node-flags'].split(/\s+/).filter((f) => f !== ''),
     save: !v['no-save'],
+    keep: v.keep,
   };
 }
 
@@ -97,7 +100,7 @@ async function main(): Promise<number> {
   const stack = await startBenchStack({ root, capacity: WORKERS, agentNodeFlags: opts.nodeFlags });
   const api = createApi(stack.url, stack.token);
   const agentPid = stack.agent.pid as number;
-  let keepRoot = false;
+  let keepRoot = opts.keep;
   try {
     const workers = Array.from({ length: WORKERS }, (_, i) => `bench-${i}`);
     for (const id of workers) {
@@ -326,7 +329,8 @@ async function main(): Promise<number> {
     throw error;
   } finally {
     await stack.stop();
-    if (!keepRoot) await rm(root, { recursive: true, force: true });
+    if (keepRoot) say(`Kept ${root}.`);
+    else await rm(root, { recursive: true, force: true });
   }
 }
 

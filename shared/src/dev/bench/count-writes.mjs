@@ -18,9 +18,12 @@ if (log && from) {
     const doc = write.update;
     if (!doc) return { d: null };
     const status = doc.fields?.status?.stringValue;
+    // A worker lock names its run: the bench counts its create and delete as that run's writes.
+    const runId = doc.fields?.runId?.stringValue;
     return {
       d: docOf(doc.name),
       ...(status ? { s: status } : {}),
+      ...(runId ? { r: runId } : {}),
       ...(write.updateMask ? { f: write.updateMask.fieldPaths } : {}),
     };
   };

@@ -11,28 +11,30 @@ const log = [
     ok: true,
     w: [{ d: 'runs/r1', s: 'queued' }, { d: 'runs/r1/events/e1' }],
   },
-  {
-    p: 'agent',
-    m: 'commit',
-    t0: 3,
-    t1: 4,
-    ok: true,
-    w: [{ d: 'runs/r1', s: 'starting' }, { d: 'workerLocks/w' }],
-  },
+  { p: 'agent', m: 'commit', t0: 3, t1: 4, ok: true, w: [{ d: 'workerLocks/w', r: 'r1' }] },
+  { p: 'agent', m: 'commit', t0: 3, t1: 4, ok: true, w: [{ d: 'runs/r1', s: 'starting' }] },
   { p: 'agent', m: 'commit', t0: 5, t1: 6, ok: false, w: [{ d: 'runs/r1', f: ['progress', 'usage'] }] },
   { p: 'agent', m: 'commit', t0: 7, t1: 8, ok: true, w: [{ d: 'runs/r1', f: ['progress', 'usage'] }] },
   { p: 'agent', m: 'commit', t0: 9, t1: 10, ok: true, w: [{ d: 'runs/r10', s: 'starting' }] },
   { p: 'agent', m: 'commit', t0: 11, t1: 12, ok: true, w: [{ d: 'agents/bench' }] },
+  { p: 'agent', m: 'commit', t0: 13, t1: 14, ok: true, w: [{ d: 'workerLocks/w', del: true }] },
+  { p: 'agent', m: 'commit', t0: 15, t1: 16, ok: true, w: [{ d: 'workerLocks/w', r: 'r2' }] },
+  { p: 'agent', m: 'commit', t0: 17, t1: 18, ok: true, w: [{ d: 'workerLocks/w', del: true }] },
 ]
   .map((l) => JSON.stringify(l))
   .join('\n');
 
 describe('the write log', () => {
-  it('counts the documents of a run and its events, by process, leaving out failed commits and other runs', () => {
+  it('counts the documents of a run, its events and its worker lock, by process, leaving out failed commits and other runs', () => {
     expect(writesOfRun(parseCommitLog(log), 'r1')).toEqual({
-      documents: 4,
-      commits: 3,
-      byProcess: { api: 2, agent: 2 },
+      documents: 6,
+      commits: 5,
+      byProcess: { api: 2, agent: 4 },
+    });
+    expect(writesOfRun(parseCommitLog(log), 'r2')).toEqual({
+      documents: 2,
+      commits: 2,
+      byProcess: { agent: 2 },
     });
   });
 

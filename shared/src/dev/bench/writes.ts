@@ -14,6 +14,8 @@ export const CommitLineSchema = z.object({
     z.object({
       d: z.string().nullable(),
       s: z.string().optional(),
+      /** The runId field of the document written (a worker lock's run). */
+      r: z.string().optional(),
       f: z.array(z.string()).optional(),
       del: z.boolean().optional(),
     }),
@@ -48,12 +50,23 @@ export interface RunWrites {
   byProcess: Record<string, number>;
 }
 
-/** Writes that touch one run's documents (its document and its events), successful commits only. */
+/**
+ * Writes of one run, successful commits only: its document and its events, and its worker lock (written
+ * with the run's id, deleted when the run ends: the delete of a lock is the run's that last wrote it).
+ */
 export function writesOfRun(lines: readonly CommitLine[], runId: string): RunWrites {
   const out: RunWrites = { documents: 0, commits: 0, byProcess: {} };
+  const lockHolder = new Map<string, string>();
   for (const line of lines) {
     if (!line.ok) continue;
-    const mine = line.w.filter((w) => runOfDoc(w.d) === runId).length;
+    const mine = line.w.filter((w) => {
+      if (w.d === null) return false;
+      if (runOfDoc(w.d) === runId) return true;
+      if (!w.d.startsWith('workerLocks/')) return false;
+      const holder = w.del ? lockHolder.get(w.d) : w.r;
+      if (w.r !== undefined) lockHolder.set(w.d, w.r);
+      return holder === runId;
+    }).length;
     if (mine === 0) continue;
     out.commits++;
     out.documents += mine;
