@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { agentNodeFlags } from './agent-flags.js';
 import { createApi, type RunDoc } from './bench/api.js';
 import { measureColdStart } from './bench/coldstart.js';
 import { dispatchMs, finishMs, runDispatch, STAGES, stageMs } from './bench/dispatch.js';
@@ -43,7 +44,8 @@ function usage(): never {
   process.stderr.write(
     'usage: npm run bench -- [--runs N (dispatch runs, default 100)] [--stream-seconds S (default 60)]\n' +
       '                        [--rounds R (cold-start rounds, default 5)] [--node-flags="<agent node flags>"] [--no-save] [--keep]\n' +
-      '  --keep leaves the stack\'s folder (logs, write log, run directories) in place.\n',
+      '  --node-flags replaces the flags of agent/systemd/nightshift-agent.service (--node-flags= runs none).\n' +
+      "  --keep leaves the stack's folder (logs, write log, run directories) in place.\n",
   );
   process.exit(2);
 }
@@ -56,7 +58,7 @@ function options() {
         runs: { type: 'string', default: '100' },
         'stream-seconds': { type: 'string', default: '60' },
         rounds: { type: 'string', default: '5' },
-        'node-flags': { type: 'string', default: '' },
+        'node-flags': { type: 'string' },
         'no-save': { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -83,7 +85,9 @@ function options() {
     runs: int('runs', v.runs, 1),
     streamSeconds: int('stream-seconds', v['stream-seconds'], 15),
     rounds: int('rounds', v.rounds, 1),
-    nodeFlags: v['node-flags'].split(/\s+/).filter((f) => f !== ''),
+    // Unset: the flags of the agent's systemd unit, as on the VM.
+    nodeFlags:
+      v['node-flags'] === undefined ? agentNodeFlags() : v['node-flags'].split(/\s+/).filter((f) => f !== ''),
     save: !v['no-save'],
     keep: v.keep,
   };
@@ -245,6 +249,15 @@ async function main(): Promise<number> {
         targetNote: `libraries ${ms(cold.libraryFloorMs)} + 80`,
       };
     }
+    for (const [fn, value] of Object.entries(cold.importCpuMs)) {
+      metrics[`importCpu_${fn}`] = {
+        name: `import of ${fn}, CPU time`,
+        value,
+        unit: 'ms',
+        target: null,
+        targetNote: `libraries ${ms(cold.libraryFloorCpuMs)}`,
+      };
+    }
     const apiImport = cold.importMs.api ?? Number.NaN;
     metrics.apiFirstRequest = {
       name: 'first request to a fresh api',
@@ -292,6 +305,7 @@ async function main(): Promise<number> {
         memoryFloorRssMb: memoryFloor.rssMb,
         memoryFloorCpuPercent: memoryFloor.cpuPercent,
         libraryImportMs: cold.libraryFloorMs,
+        libraryImportCpuMs: cold.libraryFloorCpuMs,
         dispatchMedianOverFloor: median(dispatch) / floorMs,
       },
       metrics,

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPubSub, ensureTopology } from '../pubsub.js';
+import { agentNodeFlags } from './agent-flags.js';
 import { type ComputeStandin, startComputeStandin } from './compute-standin.js';
 import { type Emulators, startEmulators } from './emulators.js';
 
@@ -106,7 +107,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const spawnChild = (name: string, entry: string, childEnv: Record<string, string | undefined>) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    // The agent with the node flags of its systemd unit, as on the VM.
+    const flags = name === 'agent' ? agentNodeFlags() : [];
+    const child = spawn(process.execPath, [...flags, '--import', 'tsx', entry], {
       cwd: REPO_ROOT,
       env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
