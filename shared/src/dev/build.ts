@@ -104,6 +104,27 @@ const agentVersionPath: Plugin = {
  * One bundle of `entry` at `outfile`. With `split`, each dynamic import() becomes its own file beside it
  * (chunks/), loaded only when that import runs: what one entry point does not use stays off its import path.
  */
+/**
+ * zod's `locales` namespace holds every language's error messages (about 260 KB of the bundle); nothing
+ * here selects a locale, and zod itself configures English from locales/en.js. The bundles get a
+ * namespace with English only, so each function's import parses a quarter of a megabyte less.
+ */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), '../locales/english-only.js'), namespace: 'zod-locales' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 async function bundle(
   entry: string,
   outfile: string,
@@ -135,7 +156,7 @@ async function bundle(
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
-    plugins,
+    plugins: [zodEnglishOnly, ...plugins],
   });
   return result.metafile;
 }
