@@ -182,6 +182,7 @@ async function main(): Promise<number> {
         unit: 'ms',
         target: 1.25 * floorMs,
         targetNote: `1.25 × floor ${ms(floorMs)}`,
+        floor: floorMs,
       },
       dispatchP99: {
         name: `dispatch p99 (${dispatch.length} runs)`,
@@ -189,6 +190,7 @@ async function main(): Promise<number> {
         unit: 'ms',
         target: 2.5 * floorMs,
         targetNote: `2.5 × floor ${ms(floorMs)}`,
+        floor: floorMs,
       },
       finishP50: {
         name: 'finish p50 (worker exit → terminal written)',
@@ -196,6 +198,7 @@ async function main(): Promise<number> {
         unit: 'ms',
         target: 150,
         targetNote: '',
+        floor: null,
       },
       agentIdleRss: {
         name: 'agent RSS idle',
@@ -203,6 +206,7 @@ async function main(): Promise<number> {
         unit: 'MB',
         target: memoryFloor.rssMb + 15,
         targetNote: `floor ${memoryFloor.rssMb.toFixed(0)} MB + 15`,
+        floor: memoryFloor.rssMb,
       },
       agentStreamRss: {
         name: `agent RSS, ${WORKERS} workers streaming (largest)`,
@@ -210,6 +214,7 @@ async function main(): Promise<number> {
         unit: 'MB',
         target: memoryFloor.rssMb + 40,
         targetNote: `floor ${memoryFloor.rssMb.toFixed(0)} MB + 40`,
+        floor: memoryFloor.rssMb,
       },
       agentIdleCpu: {
         name: 'agent CPU idle',
@@ -217,6 +222,7 @@ async function main(): Promise<number> {
         unit: '%',
         target: 1,
         targetNote: 'of a core',
+        floor: null,
       },
       agentStreamCpu: {
         name: `agent CPU, ${WORKERS} × ${STREAM_RATE_PER_SECOND} messages/s`,
@@ -224,6 +230,7 @@ async function main(): Promise<number> {
         unit: '%',
         target: 10,
         targetNote: 'of a core',
+        floor: null,
       },
       writesPerRun: {
         name: `Firestore commits per ${opts.streamSeconds} s run (most)`,
@@ -231,6 +238,7 @@ async function main(): Promise<number> {
         unit: 'writes',
         target: 12,
         targetNote: '',
+        floor: null,
       },
       documentsPerRun: {
         name: `documents written per ${opts.streamSeconds} s run (most)`,
@@ -238,6 +246,7 @@ async function main(): Promise<number> {
         unit: 'writes',
         target: null,
         targetNote: '',
+        floor: null,
       },
     };
     for (const [fn, value] of Object.entries(cold.importMs)) {
@@ -247,6 +256,7 @@ async function main(): Promise<number> {
         unit: 'ms',
         target: cold.libraryFloorMs + 80,
         targetNote: `libraries ${ms(cold.libraryFloorMs)} + 80`,
+        floor: cold.libraryFloorMs,
       };
     }
     for (const [fn, value] of Object.entries(cold.importCpuMs)) {
@@ -256,6 +266,7 @@ async function main(): Promise<number> {
         unit: 'ms',
         target: null,
         targetNote: `libraries ${ms(cold.libraryFloorCpuMs)}`,
+        floor: cold.libraryFloorCpuMs,
       };
     }
     const apiImport = cold.importMs.api ?? Number.NaN;
@@ -265,6 +276,7 @@ async function main(): Promise<number> {
       unit: 'ms',
       target: 1.5 * apiImport,
       targetNote: `1.5 × its import ${ms(apiImport)}`,
+      floor: apiImport,
     };
 
     const floorPart: Record<string, [number | null, string]> = {

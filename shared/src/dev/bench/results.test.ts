@@ -13,12 +13,18 @@ import {
   saveResult,
 } from './results.js';
 
-const metric = (value: number | null, target: number | null = 100, unit = 'ms'): Metric => ({
+const metric = (
+  value: number | null,
+  target: number | null = 100,
+  unit = 'ms',
+  floor: number | null = null,
+): Metric => ({
   name: 'dispatch p50',
   value,
   unit,
   target,
   targetNote: '',
+  floor,
 });
 
 function result(at: string, metrics: Record<string, Metric>): BenchResult {
@@ -39,6 +45,16 @@ describe('regressions', () => {
     expect(regressions(before, now)).toEqual([
       { key: 'up', name: 'dispatch p50', previous: 100, current: 121, worseBy: expect.closeTo(0.21, 5) },
     ]);
+  });
+
+  it('compares value ÷ floor when both runs measured the floor: a busier machine is no regression', () => {
+    const before = result('a', { p50: metric(130, 125, 'ms', 100), mb: metric(120, 122, 'MB', 107) });
+    const slower = result('b', { p50: metric(250, 250, 'ms', 200), mb: metric(150, 122, 'MB', 107) });
+    expect(regressions(before, slower).map((r) => [r.key, Number(r.worseBy.toFixed(3))])).toEqual([
+      ['mb', 0.25],
+    ]);
+    const worse = result('c', { p50: metric(200, 125, 'ms', 100), mb: metric(120, 122, 'MB', 107) });
+    expect(regressions(before, worse).map((r) => r.key)).toEqual(['p50']);
   });
 
   it('skips metrics new or gone, without a value, or whose unit changed', () => {

@@ -15,6 +15,11 @@ export const MetricSchema = z.object({
   target: z.number().nullable(),
   /** How the target was made, e.g. "1.25 × floor 212 ms". */
   targetNote: z.string().default(''),
+  /**
+   * The floor measured in the same run that the target is made from (ms or MB), if any: two runs are then
+   * compared by value ÷ floor, so a busier machine (a higher floor) is not taken for a regression.
+   */
+  floor: z.number().nullable().default(null),
 });
 export type Metric = z.infer<typeof MetricSchema>;
 
@@ -47,13 +52,14 @@ export interface Regression {
   name: string;
   previous: number;
   current: number;
-  /** current / previous − 1 */
+  /** current / previous − 1 (each ÷ its floor when both have one) */
   worseBy: number;
 }
 
 /**
- * Metrics more than REGRESSION_FRACTION worse (higher) than in `previous`, by key. Metrics missing on
- * either side, or without a value, are not compared; neither are those whose unit changed.
+ * Metrics more than REGRESSION_FRACTION worse (higher) than in `previous`, by key: by value ÷ floor when
+ * both runs measured the metric's floor, else by value. Metrics missing on either side, or without a
+ * value, are not compared; neither are those whose unit changed.
  */
 export function regressions(previous: BenchResult, current: BenchResult): Regression[] {
   const out: Regression[] = [];
@@ -61,7 +67,10 @@ export function regressions(previous: BenchResult, current: BenchResult): Regres
     const before = previous.metrics[key];
     if (before === undefined || before.unit !== now.unit) continue;
     if (before.value === null || now.value === null || before.value <= 0) continue;
-    const worseBy = now.value / before.value - 1;
+    const relative = before.floor !== null && now.floor !== null && before.floor > 0 && now.floor > 0;
+    const worseBy = relative
+      ? now.value / now.floor! / (before.value / before.floor!) - 1
+      : now.value / before.value - 1;
     if (worseBy > REGRESSION_FRACTION)
       out.push({ key, name: now.name, previous: before.value, current: now.value, worseBy });
   }
