@@ -7,7 +7,7 @@ import { agentNodeFlags } from './agent-flags.js';
 import { createApi, type RunDoc } from './bench/api.js';
 import { measureColdStart } from './bench/coldstart.js';
 import { dispatchMs, finishMs, runDispatch, STAGES, stageMs } from './bench/dispatch.js';
-import { type FloorParts, floorTotal, measureFloor } from './bench/floor.js';
+import { createFloorSampler, type FloorParts, floorTotal } from './bench/floor.js';
 import { measureMemoryFloor, sampleUsage } from './bench/memory.js';
 import {
   type BenchResult,
@@ -34,7 +34,9 @@ const WORKERS = 8;
 /** How long each dispatch run's worker lives (long enough to stream a little, short to keep the bench short). */
 const DISPATCH_WORKER_MS = 500;
 const STREAM_RATE_PER_SECOND = 20;
-const FLOOR_SAMPLES = 15;
+/** Rounds of the floor's samples before the dispatch runs, and the fewest samples of each part in all. */
+const FLOOR_ROUNDS_FIRST = 3;
+const FLOOR_SAMPLES_LEAST = 10;
 const SETTLE_MS = 5_000;
 const IDLE_WINDOW_MS = 10_000;
 
@@ -119,27 +121,38 @@ async function main(): Promise<number> {
       }),
     );
 
-    say(`Floor: publish→receive, a Firestore write, tmux new-session, a Node start, git fetch + checkout…`);
-    const floor: FloorParts = await measureFloor({
+    // The floor's samples are taken between the dispatch runs, one part at a time, so that both see the
+    // same load of the machine; a few rounds first, and more after when the runs were few.
+    say(`Dispatch: ${opts.runs} runs one at a time, the floor's parts sampled between them…`);
+    const sampler = await createFloorSampler({
       project: stack.env.GOOGLE_CLOUD_PROJECT as string,
       tmuxSocket: stack.tmuxSocket,
       root,
-      samples: FLOOR_SAMPLES,
     });
+    let floor: FloorParts;
+    let timelines: Awaited<ReturnType<typeof runDispatch>>;
+    try {
+      for (let i = 0; i < FLOOR_ROUNDS_FIRST; i++) await sampler.sampleAll();
+      timelines = await runDispatch({
+        api,
+        home: stack.home,
+        fakeDir: stack.fakeDir,
+        writesLog: stack.writesLog,
+        workerId: 'bench-0',
+        runs: opts.runs,
+        between: () => sampler.sampleNext(),
+        onProgress: (n) => {
+          if (n % 20 === 0 && n < opts.runs) say(`  ${n} runs`);
+        },
+      });
+      while (sampler.count() < FLOOR_SAMPLES_LEAST) await sampler.sampleAll();
+      floor = sampler.parts();
+    } finally {
+      await sampler.close();
+    }
     const floorMs = floorTotal(floor);
+    const floorSamples = sampler.count();
 
-    say(`Dispatch: ${opts.runs} runs one at a time…`);
-    const timelines = await runDispatch({
-      api,
-      home: stack.home,
-      fakeDir: stack.fakeDir,
-      writesLog: stack.writesLog,
-      workerId: 'bench-0',
-      runs: opts.runs,
-      onProgress: (n) => {
-        if (n % 20 === 0 && n < opts.runs) say(`  ${n} runs`);
-      },
-    });
     const dispatch = timelines.map(dispatchMs);
     const finish = timelines.map(finishMs);
 
@@ -314,6 +327,7 @@ async function main(): Promise<number> {
       floor: {
         ...floor,
         totalMs: floorMs,
+        samplesOfEachPart: floorSamples,
         memoryFloorRssMb: memoryFloor.rssMb,
         memoryFloorCpuPercent: memoryFloor.cpuPercent,
         libraryImportMs: cold.libraryFloorMs,
@@ -326,7 +340,7 @@ async function main(): Promise<number> {
     const previous = await latestResult(RESULTS_DIR);
     say('');
     say(
-      `Floor ${ms(floorMs)}: publish→receive ${ms(floor.publishReceiveMs)}, Firestore write ${ms(floor.firestoreWriteMs)}, ` +
+      `Floor ${ms(floorMs)} (medians of ${floorSamples}+ samples each, taken between the dispatch runs): publish→receive ${ms(floor.publishReceiveMs)}, Firestore write ${ms(floor.firestoreWriteMs)}, ` +
         `tmux new-session ${ms(floor.tmuxNewSessionMs)}, Node start ${ms(floor.nodeStartMs)}, git fetch + checkout ${ms(floor.gitFetchCheckoutMs)}. ` +
         `Load average ${result.machine.loadAverage.join(' ')} on ${result.machine.cpus} CPUs.`,
     );

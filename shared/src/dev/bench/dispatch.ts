@@ -97,9 +97,12 @@ export async function runDispatch(opts: {
   workerId: string;
   runs: number;
   onProgress?: (done: number) => void;
+  /** Run before each run, untimed (the floor's samples, spread over the runs). */
+  between?: () => Promise<void>;
 }): Promise<RunTimeline[]> {
   const done: { run: RunDoc; posted: number }[] = [];
   for (let i = 0; i < opts.runs; i++) {
+    await opts.between?.();
     const posted = performance.timeOrigin + performance.now();
     const run = await opts.api.call<RunDoc>('POST', '/v1/runs', { workerId: opts.workerId });
     done.push({ run: await opts.api.waitSucceeded(run.id, RUN_TIMEOUT_MS), posted });

@@ -21,9 +21,45 @@ export interface FloorParts {
 export const floorTotal = (f: FloorParts) =>
   f.publishReceiveMs + f.firestoreWriteMs + f.tmuxNewSessionMs + f.nodeStartMs + f.gitFetchCheckoutMs;
 
-/** One message published and received at a time on its own topic and streaming pull. */
-async function publishReceive(project: string, samples: number): Promise<number[]> {
-  const pubsub = createPubSub(project);
+type Part = keyof FloorParts;
+const PARTS: readonly Part[] = [
+  'publishReceiveMs',
+  'firestoreWriteMs',
+  'tmuxNewSessionMs',
+  'nodeStartMs',
+  'gitFetchCheckoutMs',
+];
+
+/**
+ * Takes samples of the floor's parts one at a time, in turn, so that they can be spread over the runs they
+ * are the floor of: both then see the same load of a shared machine. The parts are each one's median.
+ */
+export interface FloorSampler {
+  /** One sample of the next part in turn. */
+  sampleNext(): Promise<void>;
+  /** One sample of every part. */
+  sampleAll(): Promise<void>;
+  parts(): FloorParts;
+  /** Samples taken of each part. */
+  count(): number;
+  close(): Promise<void>;
+}
+
+export async function createFloorSampler(opts: {
+  project: string;
+  tmuxSocket: string;
+  root: string;
+}): Promise<FloorSampler> {
+  const samples: Record<Part, number[]> = {
+    publishReceiveMs: [],
+    firestoreWriteMs: [],
+    tmuxNewSessionMs: [],
+    nodeStartMs: [],
+    gitFetchCheckoutMs: [],
+  };
+
+  // publish→receive: one message at a time on its own topic and streaming pull.
+  const pubsub = createPubSub(opts.project);
   const name = `bench-floor-${Date.now().toString(36)}`;
   const [topic] = await pubsub.createTopic(name);
   const [subscription] = await topic.createSubscription(name);
@@ -32,93 +68,90 @@ async function publishReceive(project: string, samples: number): Promise<number[
     message.ack();
     waiting?.(performance.now());
   });
-  try {
-    const once = async () => {
-      const received = new Promise<number>((r) => {
-        waiting = r;
-      });
-      const t = performance.now();
-      await topic.publishMessage({ data: Buffer.from('floor') });
-      return (await received) - t;
-    };
-    await once(); // the stream's first message also opens it
-    const out: number[] = [];
-    for (let i = 0; i < samples; i++) out.push(await once());
-    return out;
-  } finally {
-    await subscription.close();
-    await subscription.delete().catch(() => {});
-    await topic.delete().catch(() => {});
-    await pubsub.close();
-  }
-}
-
-async function firestoreWrite(project: string, samples: number): Promise<number[]> {
-  const db = createFirestore(project);
-  try {
-    const doc = db.collection('benchFloor').doc('write');
-    await doc.set({ i: -1 });
-    let i = 0;
-    return await timeEach(samples, () => doc.set({ i: i++, at: new Date().toISOString() }));
-  } finally {
-    await db.terminate();
-  }
-}
-
-async function tmuxNewSession(socket: string, samples: number): Promise<number[]> {
-  const names = Array.from({ length: samples + 1 }, (_, i) => `floor-${i}`);
-  const out: number[] = [];
-  try {
-    for (const [i, name] of names.entries()) {
-      const t = performance.now();
-      await exec('tmux', ['-L', socket, 'new-session', '-d', '-s', name, '--', 'sleep', '30']);
-      if (i > 0) out.push(performance.now() - t); // the first may start the server
-    }
-  } finally {
-    for (const name of names) await exec('tmux', ['-L', socket, 'kill-session', '-t', name]).catch(() => {});
-  }
-  return out;
-}
-
-/** A bare `node` that runs an empty program and exits. */
-const nodeStart = (samples: number) => timeEach(samples, () => exec(process.execPath, ['-e', '0']));
-
-/** A clone's `git fetch` of a new commit on its origin, then its checkout, as each run's workspace does. */
-async function gitFetchCheckout(root: string, samples: number): Promise<number[]> {
-  const origin = await createSeededOrigin(root, 'floor');
-  const seed = join(root, 'seeds', 'floor');
-  const clone = join(root, 'floor-clone');
-  await exec('git', ['clone', '-q', '--branch', 'main', '--', origin, clone]);
-  const out: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    await mkdir(join(seed, 'work'), { recursive: true });
-    await writeFile(join(seed, 'work', `${i}.txt`), `${i}\n`);
-    await exec('git', ['add', '.'], { cwd: seed });
-    await exec('git', ['-c', 'user.name=B', '-c', 'user.email=b@example.com', 'commit', '-q', '-m', `${i}`], {
-      cwd: seed,
+  const publishReceive = async () => {
+    const received = new Promise<number>((r) => {
+      waiting = r;
     });
-    await exec('git', ['push', '-q', origin, 'main'], { cwd: seed });
     const t = performance.now();
-    await exec('git', ['fetch', '-q', 'origin'], { cwd: clone });
-    await exec('git', ['checkout', '-q', '-B', 'main', 'origin/main', '--'], { cwd: clone });
-    out.push(performance.now() - t);
-  }
-  return out;
-}
+    await topic.publishMessage({ data: Buffer.from('floor') });
+    return (await received) - t;
+  };
 
-/** Each part's median over `samples` samples. */
-export async function measureFloor(opts: {
-  project: string;
-  tmuxSocket: string;
-  root: string;
-  samples: number;
-}): Promise<FloorParts> {
-  const { samples } = opts;
+  const db = createFirestore(opts.project);
+  const doc = db.collection('benchFloor').doc('write');
+  let writes = 0;
+
+  let sessions = 0;
+  const tmux = (...args: string[]) => exec('tmux', ['-L', opts.tmuxSocket, ...args]);
+
+  // git: a clone's fetch of a new commit on its origin, then its checkout, as each run's workspace does.
+  const origin = await createSeededOrigin(opts.root, 'floor');
+  const seed = join(opts.root, 'seeds', 'floor');
+  const clone = join(opts.root, 'floor-clone');
+  await exec('git', ['clone', '-q', '--branch', 'main', '--', origin, clone]);
+  await mkdir(join(seed, 'work'), { recursive: true });
+  let commits = 0;
+
+  const measure: Record<Part, () => Promise<number>> = {
+    publishReceiveMs: publishReceive,
+    firestoreWriteMs: async () => {
+      const t = performance.now();
+      await doc.set({ i: writes++, at: new Date().toISOString() });
+      return performance.now() - t;
+    },
+    tmuxNewSessionMs: async () => {
+      const session = `floor-${sessions++}`;
+      const t = performance.now();
+      await tmux('new-session', '-d', '-s', session, '--', 'sleep', '30');
+      const ms = performance.now() - t;
+      await tmux('kill-session', '-t', session).catch(() => {});
+      return ms;
+    },
+    // A bare `node` that runs an empty program and exits.
+    nodeStartMs: async () => (await timeEach(1, () => exec(process.execPath, ['-e', '0'])))[0] as number,
+    gitFetchCheckoutMs: async () => {
+      const i = commits++;
+      await writeFile(join(seed, 'work', `${i}.txt`), `${i}\n`);
+      await exec('git', ['add', '.'], { cwd: seed });
+      await exec(
+        'git',
+        ['-c', 'user.name=B', '-c', 'user.email=b@example.com', 'commit', '-q', '-m', `${i}`],
+        {
+          cwd: seed,
+        },
+      );
+      await exec('git', ['push', '-q', origin, 'main'], { cwd: seed });
+      const t = performance.now();
+      await exec('git', ['fetch', '-q', 'origin'], { cwd: clone });
+      await exec('git', ['checkout', '-q', '-B', 'main', 'origin/main', '--'], { cwd: clone });
+      return performance.now() - t;
+    },
+  };
+  // Warm-ups, not counted: the stream's first message opens it, the first write opens the channel, the
+  // first session may start the tmux server.
+  await publishReceive();
+  await measure.firestoreWriteMs();
+  await measure.tmuxNewSessionMs();
+
+  let next = 0;
+  const sampleNext = async () => {
+    const part = PARTS[next % PARTS.length] as Part;
+    next++;
+    samples[part].push(await measure[part]());
+  };
   return {
-    publishReceiveMs: median(await publishReceive(opts.project, samples)),
-    firestoreWriteMs: median(await firestoreWrite(opts.project, samples)),
-    tmuxNewSessionMs: median(await tmuxNewSession(opts.tmuxSocket, samples)),
-    nodeStartMs: median(await nodeStart(samples)),
-    gitFetchCheckoutMs: median(await gitFetchCheckout(opts.root, samples)),
+    sampleNext,
+    async sampleAll() {
+      for (let i = 0; i < PARTS.length; i++) await sampleNext();
+    },
+    parts: () => Object.fromEntries(PARTS.map((p) => [p, median(samples[p])])) as unknown as FloorParts,
+    count: () => Math.min(...PARTS.map((p) => samples[p].length)),
+    async close() {
+      await subscription.close();
+      await subscription.delete().catch(() => {});
+      await topic.delete().catch(() => {});
+      await pubsub.close();
+      await db.terminate();
+    },
   };
 }
