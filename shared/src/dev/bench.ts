@@ -298,7 +298,7 @@ async function main(): Promise<number> {
       [STAGES[2].stage]: [floor.tmuxNewSessionMs, 'tmux new-session'],
       [STAGES[3].stage]: [floor.nodeStartMs, 'a Node start'],
       [STAGES[4].stage]: [null, ''],
-      [STAGES[5].stage]: [floor.firestoreWriteMs, 'a write (after the next tick)'],
+      [STAGES[5].stage]: [floor.firestoreWriteMs, 'a write, after the next tick'],
       [STAGES[6].stage]: [floor.firestoreWriteMs, 'a write'],
     };
     const stages = STAGES.map((s) => {
