@@ -16,7 +16,7 @@ import { writeProgress } from './progress.js';
 import { adoptRun } from './reconcile.js';
 import { createStore, type Store } from './store.js';
 import { createSubscriber, type Settle, type Subscriber } from './subscriber.js';
-import { superviseRun } from './supervise.js';
+import { superviseRun, watchExit } from './supervise.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
 
@@ -39,6 +39,8 @@ export class Agent {
   private readonly held = new Map<string, HeldRun>();
   /** Runs being claimed or adopted: concurrent copies of their commands leave them alone. */
   private readonly claiming = new Set<string>();
+  /** The exit.json watch of each held run's directory (supervise.ts): a worker's exit wakes the tick at once. */
+  private readonly exitWatches = new Map<string, () => void>();
   private readonly deps: Deps;
   private readonly log: Logger;
   private readonly loop: Loop;
@@ -132,6 +134,7 @@ export class Agent {
     this.state = 'stopped';
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    for (const runId of [...this.exitWatches.keys()]) this.unwatch(runId);
     await this.subscriber?.close();
     await this.loop.stop();
     await this.beat();
@@ -185,7 +188,20 @@ export class Agent {
     this.held.set(held.runId, held);
     this.idle.busy();
     // The launch (a clone may take minutes) runs beside the loop; the run is `preparing` meanwhile.
-    if (launch) void launchRun(this.deps, held);
+    const watchDir = () => {
+      if (this.held.get(held.runId) !== held || this.state === 'stopped') return;
+      this.exitWatches.set(
+        held.runId,
+        watchExit(held.dir, () => void this.loop.wake({ reason: 'tick' })),
+      );
+    };
+    if (launch) void launchRun(this.deps, held).then(watchDir);
+    else watchDir();
+  }
+
+  private unwatch(runId: string): void {
+    this.exitWatches.get(runId)?.();
+    this.exitWatches.delete(runId);
   }
 
   /** Claims and adoptions are taken until stop(), and while stopping was only announced (Idle stop). */
@@ -241,6 +257,7 @@ export class Agent {
       return writeProgress(this.deps, held, false);
     await finishRun(this.deps, held);
     this.held.delete(held.runId);
+    this.unwatch(held.runId);
     void this.loop.wake({ reason: 'slot-freed', workerId: held.workerId });
   }
 

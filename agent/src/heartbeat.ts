@@ -11,11 +11,24 @@ export interface HeartbeatDeps {
   store: Store;
   clock: Clock;
   log: Logger;
-  timings: Pick<AgentTimings, 'leaseMs'>;
+  timings: Pick<AgentTimings, 'leaseMs' | 'heartbeatMs'>;
 }
 
 /** What the agent says about itself, but the time and the runs. */
 export type AgentSelf = Omit<AgentHeartbeat, 'heartbeatAt' | 'running' | 'state'>;
+
+/**
+ * Whether a run's lease was renewed within the last heartbeat period (by a progress write, progress.ts):
+ * then this beat leaves it, and the next one renews it, so a lease is never older than two beats (pure).
+ */
+export function leaseRenewedSinceLastBeat(
+  leaseExpiresAt: string | null,
+  at: Date,
+  timings: Pick<AgentTimings, 'leaseMs' | 'heartbeatMs'>,
+): boolean {
+  if (leaseExpiresAt === null) return false;
+  return Date.parse(leaseExpiresAt) - at.getTime() > timings.leaseMs - timings.heartbeatMs;
+}
 
 /** The heartbeat document (pure). */
 export function heartbeatOf(self: AgentSelf, state: AgentState, running: string[], at: Date): AgentHeartbeat {
@@ -48,6 +61,7 @@ export async function beat(
     const lease = new Date(at.getTime() + deps.timings.leaseMs).toISOString();
     for (const run of held) {
       if (run.phase.name === 'finishing') continue;
+      if (leaseRenewedSinceLastBeat(run.run.leaseExpiresAt, at, deps.timings)) continue;
       await deps.store.renewLease(run.runId, lease);
     }
   } catch (error) {

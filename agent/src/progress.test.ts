@@ -1,4 +1,4 @@
-// Progress: PROGRESS.md is read only when it is a regular file, and only its tail.
+// Progress: PROGRESS.md is read only when it is a regular file, and only its tail; writes coalesce in a widening window.
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,9 +6,40 @@ import { promisify } from 'node:util';
 import { TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { progressGapMs } from './progress.js';
 import { type AgentTest, git, setupAgentTest } from './testing/harness.js';
+import { PROGRESS_WRITE_MAX_INTERVAL_MS } from './timings.js';
 
 const exec = promisify(execFile);
+
+describe('progressGapMs', () => {
+  it('writes the first progress at once, then widens the gap threefold from the base up to a minute', () => {
+    expect([0, 1, 2, 3, 4, 10].map((n) => progressGapMs(n, 5_000))).toEqual([
+      0,
+      5_000,
+      15_000,
+      45_000,
+      PROGRESS_WRITE_MAX_INTERVAL_MS,
+      PROGRESS_WRITE_MAX_INTERVAL_MS,
+    ]);
+  });
+
+  it('makes 3 progress writes in a 60-second run with progress every second', () => {
+    let last = Number.NEGATIVE_INFINITY;
+    let writes = 0;
+    for (let t = 1_000; t <= 60_000; t += 1_000) {
+      if (t - last >= progressGapMs(writes, 5_000)) {
+        writes++;
+        last = t;
+      }
+    }
+    expect(writes).toBe(3);
+  });
+
+  it('never waits longer than the base when the base is above the cap', () => {
+    expect(progressGapMs(5, 120_000)).toBe(120_000);
+  });
+});
 
 describeEmulators('Progress: PROGRESS.md', () => {
   let t: AgentTest;

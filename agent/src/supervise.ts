@@ -1,4 +1,5 @@
 // Supervise: following a launched worker each tick (log, exit status, session) and stopping it (timeout, cancel, result hang) with escalation.
+import { type FSWatcher, watch } from 'node:fs';
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decideOutcome, endingFactsOf, exitUnreadable, sessionGone } from './finish.js';
@@ -108,6 +109,25 @@ export async function superviseRun(deps: SuperviseDeps, held: HeldRun): Promise<
   await signalWorker(held, next.signal);
   if (next.killSession) await tmux.killSession(held.session);
   return false;
+}
+
+/**
+ * Calls `onExit` as soon as the runner writes exit.json in the run directory `dir` (by rename, so the
+ * name appears whole), so the finish does not wait for the next tick; the tick stays the fallback for
+ * whatever a watch can miss (no inotify, the directory replaced, an agent restarted meanwhile).
+ * Returns the watch's closer; a directory that cannot be watched gives a no-op.
+ */
+export function watchExit(dir: string, onExit: () => void): () => void {
+  let watcher: FSWatcher;
+  try {
+    watcher = watch(dir, { persistent: false }, (_event, name) => {
+      if (name === RUN_FILES.exit) onExit();
+    });
+  } catch {
+    return () => {};
+  }
+  watcher.on('error', () => watcher.close());
+  return () => watcher.close();
 }
 
 /** Sends SIGINT to a running worker and moves it to `stopping`. */

@@ -67,6 +67,15 @@ export function idleStopMsOf(minutes: number): number {
   return Math.round(minutes * 60_000);
 }
 
+/**
+ * Progress writes are coalesced in a window that widens: the first as soon as there is progress, then each
+ * gap PROGRESS_WINDOW_GROWTH times the one before, from progressWriteMs up to PROGRESS_WRITE_MAX_INTERVAL_MS
+ * (5 s, 15 s, 45 s, then a minute with the defaults). A 60-second run makes 3 progress writes instead of 12;
+ * each also renews the run's lease, which spares the heartbeat's renewal (heartbeat.ts).
+ */
+export const PROGRESS_WINDOW_GROWTH = 3;
+export const PROGRESS_WRITE_MAX_INTERVAL_MS = 60_000;
+
 /** Longest the metadata server may take to say which VM this is (it answers in milliseconds on the VM). */
 export const METADATA_TIMEOUT_MS = 2_000;
 /** Longest a tmux command may take (they answer in milliseconds; a wedged server must not stall the agent). */

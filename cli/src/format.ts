@@ -33,6 +33,7 @@ const STATUS_COLOR: Record<string, (style: Style, text: string) => string> = {
   running: cyan,
   starting: cyan,
   queued: blue,
+  waiting: yellow,
 };
 
 export const statusText = (style: Style, status: string) => (STATUS_COLOR[status] ?? dim)(style, status);

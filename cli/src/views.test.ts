@@ -42,6 +42,12 @@ function run(fields: Partial<Run> & Pick<Run, 'id' | 'status'>): Run {
     workBranch: null,
     pushedBranch: null,
     wipBranch: null,
+    autopilot: { onUsageLimit: 'wait', onInterrupt: 'resume', maxWaits: 3 },
+    sessionId: null,
+    resumeAt: null,
+    waitReason: null,
+    waits: 0,
+    pieces: [],
     ...fields,
   };
 }
@@ -89,6 +95,9 @@ const WORKER: Worker = {
   maxDurationMinutes: 120,
   schedule: { cron: '30 2 * * *', timezone: 'Europe/Berlin', onBusy: 'skip' },
   github: { repo: 'me/blog', label: 'nightshift', allowedBots: ['renovate[bot]'] },
+  onUsageLimit: 'wait',
+  onInterrupt: 'resume',
+  maxWaits: 3,
   enabled: true,
   createdAt: '2026-11-20T08:00:00.000Z',
   updatedAt: '2026-11-28T21:15:00.000Z',

@@ -153,3 +153,9 @@ export const webhookConfig = once(() => parseWebhookConfig(process.env));
 export const schedulerConfig = once(() => parseSchedulerConfig(process.env));
 export const reactorConfig = once(() => parseReactorConfig(process.env));
 export const localConfig = once(() => parseLocalConfig(process.env));
+
+/**
+ * FUNCTION_TARGET: the entry point this instance serves, set by the Cloud Functions runtime (and by
+ * functions-framework's --target); unset when the module is imported as a whole (tests, tools).
+ */
+export const functionTarget = (): string | undefined => process.env.FUNCTION_TARGET || undefined;

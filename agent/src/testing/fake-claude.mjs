@@ -286,6 +286,43 @@ switch (resumed && ['rate_limit', 'limit_text'].includes(scenario) ? 'success' :
     }
     break;
   }
+  case 'bench': {
+    // The bench's worker (shared/src/dev/bench): "bench <ms> [messages a second]" streams assistant messages
+    // until <ms> after its process started, appends a line to PROGRESS.md each second (steady progress),
+    // then succeeds. <run>.bench.json gets its process's start (performance.timeOrigin, epoch ms) and the
+    // moment it exits, which the bench reads as "worker started" and "worker exited".
+    const words = dir
+      ? readFileSync(join(dir, `${runId}.scenario`), 'utf8')
+          .trim()
+          .split(/\s+/)
+      : [];
+    const perSecond = Number(words[2]) > 0 ? Number(words[2]) : 10;
+    const until = performance.timeOrigin + scenarioMs;
+    let sent = 0;
+    let progressAt = Date.now();
+    while (Date.now() < until) {
+      await sleep(Math.min(1000 / perSecond, Math.max(0, until - Date.now())));
+      sent++;
+      assistant([
+        { type: 'text', text: `Bench message ${sent}: reading files and thinking about the next step.` },
+      ]);
+      if (Date.now() - progressAt >= 1000) {
+        appendFileSync('PROGRESS.md', `- ${sent} messages streamed\n`);
+        progressAt = Date.now();
+      }
+    }
+    result('success', false, 'Bench work done.');
+    await new Promise((resolve) => process.stdout.write('', resolve));
+    if (dir) {
+      const marker = {
+        startedAtMs: performance.timeOrigin,
+        exitAtMs: performance.timeOrigin + performance.now(),
+      };
+      writeFileSync(join(dir, `${runId}.bench.json`), JSON.stringify(marker));
+    }
+    process.exit(0);
+    break;
+  }
   default:
     process.stderr.write(`fake claude: unknown scenario ${scenario}\n`);
     process.exit(64);

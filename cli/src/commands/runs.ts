@@ -17,6 +17,7 @@ const STATUSES = [
   'queued',
   'starting',
   'running',
+  'waiting',
   'succeeded',
   'failed',
   'cancelled',

@@ -1,6 +1,6 @@
 // The bundles of `npm run build` as deployed: their dependencies installed by `npm ci`, run by plain node (no tsx).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sign } from '@octokit/webhooks-methods';
@@ -110,6 +110,26 @@ describe('the functions bundle', () => {
     });
   });
 
+  it('registers only the entry point its instance serves (FUNCTION_TARGET)', async () => {
+    const probe = `
+      await import('./index.js');
+      const { getTestServer } = await import('@google-cloud/functions-framework/testing');
+      const found = {};
+      for (const name of ${JSON.stringify(FUNCTION_ENTRY_POINTS)}) {
+        try { getTestServer(name); found[name] = true; } catch { found[name] = false; }
+      }
+      process.stdout.write(JSON.stringify(found));`;
+    for (const target of FUNCTION_ENTRY_POINTS) {
+      const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', probe], {
+        cwd: result.functions.dir,
+        env: nodeEnv({ FUNCTION_TARGET: target }),
+      });
+      expect(JSON.parse(stdout)).toEqual(
+        Object.fromEntries(FUNCTION_ENTRY_POINTS.map((name) => [name, name === target])),
+      );
+    }
+  });
+
   describe('served by functions-framework from the bundle', () => {
     let child: ChildProcess;
     let ports: { api: number; githubWebhook: number };
@@ -179,6 +199,21 @@ describe('the functions bundle', () => {
       expect(await good.json()).toMatchObject({ ok: true, event: 'ping' });
       expect((await post(await sign('not-the-webhook-secret', body))).status).toBe(401);
     });
+  });
+});
+
+describe('both bundles', () => {
+  it("carry zod's English messages only, not its other locales", async () => {
+    for (const dir of [result.functions.dir, result.agent.dir]) {
+      const files = [join(dir, dir === result.agent.dir ? 'main.js' : 'index.js')];
+      const chunks = join(dir, 'chunks');
+      for (const name of await readdir(chunks).catch(() => [] as string[])) {
+        if (name.endsWith('.js')) files.push(join(chunks, name));
+      }
+      const text = (await Promise.all(files.map((f) => readFile(f, 'utf8')))).join('\n');
+      expect(text).toContain('Invalid input: expected ');
+      expect(text).not.toContain('Ungültige Eingabe');
+    }
   });
 });
 

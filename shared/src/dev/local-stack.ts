@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPubSub, ensureTopology } from '../pubsub.js';
+import { agentNodeFlags } from './agent-flags.js';
 import { type ComputeStandin, startComputeStandin } from './compute-standin.js';
 import { type EmulatorHosts, type Emulators, startEmulators } from './emulators.js';
 
@@ -92,7 +93,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const err = options.err ?? process.stderr;
 
   const emulators: Emulators = options.emulators
-    ? { ...options.emulators, stop: async () => {} }
+    ? // Borrowed emulators: not this stack's to stop or freeze (group 0 says so).
+      { ...options.emulators, groups: { pubsub: 0, firestore: 0 }, stop: async () => {} }
     : await startEmulators();
   env.PUBSUB_EMULATOR_HOST = emulators.pubsubHost;
   env.FIRESTORE_EMULATOR_HOST = emulators.firestoreHost;
@@ -121,7 +123,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   const spawnChild = (name: string, entry: string, childEnv: Record<string, string | undefined>) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    // The agent with the node flags of its systemd unit, as on the VM.
+    const flags = name === 'agent' ? agentNodeFlags() : [];
+    const child = spawn(process.execPath, [...flags, '--import', 'tsx', entry], {
       cwd: REPO_ROOT,
       env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],

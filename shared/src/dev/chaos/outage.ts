@@ -70,6 +70,8 @@ async function outagePhase(
   await chaos.setDefaultScenario('success');
 
   const group = chaos.stack.emulators.groups[backend];
+  // 0: emulators the stack did not start (borrowed ones); signalling group 0 would stop this process.
+  if (!group) throw new Error(`the ${backend} emulator was not started by this stack: it cannot be frozen`);
   const probes: Array<Promise<Probe>> = [];
   const keys: Array<{ key: string; workerId: string }> = [];
   const probe = (what: string, call: Promise<Answer>, key?: string) =>
