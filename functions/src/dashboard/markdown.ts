@@ -2,7 +2,7 @@
 import type { IOptions } from 'sanitize-html';
 
 /**
- * What may survive: text structure, links and code. No script, style, iframe, form or image (an image
+ * What may survive: text structure, links and code. No script, style, iframe, form, input or image (an image
  * would load from anywhere the worker names, and the CSP refuses it anyway), no attribute but these, so
  * no event handler or inline style; links only to http(s) and mailto, opened without a referrer.
  */
@@ -34,15 +34,12 @@ const ALLOWED: IOptions = {
     'tr',
     'th',
     'td',
-    'input',
   ],
   allowedAttributes: {
     a: ['href', 'title'],
     ol: ['start'],
     th: ['align'],
     td: ['align'],
-    // Task lists (- [x] done): marked renders a disabled checkbox.
-    input: ['type', 'checked', 'disabled'],
   },
   allowedSchemes: ['http', 'https', 'mailto'],
   allowedSchemesAppliedToAttributes: ['href'],
@@ -53,12 +50,7 @@ const ALLOWED: IOptions = {
       tagName,
       attribs: { ...attribs, rel: 'noopener noreferrer nofollow', target: '_blank' },
     }),
-    input: (_tagName, attribs) =>
-      attribs.type === 'checkbox'
-        ? { tagName: 'input', attribs: { ...attribs, disabled: '' } }
-        : { tagName: 'span', attribs: {} },
   },
-  exclusiveFilter: (frame) => frame.tag === 'input' && frame.attribs.type !== 'checkbox',
 };
 // Attributes transformTags adds must be allowed too.
 (ALLOWED.allowedAttributes as Record<string, string[]>).a?.push('rel', 'target');
@@ -75,7 +67,13 @@ export async function renderMarkdown(markdown: string): Promise<string> {
       import('marked'),
       import('sanitize-html'),
     ]);
-    const marked = new Marked({ gfm: true, breaks: false, async: false });
+    const marked = new Marked({
+      gfm: true,
+      breaks: false,
+      async: false,
+      // Task list boxes as characters: no form control is allowed through.
+      renderer: { checkbox: ({ checked }) => (checked ? '☑ ' : '☐ ') },
+    });
     renderer = (text) => sanitize(marked.parse(text, { async: false }), ALLOWED);
   }
   return renderer(markdown);
