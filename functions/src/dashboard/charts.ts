@@ -12,9 +12,10 @@ const MIN_BAR = 6;
 function runDetail(run: Run, now: Date): string {
   const start = run.startedAt ?? run.createdAt;
   const end = run.finishedAt ?? now.toISOString();
-  return `${run.workerId} · ${run.status.replaceAll('_', ' ')} · ${start.slice(11, 16)}–${
-    run.finishedAt ? end.slice(11, 16) : 'now'
-  } UTC (${duration(Date.parse(end) - Date.parse(start))}) · ${run.usage.turns} turns · ${usd(run.usage.costUsd)}`;
+  const span = run.finishedAt
+    ? `${start.slice(11, 16)}–${end.slice(11, 16)} UTC (${duration(Date.parse(end) - Date.parse(start))})`
+    : `since ${start.slice(11, 16)} UTC`;
+  return `${run.workerId} · ${run.status.replaceAll('_', ' ')} · ${span} · ${run.usage.turns} turns · ${usd(run.usage.costUsd)}`;
 }
 
 /** One lane per worker (those with runs in the window too), each run a bar linking to its page. */

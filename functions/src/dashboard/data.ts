@@ -87,7 +87,7 @@ export async function loadOverview(deps: Deps): Promise<Overview> {
   const byId = new Map<string, Run>();
   for (const run of [...recent, ...open]) byId.set(run.id, run);
   const day = [...byId.values()]
-    .filter((run) => endOf(run, now) >= dayStart.getTime() && startOf(run) <= now.getTime())
+    .filter((run) => endOf(run, now) >= dayStart.getTime())
     .sort((a, b) => startOf(a) - startOf(b));
   const today = now.toISOString().slice(0, 10);
   const costOf = new Map<string, { todayUsd: number; monthUsd: number }>();

@@ -17,10 +17,14 @@ function runLine(run: Run, now: Date, options: { worker?: boolean } = {}): Html 
   }</div>`;
 }
 
+/** The last lines of the run's progress text, as text (its page renders the whole as Markdown). */
 function progressOf(run: Run): Html {
   if (!run.progress) return html`<p class="muted">no progress yet</p>`;
-  return html`<pre class="progress">${run.progress.text.slice(-600)}</pre>`;
+  const lines = run.progress.text.split('\n').filter((line) => line.trim() !== '');
+  return html`<pre class="progress">${lines.slice(-PROGRESS_LINES).join('\n').slice(-PROGRESS_CHARS)}</pre>`;
 }
+const PROGRESS_LINES = 6;
+const PROGRESS_CHARS = 800;
 
 export function overviewPage(o: Overview): Html {
   const agents = o.agents.length
