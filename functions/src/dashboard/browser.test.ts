@@ -27,8 +27,9 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const FAKE_CLAUDE = join(REPO_ROOT, 'agent/src/testing/fake-claude.mjs');
 /** Debian's chromium: playwright-core never downloads a browser, and none could be downloaded here. */
 const CHROMIUM = '/usr/bin/chromium';
-/** NIGHTSHIFT_SCREENSHOTS=docs writes the screenshots into docs/ (the README shows one); else a temp folder. */
+/** NIGHTSHIFT_SCREENSHOTS=docs writes the overview's into docs/ (the README shows it); the rest go to a temp folder. */
 const SCREENSHOTS_TO_DOCS = process.env.NIGHTSHIFT_SCREENSHOTS === 'docs';
+const README_SHOT = 'dashboard.png';
 
 const PHONE = { width: 375, height: 812 };
 const DESKTOP = { width: 1280, height: 800 };
@@ -95,6 +96,8 @@ describeUnless(
       let stack: Stack;
       let browser: Browser;
       let shots: string;
+      const shot = (name: string) =>
+        join(SCREENSHOTS_TO_DOCS && name === README_SHOT ? join(REPO_ROOT, 'docs') : shots, name);
       let logs = '';
       const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
         const res = await fetch(`${stack.url}${path}`, {
@@ -220,7 +223,7 @@ describeUnless(
         }
         await page.locator(`#live-timeline a[href="/runs/${slow.id}"]`).hover();
         await expect.poll(() => page.locator('#timeline-detail').innerText()).toContain('blog · running');
-        await page.screenshot({ path: join(shots, 'dashboard.png') });
+        await page.screenshot({ path: shot(README_SHOT) });
 
         // The running run's page: PROGRESS.md rendered, its hostile parts inert, live while it runs.
         await page.goto(`${stack.url}/runs/${slow.id}`);
@@ -241,7 +244,7 @@ describeUnless(
         await expect
           .poll(() => page.locator('#live-run-status').innerText(), { timeout: 40_000 })
           .toMatch(/[1-9]\d* turns/);
-        await page.screenshot({ path: join(shots, 'dashboard-run.png'), fullPage: true });
+        await page.screenshot({ path: shot('dashboard-run.png'), fullPage: true });
 
         // The worker page, then the docs page (Swagger UI from the package, under its CSP).
         await page.goto(`${stack.url}/workers/blog`);
@@ -273,7 +276,7 @@ describeUnless(
         await signIn(page);
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         expect(width).toBeLessThanOrEqual(PHONE.width);
-        await page.screenshot({ path: join(shots, 'dashboard-phone.png'), fullPage: true });
+        await page.screenshot({ path: shot('dashboard-phone.png'), fullPage: true });
         await context.close();
       }, 60_000);
     });
