@@ -203,7 +203,7 @@ describeUnless(
         await page.evaluate(() => {
           (window as unknown as { marker: number }).marker = 42;
         });
-        const slow = await startRun('slow 40000');
+        const slow = await startRun('slow 150000');
         const queued = await startRun('slow 1000');
         const running = page.locator('#live-running');
         await expect.poll(() => running.innerText(), { timeout: 40_000 }).toContain(slow.id);

@@ -181,7 +181,7 @@ describeEmulators('the dashboard', () => {
     expect(running).toContain('r-running');
     expect(running).toContain('7 turns');
     expect(running).toContain('$0.42');
-    expect(running).toContain('data-since="2030-03-15T11:31Z"');
+    expect(running).toContain('data-since="2030-03-15T11:31:00.000Z"');
     // The tail of the progress text, as text: markup in it is shown, never parsed.
     expect(running).toContain('[a real link](https://example.com/docs)</pre>');
     expect(running).toContain('&lt;style&gt;body{display:none}&lt;/style&gt;');

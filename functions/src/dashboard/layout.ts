@@ -39,12 +39,14 @@ export function time(iso: string | null | undefined): Html {
   return html`<time datetime="${minute}">${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC</time>`;
 }
 
-/** Time since `iso`, kept ticking by the script; the server's text is to the minute. */
+/**
+ * Time since `iso`, kept ticking by the script. The start is exact (it never changes while the run goes);
+ * the server's text is at the page's minute, so it changes once a minute at most.
+ */
 export function elapsed(iso: string | null, now: Date): Html {
   if (!iso) return html`<span class="muted">–</span>`;
-  const minute = `${iso.slice(0, 16)}Z`;
-  const ms = now.getTime() - Date.parse(minute);
-  return html`<span class="elapsed" data-since="${minute}">${duration(ms)}</span>`;
+  const ms = now.getTime() - Date.parse(iso);
+  return html`<span class="elapsed" data-since="${iso}">${duration(ms)}</span>`;
 }
 
 export interface PageOptions {
