@@ -68,7 +68,12 @@ function nodeEnv(extra: Record<string, string>): Record<string, string> {
 describe('the functions bundle', () => {
   it('has a package.json and lock for Cloud Build: ESM, its main, Node 22, only the packages it imports', async () => {
     const pkg = JSON.parse(await readFile(join(result.functions.dir, 'package.json'), 'utf8'));
-    expect(pkg).toMatchObject({ type: 'module', main: 'index.js', engines: { node: `>=${NODE_MAJOR}` } });
+    expect(pkg).toMatchObject({
+      type: 'module',
+      main: 'index.js',
+      engines: { node: `>=${NODE_MAJOR}` },
+      scarfSettings: { enabled: false },
+    });
     expect(Object.keys(pkg.dependencies).sort()).toEqual([
       '@google-cloud/compute',
       '@google-cloud/firestore',
