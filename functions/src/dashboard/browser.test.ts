@@ -265,17 +265,39 @@ describeUnless(
         await context.close();
       }, 180_000);
 
-      it('reads on a 375-pixel phone: nothing wider than the screen', async () => {
+      it('reads on a 375-pixel phone: nothing wider than the screen; dark when the system is', async () => {
+        const background = (page: Page) =>
+          page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        const light = await browser.newContext({ viewport: DESKTOP, colorScheme: 'light' });
+        const lightPage = await light.newPage();
+        await signIn(lightPage);
+        expect(await background(lightPage)).toBe('rgb(247, 247, 245)');
+        await light.close();
         const context = await browser.newContext({
           viewport: PHONE,
           deviceScaleFactor: 2,
           isMobile: true,
           hasTouch: true,
+          colorScheme: 'dark',
         });
         const page = await context.newPage();
         await signIn(page);
+        expect(await background(page)).toBe('rgb(18, 19, 22)');
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         expect(width).toBeLessThanOrEqual(PHONE.width);
+        // Every part of the overview is there, one under the other, as wide as the screen allows.
+        for (const id of [
+          'live-running',
+          'live-timeline',
+          'live-waiting',
+          'live-costs',
+          'live-agents',
+          'live-vms',
+        ]) {
+          const box = await page.locator(`#${id}`).boundingBox();
+          expect(box?.width ?? 0, id).toBeGreaterThan(300);
+          expect(box?.width ?? 0, id).toBeLessThanOrEqual(PHONE.width);
+        }
         await page.screenshot({ path: shot('dashboard-phone.png'), fullPage: true });
         await context.close();
       }, 60_000);

@@ -14,7 +14,13 @@ function runLine(run: Run, now: Date, options: { worker?: boolean } = {}): Html 
     isTerminal(run.status)
       ? html`<span class="muted">${time(run.finishedAt ?? run.updatedAt)}</span>`
       : html`<span>${elapsed(run.startedAt ?? run.createdAt, now)}</span>`
-  }</div>`;
+  }${resumesAt(run)}</div>`;
+}
+
+/** When a waiting run resumes, if its document says (read untyped: older contracts have no such field). */
+function resumesAt(run: Run): Html | '' {
+  const at = (run as Record<string, unknown>).resumeAt;
+  return typeof at === 'string' ? html`<span class="muted">resumes ${time(at)}</span>` : '';
 }
 
 /** The last lines of the run's progress text, as text (its page renders the whole as Markdown). */
