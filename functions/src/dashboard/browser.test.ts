@@ -125,8 +125,9 @@ describeUnless(
       beforeAll(async () => {
         if (!emulators) throw new Error('needs the emulators');
         const root = await tempDir('nightshift-dashboard-');
-        shots = SCREENSHOTS_TO_DOCS ? join(REPO_ROOT, 'docs') : join(root, 'screenshots');
+        shots = join(root, 'screenshots');
         await mkdir(shots, { recursive: true });
+        await mkdir(join(REPO_ROOT, 'docs'), { recursive: true });
         const tmuxDir = join(root, 'tmux');
         await mkdir(tmuxDir);
         const [workerCommand, port, origin] = await Promise.all([
