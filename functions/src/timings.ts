@@ -86,3 +86,11 @@ export const DASHBOARD_POLL_MS = 5_000;
 
 /** Cache lifetime of the dashboard's and the docs page's static files (their URLs carry a version). */
 export const STATIC_MAX_AGE_SECONDS = 365 * 24 * 60 * 60;
+
+/**
+ * How long one api instance reuses the overview's read of the month's runs (for the timeline and the
+ * costs). Firestore bills every document read: without it each poll of an open overview would read the
+ * whole month again. Open runs are read fresh on every poll, so only a run that ended in the last minute
+ * can show late on the timeline.
+ */
+export const OVERVIEW_HISTORY_CACHE_MS = 60_000;

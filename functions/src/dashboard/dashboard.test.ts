@@ -211,6 +211,35 @@ describeEmulators('the dashboard', () => {
     expect(await changed.text()).toContain('8 turns');
   });
 
+  it('reads the month again at most once a minute per instance; open runs on every request', async () => {
+    await app.request('/', { headers: { cookie } });
+    const late = testRun({
+      id: 'r-late',
+      workerId: 'notes',
+      status: 'succeeded',
+      createdAt: ago(10),
+      startedAt: ago(10),
+      finishedAt: ago(5),
+      usage: { turns: 1, costUsd: 2, inputTokens: 1, outputTokens: 1 },
+    });
+    await env.cols.runs.doc(late.id).set(late);
+    await env.cols.runs.doc('r-queued').update({ 'usage.turns': 3 });
+    const soon = await (await app.request('/', { headers: { cookie } })).text();
+    expect(soon).not.toContain('href="/runs/r-late"');
+    expect(soon.slice(soon.indexOf('id="live-waiting"'))).toMatch(/r-queued[\s\S]*3 turns/);
+    const saved = clock;
+    clock += 61_000;
+    try {
+      const later = await (await app.request('/', { headers: { cookie } })).text();
+      expect(later).toContain('href="/runs/r-late"');
+      expect(later).toContain('$2.00 today');
+    } finally {
+      clock = saved;
+      await env.cols.runs.doc(late.id).delete();
+      await env.cols.runs.doc('r-queued').update({ 'usage.turns': 0 });
+    }
+  });
+
   it('shows a run: history, usage, commits and branch linked on GitHub, PROGRESS.md rendered and inert', async () => {
     await env.cols
       .runEvents('r-running')

@@ -12,6 +12,7 @@ import {
 import { Cron } from 'croner';
 import type { Deps } from '../core/deps.js';
 import { listRuns } from '../runs/list.js';
+import { OVERVIEW_HISTORY_CACHE_MS } from '../timings.js';
 import { listVms } from '../vms/routes.js';
 import { getWorkerWithReach, listWorkers, type WorkerReachOptions } from '../workers/service.js';
 
@@ -56,6 +57,22 @@ async function runsSince(deps: Deps, since: Date, workerId?: string): Promise<Ru
   return snapshot.docs.map((d) => d.data());
 }
 
+/** The overview's read of the month per deps (so per instance), with when and from when it was read. */
+const history = new WeakMap<Deps, { since: string; at: number; runs: Promise<Run[]> }>();
+
+/** runsSince for the overview, read again at most every OVERVIEW_HISTORY_CACHE_MS. */
+function recentRuns(deps: Deps, since: Date, now: Date): Promise<Run[]> {
+  const hit = history.get(deps);
+  const age = now.getTime() - (hit?.at ?? 0);
+  if (hit && hit.since <= since.toISOString() && age >= 0 && age < OVERVIEW_HISTORY_CACHE_MS) {
+    return hit.runs.then((runs) => runs.filter((r) => r.createdAt >= since.toISOString()));
+  }
+  const runs = runsSince(deps, since);
+  history.set(deps, { since: since.toISOString(), at: now.getTime(), runs });
+  runs.catch(() => history.delete(deps));
+  return runs;
+}
+
 async function openRuns(deps: Deps): Promise<Run[]> {
   const snapshot = await deps.cols.runs
     .where('status', 'in', [...OPEN_STATUSES])
@@ -77,13 +94,14 @@ export async function loadOverview(deps: Deps): Promise<Overview> {
     listVms(deps),
     listWorkers(deps),
     openRuns(deps),
-    runsSince(deps, earliest),
+    recentRuns(deps, earliest, deps.now()),
   ]);
   const realNow = deps.now();
   const agents = agentDocs.docs.map((d) => {
     const agent = d.data();
     return { ...agent, alive: isAgentAlive(agent, realNow) };
   });
+  // The fresh read of the open runs wins over the (up to a minute old) read of the month.
   const byId = new Map<string, Run>();
   for (const run of [...recent, ...open]) byId.set(run.id, run);
   const day = [...byId.values()]
@@ -92,7 +110,7 @@ export async function loadOverview(deps: Deps): Promise<Overview> {
   const today = now.toISOString().slice(0, 10);
   const costOf = new Map<string, { todayUsd: number; monthUsd: number }>();
   for (const w of workers) costOf.set(w.id, { todayUsd: 0, monthUsd: 0 });
-  for (const run of recent) {
+  for (const run of byId.values()) {
     if (run.createdAt < month.toISOString()) continue;
     const entry = costOf.get(run.workerId) ?? { todayUsd: 0, monthUsd: 0 };
     entry.monthUsd += run.usage.costUsd;
