@@ -69,3 +69,28 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * 25 MB and sends nothing larger, so a bigger body is not GitHub's (taken as MiB, the larger reading).
  */
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
+
+/**
+ * How long a dashboard sign-in lasts: the session cookie's Max-Age and the expiry signed inside it. A week:
+ * the owner looks most nights from the same phone; removing the token from NIGHTSHIFT_API_TOKENS ends it
+ * sooner.
+ */
+export const SESSION_LIFETIME_MS = 7 * 24 * 60 * 60_000;
+
+/**
+ * How often an open dashboard page asks for its live parts again. Each ask is one short request answered
+ * 304 when nothing changed (ETag), which a function bills for milliseconds; a held-open event stream
+ * would be billed for every second it stays open.
+ */
+export const DASHBOARD_POLL_MS = 5_000;
+
+/** Cache lifetime of the dashboard's and the docs page's static files (their URLs carry a version). */
+export const STATIC_MAX_AGE_SECONDS = 365 * 24 * 60 * 60;
+
+/**
+ * How long one api instance reuses the overview's read of the month's runs (for the timeline and the
+ * costs). Firestore bills every document read: without it each poll of an open overview would read the
+ * whole month again. Open runs are read fresh on every poll, so only a run that ended in the last minute
+ * can show late on the timeline.
+ */
+export const OVERVIEW_HISTORY_CACHE_MS = 60_000;

@@ -4,6 +4,7 @@ import { PROBLEM_CONTENT_TYPE, ProblemSchema } from '@nightshift/shared';
 import { describe, expect, it } from 'vitest';
 import { createDeps, type Deps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
+import { isDashboardPath } from '../dashboard/routes.js';
 import { createApiApp, MAX_BODY_BYTES } from './app.js';
 import { OTHER_TOKEN, TEST_TOKEN } from './testing.js';
 
@@ -323,7 +324,7 @@ describe('OpenAPI document and pages', () => {
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`),
     );
     const served = app.routes
-      .filter((r) => r.method !== 'ALL' && !['/', '/docs'].includes(r.path))
+      .filter((r) => r.method !== 'ALL' && !isDashboardPath(r.path))
       .map((r) => `${r.method} ${r.path}`);
     expect(new Set(documented)).toEqual(new Set(served));
     expect(documented.sort()).toEqual(
@@ -355,7 +356,9 @@ describe('OpenAPI document and pages', () => {
     const { app } = setup();
     const docs = await app.request('/docs');
     expect(docs.status).toBe(200);
-    expect(await docs.text()).toContain('/openapi.json');
+    const init = /<script src="(\/docs\/assets\/init-[^"]+)"/.exec(await docs.text())?.[1] ?? '';
+    expect(await (await app.request(init)).text()).toContain("url: '/openapi.json'");
+    // Signed out, / is the sign-in page (dashboard.test.ts signs in); it links to the docs too.
     const home = await app.request('/');
     expect(home.headers.get('content-type')).toContain('text/html');
     expect(await home.text()).toContain('href="/docs"');

@@ -1,6 +1,5 @@
 // The api function: the HTTP API of DESIGN.md, its OpenAPI document and docs page, on one Hono app.
 
-import { swaggerUI } from '@hono/swagger-ui';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -12,12 +11,12 @@ import type { Deps } from '../core/deps.js';
 import { BEARER, json, OPEN, PLATFORM_PROBLEMS, SERVERS } from '../core/openapi.js';
 import { problem } from '../core/problem.js';
 import type { AppEnv } from '../core/request-context.js';
+import { dashboardRoutes } from '../dashboard/routes.js';
 import { runRoutes } from '../runs/routes.js';
 import { MAX_BODY_BYTES } from '../timings.js';
 import { vmRoutes } from '../vms/routes.js';
 import { workerRoutes } from '../workers/routes.js';
 import type { WorkerReachOptions } from '../workers/service.js';
-import { DASHBOARD_HTML } from './dashboard.js';
 
 export interface ApiAppConfig {
   tokens: string[];
@@ -43,7 +42,7 @@ const healthz = createRoute({
 
 /**
  * Open routes: /healthz, and the pages that describe the API rather than serve its data: the OpenAPI
- * document, the docs page and the placeholder page at /. The document describes routes and schemas that
+ * document and the docs page. The dashboard (/, dashboard/routes.ts) asks for a sign-in itself. The document describes routes and schemas that
  * are public in this repository anyway, holds no data and names no token; a browser cannot send a bearer
  * header when it loads a page, so behind auth the docs page could not load at all. Its "Authorize"
  * button takes a token for the calls it makes. Everything under /v1 needs a token.
@@ -55,8 +54,10 @@ export function createApiApp(deps: Deps, config: ApiAppConfig): Hono<AppEnv> {
   });
 
   app.openapi(healthz, (c) => c.json({ ok: true as const }, 200));
-  app.get('/', (c) => c.html(DASHBOARD_HTML));
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'nightshift API' }));
+  app.route(
+    '/',
+    dashboardRoutes(deps, { tokens: config.tokens, ...(config.github ? { github: config.github } : {}) }),
+  );
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     servers: SERVERS,

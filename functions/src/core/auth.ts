@@ -1,8 +1,9 @@
-// Bearer-token auth (hono/bearer-auth): every configured token compared in constant time; a miss says
-// nothing about which tokens exist.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// Auth: bearer tokens for /v1 (hono/bearer-auth), and the dashboard's session cookie exchanged for a token;
+// every configured token compared in constant time, and a miss says nothing about which tokens exist.
+import { createHash, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bearerAuth as honoBearerAuth } from 'hono/bearer-auth';
+import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import { unauthorized } from './errors.js';
 import type { AppEnv } from './request-context.js';
 
@@ -48,3 +49,86 @@ export function bearerAuth(tokens: readonly string[]): MiddlewareHandler<AppEnv>
     },
   });
 }
+
+/** Whether `token` is one of `expected` (digests): every one compared, no early exit. */
+function matchesAny(expected: readonly Buffer[], token: string): number {
+  const given = digest(token);
+  let found = -1;
+  expected.forEach((candidate, i) => {
+    if (timingSafeEqual(given, candidate) && found < 0) found = i;
+  });
+  return found;
+}
+
+/** A request to a loopback host (the local stack, tests): plain http, so its cookie cannot be Secure. */
+export function isLoopback(c: Context): boolean {
+  const host = new URL(c.req.url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The session cookie's name: `__Host-` wherever it is Secure, so the browser holds it only from this
+ * origin over https, for path /, and no subdomain can set or shadow it.
+ */
+export function sessionCookieName(c: Context): string {
+  return isLoopback(c) ? 'nightshift-session' : '__Host-nightshift-session';
+}
+
+export interface SessionOptions {
+  lifetimeMs: number;
+  now: () => Date;
+}
+
+/**
+ * Dashboard sessions: a pasted API token is exchanged for a signed cookie (HttpOnly, SameSite=Strict,
+ * Secure except on loopback) that holds only its expiry. Its key is derived from the token that signed in
+ * (HKDF-SHA256), so there is no other secret to configure, and removing a token from
+ * NIGHTSHIFT_API_TOKENS ends every session made with it. The cookie never carries the token.
+ */
+export function sessions(tokens: readonly string[], options: SessionOptions) {
+  const expected = tokens.map(digest);
+  const keys = tokens.map((token) =>
+    Buffer.from(hkdfSync('sha256', token, 'nightshift dashboard session', 'session cookie v1', 32)).toString(
+      'base64url',
+    ),
+  );
+  const VALUE = /^v1\.(\d{1,16})$/;
+  return {
+    /** Sets the cookie when `token` is a configured one; false (and no cookie) otherwise. */
+    async signIn(c: Context, token: string): Promise<boolean> {
+      const index = matchesAny(expected, token.trim());
+      const key = keys[index];
+      if (key === undefined) return false;
+      const expires = options.now().getTime() + options.lifetimeMs;
+      await setSignedCookie(c, sessionCookieName(c), `v1.${expires}`, key, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'Strict',
+        secure: !isLoopback(c),
+        maxAge: Math.floor(options.lifetimeMs / 1000),
+      });
+      return true;
+    },
+    /** Whether the request carries a session cookie signed with a configured token's key, unexpired. */
+    async isSignedIn(c: Context): Promise<boolean> {
+      const name = sessionCookieName(c);
+      let ok = false;
+      for (const key of keys) {
+        const value = await getSignedCookie(c, key, name);
+        const expires = typeof value === 'string' ? VALUE.exec(value)?.[1] : undefined;
+        // The expiry inside the signed value counts, not the browser's Max-Age, which a client may ignore.
+        if (expires !== undefined && Number(expires) > options.now().getTime()) ok = true;
+      }
+      return ok;
+    },
+    signOut(c: Context): void {
+      deleteCookie(c, sessionCookieName(c), {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'Strict',
+        secure: !isLoopback(c),
+      });
+    },
+  };
+}
+export type Sessions = ReturnType<typeof sessions>;

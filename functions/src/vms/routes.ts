@@ -68,59 +68,62 @@ const list = createRoute({
 
 export function vmRoutes(deps: Deps) {
   const app = newRouter();
-  app.openapi(list, async (c) => {
-    const { fleet } = deps;
-    const now = deps.now();
-    const [records, agents] = await Promise.all([deps.cols.vms.get(), deps.cols.agents.get()]);
-    const recordOf = new Map(records.docs.map((d) => [d.id, d.data()]));
-    const agentOf = new Map(agents.docs.map((d) => [d.id, d.data()]));
-    const vms = await Promise.all(
-      fleet.vms.map(async (vm) => {
-        let status: z.infer<typeof VmViewSchema>['status'] = null;
-        let statusError: string | null = null;
-        let machineType: string | null = null;
-        try {
-          const state = await fleet.compute.get(vm);
-          status = state.status;
-          machineType = state.machineType;
-        } catch (error) {
-          statusError = (error as Error).message;
-        }
-        const record = recordOf.get(vm.name);
-        const agent = agentOf.get(vm.name);
-        const hours = runningSeconds(record?.periods ?? [], monthStart(now), now) / 3600;
-        const hourlyUsd = fleet.hourlyUsd ?? (machineType ? (MACHINE_HOURLY_USD[machineType] ?? null) : null);
-        return {
-          name: vm.name,
-          zone: vm.zone,
-          status,
-          statusError,
-          machineType,
-          agent: agent
-            ? {
-                id: agent.id,
-                alive: isAgentAlive(agent, now),
-                state: agent.state,
-                capacity: agent.capacity,
-                running: agent.running,
-                heartbeatAt: agent.heartbeatAt,
-              }
-            : null,
-          lastStart: record?.lastStart ?? null,
-          lastStop: record?.lastStop ?? null,
-          costThisMonth: {
-            hours: Math.round(hours * 100) / 100,
-            hourlyUsd,
-            usd: hourlyUsd === null ? null : Math.round(hours * hourlyUsd * 100) / 100,
-          },
-        };
-      }),
-    );
-    const known = vms.map((v) => v.costThisMonth.usd);
-    const costThisMonthUsd = known.some((u) => u === null)
-      ? null
-      : Math.round(known.reduce<number>((sum, u) => sum + (u ?? 0), 0) * 100) / 100;
-    return c.json({ vms, costThisMonthUsd }, 200);
-  });
+  app.openapi(list, async (c) => c.json(await listVms(deps), 200));
   return app;
+}
+
+/** The VM list of GET /v1/vms (also read by the dashboard). */
+export async function listVms(deps: Deps): Promise<z.infer<typeof VmListSchema>> {
+  const { fleet } = deps;
+  const now = deps.now();
+  const [records, agents] = await Promise.all([deps.cols.vms.get(), deps.cols.agents.get()]);
+  const recordOf = new Map(records.docs.map((d) => [d.id, d.data()]));
+  const agentOf = new Map(agents.docs.map((d) => [d.id, d.data()]));
+  const vms = await Promise.all(
+    fleet.vms.map(async (vm) => {
+      let status: z.infer<typeof VmViewSchema>['status'] = null;
+      let statusError: string | null = null;
+      let machineType: string | null = null;
+      try {
+        const state = await fleet.compute.get(vm);
+        status = state.status;
+        machineType = state.machineType;
+      } catch (error) {
+        statusError = (error as Error).message;
+      }
+      const record = recordOf.get(vm.name);
+      const agent = agentOf.get(vm.name);
+      const hours = runningSeconds(record?.periods ?? [], monthStart(now), now) / 3600;
+      const hourlyUsd = fleet.hourlyUsd ?? (machineType ? (MACHINE_HOURLY_USD[machineType] ?? null) : null);
+      return {
+        name: vm.name,
+        zone: vm.zone,
+        status,
+        statusError,
+        machineType,
+        agent: agent
+          ? {
+              id: agent.id,
+              alive: isAgentAlive(agent, now),
+              state: agent.state,
+              capacity: agent.capacity,
+              running: agent.running,
+              heartbeatAt: agent.heartbeatAt,
+            }
+          : null,
+        lastStart: record?.lastStart ?? null,
+        lastStop: record?.lastStop ?? null,
+        costThisMonth: {
+          hours: Math.round(hours * 100) / 100,
+          hourlyUsd,
+          usd: hourlyUsd === null ? null : Math.round(hours * hourlyUsd * 100) / 100,
+        },
+      };
+    }),
+  );
+  const known = vms.map((v) => v.costThisMonth.usd);
+  const costThisMonthUsd = known.some((u) => u === null)
+    ? null
+    : Math.round(known.reduce<number>((sum, u) => sum + (u ?? 0), 0) * 100) / 100;
+  return { vms, costThisMonthUsd };
 }

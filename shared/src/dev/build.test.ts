@@ -68,13 +68,19 @@ function nodeEnv(extra: Record<string, string>): Record<string, string> {
 describe('the functions bundle', () => {
   it('has a package.json and lock for Cloud Build: ESM, its main, Node 22, only the packages it imports', async () => {
     const pkg = JSON.parse(await readFile(join(result.functions.dir, 'package.json'), 'utf8'));
-    expect(pkg).toMatchObject({ type: 'module', main: 'index.js', engines: { node: `>=${NODE_MAJOR}` } });
+    expect(pkg).toMatchObject({
+      type: 'module',
+      main: 'index.js',
+      engines: { node: `>=${NODE_MAJOR}` },
+      scarfSettings: { enabled: false },
+    });
     expect(Object.keys(pkg.dependencies).sort()).toEqual([
       '@google-cloud/compute',
       '@google-cloud/firestore',
       '@google-cloud/functions-framework',
       '@google-cloud/pubsub',
       'google-gax',
+      'swagger-ui-dist',
     ]);
     const installed = JSON.parse(
       await readFile(join(REPO_ROOT, 'node_modules/@google-cloud/firestore/package.json'), 'utf8'),
@@ -175,6 +181,17 @@ describe('the functions bundle', () => {
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual({ ok: true });
       expect((await fetch(`http://127.0.0.1:${ports.api}/v1/workers`)).status).toBe(401);
+    });
+
+    it('serves the dashboard sign-in and the docs page with its swagger-ui-dist files', async () => {
+      const home = await fetch(`http://127.0.0.1:${ports.api}/`);
+      expect(home.status).toBe(401);
+      expect(await home.text()).toContain('action="/session"');
+      const docs = await (await fetch(`http://127.0.0.1:${ports.api}/docs`)).text();
+      const files = [...docs.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? '');
+      expect(files).toHaveLength(3);
+      for (const file of files)
+        expect((await fetch(`http://127.0.0.1:${ports.api}${file}`)).status, file).toBe(200);
     });
 
     it('answers a correctly signed GitHub ping, and refuses a wrongly signed one', async () => {

@@ -13,8 +13,9 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
  * .proto files from disk at run time, and functions-framework must be the very module whose `http()`
  * registry the Cloud Functions runtime reads (it starts the framework from node_modules, then imports us).
  * google-gax is the Google clients' transport (shared/src/compute.ts uses its auth for the Compute stand-in).
+ * swagger-ui-dist: the api's docs page serves its files from disk (functions/src/dashboard/docs.ts).
  */
-export const EXTERNAL_PACKAGES = ['@google-cloud/*', 'google-gax'];
+export const EXTERNAL_PACKAGES = ['@google-cloud/*', 'google-gax', 'swagger-ui-dist'];
 
 /** Node on the VM (install.sh) and the Cloud Functions runtime (terraform: nodejs22). */
 export const NODE_MAJOR = 22;
@@ -266,6 +267,9 @@ async function buildFunctions(outDir: string): Promise<BundleInfo> {
       main: 'index.js',
       engines: { node: `>=${NODE_MAJOR}` },
       dependencies,
+      // swagger-ui-dist depends on @scarf/scarf, whose install script reports each install to scarf.sh
+      // unless the installing package says no: Cloud Build's npm ci must not phone home.
+      scarfSettings: { enabled: false },
     }),
   );
   return { dir, bytes: await javascriptBytes(meta), dependencies };
