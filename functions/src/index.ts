@@ -7,6 +7,7 @@ import {
   apiGithubOf,
   depsOptionsOf,
   githubOf,
+  notificationsOf,
   reactorConfig,
   schedulerConfig,
   webhookConfig,
@@ -38,6 +39,7 @@ http(
       tokens: config.NIGHTSHIFT_API_TOKENS,
       projectId: config.GOOGLE_CLOUD_PROJECT,
       github: apiGithubOf(config),
+      notifications: notificationsOf(config).policy,
     });
   }),
 );

@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { ConfigError } from '@nightshift/shared';
 import { Hono } from 'hono';
 import { createApiApp } from './api/app.js';
-import { apiGithubOf, depsOptionsOf, githubOf, localConfig } from './config.js';
+import { apiGithubOf, depsOptionsOf, githubOf, localConfig, notificationsOf } from './config.js';
 import { createDeps } from './core/deps.js';
 import { createGithubApp } from './github/app.js';
 import { createReactorApp } from './reactor/app.js';
@@ -22,6 +22,7 @@ try {
 const deps = createDeps(depsOptionsOf(config));
 const app = new Hono();
 const projectId = config.GOOGLE_CLOUD_PROJECT;
+const notifications = notificationsOf(config);
 app.route(
   '/github/webhook',
   createGithubApp(deps, {
@@ -38,6 +39,7 @@ const api = createApiApp(deps, {
   tokens: config.NIGHTSHIFT_API_TOKENS,
   projectId,
   github: apiGithubOf(config),
+  notifications: notifications.policy,
 });
 app.all('*', (c) => api.fetch(c.req.raw, c.env));
 
