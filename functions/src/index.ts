@@ -62,6 +62,7 @@ http(
     const config = schedulerConfig();
     return createSchedulerApp(createDeps(depsOptionsOf(config)), {
       ...githubOf(config),
+      notifications: notificationsOf(config),
       projectId: config.GOOGLE_CLOUD_PROJECT,
     });
   }),
@@ -73,6 +74,7 @@ http(
     const config = reactorConfig();
     return createReactorApp(createDeps(depsOptionsOf(config)), {
       ...githubOf(config),
+      notifications: notificationsOf(config),
       projectId: config.GOOGLE_CLOUD_PROJECT,
     });
   }),

@@ -31,8 +31,8 @@ app.route(
     projectId,
   }),
 );
-app.route('/scheduler/tick', createSchedulerApp(deps, { ...githubOf(config), projectId }));
-app.route('/reactor', createReactorApp(deps, { ...githubOf(config), projectId }));
+app.route('/scheduler/tick', createSchedulerApp(deps, { ...githubOf(config), projectId, notifications }));
+app.route('/reactor', createReactorApp(deps, { ...githubOf(config), projectId, notifications }));
 // The api app answers everything else through its own fetch, so its middleware, 404/405 and onError
 // apply exactly as in the deployed function.
 const api = createApiApp(deps, {

@@ -69,3 +69,18 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * 25 MB and sends nothing larger, so a bigger body is not GitHub's (taken as MiB, the larger reading).
  */
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
+
+/** How long one notification request may take (connect, send, answer), per attempt. */
+export const NOTIFY_REQUEST_TIMEOUT_MS = 5_000;
+
+/**
+ * The pauses between attempts of one notification (three attempts in all), in the reactor's own request:
+ * bounded, so a dead receiver costs a run.status event at most ~17 s and is then recorded on the sink.
+ */
+export const NOTIFY_BACKOFF_MS = [500, 2_000] as const;
+
+/** A notification claimed (`sending`) longer ago than this was abandoned by its sender and may be sent again. */
+export const NOTIFY_CLAIM_EXPIRY_MS = 2 * 60_000;
+
+/** How much of a receiver's answer is read (for the error recorded on the sink). */
+export const NOTIFY_MAX_ANSWER_BYTES = 4_096;
