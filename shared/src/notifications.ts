@@ -38,7 +38,7 @@ export const NotificationSinkSpecSchema = z.strictObject({
   url: SinkUrlSchema,
   events: EventsSchema,
   format: NotificationFormatSchema.default('json'),
-  /** Only this worker's runs; null or absent: every worker's. The digest is always about every worker. */
+  /** Only this worker's runs (and its part of the digest); null or absent: every worker's. */
   workerId: SlugSchema.nullable().default(null),
   /** A label for people; never sent. */
   description: z.string().max(200).default(''),

@@ -29,7 +29,9 @@ export function createSchedulerApp(deps: Deps, config: SchedulerAppConfig = {}):
   const github = createGithub(config, deps.log);
 
   app.post('/', async (c) => {
-    const result = await runTick(deps);
+    const result = await runTick(deps, {
+      notifications: config.notifications ?? { policy: { allowLoopback: false }, publicUrl: null },
+    });
     let summaries: SummaryOutcome | { skipped: string } | { error: string } = {
       skipped: 'no GitHub App or GITHUB_TOKEN configured',
     };
