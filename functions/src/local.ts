@@ -22,7 +22,12 @@ try {
 const deps = createDeps(depsOptionsOf(config));
 const app = new Hono();
 const projectId = config.GOOGLE_CLOUD_PROJECT;
-const notifications = notificationsOf(config);
+// Run links in notifications point at this server's dashboard unless NIGHTSHIFT_PUBLIC_URL says otherwise.
+const configured = notificationsOf(config);
+const notifications = {
+  ...configured,
+  publicUrl: configured.publicUrl ?? `http://127.0.0.1:${config.PORT}`,
+};
 app.route(
   '/github/webhook',
   createGithubApp(deps, {
