@@ -58,5 +58,10 @@ describe('notification URL rules', () => {
     expect(urlRefusal('https://app.localhost/x', cloud)).toMatch(/internal/);
     expect(urlRefusal('https://metadata.google.internal/computeMetadata/v1/', local)).toMatch(/internal/);
     expect(urlRefusal('not a url', cloud)).toMatch(/absolute URL/);
+    // Other spellings of internal hosts: the URL parser's normal form is what is checked.
+    expect(urlRefusal('https://0x7f.1/x', cloud)).toMatch(/loopback/);
+    expect(urlRefusal('https://2852039166/x', cloud)).toMatch(/link-local/);
+    expect(urlRefusal('https://localhost./x', cloud)).toMatch(/loopback/);
+    expect(urlRefusal('https://metadata.google.internal./x', cloud)).toMatch(/internal/);
   });
 });

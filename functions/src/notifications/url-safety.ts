@@ -72,7 +72,8 @@ export function urlRefusal(raw: string, policy: UrlPolicy): string | null {
     return 'expected an absolute URL';
   }
   if (url.username || url.password) return 'credentials in the URL are not allowed';
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  // A trailing dot names the same host (`localhost.`): checked without it.
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
   const literal = isIP(host) !== 0;
   const loopbackHost =
     (literal && LOOPBACK.check(unmapped(host).address, unmapped(host).family)) || /^localhost$/i.test(host);
