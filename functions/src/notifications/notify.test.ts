@@ -1,14 +1,24 @@
 // Run notifications from the reactor on the emulators, to a real receiver on loopback: signed JSON (verified as the README says), Slack and Discord shapes, once per (sink, run, status), failures recorded on the sink and never on the run, redirects not followed, addresses checked at send time.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import {
   type NotificationSinkSpec,
   PUBSUB,
   type RunStatus,
   type RunStatusEvent,
   runStatusEventOf,
+  runStatusTopic,
   statusEvent,
 } from '@nightshift/shared';
-import { describeEmulators, onFileEnd, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
+import {
+  describeEmulators,
+  onFileEnd,
+  type TestEnv,
+  testRun,
+  useTestEnv,
+  waitFor,
+} from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
@@ -260,5 +270,40 @@ describeEmulators('notifications from the reactor', () => {
     expect(receiver.requests).toHaveLength(0);
     const stored = (await env.cols.notificationSinks.doc(created.id).get()).data();
     expect(stored?.lastDelivery?.error).toMatch(/^refused: expected an https URL/);
+  });
+
+  it("sends within seconds of the run's end, pushed by the Pub/Sub emulator to the reactor", async () => {
+    const created = await sink({ events: ['run.failed'] });
+    const reactor = createReactorApp(deps, { notifications: options() });
+    const server = serve({ fetch: reactor.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const subscription = `notify-push-${Date.now()}`;
+    await runStatusTopic(env.pubsub).createSubscription(subscription, {
+      pushConfig: { pushEndpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` },
+    });
+    try {
+      const run = testRun({
+        id: 'r-notify-push',
+        workerId: 'blog',
+        status: 'running',
+        startedAt: new Date().toISOString(),
+      });
+      await env.cols.runs.doc(run.id).set(run);
+      const moved = await deps.moveRun(run.id, 'failed', {
+        patch: { finishedAt: new Date().toISOString(), error: 'the build broke' },
+        reason: 'the build broke',
+      });
+      expect(moved.ok).toBe(true);
+      const got = await waitFor('the notification', async () => receiver.requests[0], { timeoutMs: 15_000 });
+      expect(verify(created.secret, got.headers, got.body)).toBe(true);
+      expect(JSON.parse(got.body).run).toMatchObject({
+        runId: 'r-notify-push',
+        status: 'failed',
+        excerpt: 'the build broke',
+      });
+    } finally {
+      await env.pubsub.subscription(subscription).delete();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
