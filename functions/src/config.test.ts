@@ -8,6 +8,7 @@ import {
   FUNCTION_ENV,
   GITHUB_APP_ENV,
   githubOf,
+  notificationsOf,
   parseApiConfig,
   parseLocalConfig,
   parseReactorConfig,
@@ -109,6 +110,37 @@ describe('configuration: the GitHub App', () => {
   it('the App variables are optional for terraform: in no FUNCTION_ENV list', () => {
     for (const names of Object.values(FUNCTION_ENV)) {
       for (const name of GITHUB_APP_ENV) expect(names).not.toContain(name);
+    }
+  });
+});
+
+describe('configuration: notifications', () => {
+  it.each(['api', 'scheduler', 'reactor', 'local'] as const)(
+    '%s: loopback sinks only when NIGHTSHIFT_ALLOW_LOOPBACK_SINKS says so; the public URL for run links',
+    (name) => {
+      const parse = parsers[name];
+      expect(notificationsOf(parse(ENV))).toEqual({ policy: { allowLoopback: false }, publicUrl: null });
+      for (const yes of ['1', 'true']) {
+        expect(
+          notificationsOf(parse({ ...ENV, NIGHTSHIFT_ALLOW_LOOPBACK_SINKS: yes })).policy.allowLoopback,
+        ).toBe(true);
+      }
+      expect(
+        notificationsOf(parse({ ...ENV, NIGHTSHIFT_ALLOW_LOOPBACK_SINKS: '0' })).policy.allowLoopback,
+      ).toBe(false);
+      expect(() => parse({ ...ENV, NIGHTSHIFT_ALLOW_LOOPBACK_SINKS: 'yes' })).toThrow(
+        /^NIGHTSHIFT_ALLOW_LOOPBACK_SINKS: /,
+      );
+      const url = 'https://nightshift.example.com';
+      expect(notificationsOf(parse({ ...ENV, NIGHTSHIFT_PUBLIC_URL: url })).publicUrl).toBe(url);
+      expect(() => parse({ ...ENV, NIGHTSHIFT_PUBLIC_URL: 'not a url' })).toThrow(/^NIGHTSHIFT_PUBLIC_URL: /);
+    },
+  );
+
+  it('neither is set by terraform: in no FUNCTION_ENV list', () => {
+    for (const names of Object.values(FUNCTION_ENV)) {
+      expect(names).not.toContain('NIGHTSHIFT_ALLOW_LOOPBACK_SINKS');
+      expect(names).not.toContain('NIGHTSHIFT_PUBLIC_URL');
     }
   });
 });

@@ -25,6 +25,29 @@ const common = {
 const GITHUB_APP_ID = z.string().optional();
 const GITHUB_APP_PRIVATE_KEY = z.string().optional();
 
+/**
+ * Notifications: http and loopback sink URLs are allowed only where this is `1` or `true` (the local stack
+ * sets it; never in the cloud). Optional and not set by terraform.
+ */
+const NIGHTSHIFT_ALLOW_LOOPBACK_SINKS = z
+  .enum(['0', '1', 'true', 'false'], { message: 'expected 1, 0, true or false' })
+  .optional()
+  .transform((v) => v === '1' || v === 'true');
+/** The dashboard's public address, for the run links in notifications (`<url>/runs/<id>`). Optional. */
+const NIGHTSHIFT_PUBLIC_URL = z.url({ message: 'expected an absolute URL' }).optional();
+const notificationEnv = { NIGHTSHIFT_ALLOW_LOOPBACK_SINKS, NIGHTSHIFT_PUBLIC_URL };
+
+/** How the functions send notifications, from a parsed config. */
+export function notificationsOf(config: {
+  NIGHTSHIFT_ALLOW_LOOPBACK_SINKS: boolean;
+  NIGHTSHIFT_PUBLIC_URL?: string | undefined;
+}) {
+  return {
+    policy: { allowLoopback: config.NIGHTSHIFT_ALLOW_LOOPBACK_SINKS },
+    publicUrl: config.NIGHTSHIFT_PUBLIC_URL ?? null,
+  };
+}
+
 /** The variables of the GitHub App, which terraform sets only when an App is configured. */
 export const GITHUB_APP_ENV = ['GITHUB_APP_ID', 'GITHUB_APP_PRIVATE_KEY'];
 
@@ -83,7 +106,10 @@ export function depsOptionsOf(
 }
 
 export function parseApiConfig(env: Env) {
-  return parseEnv({ ...common, NIGHTSHIFT_API_TOKENS: ENV.NIGHTSHIFT_API_TOKENS, GITHUB_APP_ID }, env);
+  return parseEnv(
+    { ...common, ...notificationEnv, NIGHTSHIFT_API_TOKENS: ENV.NIGHTSHIFT_API_TOKENS, GITHUB_APP_ID },
+    env,
+  );
 }
 export type ApiConfig = ReturnType<typeof parseApiConfig>;
 
@@ -96,12 +122,12 @@ export function parseWebhookConfig(env: Env) {
 export type WebhookConfig = ReturnType<typeof parseWebhookConfig>;
 
 export function parseSchedulerConfig(env: Env) {
-  return parseEnv({ ...common, GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY }, env);
+  return parseEnv({ ...common, ...notificationEnv, GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY }, env);
 }
 export type SchedulerConfig = ReturnType<typeof parseSchedulerConfig>;
 
 export function parseReactorConfig(env: Env) {
-  return parseEnv({ ...common, GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY }, env);
+  return parseEnv({ ...common, ...notificationEnv, GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY }, env);
 }
 export type ReactorConfig = ReturnType<typeof parseReactorConfig>;
 
@@ -128,6 +154,7 @@ export function parseLocalConfig(env: Env) {
   return parseEnv(
     {
       ...common,
+      ...notificationEnv,
       NIGHTSHIFT_API_TOKENS: ENV.NIGHTSHIFT_API_TOKENS,
       GITHUB_WEBHOOK_SECRET: ENV.GITHUB_WEBHOOK_SECRET,
       GITHUB_APP_ID,

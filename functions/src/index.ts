@@ -12,17 +12,15 @@ type App = { fetch: Parameters<typeof getRequestListener>[0] };
  */
 const ENTRIES: Record<string, () => Promise<() => App>> = {
   api: async () => {
-    const [{ createApiApp }, { apiConfig, apiGithubOf, depsOptionsOf }, { createDeps }] = await Promise.all([
-      import('./api/app.js'),
-      import('./config.js'),
-      import('./core/deps.js'),
-    ]);
+    const [{ createApiApp }, { apiConfig, apiGithubOf, depsOptionsOf, notificationsOf }, { createDeps }] =
+      await Promise.all([import('./api/app.js'), import('./config.js'), import('./core/deps.js')]);
     return () => {
       const config = apiConfig();
       return createApiApp(createDeps(depsOptionsOf(config)), {
         tokens: config.NIGHTSHIFT_API_TOKENS,
         projectId: config.GOOGLE_CLOUD_PROJECT,
         github: apiGithubOf(config),
+        notifications: notificationsOf(config).policy,
       });
     };
   },
@@ -39,23 +37,31 @@ const ENTRIES: Record<string, () => Promise<() => App>> = {
     };
   },
   scheduler: async () => {
-    const [{ createSchedulerApp }, { depsOptionsOf, githubOf, schedulerConfig }, { createDeps }] =
-      await Promise.all([import('./scheduler/app.js'), import('./config.js'), import('./core/deps.js')]);
+    const [
+      { createSchedulerApp },
+      { depsOptionsOf, githubOf, notificationsOf, schedulerConfig },
+      { createDeps },
+    ] = await Promise.all([import('./scheduler/app.js'), import('./config.js'), import('./core/deps.js')]);
     return () => {
       const config = schedulerConfig();
       return createSchedulerApp(createDeps(depsOptionsOf(config)), {
         ...githubOf(config),
+        notifications: notificationsOf(config),
         projectId: config.GOOGLE_CLOUD_PROJECT,
       });
     };
   },
   reactor: async () => {
-    const [{ createReactorApp }, { depsOptionsOf, githubOf, reactorConfig }, { createDeps }] =
-      await Promise.all([import('./reactor/app.js'), import('./config.js'), import('./core/deps.js')]);
+    const [
+      { createReactorApp },
+      { depsOptionsOf, githubOf, notificationsOf, reactorConfig },
+      { createDeps },
+    ] = await Promise.all([import('./reactor/app.js'), import('./config.js'), import('./core/deps.js')]);
     return () => {
       const config = reactorConfig();
       return createReactorApp(createDeps(depsOptionsOf(config)), {
         ...githubOf(config),
+        notifications: notificationsOf(config),
         projectId: config.GOOGLE_CLOUD_PROJECT,
       });
     };

@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server';
 import { ConfigError } from '@nightshift/shared';
 import { Hono } from 'hono';
 import { createApiApp } from './api/app.js';
-import { apiGithubOf, depsOptionsOf, githubOf, localConfig } from './config.js';
+import { apiGithubOf, depsOptionsOf, githubOf, localConfig, notificationsOf } from './config.js';
 import { createDeps } from './core/deps.js';
 import { answerClientErrors } from './core/keep-alive.js';
 import { createGithubApp } from './github/app.js';
@@ -23,6 +23,12 @@ try {
 const deps = createDeps(depsOptionsOf(config));
 const app = new Hono();
 const projectId = config.GOOGLE_CLOUD_PROJECT;
+// Run links in notifications point at this server's dashboard unless NIGHTSHIFT_PUBLIC_URL says otherwise.
+const configured = notificationsOf(config);
+const notifications = {
+  ...configured,
+  publicUrl: configured.publicUrl ?? `http://127.0.0.1:${config.PORT}`,
+};
 app.route(
   '/github/webhook',
   createGithubApp(deps, {
@@ -31,14 +37,15 @@ app.route(
     projectId,
   }),
 );
-app.route('/scheduler/tick', createSchedulerApp(deps, { ...githubOf(config), projectId }));
-app.route('/reactor', createReactorApp(deps, { ...githubOf(config), projectId }));
+app.route('/scheduler/tick', createSchedulerApp(deps, { ...githubOf(config), projectId, notifications }));
+app.route('/reactor', createReactorApp(deps, { ...githubOf(config), projectId, notifications }));
 // The api app answers everything else through its own fetch, so its middleware, 404/405 and onError
 // apply exactly as in the deployed function.
 const api = createApiApp(deps, {
   tokens: config.NIGHTSHIFT_API_TOKENS,
   projectId,
   github: apiGithubOf(config),
+  notifications: notifications.policy,
 });
 app.all('*', (c) => api.fetch(c.req.raw, c.env));
 

@@ -94,3 +94,18 @@ export const STATIC_MAX_AGE_SECONDS = 365 * 24 * 60 * 60;
  * can show late on the timeline.
  */
 export const OVERVIEW_HISTORY_CACHE_MS = 60_000;
+
+/** How long one notification request may take (connect, send, answer), per attempt. */
+export const NOTIFY_REQUEST_TIMEOUT_MS = 5_000;
+
+/**
+ * The pauses between attempts of one notification (three attempts in all), in the reactor's own request:
+ * bounded, so a dead receiver costs a run.status event at most ~17 s and is then recorded on the sink.
+ */
+export const NOTIFY_BACKOFF_MS = [500, 2_000] as const;
+
+/** A notification claimed (`sending`) longer ago than this was abandoned by its sender and may be sent again. */
+export const NOTIFY_CLAIM_EXPIRY_MS = 2 * 60_000;
+
+/** How much of a receiver's answer is read (for the error recorded on the sink). */
+export const NOTIFY_MAX_ANSWER_BYTES = 4_096;

@@ -20,6 +20,16 @@ import { GRPC } from './grpc.js';
 import { type AccountLimit, AccountLimitSchema } from './limits.js';
 import { COLLECTIONS } from './names.js';
 import {
+  type DigestClaim,
+  DigestClaimSchema,
+  type DigestSettings,
+  DigestSettingsSchema,
+  type NotificationDelivery,
+  NotificationDeliverySchema,
+  type NotificationSink,
+  NotificationSinkSchema,
+} from './notifications.js';
+import {
   type GithubDelivery,
   GithubDeliverySchema,
   type GithubFeedback,
@@ -87,6 +97,10 @@ export interface Collections {
   scheduleState: CollectionReference<ScheduleState>;
   vms: CollectionReference<VmRecord>;
   limits: CollectionReference<AccountLimit>;
+  notificationSinks: CollectionReference<NotificationSink>;
+  notificationDeliveries: CollectionReference<NotificationDelivery>;
+  notificationSettings: CollectionReference<DigestSettings>;
+  notificationDigests: CollectionReference<DigestClaim>;
 }
 
 export function collections(db: Firestore): Collections {
@@ -116,6 +130,18 @@ export function collections(db: Firestore): Collections {
     scheduleState: db.collection(COLLECTIONS.scheduleState).withConverter(zodConverter(ScheduleStateSchema)),
     vms: db.collection(COLLECTIONS.vms).withConverter(zodConverter(VmRecordSchema)),
     limits: db.collection(COLLECTIONS.limits).withConverter(zodConverter(AccountLimitSchema)),
+    notificationSinks: db
+      .collection(COLLECTIONS.notificationSinks)
+      .withConverter(zodConverter(NotificationSinkSchema)),
+    notificationDeliveries: db
+      .collection(COLLECTIONS.notificationDeliveries)
+      .withConverter(zodConverter(NotificationDeliverySchema)),
+    notificationSettings: db
+      .collection(COLLECTIONS.notificationSettings)
+      .withConverter(zodConverter(DigestSettingsSchema)),
+    notificationDigests: db
+      .collection(COLLECTIONS.notificationDigests)
+      .withConverter(zodConverter(DigestClaimSchema)),
   };
 }
 

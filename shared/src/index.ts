@@ -11,6 +11,7 @@ export * from './limits.js';
 export * from './log.js';
 export * from './move.js';
 export * from './names.js';
+export * from './notifications.js';
 export * from './problem.js';
 export * from './pubsub.js';
 export * from './records.js';

@@ -22,6 +22,14 @@ export const COLLECTIONS = {
   vms: 'vms',
   /** `limits/account`: the plan's usage limit a worker hit, until its reset (no run is launched meanwhile). */
   limits: 'limits',
+  /** `notificationSinks/<id>`: where run events and the digest are sent. */
+  notificationSinks: 'notificationSinks',
+  /** `notificationDeliveries/<sinkId>_<runId>_<status>`: a run status sent (or being sent) to a sink, once. */
+  notificationDeliveries: 'notificationDeliveries',
+  /** `notificationSettings/digest`: the daily digest's time and time zone. */
+  notificationSettings: 'notificationSettings',
+  /** `notificationDigests/<day>`: the day's digest, claimed once by one tick. */
+  notificationDigests: 'notificationDigests',
 } as const;
 
 /** Pub/Sub. No message ordering: the emulator stalls when it is combined with a dead-letter policy. */

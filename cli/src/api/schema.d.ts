@@ -51,6 +51,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List notification sinks, oldest first */
+        get: operations["listNotificationSinks"];
+        put?: never;
+        /**
+         * Create a notification sink
+         * @description The URL must be https and its host must not be, or resolve to, a private, loopback, link-local, CGNAT, IPv6 unique-local or metadata address (checked again at each send); redirects are never followed. A refused URL is a 400 naming `url` and why. The answer carries the sink's signing secret, once.
+         */
+        post: operations["createNotificationSink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a notification sink and its last delivery */
+        get: operations["getNotificationSink"];
+        put?: never;
+        post?: never;
+        /** Delete a notification sink */
+        delete: operations["deleteNotificationSink"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a notification sink
+         * @description Any field but the id and secret. The URL must be https and its host must not be, or resolve to, a private, loopback, link-local, CGNAT, IPv6 unique-local or metadata address (checked again at each send); redirects are never followed. A refused URL is a 400 naming `url` and why.
+         */
+        patch: operations["updateNotificationSink"];
+        trace?: never;
+    };
+    "/v1/notifications/digest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** When the daily digest is sent */
+        get: operations["getDigestSettings"];
+        /**
+         * Set the daily digest time and time zone
+         * @description The scheduler tick sends the digest (the last 24 hours per worker, and the month's spend) to every sink that wants `digest`, once per day in `timeZone`, at the first tick at or after `time`.
+         */
+        put: operations["putDigestSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runs": {
         parameters: {
             query?: never;
@@ -211,12 +275,83 @@ export interface components {
         CancelRun: {
             reason?: string;
         };
+        CreatedNotificationSink: components["schemas"]["NotificationSink"] & {
+            /** @description The HMAC-SHA256 key of this sink's `json` bodies. Shown only in this answer: keep it now. */
+            secret: string;
+        };
         CreateRun: {
             maxBudgetUsd?: number;
             maxTurns?: number;
             model?: string;
             prompt?: string;
             workerId: string;
+        };
+        DigestSettings: {
+            enabled: boolean;
+            time: string;
+            timeZone: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        DigestSettingsSpec: {
+            /** @default true */
+            enabled: boolean;
+            time: string;
+            /** @default UTC */
+            timeZone: string;
+        };
+        NotificationSink: {
+            /** Format: date-time */
+            createdAt: string;
+            description: string;
+            enabled: boolean;
+            events: ("run.succeeded" | "run.failed" | "run.waiting" | "run.blocked" | "run.stalled" | "run.cancelled" | "run.timed_out" | "run.lost" | "digest")[];
+            /** @enum {string} */
+            format: "json" | "slack" | "discord";
+            id: string;
+            /** @default null */
+            lastDelivery: {
+                /** Format: date-time */
+                at: string;
+                attempts: number;
+                error: string | null;
+                /** @enum {string} */
+                event: "run.succeeded" | "run.failed" | "run.waiting" | "run.blocked" | "run.stalled" | "run.cancelled" | "run.timed_out" | "run.lost" | "digest";
+                httpStatus: number | null;
+                ok: boolean;
+                runId: string | null;
+            } | null;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: uri */
+            url: string;
+            workerId: string | null;
+        };
+        NotificationSinkPatch: {
+            description?: string;
+            enabled?: boolean;
+            events?: ("run.succeeded" | "run.failed" | "run.waiting" | "run.blocked" | "run.stalled" | "run.cancelled" | "run.timed_out" | "run.lost" | "digest")[];
+            /** @enum {string} */
+            format?: "json" | "slack" | "discord";
+            /** Format: uri */
+            url?: string;
+            workerId?: string | null;
+        };
+        NotificationSinkSpec: {
+            /** @default  */
+            description: string;
+            /** @default true */
+            enabled: boolean;
+            events: ("run.succeeded" | "run.failed" | "run.waiting" | "run.blocked" | "run.stalled" | "run.cancelled" | "run.timed_out" | "run.lost" | "digest")[];
+            /**
+             * @default json
+             * @enum {string}
+             */
+            format: "json" | "slack" | "discord";
+            /** Format: uri */
+            url: string;
+            /** @default null */
+            workerId: string | null;
         };
         Problem: {
             detail?: string;
@@ -742,6 +877,428 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listNotificationSinks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every sink, without secrets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sinks: components["schemas"]["NotificationSink"][];
+                    };
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createNotificationSink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The sink */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationSinkSpec"];
+            };
+        };
+        responses: {
+            /** @description The stored sink, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedNotificationSink"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getNotificationSink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sink, without its secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSink"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteNotificationSink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateNotificationSink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The fields to change */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationSinkPatch"];
+            };
+        };
+        responses: {
+            /** @description The updated sink */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSink"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDigestSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The digest setting */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestSettings"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putDigestSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The digest setting */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DigestSettingsSpec"];
+            };
+        };
+        responses: {
+            /** @description The stored setting */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestSettings"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -77,7 +77,7 @@ describe('auth', () => {
         checked++;
       }
     }
-    expect(checked).toBe(12);
+    expect(checked).toBe(19);
   });
 
   it('checks POST routes before reading their body', async () => {
@@ -343,6 +343,13 @@ describe('OpenAPI document and pages', () => {
         'POST /v1/runs/:id/cancel',
         'GET /v1/agents',
         'GET /v1/vms',
+        'POST /v1/notifications',
+        'GET /v1/notifications',
+        'GET /v1/notifications/:id',
+        'PATCH /v1/notifications/:id',
+        'DELETE /v1/notifications/:id',
+        'GET /v1/notifications/digest',
+        'PUT /v1/notifications/digest',
       ].sort(),
     );
     for (const [path, ops] of Object.entries(doc.paths)) {

@@ -12,6 +12,8 @@ import { BEARER, json, OPEN, PLATFORM_PROBLEMS, SERVERS } from '../core/openapi.
 import { problem } from '../core/problem.js';
 import type { AppEnv } from '../core/request-context.js';
 import { dashboardRoutes } from '../dashboard/routes.js';
+import { notificationRoutes } from '../notifications/routes.js';
+import type { UrlPolicy } from '../notifications/url-safety.js';
 import { runRoutes } from '../runs/routes.js';
 import { MAX_BODY_BYTES } from '../timings.js';
 import { vmRoutes } from '../vms/routes.js';
@@ -24,6 +26,8 @@ export interface ApiAppConfig {
   projectId?: string;
   /** Whether a GitHub App is configured, for GET /v1/workers/:id's `githubApp`; default: none. */
   github?: WorkerReachOptions;
+  /** What notification URLs may be: default https to public addresses only. */
+  notifications?: UrlPolicy;
 }
 
 export { MAX_BODY_BYTES };
@@ -96,5 +100,6 @@ export function createApiApp(deps: Deps, config: ApiAppConfig): Hono<AppEnv> {
   app.route('/', runRoutes(deps));
   app.route('/', agentRoutes(deps));
   app.route('/', vmRoutes(deps));
+  app.route('/', notificationRoutes(deps, config.notifications ?? { allowLoopback: false }));
   return app;
 }

@@ -12,6 +12,7 @@ import { functionApp } from '../core/app.js';
 import type { Deps } from '../core/deps.js';
 import type { AppEnv } from '../core/request-context.js';
 import { createGithub, type GithubConfig } from '../github/client.js';
+import type { NotifyOptions } from '../notifications/send.js';
 import { readPush } from './push.js';
 import { react } from './react.js';
 
@@ -19,6 +20,8 @@ import { react } from './react.js';
 export interface ReactorAppConfig extends GithubConfig {
   /** The Google Cloud project, for trace links in the logs. */
   projectId?: string;
+  /** How notifications are sent; default: https to public addresses only, no dashboard link. */
+  notifications?: NotifyOptions;
 }
 
 export function createReactorApp(deps: Deps, config: ReactorAppConfig = {}): Hono<AppEnv> {
@@ -26,7 +29,10 @@ export function createReactorApp(deps: Deps, config: ReactorAppConfig = {}): Hon
     log: deps.log,
     ...(config.projectId ? { projectId: config.projectId } : {}),
   });
-  const reactions = { github: createGithub(config, deps.log) };
+  const reactions = {
+    github: createGithub(config, deps.log),
+    notifications: config.notifications ?? { policy: { allowLoopback: false }, publicUrl: null },
+  };
   app.post('/', async (c) => {
     const body = await c.req.json().catch(() => undefined);
     const push = readPush(body);

@@ -4,11 +4,15 @@ import { isTerminal, type RunStatusEvent } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import type { Github } from '../github/client.js';
 import { postRunSummaryIfOwed } from '../github/feedback.js';
+import { notifyRunStatus } from '../notifications/deliver.js';
+import type { NotifyOptions } from '../notifications/send.js';
 import { ensureCapacity } from '../vms/starter.js';
 
 /** The collaborators the reactions need; an absent one turns its reaction off (no App or token: no GitHub comments). */
 export interface Reactions {
   github: Github | null;
+  /** Sends run statuses to the notification sinks that want them; absent: none are sent. */
+  notifications?: NotifyOptions | null;
 }
 
 export interface ReactionOutcome {
@@ -43,6 +47,10 @@ export async function react(
     const attempt = await postRunSummaryIfOwed(deps, reactions.github, event.runId);
     outcome.reactions.push(`github-summary: ${attempt.result}`);
     if (attempt.result === 'failed' && attempt.retry) outcome.retry = true;
+  }
+  // Notifications never ask for a retry: their failures are recorded on the sink (notifications/deliver.ts).
+  if (reactions.notifications) {
+    outcome.reactions.push(...(await notifyRunStatus(deps, reactions.notifications, event)));
   }
   deps.log.info('reacted to a run status event', {
     runId: event.runId,

@@ -10,12 +10,15 @@ import type { Deps } from '../core/deps.js';
 import type { AppEnv } from '../core/request-context.js';
 import { createGithub, type GithubConfig } from '../github/client.js';
 import { processRunSummaries, type SummaryOutcome } from '../github/feedback.js';
+import type { NotifyOptions } from '../notifications/send.js';
 import { runTick } from './tick.js';
 
 /** With a GitHub App or token, each tick also posts the summaries of finished GitHub-triggered runs. */
 export interface SchedulerAppConfig extends GithubConfig {
   /** The Google Cloud project, for trace links in the logs. */
   projectId?: string;
+  /** How the daily digest is sent; default: https to public addresses only, no dashboard links. */
+  notifications?: NotifyOptions;
 }
 
 export function createSchedulerApp(deps: Deps, config: SchedulerAppConfig = {}): Hono<AppEnv> {
@@ -26,7 +29,9 @@ export function createSchedulerApp(deps: Deps, config: SchedulerAppConfig = {}):
   const github = createGithub(config, deps.log);
 
   app.post('/', async (c) => {
-    const result = await runTick(deps);
+    const result = await runTick(deps, {
+      notifications: config.notifications ?? { policy: { allowLoopback: false }, publicUrl: null },
+    });
     let summaries: SummaryOutcome | { skipped: string } | { error: string } = {
       skipped: 'no GitHub App or GITHUB_TOKEN configured',
     };

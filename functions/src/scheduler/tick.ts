@@ -1,6 +1,8 @@
 // One scheduler tick: queue each enabled worker's due cron slot (at most one per worker), exactly once; resume due waiting runs.
 import { ACTIVE_STATUSES, newEventId, type Run, type ScheduleState, type Worker } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
+import { type DigestOutcome, sendDigestIfDue } from '../notifications/digest.js';
+import type { NotifyOptions } from '../notifications/send.js';
 import {
   appendEvent,
   createRun,
@@ -23,6 +25,8 @@ export interface TickResult {
   resumed: ResumeResult;
   /** The safety net of VM starts: worker VMs started for queued runs that no live agent can take. */
   vms: CapacityOutcome;
+  /** The daily digest to the notification sinks (notifications/digest.ts); absent without notifications. */
+  digest?: DigestOutcome;
 }
 
 function stateRef(deps: Deps, workerId: string) {
@@ -124,7 +128,10 @@ async function tickWorker(deps: Deps, worker: Worker, now: Date, result: TickRes
 }
 
 /** Runs one tick at deps.now(). Never throws for one worker's trouble: it lands in `failed` and the log. */
-export async function runTick(deps: Deps): Promise<TickResult> {
+export async function runTick(
+  deps: Deps,
+  options: { notifications?: NotifyOptions } = {},
+): Promise<TickResult> {
   const now = deps.now();
   const result: TickResult = {
     at: now.toISOString(),
@@ -160,5 +167,7 @@ export async function runTick(deps: Deps): Promise<TickResult> {
   } catch (error) {
     deps.log.error('scheduler: could not look at the worker VMs', { error: (error as Error).message });
   }
+  // Never throws: its failures are in the outcome and the log.
+  if (options.notifications) result.digest = await sendDigestIfDue(deps, options.notifications);
   return result;
 }

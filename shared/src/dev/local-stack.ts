@@ -86,6 +86,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     PORT: given.PORT || '8080',
     // Read by a person at the console; NIGHTSHIFT_LOG_FORMAT=json keeps Cloud Logging's lines.
     NIGHTSHIFT_LOG_FORMAT: given.NIGHTSHIFT_LOG_FORMAT || 'pretty',
+    // Notification sinks on this machine (http://127.0.0.1:…) are fine here, never in the cloud.
+    NIGHTSHIFT_ALLOW_LOOPBACK_SINKS: given.NIGHTSHIFT_ALLOW_LOOPBACK_SINKS || '1',
     // No metadata server off Google Cloud: without this, Google's auth library probes for one and warns.
     METADATA_SERVER_DETECTION: 'none',
   };
