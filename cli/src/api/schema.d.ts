@@ -127,7 +127,7 @@ export interface paths {
         put?: never;
         /**
          * Start a run
-         * @description Writes the run as queued and publishes run.start. If the publish fails, the run is marked failed with the reason and the answer is 503 carrying its runId.
+         * @description Writes the run as queued and publishes run.start. If the publish fails or times out, the run stays queued with a note and the answer is still 202: the scheduler tick publishes run.start again for a run left queued, and a second delivery is harmless.
          */
         post: operations["startRun"];
         delete?: never;

@@ -60,8 +60,9 @@ const create = createRoute({
   tags,
   summary: 'Start a run',
   description:
-    'Writes the run as queued and publishes run.start. If the publish fails, the run is marked failed ' +
-    'with the reason and the answer is 503 carrying its runId.',
+    'Writes the run as queued and publishes run.start. If the publish fails or times out, the run stays ' +
+    'queued with a note and the answer is still 202: the scheduler tick publishes run.start again for a ' +
+    'run left queued, and a second delivery is harmless.',
   security: secured,
   request: {
     headers: IdempotencyHeaders,
