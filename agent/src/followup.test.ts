@@ -22,7 +22,7 @@ describeEmulators('Follow-ups: the checkout and the session', () => {
     (await t.env.cols.runEvents(runId).orderBy('at').get()).docs
       .map((d) => d.data())
       .flatMap((e: RunEvent) => (e.type === 'note' ? [e.message] : []));
-  const followUpTrigger = (parent: Run, parentSessionId: string | null): Trigger => ({
+  const followUpTrigger = (_parent: Run, parentSessionId: string | null): Trigger => ({
     type: 'github',
     repo: 'acme/site',
     issue: 9,

@@ -299,6 +299,8 @@ export interface components {
             /** @default null */
             maxTurns: number | null;
             model: string;
+            /** @default null */
+            parentRunId: string | null;
             /** @default [] */
             pieces: {
                 /** Format: date-time */
@@ -359,7 +361,16 @@ export interface components {
             } | {
                 commentId?: number;
                 deliveryId: string;
+                followUp?: {
+                    headSha?: string;
+                    /** @enum {string} */
+                    kind: "comment" | "review" | "ci" | "issue";
+                    /** Format: uuid */
+                    parentSessionId: string | null;
+                    reviewId?: number;
+                };
                 issue: number;
+                pullRequest?: number;
                 repo: string;
                 sender: string;
                 /** @enum {string} */
@@ -471,6 +482,18 @@ export interface components {
             runId: string | null;
         } | null;
         Worker: {
+            /**
+             * @default {
+             *       "enabled": true,
+             *       "maxPerDay": 2
+             *     }
+             */
+            ciFixes: {
+                /** @default true */
+                enabled: boolean;
+                /** @default 2 */
+                maxPerDay: number;
+            };
             /** Format: date-time */
             createdAt: string;
             /** @default true */
@@ -551,6 +574,12 @@ export interface components {
             status: "installed" | "suspended" | "not_installed" | "unknown" | "not_configured";
         };
         WorkerPatch: {
+            ciFixes?: {
+                /** @default true */
+                enabled: boolean;
+                /** @default 2 */
+                maxPerDay: number;
+            };
             enabled?: boolean;
             github?: {
                 /** @default [] */
@@ -592,6 +621,18 @@ export interface components {
             workdir?: string | null;
         };
         WorkerSpec: {
+            /**
+             * @default {
+             *       "enabled": true,
+             *       "maxPerDay": 2
+             *     }
+             */
+            ciFixes: {
+                /** @default true */
+                enabled: boolean;
+                /** @default 2 */
+                maxPerDay: number;
+            };
             /** @default true */
             enabled: boolean;
             github?: {

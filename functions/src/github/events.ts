@@ -142,11 +142,11 @@ export function planIssueEvent(payload: IssuesPayload, workers: Worker[]): Plan 
 
 /**
  * A `/nightshift run` comment on an issue: every worker bound to the repository gets a run, when the
- * comment's author is OWNER, MEMBER or COLLABORATOR. Comments on pull requests do not start runs.
+ * comment's author is OWNER, MEMBER or COLLABORATOR. Comments on pull requests are follow-ups (followups.ts).
  */
 export function planCommentEvent(payload: IssueCommentPayload, workers: Worker[]): Plan {
   const plan: Plan = { runs: [], ignored: [] };
-  const { action, issue, comment } = payload;
+  const { action, comment } = payload;
   if (action !== 'created') {
     plan.ignored.push({ reason: `issue_comment action "${action}" does not start runs` });
     return plan;
