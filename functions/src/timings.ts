@@ -69,3 +69,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
  * 25 MB and sends nothing larger, so a bigger body is not GitHub's (taken as MiB, the larger reading).
  */
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
+
+/** After a CI fix is queued for a pull request, further failing checks of it wait this long for another. */
+export const CI_FIX_COOLDOWN_MS = 15 * 60_000;
+/** The window of a worker's ciFixes.maxPerDay, per pull request. */
+export const CI_FIX_WINDOW_MS = 24 * 60 * 60_000;

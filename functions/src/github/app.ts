@@ -13,7 +13,7 @@ import { badRequest, HttpError, unauthorized } from '../core/errors.js';
 import { problem } from '../core/problem.js';
 import type { AppEnv } from '../core/request-context.js';
 import { createRun } from '../runs/service.js';
-import { DELIVERY_TTL_MS, MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
+import { CI_FIX_COOLDOWN_MS, CI_FIX_WINDOW_MS, DELIVERY_TTL_MS, MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
 import { createGithub, type GithubConfig } from './client.js';
 import {
   type Ignored,
@@ -28,12 +28,16 @@ import {
 } from './events.js';
 import { owePostRunSummary, postQueuedComment } from './feedback.js';
 import {
+  CheckSuitePayloadSchema,
+  type CiEvent,
   type FollowUpRequest,
   followUpOf,
   lastRunOnIssue,
   PullRequestReviewPayloadSchema,
+  planCiFix,
   planPullRequestComment,
   planReview,
+  WorkflowRunPayloadSchema,
 } from './followups.js';
 import {
   type InstallationEvent,
@@ -198,6 +202,25 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
         { reason: 'a review comment is followed up with its review (the pull_request_review event)' },
       ]);
     }
+    if (event === 'check_suite' || event === 'workflow_run') {
+      const ci = ciEventOf(event, json);
+      const workers = await workersBoundTo(deps, ci.repo);
+      if (workers.length === 0) return noWorker(c, deliveryId, event, ci.repo);
+      const planned = await planCiFix(deps, github, ci, workers, {
+        cooldownMs: CI_FIX_COOLDOWN_MS,
+        windowMs: CI_FIX_WINDOW_MS,
+      });
+      return handle(c, {
+        deliveryId,
+        event,
+        action: ci.action,
+        repo: ci.repo,
+        number: ci.pullRequests[0] ?? 0,
+        installationId: ci.installationId,
+        ignored: planned.ignored,
+        jobs: planned.requests.map((request) => followUpJob(request, ci.repo, deliveryId)),
+      });
+    }
     if (event !== 'issues' && event !== 'issue_comment' && event !== 'pull_request_review') {
       return ignore(c, deliveryId, event, [{ reason: `event "${event}" does not start runs` }]);
     }
@@ -270,6 +293,29 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
       })),
     });
   });
+
+  function ciEventOf(event: 'check_suite' | 'workflow_run', json: unknown): CiEvent {
+    if (event === 'check_suite') {
+      const p = parsePayload(CheckSuitePayloadSchema, json, event);
+      return {
+        action: p.action,
+        conclusion: p.check_suite.conclusion ?? null,
+        headSha: p.check_suite.head_sha,
+        pullRequests: p.check_suite.pull_requests.map((pr) => pr.number),
+        repo: p.repository.full_name,
+        installationId: p.installation?.id,
+      };
+    }
+    const p = parsePayload(WorkflowRunPayloadSchema, json, event);
+    return {
+      action: p.action,
+      conclusion: p.workflow_run.conclusion ?? null,
+      headSha: p.workflow_run.head_sha,
+      pullRequests: p.workflow_run.pull_requests.map((pr) => pr.number),
+      repo: p.repository.full_name,
+      installationId: p.installation?.id,
+    };
+  }
 
   function noWorker(c: Context, deliveryId: string, event: string, repo: string): Response {
     return ignore(c, deliveryId, event, [{ reason: `no enabled worker is bound to ${repo}` }], repo);
