@@ -1,5 +1,5 @@
 // Follow-ups on the VM: a follow-up run continues its pull request's branch from the remote and resumes its parent's Claude session (forked), or starts afresh when the session is gone.
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Run, type RunEvent, TERMINAL_STATUSES, type Trigger } from '@nightshift/shared';
 import { describeEmulators } from '@nightshift/shared/testing';
@@ -103,6 +103,8 @@ describeEmulators('Follow-ups: the checkout and the session', () => {
     await t.publish('run.start', parent.id);
     const parentDone = await t.waitStatus(parent.id, TERMINAL_STATUSES);
     expect(parentDone.pushedBranch).toBe(branch);
+    // As on another VM: no workspace (a fresh clone) and no such session.
+    await rm(join(t.home, 'workspaces', 'fu2'), { recursive: true, force: true });
     const gone = '0b7c2f9e-7a51-4f3c-9a55-3f2d1c0b9a88';
     const follow = await t.createRun('fu2', {
       workBranch: branch,
