@@ -71,6 +71,26 @@ export function workerArgs(
   return args;
 }
 
+/** The parent's Claude session a follow-up's first piece resumes, or null (not a follow-up, or none known). */
+export function parentSessionOf(run: Pick<Run, 'trigger' | 'pieces' | 'sessionId'>): string | null {
+  if (run.pieces.length > 0 || run.sessionId === null || run.trigger.type !== 'github') return null;
+  return run.trigger.followUp?.parentSessionId ?? null;
+}
+
+/**
+ * A follow-up's first piece: the parent's conversation goes on (`--resume <parent>`), forked under the run's
+ * own session id (`--fork-session --session-id`), so the run's later pieces resume the run's own session.
+ */
+export function followUpArgs(
+  run: Pick<Run, 'prompt' | 'model' | 'maxTurns' | 'maxBudgetUsd' | 'sessionId'>,
+  parentSessionId: string,
+): string[] {
+  const args = workerArgs(run, 'fresh');
+  const at = args.indexOf('--session-id');
+  if (at >= 0) args.splice(at, 0, '--resume', parentSessionId, '--fork-session');
+  return args;
+}
+
 /**
  * launch.json: the worker's command, and for a resumed piece what the runner starts instead when the
  * session is not there (`No conversation found with session ID`): the run's prompt under the same id.
@@ -155,6 +175,7 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
         held.run.workBranch,
         held.runId,
         deps.gitAuth,
+        { followUp: held.run.trigger.type === 'github' && held.run.trigger.followUp !== undefined },
       );
       held.inWorkspace(prepared.dir, prepared.startCommit);
       for (const note of prepared.notes) await store.note(held.runId, note).catch(() => {});
@@ -167,19 +188,39 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
     const workspace = held.workspace ?? '';
     await mkdir(held.dir, { recursive: true });
     const startedAt = clock.now();
+    const parentSession = parentSessionOf(held.run);
+    if (parentSession !== null)
+      await store
+        .note(
+          held.runId,
+          `follow-up of run ${held.run.parentRunId ?? 'unknown'}: resuming its Claude session ${parentSession} in ${workspace} (as session ${held.run.sessionId}); if the workspace no longer holds it, the run starts afresh with its prompt`,
+        )
+        .catch(() => {});
+    else if (mode === 'fresh' && held.run.parentRunId !== null)
+      await store
+        .note(
+          held.runId,
+          `follow-up of run ${held.run.parentRunId}: no Claude session of it to resume; a new session`,
+        )
+        .catch(() => {});
     const spec: PieceLaunchSpec = {
       command: launcher.workerCommand,
-      args: workerArgs(held.run, mode),
+      args: parentSession !== null ? followUpArgs(held.run, parentSession) : workerArgs(held.run, mode),
       cwd: workspace,
       env: { ...launcher.workerEnv, NIGHTSHIFT_RUN_ID: held.runId, NIGHTSHIFT_RUN_DIR: held.dir },
       startedAt: startedAt.toISOString(),
       fresh:
-        mode === 'resume'
+        parentSession !== null
           ? {
               args: workerArgs(held.run, 'fresh'),
-              reason: `Claude session ${held.run.sessionId} was not found in ${workspace}; this piece starts afresh with the run's prompt under the same id`,
+              reason: `the parent run's Claude session ${parentSession} was not found in ${workspace}; this follow-up starts afresh with its prompt`,
             }
-          : null,
+          : mode === 'resume'
+            ? {
+                args: workerArgs(held.run, 'fresh'),
+                reason: `Claude session ${held.run.sessionId} was not found in ${workspace}; this piece starts afresh with the run's prompt under the same id`,
+              }
+            : null,
     };
     await writeJsonAtomic(join(held.dir, RUN_FILES.launch), spec);
     // The runner reads it as the worker user on the VM, through the run directory's shared group.

@@ -169,6 +169,7 @@ export async function prepareWorkspace(
   workBranch: string | null,
   runId: string | null,
   auth: GitAuth,
+  options: { followUp?: boolean } = {},
 ): Promise<Prepared> {
   const notes: string[] = [];
   const dir = workspaceDirOf(home, workerId, checkout);
@@ -201,10 +202,50 @@ export async function prepareWorkspace(
       notes.push(`workspace not fast-forwarded to origin/${repo.branch}: ${(error as Error).message}`);
     }
   }
-  // -B: a work branch left from an earlier attempt of the same run is reset, not an error.
-  if (workBranch !== null) await git(dir, ['checkout', '-B', workBranch, '--']);
+  if (workBranch !== null && options.followUp === true) {
+    notes.push(await checkOutFollowUp(dir, workBranch));
+  } else if (workBranch !== null) {
+    // -B: a work branch left from an earlier attempt of the same run is reset, not an error.
+    await git(dir, ['checkout', '-B', workBranch, '--']);
+  }
   await markRun(dir, runId);
   return { dir, startCommit: await headCommitOf(dir), notes };
+}
+
+/**
+ * A follow-up continues its parent's branch as the remote has it (the pull request's head, with commits a
+ * person may have pushed there), never the worker's branch: the local branch is fast-forwarded to it, or
+ * made from it. A branch the remote lacks (the parent did not push) goes on as the workspace has it.
+ */
+async function checkOutFollowUp(dir: string, branch: string): Promise<string> {
+  const remote = `refs/remotes/origin/${branch}`;
+  const onRemote = await git(dir, ['rev-parse', '--verify', '--quiet', remote]).then(
+    () => true,
+    () => false,
+  );
+  const local = await branchExists(dir, branch);
+  if (!onRemote && !local)
+    throw new Error(`the branch ${branch} to follow up is neither on the remote nor in the workspace`);
+  if (!onRemote) {
+    await git(dir, ['checkout', branch, '--']);
+    return `follow-up: ${branch} is not on the remote; continuing it as the workspace has it`;
+  }
+  if (!local) {
+    await git(dir, ['checkout', '-b', branch, remote, '--']);
+    return `follow-up: continuing ${branch} from the remote`;
+  }
+  await git(dir, ['checkout', branch, '--']);
+  try {
+    await git(dir, ['merge', '--ff-only', remote]);
+    return `follow-up: continuing ${branch}, fast-forwarded to the remote`;
+  } catch (error) {
+    // Local commits the remote does not have and the remote's own: the worker's push would be refused, so
+    // the remote's side wins and the local one stays reachable on a kept branch.
+    const kept = `nightshift/kept/${branch.replace(/^nightshift\//, '')}-${Date.now().toString(36)}`;
+    await git(dir, ['branch', kept, branch]);
+    await git(dir, ['reset', '--hard', '--quiet', remote]);
+    return `follow-up: ${branch} had diverged from the remote (${(error as Error).message}); the workspace's side is kept on ${kept}, the run continues the remote's`;
+  }
 }
 
 /** The file in a checkout's git directory naming the last run prepared there (never seen by `git status`). */

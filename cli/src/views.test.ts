@@ -48,6 +48,7 @@ function run(fields: Partial<Run> & Pick<Run, 'id' | 'status'>): Run {
     waitReason: null,
     waits: 0,
     pieces: [],
+    parentRunId: null,
     ...fields,
   };
 }
@@ -98,6 +99,7 @@ const WORKER: Worker = {
   onUsageLimit: 'wait',
   onInterrupt: 'resume',
   maxWaits: 3,
+  ciFixes: { enabled: true, maxPerDay: 2 },
   enabled: true,
   createdAt: '2026-11-20T08:00:00.000Z',
   updatedAt: '2026-11-28T21:15:00.000Z',

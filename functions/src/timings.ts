@@ -109,3 +109,8 @@ export const NOTIFY_CLAIM_EXPIRY_MS = 2 * 60_000;
 
 /** How much of a receiver's answer is read (for the error recorded on the sink). */
 export const NOTIFY_MAX_ANSWER_BYTES = 4_096;
+
+/** After a CI fix is queued for a pull request, further failing checks of it wait this long for another. */
+export const CI_FIX_COOLDOWN_MS = 15 * 60_000;
+/** The window of a worker's ciFixes.maxPerDay, per pull request. */
+export const CI_FIX_WINDOW_MS = 24 * 60 * 60_000;

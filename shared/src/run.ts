@@ -16,6 +16,20 @@ import {
   WorkspacePathSchema,
 } from './worker.js';
 
+/**
+ * What a follow-up run continues: `comment` (a `/nightshift run` on a pull request), `review` (a review
+ * asking for changes, or with comments), `ci` (failing checks), `issue` (a `/nightshift run` on an issue
+ * that had a run). `parentSessionId` is the parent run's Claude session, resumed when the workspace holds it.
+ */
+export const FollowUpSchema = z.object({
+  kind: z.enum(['comment', 'review', 'ci', 'issue']),
+  parentSessionId: z.uuid().nullable(),
+  /** The review (for `review`) or the head commit (for `ci`) it answers. */
+  reviewId: z.number().int().optional(),
+  headSha: z.string().optional(),
+});
+export type FollowUp = z.infer<typeof FollowUpSchema>;
+
 /** Who or what asked for the run. */
 export const TriggerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('api'), idempotencyKey: z.string().max(255).optional() }),
@@ -32,6 +46,10 @@ export const TriggerSchema = z.discriminatedUnion('type', [
     deliveryId: z.string(),
     /** Set when a `/nightshift run` comment started the run. */
     commentId: z.number().int().optional(),
+    /** The pull request a follow-up continues: its summary is posted there. */
+    pullRequest: z.number().int().positive().optional(),
+    /** Set on a follow-up run: it continues its parent's branch (and, when found, its Claude session). */
+    followUp: FollowUpSchema.optional(),
   }),
 ]);
 export type Trigger = z.infer<typeof TriggerSchema>;
@@ -181,6 +199,7 @@ export const RunSchema = z.object({
   waits: z.number().int().min(0).default(0),
   /** The pieces that ended, oldest first. */
   pieces: z.array(PieceSchema).default([]),
+  parentRunId: z.string().nullable().default(null),
 });
 export type Run = z.infer<typeof RunSchema>;
 

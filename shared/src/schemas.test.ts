@@ -34,6 +34,7 @@ describe('WorkerSpecSchema', () => {
       onUsageLimit: 'wait',
       onInterrupt: 'resume',
       maxWaits: 3,
+      ciFixes: { enabled: true, maxPerDay: 2 },
     });
   });
 
@@ -54,6 +55,7 @@ describe('WorkerSpecSchema', () => {
       onUsageLimit: 'fail',
       onInterrupt: 'lost',
       maxWaits: 5,
+      ciFixes: { enabled: false, maxPerDay: 0 },
     };
     expect(WorkerSpecSchema.parse(full)).toEqual(full);
   });
@@ -95,6 +97,12 @@ describe('WorkerSpecSchema', () => {
     ['a bad onUsageLimit', { id: 'a', workdir: '/x', onUsageLimit: 'retry' }, 'onUsageLimit', 'wait'],
     ['a bad onInterrupt', { id: 'a', workdir: '/x', onInterrupt: 'restart' }, 'onInterrupt', 'resume'],
     ['too many maxWaits', { id: 'a', workdir: '/x', maxWaits: 21 }, 'maxWaits', '20'],
+    [
+      'too many ciFixes',
+      { id: 'a', workdir: '/x', ciFixes: { enabled: true, maxPerDay: 21 } },
+      'ciFixes.maxPerDay',
+      '20',
+    ],
     [
       'a bad GitHub repo',
       { id: 'a', workdir: '/x', github: { repo: 'just-a-name' } },

@@ -114,6 +114,19 @@ export const ScheduleSchema = z.strictObject({
 });
 export type Schedule = z.infer<typeof ScheduleSchema>;
 
+export const MAX_CI_FIXES_PER_DAY = 20;
+
+/**
+ * CI fixes: when checks fail on the head commit of a pull request the worker opened, a follow-up run gets
+ * the failures; at most `maxPerDay` of them per pull request in any 24 hours.
+ */
+export const CiFixesSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  maxPerDay: z.number().int().min(0).max(MAX_CI_FIXES_PER_DAY).default(2),
+});
+export type CiFixes = z.infer<typeof CiFixesSchema>;
+export const DEFAULT_CI_FIXES: CiFixes = { enabled: true, maxPerDay: 2 };
+
 export const GitHubBindingSchema = z.strictObject({
   repo: GitHubRepoSchema,
   /** Adding this label to an issue queues a run. */
@@ -160,6 +173,8 @@ const workerFields = {
   onInterrupt: OnInterruptSchema.default('resume'),
   /** Pauses (usage-limit waits and resumed interruptions) one run may take; the next one fails it. */
   maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).default(DEFAULT_MAX_WAITS),
+  /** Follow-up runs that fix a red build of a pull request the worker opened. */
+  ciFixes: CiFixesSchema.default(DEFAULT_CI_FIXES),
 };
 
 function exactlyOneSource(w: { repo?: unknown; workdir?: unknown }, ctx: z.RefinementCtx): void {
@@ -218,6 +233,7 @@ export const WorkerPatchSchema = z.strictObject({
   onUsageLimit: OnUsageLimitSchema.optional(),
   onInterrupt: OnInterruptSchema.optional(),
   maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).optional(),
+  ciFixes: CiFixesSchema.optional(),
 });
 export type WorkerPatch = z.infer<typeof WorkerPatchSchema>;
 

@@ -53,15 +53,25 @@ const newSession = flag('--session-id');
 const resumeSession = flag('--resume');
 const resumed = resumeSession !== undefined;
 if (dir) appendFileSync(join(dir, `${runId}.argvs`), `${JSON.stringify(args)}\n`);
-const sessionId = resumeSession ?? newSession ?? `fake-${process.pid}`;
+// `--resume <id> --fork-session --session-id <new>`: the conversation of <id> goes on under <new> (a
+// follow-up resuming its parent's session); the real CLI refuses --session-id with --resume otherwise.
+const fork = args.includes('--fork-session');
+if (resumed && newSession !== undefined && !fork) {
+  process.stderr.write(
+    'Error: --session-id can only be used with --continue or --resume if --fork-session is also specified.\n',
+  );
+  process.exit(1);
+}
+const sessionId =
+  fork && newSession !== undefined ? newSession : (resumeSession ?? newSession ?? `fake-${process.pid}`);
 // Kept per HOME like the CLI's own (~/.claude/projects), unless a test gives its folder.
 const sessionsDir = dir
   ? join(dir, 'sessions')
   : join(process.env.HOME ?? '/tmp', '.fake-claude', 'sessions');
 const sessionFile = join(sessionsDir, sessionId);
 const emit = (m) => process.stdout.write(`${JSON.stringify(m)}\n`);
-if (resumed && !existsSync(sessionFile)) {
-  process.stderr.write(`No conversation found with session ID: ${sessionId}\n`);
+if (resumed && !existsSync(join(sessionsDir, resumeSession))) {
+  process.stderr.write(`No conversation found with session ID: ${resumeSession}\n`);
   emit({
     type: 'result',
     subtype: 'error_during_execution',
@@ -72,7 +82,7 @@ if (resumed && !existsSync(sessionFile)) {
     session_id: sessionId,
     total_cost_usd: 0,
     usage: { input_tokens: 0, output_tokens: 0 },
-    errors: [`No conversation found with session ID: ${sessionId}`],
+    errors: [`No conversation found with session ID: ${resumeSession}`],
   });
   process.exit(1);
 }

@@ -434,6 +434,8 @@ export interface components {
             /** @default null */
             maxTurns: number | null;
             model: string;
+            /** @default null */
+            parentRunId: string | null;
             /** @default [] */
             pieces: {
                 /** Format: date-time */
@@ -494,7 +496,16 @@ export interface components {
             } | {
                 commentId?: number;
                 deliveryId: string;
+                followUp?: {
+                    headSha?: string;
+                    /** @enum {string} */
+                    kind: "comment" | "review" | "ci" | "issue";
+                    /** Format: uuid */
+                    parentSessionId: string | null;
+                    reviewId?: number;
+                };
                 issue: number;
+                pullRequest?: number;
                 repo: string;
                 sender: string;
                 /** @enum {string} */
@@ -606,6 +617,18 @@ export interface components {
             runId: string | null;
         } | null;
         Worker: {
+            /**
+             * @default {
+             *       "enabled": true,
+             *       "maxPerDay": 2
+             *     }
+             */
+            ciFixes: {
+                /** @default true */
+                enabled: boolean;
+                /** @default 2 */
+                maxPerDay: number;
+            };
             /** Format: date-time */
             createdAt: string;
             /** @default true */
@@ -686,6 +709,12 @@ export interface components {
             status: "installed" | "suspended" | "not_installed" | "unknown" | "not_configured";
         };
         WorkerPatch: {
+            ciFixes?: {
+                /** @default true */
+                enabled: boolean;
+                /** @default 2 */
+                maxPerDay: number;
+            };
             enabled?: boolean;
             github?: {
                 /** @default [] */
@@ -727,6 +756,18 @@ export interface components {
             workdir?: string | null;
         };
         WorkerSpec: {
+            /**
+             * @default {
+             *       "enabled": true,
+             *       "maxPerDay": 2
+             *     }
+             */
+            ciFixes: {
+                /** @default true */
+                enabled: boolean;
+                /** @default 2 */
+                maxPerDay: number;
+            };
             /** @default true */
             enabled: boolean;
             github?: {

@@ -17,6 +17,7 @@ const current: Worker = {
   onUsageLimit: 'wait',
   onInterrupt: 'resume',
   maxWaits: 3,
+  ciFixes: { enabled: true, maxPerDay: 2 },
   enabled: true,
   createdAt: '2026-11-20T08:00:00.000Z',
   updatedAt: '2026-11-20T08:00:00.000Z',

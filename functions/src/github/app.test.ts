@@ -157,15 +157,24 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
     const comment = example('issue_comment', 'created');
     comment.comment.body = '/nightshift run';
     await deliver(app(), { event: 'issue_comment', payload: comment });
+    const fresh = example('issue_comment', 'created');
+    fresh.issue.number = 3;
+    fresh.comment.body = '/nightshift run';
+    await deliver(app(), { event: 'issue_comment', payload: fresh });
 
     const branches = Object.fromEntries((await runs()).map((r) => [r.id, r.workBranch]));
     expect(branches).toEqual({
       [LABELED_RUN]: 'nightshift/issue-1-blog-label-1',
       'gh-codertocat_hello-world-1-docs-label-1': 'nightshift/issue-1-docs-label-1',
       'gh-codertocat_hello-world-1-local-label-1': null,
-      [`gh-codertocat_hello-world-1-blog-c${comment.comment.id}`]: `nightshift/issue-1-blog-c${comment.comment.id}`,
-      [`gh-codertocat_hello-world-1-docs-c${comment.comment.id}`]: `nightshift/issue-1-docs-c${comment.comment.id}`,
+      // A comment on an issue that had a run continues that run's branch (Follow-ups).
+      [`gh-codertocat_hello-world-1-blog-c${comment.comment.id}`]: 'nightshift/issue-1-blog-label-1',
+      [`gh-codertocat_hello-world-1-docs-c${comment.comment.id}`]: 'nightshift/issue-1-docs-label-1',
       [`gh-codertocat_hello-world-1-local-c${comment.comment.id}`]: null,
+      // An issue without a run: its own branch, named after the comment.
+      [`gh-codertocat_hello-world-3-blog-c${fresh.comment.id}`]: `nightshift/issue-3-blog-c${fresh.comment.id}`,
+      [`gh-codertocat_hello-world-3-docs-c${fresh.comment.id}`]: `nightshift/issue-3-docs-c${fresh.comment.id}`,
+      [`gh-codertocat_hello-world-3-local-c${fresh.comment.id}`]: null,
     });
     for (const branch of Object.values(branches)) {
       if (branch !== null) expect(BranchSchema.parse(branch)).toBe(branch);

@@ -13,7 +13,7 @@ import { badRequest, HttpError, unauthorized } from '../core/errors.js';
 import { problem } from '../core/problem.js';
 import type { AppEnv } from '../core/request-context.js';
 import { createRun } from '../runs/service.js';
-import { DELIVERY_TTL_MS, MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
+import { CI_FIX_COOLDOWN_MS, CI_FIX_WINDOW_MS, DELIVERY_TTL_MS, MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
 import { createGithub, type GithubConfig } from './client.js';
 import {
   type Ignored,
@@ -28,12 +28,24 @@ import {
 } from './events.js';
 import { owePostRunSummary, postQueuedComment } from './feedback.js';
 import {
+  CheckSuitePayloadSchema,
+  type CiEvent,
+  type FollowUpRequest,
+  followUpOf,
+  lastRunOnIssue,
+  PullRequestReviewPayloadSchema,
+  planCiFix,
+  planPullRequestComment,
+  planReview,
+  WorkflowRunPayloadSchema,
+} from './followups.js';
+import {
   type InstallationEvent,
   InstallationPayloadSchema,
   InstallationRepositoriesPayloadSchema,
   recordInstallationEvent,
 } from './installations.js';
-import { buildIssuePrompt } from './prompt.js';
+import { buildFollowUpPrompt, buildIssuePrompt } from './prompt.js';
 import { commentRunId, issueRunStem, issueWorkBranch, labelRunFor } from './run-ids.js';
 
 export interface GithubAppConfig extends GithubConfig {
@@ -66,6 +78,29 @@ interface QueuedRun {
   runId: string;
   workerId: string;
   created: boolean;
+}
+
+/** One run a delivery asks for, queued once the delivery is claimed. */
+interface Job {
+  workerId: string;
+  queue: () => Promise<QueuedRun>;
+}
+
+interface Handling {
+  deliveryId: string;
+  event: string;
+  action: string;
+  repo: string;
+  /** The issue or pull request the delivery is about. */
+  number: number;
+  installationId: number | undefined;
+  ignored: Ignored[];
+  jobs: Job[];
+}
+
+/** Where a run's comments go: its pull request when it follows one up, else its issue. */
+function summaryTargetOf(run: Run, fallback: number): number {
+  return run.trigger.type === 'github' ? (run.trigger.pullRequest ?? run.trigger.issue) : fallback;
 }
 
 /** Lists the enabled workers bound to a repository (case-insensitive); a corrupt worker is logged and left out. */
@@ -161,36 +196,154 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
           : { event, payload: parsePayload(InstallationRepositoriesPayloadSchema, json, event) };
       return installationAnswer(c, deliveryId, change);
     }
-    if (event !== 'issues' && event !== 'issue_comment') {
+    if (event === 'pull_request_review_comment') {
+      // Every review comment belongs to a review, whose pull_request_review event follows up with all of them.
+      return ignore(c, deliveryId, event, [
+        { reason: 'a review comment is followed up with its review (the pull_request_review event)' },
+      ]);
+    }
+    if (event === 'check_suite' || event === 'workflow_run') {
+      const ci = ciEventOf(event, json);
+      const workers = await workersBoundTo(deps, ci.repo);
+      if (workers.length === 0) return noWorker(c, deliveryId, event, ci.repo);
+      const planned = await planCiFix(deps, github, ci, workers, {
+        cooldownMs: CI_FIX_COOLDOWN_MS,
+        windowMs: CI_FIX_WINDOW_MS,
+      });
+      return handle(c, {
+        deliveryId,
+        event,
+        action: ci.action,
+        repo: ci.repo,
+        number: ci.pullRequests[0] ?? 0,
+        installationId: ci.installationId,
+        ignored: planned.ignored,
+        jobs: planned.requests.map((request) => followUpJob(request, ci.repo, deliveryId)),
+      });
+    }
+    if (event !== 'issues' && event !== 'issue_comment' && event !== 'pull_request_review') {
       return ignore(c, deliveryId, event, [{ reason: `event "${event}" does not start runs` }]);
+    }
+
+    if (event === 'pull_request_review') {
+      const review = parsePayload(PullRequestReviewPayloadSchema, json, event);
+      const repo = review.repository.full_name;
+      const workers = await workersBoundTo(deps, repo);
+      if (workers.length === 0) return noWorker(c, deliveryId, event, repo);
+      const planned = await planReview(deps, github, review, workers);
+      return handle(c, {
+        deliveryId,
+        event,
+        action: review.action,
+        repo,
+        number: review.pull_request.number,
+        installationId: review.installation?.id,
+        ignored: planned.ignored,
+        jobs: planned.requests.map((request) => followUpJob(request, repo, deliveryId)),
+      });
     }
 
     const issuesPayload = event === 'issues' ? parsePayload(IssuesPayloadSchema, json, event) : null;
     const payload = issuesPayload ?? parsePayload(IssueCommentPayloadSchema, json, event);
     const repo = payload.repository.full_name;
     const workers = await workersBoundTo(deps, repo);
-    if (workers.length === 0) {
-      return ignore(c, deliveryId, event, [{ reason: `no enabled worker is bound to ${repo}` }], repo);
+    if (workers.length === 0) return noWorker(c, deliveryId, event, repo);
+    const onPullRequest =
+      issuesPayload === null &&
+      payload.issue.pull_request !== undefined &&
+      payload.issue.pull_request !== null;
+    if (onPullRequest) {
+      const comment = payload as IssueCommentPayload;
+      if (comment.action !== 'created') {
+        return ignore(
+          c,
+          deliveryId,
+          event,
+          [{ reason: `issue_comment action "${comment.action}" does not start runs` }],
+          repo,
+        );
+      }
+      const planned = await planPullRequestComment(deps, github, comment, workers);
+      return handle(c, {
+        deliveryId,
+        event,
+        action: comment.action,
+        repo,
+        number: comment.issue.number,
+        installationId: comment.installation?.id,
+        ignored: planned.ignored,
+        jobs: planned.requests.map((request) => followUpJob(request, repo, deliveryId)),
+      });
     }
     const plan: Plan =
       issuesPayload !== null
         ? planIssueEvent(issuesPayload, workers)
         : planCommentEvent(payload as IssueCommentPayload, workers);
-    if (plan.runs.length === 0) return ignore(c, deliveryId, event, plan.ignored, repo);
-    for (const entry of plan.ignored) {
+    return handle(c, {
+      deliveryId,
+      event,
+      action: payload.action,
+      repo,
+      number: payload.issue.number,
+      installationId: payload.installation?.id,
+      ignored: plan.ignored,
+      jobs: plan.runs.map((request) => ({
+        workerId: request.worker.id,
+        queue: () => queueRun(deps, request, payload, deliveryId),
+      })),
+    });
+  });
+
+  function ciEventOf(event: 'check_suite' | 'workflow_run', json: unknown): CiEvent {
+    if (event === 'check_suite') {
+      const p = parsePayload(CheckSuitePayloadSchema, json, event);
+      return {
+        action: p.action,
+        conclusion: p.check_suite.conclusion ?? null,
+        headSha: p.check_suite.head_sha,
+        pullRequests: p.check_suite.pull_requests.map((pr) => pr.number),
+        repo: p.repository.full_name,
+        installationId: p.installation?.id,
+      };
+    }
+    const p = parsePayload(WorkflowRunPayloadSchema, json, event);
+    return {
+      action: p.action,
+      conclusion: p.workflow_run.conclusion ?? null,
+      headSha: p.workflow_run.head_sha,
+      pullRequests: p.workflow_run.pull_requests.map((pr) => pr.number),
+      repo: p.repository.full_name,
+      installationId: p.installation?.id,
+    };
+  }
+
+  function noWorker(c: Context, deliveryId: string, event: string, repo: string): Response {
+    return ignore(c, deliveryId, event, [{ reason: `no enabled worker is bound to ${repo}` }], repo);
+  }
+
+  function followUpJob(request: FollowUpRequest, repo: string, deliveryId: string): Job {
+    return { workerId: request.worker.id, queue: () => queueFollowUp(deps, request, repo, deliveryId) };
+  }
+
+  /**
+   * The delivery's runs, once: the first delivery of an id claims it; a later one answers duplicate and
+   * queues nothing. Then the queued comment and the owed summary of each new run, on its issue or pull request.
+   */
+  async function handle(c: Context, d: Handling): Promise<Response> {
+    const { deliveryId, event, repo } = d;
+    if (d.jobs.length === 0) return ignore(c, deliveryId, event, d.ignored, repo);
+    for (const entry of d.ignored) {
       deps.log.info('GitHub event ignored for a worker', { deliveryId, event, repo, ...entry });
     }
-
-    // Redeliveries: the first delivery of an id claims it; a later one answers duplicate and queues nothing.
     const now = deps.now();
     const deliveryRef = deps.cols.githubDeliveries.doc(deliveryId);
     try {
       await deliveryRef.create({
         deliveryId,
         event,
-        action: payload.action,
+        action: d.action,
         repo,
-        issue: payload.issue.number,
+        issue: d.number,
         receivedAt: now.toISOString(),
         expiresAt: new Date(now.getTime() + DELIVERY_TTL_MS),
         runIds: [],
@@ -205,20 +358,16 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
     const queued: QueuedRun[] = [];
     const failed: Array<{ workerId: string; runId?: string; error: string }> = [];
     try {
-      for (const request of plan.runs) {
+      for (const job of d.jobs) {
         try {
-          queued.push(await queueRun(deps, request, payload, deliveryId));
+          queued.push(await job.queue());
         } catch (error) {
           if (!(error instanceof HttpError)) throw error;
           // A run that could not be published exists as failed, with the reason; a disabled worker is told.
-          failed.push({
-            workerId: request.worker.id,
-            runId: error.fields.runId as string,
-            error: error.message,
-          });
+          failed.push({ workerId: job.workerId, runId: error.fields.runId as string, error: error.message });
           deps.log.error('could not queue a run for a GitHub event', {
             deliveryId,
-            workerId: request.worker.id,
+            workerId: job.workerId,
             error: error.message,
           });
         }
@@ -231,18 +380,23 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
     await deliveryRef.update({ runIds: queued.map((q) => q.runId), handledAt: deps.now().toISOString() });
 
     if (github) {
-      const installationId = payload.installation?.id;
+      const installationId = d.installationId;
       for (const q of queued.filter((q) => q.created)) {
         const run = (await deps.cols.runs.doc(q.runId).get()).data();
         if (!run) continue;
-        await postQueuedComment(github, deps.log, { repo, issue: payload.issue.number, installationId }, run);
+        await postQueuedComment(
+          github,
+          deps.log,
+          { repo, issue: summaryTargetOf(run, d.number), installationId },
+          run,
+        );
         await owePostRunSummary(deps, run.id, installationId).catch((error: Error) =>
           deps.log.error('could not record the owed run summary', { runId: run.id, error: error.message }),
         );
       }
     }
-    return c.json({ deliveryId, event, queued, failed, ignored: plan.ignored }, 202);
-  });
+    return c.json({ deliveryId, event, queued, failed, ignored: d.ignored }, 202);
+  }
 
   async function installationAnswer(
     c: Context,
@@ -313,6 +467,31 @@ async function queueRun(
     if (target.active) return { runId: target.active.id, workerId, created: false };
     runId = target.runId;
   }
+  // A `/nightshift run` on an issue that already had a run of this worker continues that run's branch.
+  const parent =
+    request.kind === 'comment' && request.worker.repo
+      ? await lastRunOnIssue(deps, repo, issue, workerId, runId)
+      : null;
+  if (parent?.workBranch && request.comment) {
+    const parentTrigger = parent.trigger.type === 'github' ? parent.trigger : null;
+    return queueFollowUp(
+      deps,
+      {
+        worker: request.worker,
+        parent,
+        kind: 'issue',
+        sender: request.sender,
+        suffix: `c${request.comment.id}`,
+        number: issue,
+        ...(parentTrigger?.pullRequest !== undefined ? { pullRequest: parentTrigger.pullRequest } : {}),
+        commentId: request.comment.id,
+        text: { instructions: request.comment.extra },
+      },
+      repo,
+      deliveryId,
+      { issueOf: issue, title: payload.issue.title, body: payload.issue.body },
+    );
+  }
   const trigger: Trigger = {
     type: 'github',
     repo,
@@ -337,6 +516,64 @@ async function queueRun(
     promptSuffix,
     runId,
     ...(workBranch ? { workBranch } : {}),
+  });
+  return { runId: run.id, workerId, created };
+}
+
+/**
+ * Queues a follow-up: a run of the parent's worker on the parent's branch (the pull request's head), with
+ * the parent's id, its Claude session to resume, and the texts that asked for it in the prompt. The run id
+ * is derived from the comment, review or commit, so a redelivery or a second event of it queues nothing new.
+ */
+async function queueFollowUp(
+  deps: Deps,
+  request: FollowUpRequest,
+  repo: string,
+  deliveryId: string,
+  issueText?: { issueOf: number; title: string; body: string | null | undefined },
+): Promise<QueuedRun> {
+  const workerId = request.worker.id;
+  const branch = request.parent.workBranch;
+  if (branch === null) throw new Error(`run ${request.parent.id} has no branch to follow up`);
+  const runId = `${issueRunStem(repo, request.number, workerId)}-${request.suffix}`;
+  const parentTrigger = request.parent.trigger.type === 'github' ? request.parent.trigger : null;
+  const trigger: Trigger = {
+    type: 'github',
+    repo,
+    // The issue of the whole line of runs, so a later `/nightshift run` on it finds this one.
+    issue: parentTrigger?.issue ?? request.number,
+    sender: request.sender,
+    deliveryId,
+    ...(request.commentId !== undefined ? { commentId: request.commentId } : {}),
+    ...(request.pullRequest !== undefined ? { pullRequest: request.pullRequest } : {}),
+    followUp: followUpOf(request),
+  };
+  const { text } = request;
+  let promptSuffix = buildFollowUpPrompt({
+    repo,
+    target:
+      request.pullRequest !== undefined
+        ? { kind: 'pull request', number: request.pullRequest }
+        : { kind: 'issue', number: request.number },
+    branch,
+    ...(text.instructions !== undefined
+      ? { instructions: { author: request.sender, text: text.instructions } }
+      : {}),
+    ...(text.review ? { review: { author: request.sender, ...text.review } } : {}),
+    ...(text.ci ? { ci: text.ci } : {}),
+  });
+  // Started afresh (no session to resume), the worker still needs the task itself.
+  if (issueText)
+    promptSuffix =
+      buildIssuePrompt({ repo, number: issueText.issueOf, title: issueText.title, body: issueText.body }) +
+      promptSuffix;
+  const { run, created } = await createRun(deps, {
+    workerId,
+    trigger,
+    promptSuffix,
+    runId,
+    workBranch: branch,
+    parentRunId: request.parent.id,
   });
   return { runId: run.id, workerId, created };
 }

@@ -47,7 +47,7 @@ export type IssueCommentPayload = z.infer<typeof IssueCommentPayloadSchema>;
 
 /** Who may start a run with a comment: people with write access or membership, as GitHub reports them. */
 export const TRUSTED_ASSOCIATIONS = ['OWNER', 'MEMBER', 'COLLABORATOR'] as const;
-const isTrustedAssociation = (association: string | undefined) =>
+export const isTrustedAssociation = (association: string | undefined) =>
   (TRUSTED_ASSOCIATIONS as readonly string[]).includes(association ?? '');
 
 /**
@@ -142,11 +142,11 @@ export function planIssueEvent(payload: IssuesPayload, workers: Worker[]): Plan 
 
 /**
  * A `/nightshift run` comment on an issue: every worker bound to the repository gets a run, when the
- * comment's author is OWNER, MEMBER or COLLABORATOR. Comments on pull requests do not start runs.
+ * comment's author is OWNER, MEMBER or COLLABORATOR. Comments on pull requests are follow-ups (followups.ts).
  */
 export function planCommentEvent(payload: IssueCommentPayload, workers: Worker[]): Plan {
   const plan: Plan = { runs: [], ignored: [] };
-  const { action, issue, comment } = payload;
+  const { action, comment } = payload;
   if (action !== 'created') {
     plan.ignored.push({ reason: `issue_comment action "${action}" does not start runs` });
     return plan;
@@ -154,10 +154,6 @@ export function planCommentEvent(payload: IssueCommentPayload, workers: Worker[]
   const command = parseRunComment(comment.body ?? '');
   if (!command) {
     plan.ignored.push({ reason: 'the comment is not a /nightshift run command' });
-    return plan;
-  }
-  if (issue.pull_request !== undefined && issue.pull_request !== null) {
-    plan.ignored.push({ reason: 'comments on pull requests do not start runs' });
     return plan;
   }
   if (!isTrustedAssociation(comment.author_association)) {

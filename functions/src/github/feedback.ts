@@ -176,6 +176,24 @@ export async function deliveredBy(
   const base = repo?.branch;
   if (run.pushedBranch !== null) {
     if (base === undefined || run.pushedBranch === base) return { kind: 'branch', branch: run.pushedBranch };
+    // A follow-up pushed to its pull request's branch: that pull request is updated, none is opened.
+    if (run.trigger.pullRequest !== undefined) {
+      try {
+        const { data } = await octokit.rest.pulls.get({
+          ...splitRepo(run.trigger.repo),
+          pull_number: run.trigger.pullRequest,
+          request: timeout(),
+        });
+        return { kind: 'pull_request', url: data.html_url, number: data.number, existing: true };
+      } catch (error) {
+        log.error('could not read the pull request the run followed up', {
+          runId: run.id,
+          pullRequest: run.trigger.pullRequest,
+          ...describeError(error),
+        });
+        return { kind: 'branch', branch: run.pushedBranch };
+      }
+    }
     try {
       return await openPullRequest(octokit, run, run.pushedBranch, base);
     } catch (error) {
@@ -215,7 +233,8 @@ export async function postRunSummary(
   const githubRun = { ...run, trigger };
   const octokit = await github.forRepo(trigger.repo, { installationId });
   const delivered = await deliveredBy(octokit, deps.log, githubRun);
-  await comment(octokit, trigger.repo, trigger.issue, runSummaryBody(run, delivered));
+  // A follow-up of a pull request answers there, where it was asked for.
+  await comment(octokit, trigger.repo, trigger.pullRequest ?? trigger.issue, runSummaryBody(run, delivered));
 }
 
 /**

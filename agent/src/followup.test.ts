@@ -1,0 +1,138 @@
+// Follow-ups on the VM: a follow-up run continues its pull request's branch from the remote and resumes its parent's Claude session (forked), or starts afresh when the session is gone.
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Run, type RunEvent, TERMINAL_STATUSES, type Trigger } from '@nightshift/shared';
+import { describeEmulators } from '@nightshift/shared/testing';
+import { beforeAll, expect, it } from 'vitest';
+import { type AgentTest, git, setupAgentTest } from './testing/harness.js';
+
+describeEmulators('Follow-ups: the checkout and the session', () => {
+  let t: AgentTest;
+  beforeAll(async () => {
+    t = await setupAgentTest();
+    await t.startAgent();
+  });
+
+  const argvs = async (runId: string): Promise<string[][]> =>
+    (await readFile(join(t.fakeDir, `${runId}.argvs`), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as string[]);
+  const notes = async (runId: string): Promise<string[]> =>
+    (await t.env.cols.runEvents(runId).orderBy('at').get()).docs
+      .map((d) => d.data())
+      .flatMap((e: RunEvent) => (e.type === 'note' ? [e.message] : []));
+  const followUpTrigger = (_parent: Run, parentSessionId: string | null): Trigger => ({
+    type: 'github',
+    repo: 'acme/site',
+    issue: 9,
+    sender: 'octocat',
+    deliveryId: 'd-1',
+    pullRequest: 12,
+    followUp: { kind: 'review', parentSessionId, reviewId: 5 },
+  });
+
+  it("continues the pull request's branch as the remote has it, on top of the parent's commits, and resumes the parent's session", async () => {
+    const branch = 'nightshift/issue-9-fu-label-1';
+    const origin = await t.makeRepo('fu');
+    const seed = await git(origin, 'rev-parse', 'main');
+    await t.createWorker('fu', { repo: { url: origin, branch: 'main', push: true } });
+    const parent = await t.createRun('fu', { workBranch: branch });
+    await t.publish('run.start', parent.id);
+    const parentDone = await t.waitStatus(parent.id, TERMINAL_STATUSES);
+    expect(parentDone.status).toBe('succeeded');
+    expect(parentDone.pushedBranch).toBe(branch);
+    expect(parentDone.sessionId).not.toBeNull();
+
+    // A person pushes a commit of their own onto the pull request's branch meanwhile.
+    const person = join(t.root, 'person-fu');
+    await git(t.root, 'clone', '--quiet', '--branch', branch, origin, person);
+    await git(
+      person,
+      '-c',
+      'user.name=p',
+      '-c',
+      'user.email=p@x',
+      'commit',
+      '--allow-empty',
+      '-m',
+      'reviewer fix',
+    );
+    await git(person, 'push', '--quiet', 'origin', branch);
+    const personal = await git(person, 'rev-parse', 'HEAD');
+    // The workspace was left elsewhere: the follow-up must not start from the worker's branch.
+    const other = await t.createRun('fu');
+    await t.publish('run.start', other.id);
+    expect((await t.waitStatus(other.id, TERMINAL_STATUSES)).status).toBe('succeeded');
+
+    const follow = await t.createRun('fu', {
+      workBranch: branch,
+      parentRunId: parent.id,
+      trigger: followUpTrigger(parentDone, parentDone.sessionId),
+    });
+    await t.publish('run.start', follow.id);
+    const done = await t.waitStatus(follow.id, TERMINAL_STATUSES);
+    expect(done.status).toBe('succeeded');
+    expect(done.startCommit).toBe(personal);
+    expect(done.commits.length).toBeGreaterThan(0);
+    expect(done.pushedBranch).toBe(branch);
+    expect(await git(origin, 'rev-parse', `refs/heads/${branch}`)).toBe(done.commits.at(-1));
+    // The parent's commits and the person's are below the follow-up's.
+    for (const sha of [...parentDone.commits, personal])
+      await git(origin, 'merge-base', '--is-ancestor', sha, `refs/heads/${branch}`);
+    expect(await git(origin, 'rev-parse', 'main')).not.toBe(done.commits.at(-1));
+    expect(seed).not.toBe(done.startCommit);
+
+    const [argv, ...more] = await argvs(follow.id);
+    expect(more).toHaveLength(0);
+    const at = argv?.indexOf('--resume') ?? -1;
+    expect(argv?.[at + 1]).toBe(parentDone.sessionId);
+    expect(argv).toContain('--fork-session');
+    expect(argv?.[(argv?.indexOf('--session-id') ?? -2) + 1]).toBe(done.sessionId);
+    expect(done.sessionId).not.toBe(parentDone.sessionId);
+    const said = await notes(follow.id);
+    expect(said.some((n) => n.includes(`resuming its Claude session ${parentDone.sessionId}`))).toBe(true);
+    expect(said.some((n) => n.includes(`follow-up: continuing ${branch}`))).toBe(true);
+  });
+
+  it("starts afresh, and says so, when the workspace no longer holds the parent's session", async () => {
+    const branch = 'nightshift/issue-9-fu2-label-1';
+    const origin = await t.makeRepo('fu2');
+    await t.createWorker('fu2', { repo: { url: origin, branch: 'main', push: true } });
+    const parent = await t.createRun('fu2', { workBranch: branch });
+    await t.publish('run.start', parent.id);
+    const parentDone = await t.waitStatus(parent.id, TERMINAL_STATUSES);
+    expect(parentDone.pushedBranch).toBe(branch);
+    // As on another VM: no workspace (a fresh clone) and no such session.
+    await rm(join(t.home, 'workspaces', 'fu2'), { recursive: true, force: true });
+    const gone = '0b7c2f9e-7a51-4f3c-9a55-3f2d1c0b9a88';
+    const follow = await t.createRun('fu2', {
+      workBranch: branch,
+      parentRunId: parent.id,
+      trigger: followUpTrigger(parentDone, gone),
+    });
+    await t.publish('run.start', follow.id);
+    const done = await t.waitStatus(follow.id, TERMINAL_STATUSES);
+    expect(done.status).toBe('succeeded');
+    expect(done.startCommit).toBe(parentDone.commits.at(-1));
+    const [first, second] = await argvs(follow.id);
+    expect(first?.[(first?.indexOf('--resume') ?? -2) + 1]).toBe(gone);
+    expect(second).not.toContain('--resume');
+    expect(second?.[(second?.indexOf('--session-id') ?? -2) + 1]).toBe(done.sessionId);
+    expect((await notes(follow.id)).some((n) => n.includes(`session ${gone} was not found`))).toBe(true);
+  });
+
+  it('fails with the reason when the branch to follow up is nowhere', async () => {
+    await t.createWorker('fu3', { repo: { url: await t.makeRepo('fu3'), branch: 'main', push: true } });
+    const parent = await t.createRun('fu3');
+    const follow = await t.createRun('fu3', {
+      workBranch: 'nightshift/issue-9-fu3-label-1',
+      parentRunId: parent.id,
+      trigger: followUpTrigger(parent, null),
+    });
+    await t.publish('run.start', follow.id);
+    const done = await t.waitStatus(follow.id, TERMINAL_STATUSES);
+    expect(done.status).toBe('failed');
+    expect(done.error).toContain('neither on the remote nor in the workspace');
+  });
+});
