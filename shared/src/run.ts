@@ -4,14 +4,18 @@ import { AgentIdSchema, GitHubRepoSchema, IsoDateTimeSchema, RunIdSchema, SlugSc
 import { type RunStatus, RunStatusSchema } from './status.js';
 import { MAX_DURATION_MINUTES_LIMIT } from './timings.js';
 import {
+  AttributionSchema,
   BranchSchema,
   DEFAULT_MAX_WAITS,
+  DEFAULT_STALL_MINUTES,
   MAX_WAITS_LIMIT,
   ModelSchema,
   OnInterruptSchema,
+  OnStallSchema,
   OnUsageLimitSchema,
   PromptSchema,
   RepoSchema,
+  STALL_MINUTES_LIMIT,
   type Worker,
   WorkspacePathSchema,
 } from './worker.js';
@@ -32,6 +36,11 @@ export const TriggerSchema = z.discriminatedUnion('type', [
     deliveryId: z.string(),
     /** Set when a `/nightshift run` comment started the run. */
     commentId: z.number().int().optional(),
+  }),
+  z.object({
+    type: z.literal('chain'),
+    /** The run of the same worker that succeeded with open roadmap work and queued this one. */
+    previousRunId: RunIdSchema,
   }),
 ]);
 export type Trigger = z.infer<typeof TriggerSchema>;
@@ -64,6 +73,7 @@ export const RunCheckoutSchema = z.object({
   workdir: z.string().nullable(),
   roadmapPath: WorkspacePathSchema,
   progressPath: WorkspacePathSchema,
+  tasksPath: WorkspacePathSchema.default('docs/TASKS.md'),
 });
 export type RunCheckout = z.infer<typeof RunCheckoutSchema>;
 
@@ -74,6 +84,7 @@ export function checkoutOf(worker: Worker): RunCheckout {
     workdir: worker.workdir ?? null,
     roadmapPath: worker.roadmapPath,
     progressPath: worker.progressPath,
+    tasksPath: worker.tasksPath,
   };
 }
 
@@ -85,17 +96,30 @@ export const RunAutopilotSchema = z.object({
   onUsageLimit: OnUsageLimitSchema.default('wait'),
   onInterrupt: OnInterruptSchema.default('resume'),
   maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).default(DEFAULT_MAX_WAITS),
+  attribution: AttributionSchema.default('none'),
+  stallMinutes: z.number().int().min(1).max(STALL_MINUTES_LIMIT).default(DEFAULT_STALL_MINUTES),
+  onStall: OnStallSchema.default('event'),
 });
 export type RunAutopilot = z.infer<typeof RunAutopilotSchema>;
 export const DEFAULT_AUTOPILOT: RunAutopilot = {
   onUsageLimit: 'wait',
   onInterrupt: 'resume',
   maxWaits: DEFAULT_MAX_WAITS,
+  attribution: 'none',
+  stallMinutes: DEFAULT_STALL_MINUTES,
+  onStall: 'event',
 };
 
 /** The run's copy of its worker's autopilot settings. */
 export function autopilotOf(worker: Worker): RunAutopilot {
-  return { onUsageLimit: worker.onUsageLimit, onInterrupt: worker.onInterrupt, maxWaits: worker.maxWaits };
+  return {
+    onUsageLimit: worker.onUsageLimit,
+    onInterrupt: worker.onInterrupt,
+    maxWaits: worker.maxWaits,
+    attribution: worker.attribution,
+    stallMinutes: worker.stallMinutes,
+    onStall: worker.onStall,
+  };
 }
 
 /**
@@ -118,6 +142,15 @@ export const PieceSchema = z.object({
   ending: z.union([PauseKindSchema, z.literal('ended')]),
 });
 export type Piece = z.infer<typeof PieceSchema>;
+
+/** The marker a worker writes when it cannot go on: a line starting with it, in its final result or PROGRESS.md. */
+export const BLOCKED_MARKER = 'BLOCKED:';
+export const BlockedSchema = z.object({
+  /** The blocker in the worker's words (the marker's line, without the marker). */
+  text: z.string(),
+  source: z.enum(['result', 'progress']),
+});
+export type Blocked = z.infer<typeof BlockedSchema>;
 
 /** A stored run. Optional facts are null until known, so every document has the same shape. */
 export const RunSchema = z.object({
@@ -181,6 +214,17 @@ export const RunSchema = z.object({
   waits: z.number().int().min(0).default(0),
   /** The pieces that ended, oldest first. */
   pieces: z.array(PieceSchema).default([]),
+  /** The run this one follows on (the previous run of a chain, the run a follow-up answers). */
+  parentRunId: z.string().nullable().default(null),
+  /** What the worker reported it cannot get past (a line starting `BLOCKED:`); null when nothing blocks it. */
+  blocked: BlockedSchema.nullable().default(null),
+  /** Since when the run has had no stream output and no PROGRESS.md change (stallMinutes); null while it moves. */
+  stalledSince: IsoDateTimeSchema.nullable().default(null),
+  /**
+   * Unchecked `- [ ]` items of the roadmap and TASKS.md in the run's workspace when it ended (a chain goes on
+   * while there are any); null when unknown (no workspace, or neither file).
+   */
+  roadmapOpen: z.number().int().min(0).nullable().default(null),
 });
 export type Run = z.infer<typeof RunSchema>;
 

@@ -130,6 +130,22 @@ export const OnInterruptSchema = z.enum(['resume', 'lost']);
 /** The most times one run may pause (a usage-limit wait or an interruption resumed) before it ends. */
 export const MAX_WAITS_LIMIT = 20;
 export const DEFAULT_MAX_WAITS = 3;
+/** Whose name the worker's commits and pull requests carry: nobody's (trailers stripped) or Claude Code's own. */
+export const AttributionSchema = z.enum(['none', 'claude']);
+/** What a stalled run does (no output and no progress for stallMinutes): say so in an event, or stop as timed out. */
+export const OnStallSchema = z.enum(['event', 'stop']);
+export const DEFAULT_STALL_MINUTES = 20;
+export const STALL_MINUTES_LIMIT = 24 * 60;
+/** The most runs one chain may queue in a worker's day, whatever its setting. */
+export const CHAIN_RUNS_PER_DAY_LIMIT = 100;
+
+/** Keep going while the roadmap or TASKS.md has open work: a run that succeeded with a commit queues the next. */
+export const ChainSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Runs a chain may queue in the worker's day (its schedule's time zone, else UTC). */
+  maxRunsPerDay: z.number().int().min(1).max(CHAIN_RUNS_PER_DAY_LIMIT).default(10),
+});
+export type Chain = z.infer<typeof ChainSchema>;
 
 const workerFields = {
   id: SlugSchema,
@@ -145,6 +161,8 @@ const workerFields = {
   prompt: PromptSchema.default(DEFAULT_PROMPT),
   roadmapPath: WorkspacePathSchema.default('docs/roadmap.md'),
   progressPath: WorkspacePathSchema.default('PROGRESS.md'),
+  /** The owner's own assignments beside the roadmap: the default prompt works on their open items first. */
+  tasksPath: WorkspacePathSchema.default('docs/TASKS.md'),
   maxTurns: z.number().int().min(1).max(10_000).optional(),
   maxBudgetUsd: z.number().positive().max(10_000).optional(),
   maxDurationMinutes: z
@@ -160,6 +178,12 @@ const workerFields = {
   onInterrupt: OnInterruptSchema.default('resume'),
   /** Pauses (usage-limit waits and resumed interruptions) one run may take; the next one fails it. */
   maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).default(DEFAULT_MAX_WAITS),
+  /** `none`: no Claude trailers in the worker's commits (the setting passed, and a commit-msg hook strips them). */
+  attribution: AttributionSchema.default('none'),
+  /** Minutes without stream output and without a PROGRESS.md change after which the run counts as stalled. */
+  stallMinutes: z.number().int().min(1).max(STALL_MINUTES_LIMIT).default(DEFAULT_STALL_MINUTES),
+  onStall: OnStallSchema.default('event'),
+  chain: ChainSchema.optional(),
 };
 
 function exactlyOneSource(w: { repo?: unknown; workdir?: unknown }, ctx: z.RefinementCtx): void {
@@ -218,6 +242,11 @@ export const WorkerPatchSchema = z.strictObject({
   onUsageLimit: OnUsageLimitSchema.optional(),
   onInterrupt: OnInterruptSchema.optional(),
   maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).optional(),
+  tasksPath: WorkspacePathSchema.optional(),
+  attribution: AttributionSchema.optional(),
+  stallMinutes: z.number().int().min(1).max(STALL_MINUTES_LIMIT).optional(),
+  onStall: OnStallSchema.optional(),
+  chain: ChainSchema.nullable().optional(),
 });
 export type WorkerPatch = z.infer<typeof WorkerPatchSchema>;
 

@@ -237,10 +237,18 @@ export interface components {
              * @default {
              *       "onUsageLimit": "wait",
              *       "onInterrupt": "resume",
-             *       "maxWaits": 3
+             *       "maxWaits": 3,
+             *       "attribution": "none",
+             *       "stallMinutes": 20,
+             *       "onStall": "event"
              *     }
              */
             autopilot: {
+                /**
+                 * @default none
+                 * @enum {string}
+                 */
+                attribution: "none" | "claude";
                 /** @default 3 */
                 maxWaits: number;
                 /**
@@ -249,11 +257,24 @@ export interface components {
                  */
                 onInterrupt: "resume" | "lost";
                 /**
+                 * @default event
+                 * @enum {string}
+                 */
+                onStall: "event" | "stop";
+                /**
                  * @default wait
                  * @enum {string}
                  */
                 onUsageLimit: "wait" | "fail";
+                /** @default 20 */
+                stallMinutes: number;
             };
+            /** @default null */
+            blocked: {
+                /** @enum {string} */
+                source: "result" | "progress";
+                text: string;
+            } | null;
             /** @default null */
             cancelReason: string | null;
             /**
@@ -272,6 +293,8 @@ export interface components {
                     url: string;
                 } | null;
                 roadmapPath: string;
+                /** @default docs/TASKS.md */
+                tasksPath: string;
                 workdir: string | null;
             };
             /** @default [] */
@@ -299,6 +322,8 @@ export interface components {
             /** @default null */
             maxTurns: number | null;
             model: string;
+            /** @default null */
+            parentRunId: string | null;
             /** @default [] */
             pieces: {
                 /** Format: date-time */
@@ -332,12 +357,19 @@ export interface components {
              */
             resumeAt: string | null;
             /** @default null */
+            roadmapOpen: number | null;
+            /** @default null */
             session: string | null;
             /**
              * Format: uuid
              * @default null
              */
             sessionId: string | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            stalledSince: string | null;
             /** @default null */
             startCommit: string | null;
             /**
@@ -364,6 +396,10 @@ export interface components {
                 sender: string;
                 /** @enum {string} */
                 type: "github";
+            } | {
+                previousRunId: string;
+                /** @enum {string} */
+                type: "chain";
             };
             /** Format: date-time */
             updatedAt: string;
@@ -471,6 +507,17 @@ export interface components {
             runId: string | null;
         } | null;
         Worker: {
+            /**
+             * @default none
+             * @enum {string}
+             */
+            attribution: "none" | "claude";
+            chain?: {
+                /** @default false */
+                enabled: boolean;
+                /** @default 10 */
+                maxRunsPerDay: number;
+            };
             /** Format: date-time */
             createdAt: string;
             /** @default true */
@@ -496,6 +543,11 @@ export interface components {
              * @enum {string}
              */
             onInterrupt: "resume" | "lost";
+            /**
+             * @default event
+             * @enum {string}
+             */
+            onStall: "event" | "stop";
             /**
              * @default wait
              * @enum {string}
@@ -534,6 +586,10 @@ export interface components {
             };
             /** Format: date-time */
             scheduleSince?: string;
+            /** @default 20 */
+            stallMinutes: number;
+            /** @default docs/TASKS.md */
+            tasksPath: string;
             /** Format: date-time */
             updatedAt: string;
             workdir?: string;
@@ -551,6 +607,14 @@ export interface components {
             status: "installed" | "suspended" | "not_installed" | "unknown" | "not_configured";
         };
         WorkerPatch: {
+            /** @enum {string} */
+            attribution?: "none" | "claude";
+            chain?: {
+                /** @default false */
+                enabled: boolean;
+                /** @default 10 */
+                maxRunsPerDay: number;
+            } | null;
             enabled?: boolean;
             github?: {
                 /** @default [] */
@@ -566,6 +630,8 @@ export interface components {
             model?: string;
             /** @enum {string} */
             onInterrupt?: "resume" | "lost";
+            /** @enum {string} */
+            onStall?: "event" | "stop";
             /** @enum {string} */
             onUsageLimit?: "wait" | "fail";
             progressPath?: string;
@@ -589,9 +655,22 @@ export interface components {
                 /** @default UTC */
                 timezone: string;
             } | null;
+            stallMinutes?: number;
+            tasksPath?: string;
             workdir?: string | null;
         };
         WorkerSpec: {
+            /**
+             * @default none
+             * @enum {string}
+             */
+            attribution: "none" | "claude";
+            chain?: {
+                /** @default false */
+                enabled: boolean;
+                /** @default 10 */
+                maxRunsPerDay: number;
+            };
             /** @default true */
             enabled: boolean;
             github?: {
@@ -615,6 +694,11 @@ export interface components {
              * @enum {string}
              */
             onInterrupt: "resume" | "lost";
+            /**
+             * @default event
+             * @enum {string}
+             */
+            onStall: "event" | "stop";
             /**
              * @default wait
              * @enum {string}
@@ -651,6 +735,10 @@ export interface components {
                 /** @default UTC */
                 timezone: string;
             };
+            /** @default 20 */
+            stallMinutes: number;
+            /** @default docs/TASKS.md */
+            tasksPath: string;
             workdir?: string;
         };
         WorkerWithGithubApp: components["schemas"]["Worker"] & {

@@ -279,5 +279,7 @@ function triggerReason(trigger: Trigger): string {
       return `scheduled slot ${trigger.slot}`;
     case 'github':
       return `GitHub issue ${trigger.repo}#${trigger.issue} by ${trigger.sender}`;
+    case 'chain':
+      return `chained after run ${trigger.previousRunId}: the roadmap has open items`;
   }
 }
