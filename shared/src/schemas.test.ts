@@ -34,6 +34,10 @@ describe('WorkerSpecSchema', () => {
       onUsageLimit: 'wait',
       onInterrupt: 'resume',
       maxWaits: 3,
+      tasksPath: 'docs/TASKS.md',
+      attribution: 'none',
+      stallMinutes: 20,
+      onStall: 'event',
     });
   });
 
@@ -54,6 +58,11 @@ describe('WorkerSpecSchema', () => {
       onUsageLimit: 'fail',
       onInterrupt: 'lost',
       maxWaits: 5,
+      tasksPath: 'TODO.md',
+      attribution: 'claude',
+      stallMinutes: 45,
+      onStall: 'stop',
+      chain: { enabled: true, maxRunsPerDay: 4 },
     };
     expect(WorkerSpecSchema.parse(full)).toEqual(full);
   });
@@ -181,6 +190,18 @@ describe('renderPrompt', () => {
         progressPath: 'P.md',
       }),
     ).toBe('Read docs/roadmap.md, write P.md, keep {{other}}');
+  });
+
+  it('makes the default prompt work on the open items of TASKS.md before the roadmap', () => {
+    const prompt = renderPrompt(DEFAULT_PROMPT, {
+      roadmapPath: 'docs/roadmap.md',
+      progressPath: 'PROGRESS.md',
+      tasksPath: 'docs/TASKS.md',
+    });
+    expect(prompt).not.toContain('{{');
+    expect(prompt.indexOf('docs/TASKS.md')).toBeGreaterThan(0);
+    expect(prompt.indexOf('docs/TASKS.md')).toBeLessThan(prompt.indexOf('Read docs/roadmap.md'));
+    expect(prompt).toContain('`BLOCKED:`');
   });
 
   it('does not read variables from the object prototype', () => {

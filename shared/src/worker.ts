@@ -7,11 +7,12 @@ import { DEFAULT_MAX_DURATION_MINUTES, MAX_DURATION_MINUTES_LIMIT } from './timi
 /** The roadmap protocol people ran by hand: read the roadmap, do the next milestone, log progress, commit. */
 export const DEFAULT_PROMPT = [
   'You are an autonomous engineer working through this project roadmap unattended.',
+  "If {{tasksPath}} exists and has unchecked `- [ ]` items, those are the owner's own assignments: do them first, in order, ticking each (`- [x]`) and committing when it is done; then go on with the roadmap.",
   'Read {{roadmapPath}} and find the first milestone that is not COMPLETED.',
   'Do that milestone: implement it, run the tests, and commit after each logical unit of work.',
   'Keep {{progressPath}} up to date: per milestone, what was done, which files changed, how it was tested, and any blockers.',
   'When the milestone is done, mark it COMPLETED in {{roadmapPath}}, tick its checklist items, commit, and stop.',
-  'If you are blocked, write the blocker in {{progressPath}}, commit what you have, and stop.',
+  'If you are blocked and cannot go on without a person (a decision, a credential, access), write one line starting with `BLOCKED:` and the blocker in {{progressPath}}, commit what you have, end your final message with the same line, and stop.',
 ].join('\n');
 
 /**
@@ -157,7 +158,7 @@ const workerFields = {
     .refine((p) => !/[\0\n\r]/.test(p), { message: 'must not contain NUL or line breaks' })
     .optional(),
   model: ModelSchema.default('sonnet'),
-  /** Template; {{roadmapPath}} and {{progressPath}} are filled in. */
+  /** Template; {{roadmapPath}}, {{progressPath}} and {{tasksPath}} are filled in. */
   prompt: PromptSchema.default(DEFAULT_PROMPT),
   roadmapPath: WorkspacePathSchema.default('docs/roadmap.md'),
   progressPath: WorkspacePathSchema.default('PROGRESS.md'),
@@ -267,7 +268,7 @@ export function workerSpecOf(worker: Worker): WorkerSpec {
   return spec;
 }
 
-/** Fills {{roadmapPath}}, {{progressPath}} and any other given variables into a prompt template. */
+/** Fills {{roadmapPath}}, {{progressPath}}, {{tasksPath}} and any other given variables into a prompt template. */
 export function renderPrompt(template: string, vars: Record<string, string>): string {
   return template.replace(/\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g, (whole, name: string) =>
     Object.hasOwn(vars, name) ? (vars[name] as string) : whole,

@@ -109,6 +109,7 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
     renderPrompt(overrides.prompt ?? worker.prompt, {
       roadmapPath: worker.roadmapPath,
       progressPath: worker.progressPath,
+      tasksPath: worker.tasksPath,
     }) + (request.promptSuffix ?? '');
   const run = RunSchema.parse({
     id: runId,
