@@ -17,6 +17,7 @@ import { resumePlanOf, type SeenLimit } from './limit.js';
 import { errorMessage } from './log.js';
 import type { Clock } from './options.js';
 import { finalProgress } from './progress.js';
+import { blockerOf, progressAtStartOf, roadmapOpenOf } from './seed-files.js';
 import type { Store } from './store.js';
 import { type ExitStatus, judge, keepEnd, pieceUsageOf, type StreamState, usageLimitOf } from './stream.js';
 import type { AgentTimings } from './timings.js';
@@ -359,6 +360,9 @@ async function takeLeftWork(deps: FinishDeps, held: HeldRun, status: Outcome['st
   return { wipBranch, progress };
 }
 
+/** Runs whose blocker was said in an event: a finish tried again after a Firestore error says it once. */
+const blockedNoted = new WeakSet<HeldRun>();
+
 /**
  * Keeps the run's unfinished work, pushes (once) and writes the terminal status, then kills the session
  * and releases the worker lock. Throws when Firestore does not take it: the caller tries again on the
@@ -400,6 +404,15 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
     progress: left?.progress ?? null,
     wipBranch: left?.wipBranch ?? null,
   });
+  // What the worker's files say: a blocker it reported, and the open items a chain goes on with.
+  const workspace = held.workspace;
+  patch.blocked = blockerOf(
+    held.tail.stream.result?.text ?? null,
+    left?.progress?.text ?? null,
+    await progressAtStartOf(workspace, held.checkout, held.startCommit),
+  );
+  patch.roadmapOpen = await roadmapOpenOf(workspace, held.checkout).catch(() => null);
+  patch.stalledSince = null;
   // A run of several pieces records its last one too, so the pieces add up to its usage.
   if (held.run.pieces.length > 0)
     patch.pieces = [
@@ -416,6 +429,15 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
   if (phase.outcome.note) {
     await store.note(held.runId, phase.outcome.note).catch(() => {});
     held.noted();
+  }
+  if (patch.blocked && !blockedNoted.has(held)) {
+    await store
+      .note(
+        held.runId,
+        `blocked: ${patch.blocked.text} (reported in ${patch.blocked.source === 'result' ? 'its final result' : held.checkout.progressPath})`,
+      )
+      .catch(() => {});
+    blockedNoted.add(held);
   }
   const moved = await store.move(held.runId, status, {
     patch,

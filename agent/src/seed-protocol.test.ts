@@ -74,4 +74,40 @@ describeEmulators('The seed file protocol', () => {
       );
     });
   });
+
+  describe('blocked', () => {
+    it('records a blocker written to PROGRESS.md, with an event', async () => {
+      await t.createWorker('stuck');
+      const run = await t.createRun('stuck');
+      await t.scenario(run.id, 'blocked');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost']);
+      expect(done.status).toBe('succeeded');
+      expect(done.blocked).toEqual({
+        text: `needs the staging database password (run ${run.id})`,
+        source: 'progress',
+      });
+      expect(await notes(run.id)).toContain(
+        `blocked: needs the staging database password (run ${run.id}) (reported in PROGRESS.md)`,
+      );
+      // The next run of the worker finds the old line in PROGRESS.md: it is not blocked by it.
+      const next = await t.createRun('stuck');
+      await t.publish('run.start', next.id);
+      const second = await t.waitStatus(next.id, ['succeeded', 'failed', 'lost']);
+      expect(second.status).toBe('succeeded');
+      expect(second.blocked).toBeNull();
+    });
+
+    it('records a blocker in the final result', async () => {
+      await t.createWorker('asking');
+      const run = await t.createRun('asking');
+      await t.scenario(run.id, 'blocked', 'result');
+      await t.publish('run.start', run.id);
+      const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost']);
+      expect(done.blocked).toEqual({
+        text: `needs the staging database password (run ${run.id})`,
+        source: 'result',
+      });
+    });
+  });
 });
