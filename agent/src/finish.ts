@@ -18,6 +18,7 @@ import { errorMessage } from './log.js';
 import type { Clock } from './options.js';
 import { finalProgress } from './progress.js';
 import { blockerOf, progressAtStartOf, roadmapOpenOf } from './seed-files.js';
+import { stallError } from './stall.js';
 import type { Store } from './store.js';
 import { type ExitStatus, judge, keepEnd, pieceUsageOf, type StreamState, usageLimitOf } from './stream.js';
 import type { AgentTimings } from './timings.js';
@@ -42,6 +43,8 @@ export interface EndingFacts {
   /** Why the agent was stopping the worker, if it was. */
   stop: StopReason | null;
   maxDurationMinutes: number;
+  /** The run's stallMinutes (a stall stop names it). */
+  stallMinutes?: number;
   cancelReason: string | null;
   stream: StreamState;
 }
@@ -49,6 +52,7 @@ export interface EndingFacts {
 export const endingFactsOf = (held: HeldRun): EndingFacts => ({
   stop: held.stopReason,
   maxDurationMinutes: held.run.maxDurationMinutes,
+  stallMinutes: held.run.autopilot.stallMinutes,
   cancelReason: held.cancelReason,
   stream: held.tail.stream,
 });
@@ -63,6 +67,7 @@ export function decideOutcome(
   if (stop === 'timeout') {
     return outcomeOf('timed_out', `exceeded maxDurationMinutes (${facts.maxDurationMinutes})`, { exitCode });
   }
+  if (stop === 'stall') return outcomeOf('timed_out', stallError(facts.stallMinutes ?? 0), { exitCode });
   if (stop === 'cancel')
     return outcomeOf('cancelled', facts.cancelReason || 'cancel requested', { exitCode });
   const verdict = judge(facts.stream, exit ?? { code: null, signal: 'SIGKILL' }, {

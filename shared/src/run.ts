@@ -262,6 +262,16 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     reason: z.string().nullable().default(null),
   }),
   z.object({
+    type: z.literal('stalled'),
+    id: z.string(),
+    runId: RunIdSchema,
+    at: IsoDateTimeSchema,
+    /** The last stream output or progress file change before the stall. */
+    since: IsoDateTimeSchema,
+    message: z.string(),
+    agentId: AgentIdSchema.nullable().default(null),
+  }),
+  z.object({
     type: z.literal('note'),
     id: z.string(),
     runId: RunIdSchema,

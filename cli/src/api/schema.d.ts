@@ -459,6 +459,18 @@ export interface components {
             id: string;
             message: string;
             runId: string;
+            /** Format: date-time */
+            since: string;
+            /** @enum {string} */
+            type: "stalled";
+        } | {
+            /** @default null */
+            agentId: string | null;
+            /** Format: date-time */
+            at: string;
+            id: string;
+            message: string;
+            runId: string;
             /** @enum {string} */
             type: "note";
         };
@@ -557,11 +569,12 @@ export interface components {
             progressPath: string;
             /**
              * @default You are an autonomous engineer working through this project roadmap unattended.
+             *     If {{tasksPath}} exists and has unchecked `- [ ]` items, those are the owner's own assignments: do them first, in order, ticking each (`- [x]`) and committing when it is done; then go on with the roadmap.
              *     Read {{roadmapPath}} and find the first milestone that is not COMPLETED.
              *     Do that milestone: implement it, run the tests, and commit after each logical unit of work.
              *     Keep {{progressPath}} up to date: per milestone, what was done, which files changed, how it was tested, and any blockers.
              *     When the milestone is done, mark it COMPLETED in {{roadmapPath}}, tick its checklist items, commit, and stop.
-             *     If you are blocked, write the blocker in {{progressPath}}, commit what you have, and stop.
+             *     If you are blocked and cannot go on without a person (a decision, a credential, access), write one line starting with `BLOCKED:` and the blocker in {{progressPath}}, commit what you have, end your final message with the same line, and stop.
              */
             prompt: string;
             repo?: {
@@ -708,11 +721,12 @@ export interface components {
             progressPath: string;
             /**
              * @default You are an autonomous engineer working through this project roadmap unattended.
+             *     If {{tasksPath}} exists and has unchecked `- [ ]` items, those are the owner's own assignments: do them first, in order, ticking each (`- [x]`) and committing when it is done; then go on with the roadmap.
              *     Read {{roadmapPath}} and find the first milestone that is not COMPLETED.
              *     Do that milestone: implement it, run the tests, and commit after each logical unit of work.
              *     Keep {{progressPath}} up to date: per milestone, what was done, which files changed, how it was tested, and any blockers.
              *     When the milestone is done, mark it COMPLETED in {{roadmapPath}}, tick its checklist items, commit, and stop.
-             *     If you are blocked, write the blocker in {{progressPath}}, commit what you have, and stop.
+             *     If you are blocked and cannot go on without a person (a decision, a credential, access), write one line starting with `BLOCKED:` and the blocker in {{progressPath}}, commit what you have, end your final message with the same line, and stop.
              */
             prompt: string;
             repo?: {
