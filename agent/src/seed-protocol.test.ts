@@ -110,4 +110,19 @@ describeEmulators('The seed file protocol', () => {
       });
     });
   });
+
+  it('records the open items of the roadmap and TASKS.md as committed when the run ends', async () => {
+    await t.createWorker('ticker');
+    const untouched = await t.createRun('ticker');
+    await t.publish('run.start', untouched.id);
+    expect((await t.waitStatus(untouched.id, ['succeeded', 'failed', 'lost'])).roadmapOpen).toBe(1);
+    const ticked = await t.createRun('ticker');
+    await t.scenario(ticked.id, 'tick');
+    await t.publish('run.start', ticked.id);
+    const done = await t.waitStatus(ticked.id, ['succeeded', 'failed', 'lost']);
+    expect(done.commits).toHaveLength(1);
+    expect(done.roadmapOpen).toBe(0);
+    const workspace = join(t.home, 'workspaces', 'ticker');
+    expect(await git(workspace, 'show', 'HEAD:docs/roadmap.md')).toContain(`- [x] do it (run ${ticked.id})`);
+  });
 });

@@ -5,6 +5,7 @@ import type { Deps } from '../core/deps.js';
 import type { Github } from '../github/client.js';
 import { postRunSummaryIfOwed } from '../github/feedback.js';
 import { ensureCapacity } from '../vms/starter.js';
+import { continueChain } from './chain.js';
 
 /** The collaborators the reactions need; an absent one turns its reaction off (no App or token: no GitHub comments). */
 export interface Reactions {
@@ -43,6 +44,17 @@ export async function react(
     const attempt = await postRunSummaryIfOwed(deps, reactions.github, event.runId);
     outcome.reactions.push(`github-summary: ${attempt.result}`);
     if (attempt.result === 'failed' && attempt.retry) outcome.retry = true;
+  }
+  // A chain's next run, queued at once (its id comes from this run, so a redelivery queues one); a failure
+  // asks for the event again, and the scheduler tick's sweep is the safety net.
+  if (isTerminal(event.to)) {
+    try {
+      const chain = await continueChain(deps, event);
+      if (chain !== null) outcome.reactions.push(`chain: ${chain}`);
+    } catch (error) {
+      outcome.reactions.push(`chain: failed (${(error as Error).message})`);
+      outcome.retry = true;
+    }
   }
   deps.log.info('reacted to a run status event', {
     runId: event.runId,

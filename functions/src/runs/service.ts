@@ -49,6 +49,8 @@ export interface CreateRunRequest {
    * the worker's branch and pushes it there. Made only from our own ids and numbers, validated as a branch.
    */
   workBranch?: string;
+  /** The run this one follows on (a chain's previous run). */
+  parentRunId?: string;
 }
 
 export interface CreateRunResult {
@@ -123,6 +125,7 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
     maxBudgetUsd: overrides.maxBudgetUsd ?? worker.maxBudgetUsd ?? null,
     maxDurationMinutes: worker.maxDurationMinutes,
     workBranch: request.workBranch ?? null,
+    parentRunId: request.parentRunId ?? null,
     status: 'queued',
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
