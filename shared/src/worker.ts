@@ -148,6 +148,14 @@ export const ChainSchema = z.strictObject({
 });
 export type Chain = z.infer<typeof ChainSchema>;
 
+/** What a worker may spend in its day (its schedule's time zone, else UTC), over every run created that day. */
+export const BudgetSchema = z.strictObject({
+  /** USD over the runs' `usage.costUsd` (for a subscription, the API-equivalent estimate Claude Code prints). */
+  maxUsdPerDay: z.number().positive().max(100_000).optional(),
+  maxRunsPerDay: z.number().int().min(1).max(10_000).optional(),
+});
+export type Budget = z.infer<typeof BudgetSchema>;
+
 const workerFields = {
   id: SlugSchema,
   repo: RepoSchema.optional(),
@@ -185,6 +193,7 @@ const workerFields = {
   stallMinutes: z.number().int().min(1).max(STALL_MINUTES_LIMIT).default(DEFAULT_STALL_MINUTES),
   onStall: OnStallSchema.default('event'),
   chain: ChainSchema.optional(),
+  budget: BudgetSchema.optional(),
 };
 
 function exactlyOneSource(w: { repo?: unknown; workdir?: unknown }, ctx: z.RefinementCtx): void {
@@ -248,6 +257,7 @@ export const WorkerPatchSchema = z.strictObject({
   stallMinutes: z.number().int().min(1).max(STALL_MINUTES_LIMIT).optional(),
   onStall: OnStallSchema.optional(),
   chain: ChainSchema.nullable().optional(),
+  budget: BudgetSchema.nullable().optional(),
 });
 export type WorkerPatch = z.infer<typeof WorkerPatchSchema>;
 

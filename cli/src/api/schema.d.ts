@@ -524,6 +524,10 @@ export interface components {
              * @enum {string}
              */
             attribution: "none" | "claude";
+            budget?: {
+                maxRunsPerDay?: number;
+                maxUsdPerDay?: number;
+            };
             chain?: {
                 /** @default false */
                 enabled: boolean;
@@ -607,6 +611,15 @@ export interface components {
             updatedAt: string;
             workdir?: string;
         };
+        /** @description The worker's day (its schedule's time zone, else UTC): runs created and their cost since its midnight, and what `budget` leaves (null where it sets no limit). A subscription run's cost is the API-equivalent estimate Claude Code reports. */
+        WorkerDaySpend: {
+            costUsd: number;
+            dayEnd: string;
+            dayStart: string;
+            leftRuns: number | null;
+            leftUsd: number | null;
+            runs: number;
+        };
         /** @description Present when the worker has a repository on GitHub (its checkout or its issue binding) */
         WorkerGithubApp: {
             installationId?: number;
@@ -622,6 +635,10 @@ export interface components {
         WorkerPatch: {
             /** @enum {string} */
             attribution?: "none" | "claude";
+            budget?: {
+                maxRunsPerDay?: number;
+                maxUsdPerDay?: number;
+            } | null;
             chain?: {
                 /** @default false */
                 enabled: boolean;
@@ -678,6 +695,10 @@ export interface components {
              * @enum {string}
              */
             attribution: "none" | "claude";
+            budget?: {
+                maxRunsPerDay?: number;
+                maxUsdPerDay?: number;
+            };
             chain?: {
                 /** @default false */
                 enabled: boolean;
@@ -757,6 +778,7 @@ export interface components {
         };
         WorkerWithGithubApp: components["schemas"]["Worker"] & {
             githubApp?: components["schemas"]["WorkerGithubApp"];
+            today: components["schemas"]["WorkerDaySpend"];
         };
     };
     responses: never;

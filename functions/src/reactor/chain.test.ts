@@ -5,7 +5,8 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createRun } from '../runs/service.js';
-import { chainRunIdOf, workerDay } from './chain.js';
+import { workerDay } from '../workers/budget.js';
+import { chainRunIdOf } from './chain.js';
 import { react } from './react.js';
 
 describe('workerDay', () => {
@@ -121,7 +122,7 @@ describeEmulators('chains', () => {
   ] as const)('stops after %s, saying why', async (_name, patch, why) => {
     await addWorker();
     const one = await first();
-    await end(one.id, patch as Partial<Run>);
+    await end(one.id, patch as unknown as Partial<Run>);
     expect((await env.cols.runs.doc(chainRunIdOf(one.id)).get()).exists).toBe(false);
     expect(await notes(one.id)).toEqual([`chain stopped: ${why}`]);
   });

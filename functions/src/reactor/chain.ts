@@ -1,27 +1,12 @@
 // Chains: a run that succeeded with a commit while its roadmap or TASKS.md has open items queues the next run of its worker at once, until a reason to stop (an event on the last run).
 
 import { isTerminal, type Run, type RunStatusEvent, type Worker } from '@nightshift/shared';
-import { Cron } from 'croner';
 import type { Deps } from '../core/deps.js';
 import { appendEvent, createRun } from '../runs/service.js';
-
-/** The worker's day: from its last midnight to the next, in its schedule's time zone (else UTC). */
-export function workerDay(worker: Pick<Worker, 'schedule'>, now: Date): { start: Date; end: Date } {
-  const midnight = new Cron('0 0 0 * * *', { timezone: worker.schedule?.timezone ?? 'UTC', paused: true });
-  const start = midnight.previousRuns(1, new Date(now.getTime() + 1))[0] ?? now;
-  const end = midnight.nextRun(now) ?? new Date(now.getTime() + 86_400_000);
-  return { start, end };
-}
+import { runsOfDay, workerDay } from '../workers/budget.js';
 
 /** The run a chain queues after `previousRunId`: one id per previous run, so a redelivered event queues one. */
 export const chainRunIdOf = (previousRunId: string): string => `chain-${previousRunId}`.slice(0, 128);
-
-/** Runs of the worker created in [start, end). One field in the query (no composite index), the rest here. */
-export async function runsOfDay(deps: Deps, workerId: string, start: Date): Promise<Run[]> {
-  const snap = await deps.cols.runs.where('workerId', '==', workerId).get();
-  const from = start.toISOString();
-  return snap.docs.map((d) => d.data()).filter((r) => r.createdAt >= from);
-}
 
 export type ChainDecision = { next: true } | { next: false; why: string };
 

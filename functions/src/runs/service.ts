@@ -20,6 +20,7 @@ import {
 import type { Deps } from '../core/deps.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
 import { IDEMPOTENCY_KEY_TTL_MS, PUBLISH_TIMEOUT_MS } from '../timings.js';
+import { daySpendOf, overBudget, workerDay } from '../workers/budget.js';
 
 /** Queued runs looked at per sweep for a run.start to publish again. */
 const REPUBLISH_BATCH = 200;
@@ -142,6 +143,22 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
   }
   const queued = statusEvent(run.id, null, 'queued', now, triggerReason(run.trigger));
   await appendEvent(deps, queued);
+
+  // Over the worker's budget for its day: the run waits for the next day (the scheduler tick resumes it).
+  const over = worker.budget ? overBudget(await daySpendOf(deps, worker, run.id), worker.budget) : null;
+  if (over !== null) {
+    const resumeAt = workerDay(worker, now).end.toISOString();
+    const reason = `not started: ${over}; it waits for the worker's next day (${resumeAt})`;
+    const moved = await deps.moveRun(run.id, 'waiting', {
+      patch: { resumeAt, waitReason: reason },
+      reason,
+      expect: ['queued'],
+    });
+    if (moved.ok) {
+      deps.log.info('run waits for the budget', { runId: run.id, workerId: run.workerId, resumeAt });
+      return { run: moved.run, created: true };
+    }
+  }
 
   // Both go out at once: the command to the agents and the status event to the reactor.
   await Promise.all([dispatchRun(deps, run, now), announceQueued(deps, run, queued)]);
