@@ -1,7 +1,7 @@
 // Finish: how an ending becomes a terminal status, unfinished work kept on its wip branch, the push, and the terminal write.
 
 import { stat } from 'node:fs/promises';
-import { type Piece, type Progress, type Run, tailOf, type Usage } from '@nightshift/shared';
+import { type Piece, type Progress, paidByOf, type Run, tailOf, type Usage } from '@nightshift/shared';
 import type { GitAuth } from './git-auth/credentials.js';
 import { markRunning } from './launch.js';
 import {
@@ -418,6 +418,8 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
   );
   patch.roadmapOpen = await roadmapOpenOf(workspace, held.checkout).catch(() => null);
   patch.stalledSince = null;
+  const source = held.tail.stream.apiKeySource;
+  if (typeof source === 'string') patch.paidBy = paidByOf(source);
   // A run of several pieces records its last one too, so the pieces add up to its usage.
   if (held.run.pieces.length > 0)
     patch.pieces = [

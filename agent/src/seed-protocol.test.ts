@@ -34,6 +34,12 @@ describeEmulators('The seed file protocol', () => {
       expect(done.error).toBeNull();
       expect(done.status).toBe('succeeded');
       expect(done.pushedBranch).toBe('main');
+      // The stand-in says apiKeySource none, as the CLI does on a subscription: the cost is an estimate.
+      expect(done.paidBy).toEqual({
+        kind: 'subscription',
+        apiKeySource: 'none',
+        cost: 'api_equivalent_estimate',
+      });
       const argv = await argvOf(run.id);
       expect(argv.slice(argv.indexOf('--settings'), argv.indexOf('--settings') + 2)).toEqual([
         '--settings',

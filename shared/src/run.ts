@@ -152,6 +152,25 @@ export const BlockedSchema = z.object({
 });
 export type Blocked = z.infer<typeof BlockedSchema>;
 
+export const PaidBySchema = z.object({
+  kind: z.enum(['subscription', 'api_key']),
+  /** As the worker said it (`none`, `user`, `project`, `org`, `temporary`, …). */
+  apiKeySource: z.string(),
+  /** What `usage.costUsd` is: money charged to the key, or what the API would have charged. */
+  cost: z.enum(['charged', 'api_equivalent_estimate']),
+});
+export type PaidBy = z.infer<typeof PaidBySchema>;
+
+/** The payer of a run whose worker said `apiKeySource` in its init message. */
+export function paidByOf(apiKeySource: string): PaidBy {
+  const subscription = apiKeySource === 'none' || apiKeySource === 'oauth';
+  return {
+    kind: subscription ? 'subscription' : 'api_key',
+    apiKeySource,
+    cost: subscription ? 'api_equivalent_estimate' : 'charged',
+  };
+}
+
 /** A stored run. Optional facts are null until known, so every document has the same shape. */
 export const RunSchema = z.object({
   id: RunIdSchema,
@@ -225,6 +244,12 @@ export const RunSchema = z.object({
    * while there are any); null when unknown (no workspace, or neither file).
    */
   roadmapOpen: z.number().int().min(0).nullable().default(null),
+  /**
+   * How the run was paid for, from the init message's `apiKeySource` (`none`: the subscription's login,
+   * anything else an API key). A subscription run's `usage.costUsd` is the API-equivalent estimate Claude
+   * Code prints, not money spent. Null until the worker said.
+   */
+  paidBy: PaidBySchema.nullable().default(null),
 });
 export type Run = z.infer<typeof RunSchema>;
 

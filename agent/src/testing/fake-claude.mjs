@@ -188,6 +188,8 @@ emit({
   model,
   tools: ['Edit', 'Bash'],
   permissionMode: 'bypassPermissions',
+  // What the CLI says when it runs on a subscription's login; FAKE_CLAUDE_API_KEY_SOURCE plays an API key.
+  apiKeySource: process.env.FAKE_CLAUDE_API_KEY_SOURCE ?? 'none',
 });
 process.stdout.write('this line is not JSON and must be skipped\n');
 // `tick` makes only its own commit (or none), so a chain test can count them.

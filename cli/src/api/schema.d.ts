@@ -323,6 +323,14 @@ export interface components {
             maxTurns: number | null;
             model: string;
             /** @default null */
+            paidBy: {
+                apiKeySource: string;
+                /** @enum {string} */
+                cost: "charged" | "api_equivalent_estimate";
+                /** @enum {string} */
+                kind: "subscription" | "api_key";
+            } | null;
+            /** @default null */
             parentRunId: string | null;
             /** @default [] */
             pieces: {
