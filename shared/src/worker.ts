@@ -112,6 +112,11 @@ export const ScheduleSchema = z.strictObject({
   timezone: TimeZoneSchema.default('UTC'),
   /** What a due slot does while the worker already has an active run. */
   onBusy: z.enum(['skip', 'queue']).default('skip'),
+  /**
+   * Set by nightshift when the schedule paused itself (its last runs in a row failed or made no commit):
+   * no slot is queued while it is there. Setting the schedule again (without it) resumes it.
+   */
+  pausedReason: z.string().max(2000).optional(),
 });
 export type Schedule = z.infer<typeof ScheduleSchema>;
 
@@ -139,6 +144,8 @@ export const DEFAULT_STALL_MINUTES = 20;
 export const STALL_MINUTES_LIMIT = 24 * 60;
 /** The most runs one chain may queue in a worker's day, whatever its setting. */
 export const CHAIN_RUNS_PER_DAY_LIMIT = 100;
+/** A schedule pauses itself after this many of its runs in a row failed or made no commit. */
+export const SCHEDULE_PAUSE_AFTER_RUNS = 3;
 
 /** Keep going while the roadmap or TASKS.md has open work: a run that succeeded with a commit queues the next. */
 export const ChainSchema = z.strictObject({

@@ -606,6 +606,7 @@ export interface components {
                  * @enum {string}
                  */
                 onBusy: "skip" | "queue";
+                pausedReason?: string;
                 /** @default UTC */
                 timezone: string;
             };
@@ -690,6 +691,7 @@ export interface components {
                  * @enum {string}
                  */
                 onBusy: "skip" | "queue";
+                pausedReason?: string;
                 /** @default UTC */
                 timezone: string;
             } | null;
@@ -775,6 +777,7 @@ export interface components {
                  * @enum {string}
                  */
                 onBusy: "skip" | "queue";
+                pausedReason?: string;
                 /** @default UTC */
                 timezone: string;
             };

@@ -1,4 +1,6 @@
 // Chains on the emulators: the reactor queues the next run while the roadmap has open items and says in an event why a chain stopped.
+
+import { FieldValue } from '@google-cloud/firestore';
 import { type Run, runStatusEventOf, statusEvent, type Worker, WorkerSchema } from '@nightshift/shared';
 import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -141,5 +143,39 @@ describeEmulators('chains', () => {
     const reactions = await end(one.id, { commits: ['a'], roadmapOpen: 2 });
     expect(reactions.join()).not.toContain('chain');
     expect(await notes(one.id)).toEqual([]);
+  });
+
+  it('pauses a schedule whose last three runs failed or made no commit, with the reason and an event', async () => {
+    await addWorker({ chain: undefined, schedule: { cron: '0 2 * * *', timezone: 'UTC', onBusy: 'skip' } });
+    const ended: string[] = [];
+    for (const [i, patch] of [
+      { status: 'failed', error: 'boom' },
+      { commits: [] },
+      { status: 'failed', error: 'boom again' },
+    ].entries()) {
+      const { run } = await createRun(deps, {
+        workerId: 'night',
+        trigger: { type: 'schedule', slot: `2026-11-2${i}T02:00:00.000Z` },
+        runId: `slot-${i}`,
+      });
+      const worker = (await env.cols.workers.doc('night').get()).data();
+      expect(worker?.schedule?.pausedReason).toBeUndefined();
+      await end(run.id, patch as Partial<Run>);
+      ended.push(run.id);
+    }
+    const worker = (await env.cols.workers.doc('night').get()).data();
+    expect(worker?.schedule?.pausedReason).toContain('the last 3 scheduled runs');
+    expect(worker?.schedule?.pausedReason).toContain('slot-1 succeeded without a commit');
+    expect((await notes('slot-2')).join()).toContain('schedule of worker night paused by nightshift');
+    // The scheduler tick queues no slot of a paused schedule.
+    // The scheduler tick queues no slot of a paused schedule (one is due), and does once it is set again.
+    const { createSchedulerApp } = await import('../scheduler/app.js');
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    await env.cols.workers.doc('night').update({ scheduleSince: twoDaysAgo });
+    await createSchedulerApp(deps, {}).request('/', { method: 'POST' });
+    expect((await env.cols.runs.where('workerId', '==', 'night').get()).size).toBe(3);
+    await env.cols.workers.doc('night').update({ 'schedule.pausedReason': FieldValue.delete() });
+    await createSchedulerApp(deps, {}).request('/', { method: 'POST' });
+    expect((await env.cols.runs.where('workerId', '==', 'night').get()).size).toBe(4);
   });
 });

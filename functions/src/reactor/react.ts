@@ -6,6 +6,7 @@ import type { Github } from '../github/client.js';
 import { postRunSummaryIfOwed } from '../github/feedback.js';
 import { ensureCapacity } from '../vms/starter.js';
 import { continueChain } from './chain.js';
+import { pauseFailingSchedule } from './pause.js';
 
 /** The collaborators the reactions need; an absent one turns its reaction off (no App or token: no GitHub comments). */
 export interface Reactions {
@@ -53,6 +54,13 @@ export async function react(
       if (chain !== null) outcome.reactions.push(`chain: ${chain}`);
     } catch (error) {
       outcome.reactions.push(`chain: failed (${(error as Error).message})`);
+      outcome.retry = true;
+    }
+    try {
+      const paused = await pauseFailingSchedule(deps, event);
+      if (paused !== null) outcome.reactions.push(`schedule: ${paused}`);
+    } catch (error) {
+      outcome.reactions.push(`schedule: failed (${(error as Error).message})`);
       outcome.retry = true;
     }
   }

@@ -35,7 +35,8 @@ async function scheduledWorkers(deps: Deps, result: TickResult): Promise<Worker[
   for (const doc of snapshot.docs) {
     try {
       const worker = doc.data();
-      if (worker.schedule) workers.push(worker);
+      // A schedule that paused itself queues nothing until it is set again.
+      if (worker.schedule && worker.schedule.pausedReason === undefined) workers.push(worker);
     } catch (error) {
       const message = (error as Error).message;
       deps.log.error('scheduler: skipping a worker document that does not match its schema', {
