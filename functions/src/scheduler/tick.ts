@@ -10,6 +10,7 @@ import {
   resumeWaitingRuns,
 } from '../runs/service.js';
 import { type CapacityOutcome, ensureCapacity } from '../vms/starter.js';
+import { stopOverBudgetRuns } from '../workers/budget.js';
 import { dueSlot, scheduledRunId } from './slots.js';
 
 export interface TickResult {
@@ -23,6 +24,8 @@ export interface TickResult {
   resumed: ResumeResult;
   /** The safety net of VM starts: worker VMs started for queued runs that no live agent can take. */
   vms: CapacityOutcome;
+  /** Running runs asked to stop because their worker's day reached budget.maxUsdPerDay. */
+  budgetStops: string[];
 }
 
 function stateRef(deps: Deps, workerId: string) {
@@ -135,6 +138,7 @@ export async function runTick(deps: Deps): Promise<TickResult> {
     republished: { republished: [], failed: [] },
     resumed: { resumed: [], failed: [] },
     vms: { needed: 0, decisions: [], retry: false },
+    budgetStops: [],
   };
   for (const worker of await scheduledWorkers(deps, result)) {
     try {
@@ -144,6 +148,13 @@ export async function runTick(deps: Deps): Promise<TickResult> {
       deps.log.error('scheduler: could not handle a worker', { workerId: worker.id, error: message });
       result.failed.push({ workerId: worker.id, error: message });
     }
+  }
+  try {
+    result.budgetStops = await stopOverBudgetRuns(deps);
+  } catch (error) {
+    deps.log.error('scheduler: could not check the running runs against their budgets', {
+      error: (error as Error).message,
+    });
   }
   try {
     // Before the sweep and the VM starts: a resumed run is queued, so the starts count it.

@@ -3,6 +3,9 @@ import type { Run, RunEvent } from '@nightshift/shared';
 import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApi, type TestApi, workerBody } from '../api/testing.js';
+import { createDeps } from '../core/deps.js';
+import { memoryLogger } from '../core/log.js';
+import { createSchedulerApp } from '../scheduler/app.js';
 import { workerDay } from './budget.js';
 
 describeEmulators('budgets', () => {
@@ -70,5 +73,27 @@ describeEmulators('budgets', () => {
     const refused = await startRun('spender');
     expect(refused.status).toBe('waiting');
     expect(refused.waitReason).toContain('budget.maxUsdPerDay ($1) is spent');
+  });
+
+  it("asks a running run to stop (like a cancel) once the worker's day crosses maxUsdPerDay", async () => {
+    await api.call('POST', '/v1/workers', workerBody('crossing', { budget: { maxUsdPerDay: 2 } }));
+    const run = await startRun('crossing');
+    const deps = createDeps({ projectId: env.projectId, log: memoryLogger() });
+    try {
+      for (const to of ['starting', 'running'] as const)
+        expect((await deps.moveRun(run.id, to)).ok).toBe(true);
+      const tick = () => createSchedulerApp(deps, {}).request('/', { method: 'POST' });
+      await env.cols.runs.doc(run.id).update({ 'usage.costUsd': 1.5 });
+      await tick();
+      expect((await env.cols.runs.doc(run.id).get()).data()?.cancelRequestedAt).toBeNull();
+      await env.cols.runs.doc(run.id).update({ 'usage.costUsd': 2.1 });
+      await tick();
+      const stopped = (await env.cols.runs.doc(run.id).get()).data();
+      expect(stopped?.cancelRequestedAt).not.toBeNull();
+      expect(stopped?.cancelReason).toContain('stopped by the budget');
+      expect(stopped?.cancelReason).toContain('budget.maxUsdPerDay ($2)');
+    } finally {
+      await deps.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import type { Budget, Run, Worker } from '@nightshift/shared';
 import { Cron } from 'croner';
 import { z } from 'zod';
 import type { Deps } from '../core/deps.js';
+import { cancelRun } from '../runs/cancel.js';
 
 /** The worker's day: from its last midnight to the next, in its schedule's time zone (else UTC). */
 export function workerDay(worker: Pick<Worker, 'schedule'>, now: Date): { start: Date; end: Date } {
@@ -69,4 +70,31 @@ export function overBudget(spend: DaySpend, budget: Budget | undefined): string 
 export async function daySpendOf(deps: Deps, worker: Worker, exceptRunId?: string): Promise<DaySpend> {
   const day = workerDay(worker, deps.now());
   return spendOf(await runsOfDay(deps, worker.id, day.start), worker.budget, day, exceptRunId);
+}
+
+/**
+ * The scheduler tick's budget watch: a running run of a worker whose day's cost (this run's usage so far
+ * included, as its agent writes it) has reached `budget.maxUsdPerDay` is cancelled with the reason; its
+ * agent stops it like any cancel. Returns the runs asked to stop.
+ */
+export async function stopOverBudgetRuns(deps: Deps): Promise<string[]> {
+  const snap = await deps.cols.runs.where('status', '==', 'running').get();
+  const stopped: string[] = [];
+  const workers = new Map<string, Worker | undefined>();
+  for (const doc of snap.docs) {
+    const run = doc.data();
+    if (run.cancelRequestedAt !== null) continue;
+    if (!workers.has(run.workerId))
+      workers.set(run.workerId, (await deps.cols.workers.doc(run.workerId).get()).data());
+    const worker = workers.get(run.workerId);
+    const max = worker?.budget?.maxUsdPerDay;
+    if (worker === undefined || max === undefined) continue;
+    const spend = await daySpendOf(deps, worker);
+    if (spend.leftUsd !== 0) continue;
+    const reason = `stopped by the budget: the worker's day cost $${spend.costUsd} since ${spend.dayStart} reached budget.maxUsdPerDay ($${max})`;
+    await cancelRun(deps, run.id, reason);
+    stopped.push(run.id);
+  }
+  if (stopped.length > 0) deps.log.warn('runs stopped over budget', { stopped });
+  return stopped;
 }
