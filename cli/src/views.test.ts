@@ -19,6 +19,7 @@ function run(fields: Partial<Run> & Pick<Run, 'id' | 'status'>): Run {
       workdir: null,
       roadmapPath: 'docs/roadmap.md',
       progressPath: 'PROGRESS.md',
+      tasksPath: 'docs/TASKS.md',
     },
     maxTurns: null,
     maxBudgetUsd: null,
@@ -92,6 +93,13 @@ const WORKER: Worker = {
   enabled: true,
   createdAt: '2026-11-20T08:00:00.000Z',
   updatedAt: '2026-11-28T21:15:00.000Z',
+  onUsageLimit: 'wait',
+  onInterrupt: 'resume',
+  maxWaits: 3,
+  tasksPath: 'docs/TASKS.md',
+  attribution: 'none',
+  stallMinutes: 20,
+  onStall: 'event',
   scheduleSince: '2026-11-20T08:00:00.000Z',
 };
 

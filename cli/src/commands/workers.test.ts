@@ -17,6 +17,13 @@ const current: Worker = {
   enabled: true,
   createdAt: '2026-11-20T08:00:00.000Z',
   updatedAt: '2026-11-20T08:00:00.000Z',
+  onUsageLimit: 'wait',
+  onInterrupt: 'resume',
+  maxWaits: 3,
+  tasksPath: 'docs/TASKS.md',
+  attribution: 'none',
+  stallMinutes: 20,
+  onStall: 'event',
   scheduleSince: '2026-11-20T08:00:00.000Z',
 };
 
