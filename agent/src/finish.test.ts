@@ -1,7 +1,7 @@
 // Finish: the verdict table through a real worker, the push, the checkout snapshot, and the terminal update.
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TERMINAL_STATUSES } from '@nightshift/shared';
+import { DEFAULT_AUTOPILOT, TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -366,7 +366,7 @@ describe('Finish: a usage limit or an interruption, settled by the run’s setti
     stream,
   });
   const run = {
-    autopilot: { onUsageLimit: 'wait', onInterrupt: 'resume', maxWaits: 2 },
+    autopilot: { ...DEFAULT_AUTOPILOT, onUsageLimit: 'wait', onInterrupt: 'resume', maxWaits: 2 },
     waits: 0,
     sessionId: '8d6b3b52-5f2f-4c39-a3a1-2a0b6f3c9d11',
   } as const;

@@ -1,7 +1,7 @@
 // Finish: how an ending becomes a terminal status, unfinished work kept on its wip branch, the push, and the terminal write.
 
 import { stat } from 'node:fs/promises';
-import { type Piece, type Progress, type Run, tailOf, type Usage } from '@nightshift/shared';
+import { type Piece, type Progress, paidByOf, type Run, tailOf, type Usage } from '@nightshift/shared';
 import type { GitAuth } from './git-auth/credentials.js';
 import { markRunning } from './launch.js';
 import {
@@ -17,6 +17,8 @@ import { resumePlanOf, type SeenLimit } from './limit.js';
 import { errorMessage } from './log.js';
 import type { Clock } from './options.js';
 import { finalProgress } from './progress.js';
+import { blockerOf, progressAtStartOf, roadmapOpenOf } from './seed-files.js';
+import { stallError } from './stall.js';
 import type { Store } from './store.js';
 import { type ExitStatus, judge, keepEnd, pieceUsageOf, type StreamState, usageLimitOf } from './stream.js';
 import type { AgentTimings } from './timings.js';
@@ -41,6 +43,8 @@ export interface EndingFacts {
   /** Why the agent was stopping the worker, if it was. */
   stop: StopReason | null;
   maxDurationMinutes: number;
+  /** The run's stallMinutes (a stall stop names it). */
+  stallMinutes?: number;
   cancelReason: string | null;
   stream: StreamState;
 }
@@ -48,6 +52,7 @@ export interface EndingFacts {
 export const endingFactsOf = (held: HeldRun): EndingFacts => ({
   stop: held.stopReason,
   maxDurationMinutes: held.run.maxDurationMinutes,
+  stallMinutes: held.run.autopilot.stallMinutes,
   cancelReason: held.cancelReason,
   stream: held.tail.stream,
 });
@@ -62,6 +67,7 @@ export function decideOutcome(
   if (stop === 'timeout') {
     return outcomeOf('timed_out', `exceeded maxDurationMinutes (${facts.maxDurationMinutes})`, { exitCode });
   }
+  if (stop === 'stall') return outcomeOf('timed_out', stallError(facts.stallMinutes ?? 0), { exitCode });
   if (stop === 'cancel')
     return outcomeOf('cancelled', facts.cancelReason || 'cancel requested', { exitCode });
   const verdict = judge(facts.stream, exit ?? { code: null, signal: 'SIGKILL' }, {
@@ -359,6 +365,9 @@ async function takeLeftWork(deps: FinishDeps, held: HeldRun, status: Outcome['st
   return { wipBranch, progress };
 }
 
+/** Runs whose blocker was said in an event: a finish tried again after a Firestore error says it once. */
+const blockedNoted = new WeakSet<HeldRun>();
+
 /**
  * Keeps the run's unfinished work, pushes (once) and writes the terminal status, then kills the session
  * and releases the worker lock. Throws when Firestore does not take it: the caller tries again on the
@@ -400,6 +409,17 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
     progress: left?.progress ?? null,
     wipBranch: left?.wipBranch ?? null,
   });
+  // What the worker's files say: a blocker it reported, and the open items a chain goes on with.
+  const workspace = held.workspace;
+  patch.blocked = blockerOf(
+    held.tail.stream.result?.text ?? null,
+    left?.progress?.text ?? null,
+    await progressAtStartOf(workspace, held.checkout, held.startCommit),
+  );
+  patch.roadmapOpen = await roadmapOpenOf(workspace, held.checkout).catch(() => null);
+  patch.stalledSince = null;
+  const source = held.tail.stream.apiKeySource;
+  if (typeof source === 'string') patch.paidBy = paidByOf(source);
   // A run of several pieces records its last one too, so the pieces add up to its usage.
   if (held.run.pieces.length > 0)
     patch.pieces = [
@@ -416,6 +436,15 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
   if (phase.outcome.note) {
     await store.note(held.runId, phase.outcome.note).catch(() => {});
     held.noted();
+  }
+  if (patch.blocked && !blockedNoted.has(held)) {
+    await store
+      .note(
+        held.runId,
+        `blocked: ${patch.blocked.text} (reported in ${patch.blocked.source === 'result' ? 'its final result' : held.checkout.progressPath})`,
+      )
+      .catch(() => {});
+    blockedNoted.add(held);
   }
   const moved = await store.move(held.runId, status, {
     patch,

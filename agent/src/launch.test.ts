@@ -66,6 +66,9 @@ describeEmulators('Launch', () => {
         // The run's own session: a later piece resumes it with --resume.
         '--session-id',
         done.sessionId,
+        // attribution none (the default): Claude Code's own setting, beside the commit-msg hook.
+        '--settings',
+        '{"attribution":{"commit":"","pr":""}}',
       ]);
       for (const dir of [
         t.root,
@@ -97,6 +100,8 @@ describeEmulators('Launch', () => {
         '7',
         '--max-budget-usd',
         '1.5',
+        '--settings',
+        '{"attribution":{"commit":"","pr":""}}',
       ]);
     });
   });

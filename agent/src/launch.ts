@@ -2,6 +2,7 @@
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Run } from '@nightshift/shared';
+import { applyAttribution, NO_ATTRIBUTION_SETTINGS } from './attribution.js';
 import type { GitAuth } from './git-auth/credentials.js';
 import { type HeldRun, type Launched, outcomeOf } from './lifecycle.js';
 import { errorMessage } from './log.js';
@@ -52,7 +53,9 @@ export const pieceModeOf = (run: Pick<Run, 'pieces'>): PieceMode =>
  * resumed) and to every later one as `--resume`.
  */
 export function workerArgs(
-  run: Pick<Run, 'prompt' | 'model' | 'maxTurns' | 'maxBudgetUsd' | 'sessionId'>,
+  run: Pick<Run, 'prompt' | 'model' | 'maxTurns' | 'maxBudgetUsd' | 'sessionId'> & {
+    autopilot?: Pick<Run['autopilot'], 'attribution'>;
+  },
   mode: PieceMode = 'fresh',
 ): string[] {
   const args = [
@@ -68,6 +71,7 @@ export function workerArgs(
   if (run.sessionId !== null) args.push(mode === 'resume' ? '--resume' : '--session-id', run.sessionId);
   if (run.maxTurns !== null) args.push('--max-turns', String(run.maxTurns));
   if (run.maxBudgetUsd !== null) args.push('--max-budget-usd', String(run.maxBudgetUsd));
+  if ((run.autopilot?.attribution ?? 'none') === 'none') args.push('--settings', NO_ATTRIBUTION_SETTINGS);
   return args;
 }
 
@@ -179,6 +183,12 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
       );
       held.inWorkspace(prepared.dir, prepared.startCommit);
       for (const note of prepared.notes) await store.note(held.runId, note).catch(() => {});
+    }
+    if (held.workspace !== null) {
+      const note = await applyAttribution(held.workspace, held.run.autopilot.attribution).catch(
+        (error: unknown) => `attribution: the commit-msg hook could not be installed: ${errorMessage(error)}`,
+      );
+      if (note !== null) await store.note(held.runId, note).catch(() => {});
     }
     if (held.cancelReason !== null) {
       held.finishWith(outcomeOf('cancelled', held.cancelReason), 'cancel requested before the launch');

@@ -6,7 +6,7 @@ import { runDirOf, type TailState } from './rundir.js';
 import { emptyStreamState } from './stream.js';
 import { sessionNameOf } from './tmux.js';
 
-export type StopReason = 'timeout' | 'cancel' | 'result_hang';
+export type StopReason = 'timeout' | 'cancel' | 'result_hang' | 'stall';
 export type StopStep = 'interrupted' | 'terminated' | 'killed';
 
 /**

@@ -48,6 +48,8 @@ export interface Store {
   /** Sets the run's leaseExpiresAt (the heartbeat's renewal). */
   renewLease(runId: string, leaseExpiresAt: string): Promise<void>;
   note(runId: string, message: string): Promise<void>;
+  /** The `stalled` event of a stall that began at `since` (once per stall, whoever writes it). */
+  stalled(runId: string, since: string, message: string): Promise<void>;
   /** A note written once under `key` (a second write of the same key is dropped): a reason said once per run. */
   noteOnce(runId: string, key: string, message: string): Promise<void>;
   /** `limits/account`, or undefined when none was ever recorded. */
@@ -182,6 +184,18 @@ export function createStore(options: StoreOptions): Store {
         `note on run ${runId}`,
         cols.runEvents(runId).doc(id).set({ type: 'note', id, runId, at, message, agentId }),
       );
+    },
+    async stalled(runId, since, message) {
+      const at = now().toISOString();
+      const id = `stalled-${Date.parse(since)}`;
+      try {
+        await dl(
+          `stalled event on run ${runId}`,
+          cols.runEvents(runId).doc(id).create({ type: 'stalled', id, runId, at, since, message, agentId }),
+        );
+      } catch (error) {
+        if (!isAlreadyExists(error)) throw error;
+      }
     },
     async noteOnce(runId, key, message) {
       const at = now().toISOString();

@@ -19,6 +19,8 @@ export interface StreamState {
   limit: SeenLimit | null;
   /** Why the runner started this piece afresh, once per time (its own `nightshift` lines in the log). */
   freshStarts: string[];
+  /** The init message's `apiKeySource`: how the worker is paid for (`none`: a subscription's login). */
+  apiKeySource?: string | null;
 }
 
 export interface StreamResult {
@@ -125,6 +127,8 @@ export function applyLine(state: StreamState, line: string): void {
       if (message.subtype === 'init' && typeof message.session_id === 'string') {
         state.sessionId = message.session_id;
       }
+      if (message.subtype === 'init' && typeof message.apiKeySource === 'string')
+        state.apiKeySource = message.apiKeySource;
       return;
     case 'assistant': {
       const inner = isObject(message.message) ? message.message : {};

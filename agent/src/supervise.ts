@@ -7,6 +7,7 @@ import { markRunning, noteFreshStarts } from './launch.js';
 import type { HeldRun, Phase, StopReason, StopStep } from './lifecycle.js';
 import type { Clock } from './options.js';
 import { advanceTail, finishTail, RUN_FILES, readExitStatus, readPids, writeJsonAtomic } from './rundir.js';
+import { checkStall } from './stall.js';
 import type { Store } from './store.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
@@ -15,7 +16,7 @@ export interface SuperviseDeps {
   store: Store;
   tmux: Tmux;
   clock: Clock;
-  timings: Pick<AgentTimings, 'resultExitGraceMs' | 'stopEscalationMs'>;
+  timings: Pick<AgentTimings, 'resultExitGraceMs' | 'stopEscalationMs' | 'minuteMs'>;
 }
 
 type RunningPhase = Extract<Phase, { name: 'running' }>;
@@ -97,6 +98,7 @@ export async function superviseRun(deps: SuperviseDeps, held: HeldRun): Promise<
       resultExitGraceMs: timings.resultExitGraceMs,
     });
     if (reason !== null) await beginStop(clock, held, reason);
+    else if (await checkStall(deps, held)) await beginStop(clock, held, 'stall');
     return false;
   }
   if (current.name !== 'stopping') return current.name === 'finishing';

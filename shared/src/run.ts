@@ -4,14 +4,18 @@ import { AgentIdSchema, GitHubRepoSchema, IsoDateTimeSchema, RunIdSchema, SlugSc
 import { type RunStatus, RunStatusSchema } from './status.js';
 import { MAX_DURATION_MINUTES_LIMIT } from './timings.js';
 import {
+  AttributionSchema,
   BranchSchema,
   DEFAULT_MAX_WAITS,
+  DEFAULT_STALL_MINUTES,
   MAX_WAITS_LIMIT,
   ModelSchema,
   OnInterruptSchema,
+  OnStallSchema,
   OnUsageLimitSchema,
   PromptSchema,
   RepoSchema,
+  STALL_MINUTES_LIMIT,
   type Worker,
   WorkspacePathSchema,
 } from './worker.js';
@@ -51,6 +55,11 @@ export const TriggerSchema = z.discriminatedUnion('type', [
     /** Set on a follow-up run: it continues its parent's branch (and, when found, its Claude session). */
     followUp: FollowUpSchema.optional(),
   }),
+  z.object({
+    type: z.literal('chain'),
+    /** The run of the same worker that succeeded with open roadmap work and queued this one. */
+    previousRunId: RunIdSchema,
+  }),
 ]);
 export type Trigger = z.infer<typeof TriggerSchema>;
 
@@ -82,6 +91,7 @@ export const RunCheckoutSchema = z.object({
   workdir: z.string().nullable(),
   roadmapPath: WorkspacePathSchema,
   progressPath: WorkspacePathSchema,
+  tasksPath: WorkspacePathSchema.default('docs/TASKS.md'),
 });
 export type RunCheckout = z.infer<typeof RunCheckoutSchema>;
 
@@ -92,6 +102,7 @@ export function checkoutOf(worker: Worker): RunCheckout {
     workdir: worker.workdir ?? null,
     roadmapPath: worker.roadmapPath,
     progressPath: worker.progressPath,
+    tasksPath: worker.tasksPath,
   };
 }
 
@@ -103,17 +114,30 @@ export const RunAutopilotSchema = z.object({
   onUsageLimit: OnUsageLimitSchema.default('wait'),
   onInterrupt: OnInterruptSchema.default('resume'),
   maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).default(DEFAULT_MAX_WAITS),
+  attribution: AttributionSchema.default('none'),
+  stallMinutes: z.number().int().min(1).max(STALL_MINUTES_LIMIT).default(DEFAULT_STALL_MINUTES),
+  onStall: OnStallSchema.default('event'),
 });
 export type RunAutopilot = z.infer<typeof RunAutopilotSchema>;
 export const DEFAULT_AUTOPILOT: RunAutopilot = {
   onUsageLimit: 'wait',
   onInterrupt: 'resume',
   maxWaits: DEFAULT_MAX_WAITS,
+  attribution: 'none',
+  stallMinutes: DEFAULT_STALL_MINUTES,
+  onStall: 'event',
 };
 
 /** The run's copy of its worker's autopilot settings. */
 export function autopilotOf(worker: Worker): RunAutopilot {
-  return { onUsageLimit: worker.onUsageLimit, onInterrupt: worker.onInterrupt, maxWaits: worker.maxWaits };
+  return {
+    onUsageLimit: worker.onUsageLimit,
+    onInterrupt: worker.onInterrupt,
+    maxWaits: worker.maxWaits,
+    attribution: worker.attribution,
+    stallMinutes: worker.stallMinutes,
+    onStall: worker.onStall,
+  };
 }
 
 /**
@@ -136,6 +160,34 @@ export const PieceSchema = z.object({
   ending: z.union([PauseKindSchema, z.literal('ended')]),
 });
 export type Piece = z.infer<typeof PieceSchema>;
+
+/** The marker a worker writes when it cannot go on: a line starting with it, in its final result or PROGRESS.md. */
+export const BLOCKED_MARKER = 'BLOCKED:';
+export const BlockedSchema = z.object({
+  /** The blocker in the worker's words (the marker's line, without the marker). */
+  text: z.string(),
+  source: z.enum(['result', 'progress']),
+});
+export type Blocked = z.infer<typeof BlockedSchema>;
+
+export const PaidBySchema = z.object({
+  kind: z.enum(['subscription', 'api_key']),
+  /** As the worker said it (`none`, `user`, `project`, `org`, `temporary`, …). */
+  apiKeySource: z.string(),
+  /** What `usage.costUsd` is: money charged to the key, or what the API would have charged. */
+  cost: z.enum(['charged', 'api_equivalent_estimate']),
+});
+export type PaidBy = z.infer<typeof PaidBySchema>;
+
+/** The payer of a run whose worker said `apiKeySource` in its init message. */
+export function paidByOf(apiKeySource: string): PaidBy {
+  const subscription = apiKeySource === 'none' || apiKeySource === 'oauth';
+  return {
+    kind: subscription ? 'subscription' : 'api_key',
+    apiKeySource,
+    cost: subscription ? 'api_equivalent_estimate' : 'charged',
+  };
+}
 
 /** A stored run. Optional facts are null until known, so every document has the same shape. */
 export const RunSchema = z.object({
@@ -199,7 +251,23 @@ export const RunSchema = z.object({
   waits: z.number().int().min(0).default(0),
   /** The pieces that ended, oldest first. */
   pieces: z.array(PieceSchema).default([]),
+  /** The run this one follows on (the previous run of a chain, the run a follow-up answers). */
   parentRunId: z.string().nullable().default(null),
+  /** What the worker reported it cannot get past (a line starting `BLOCKED:`); null when nothing blocks it. */
+  blocked: BlockedSchema.nullable().default(null),
+  /** Since when the run has had no stream output and no PROGRESS.md change (stallMinutes); null while it moves. */
+  stalledSince: IsoDateTimeSchema.nullable().default(null),
+  /**
+   * Unchecked `- [ ]` items of the roadmap and TASKS.md in the run's workspace when it ended (a chain goes on
+   * while there are any); null when unknown (no workspace, or neither file).
+   */
+  roadmapOpen: z.number().int().min(0).nullable().default(null),
+  /**
+   * How the run was paid for, from the init message's `apiKeySource` (`none`: the subscription's login,
+   * anything else an API key). A subscription run's `usage.costUsd` is the API-equivalent estimate Claude
+   * Code prints, not money spent. Null until the worker said.
+   */
+  paidBy: PaidBySchema.nullable().default(null),
 });
 export type Run = z.infer<typeof RunSchema>;
 
@@ -235,6 +303,16 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     runId: RunIdSchema,
     at: IsoDateTimeSchema,
     reason: z.string().nullable().default(null),
+  }),
+  z.object({
+    type: z.literal('stalled'),
+    id: z.string(),
+    runId: RunIdSchema,
+    at: IsoDateTimeSchema,
+    /** The last stream output or progress file change before the stall. */
+    since: IsoDateTimeSchema,
+    message: z.string(),
+    agentId: AgentIdSchema.nullable().default(null),
   }),
   z.object({
     type: z.literal('note'),

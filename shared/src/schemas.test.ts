@@ -35,6 +35,10 @@ describe('WorkerSpecSchema', () => {
       onInterrupt: 'resume',
       maxWaits: 3,
       ciFixes: { enabled: true, maxPerDay: 2 },
+      tasksPath: 'docs/TASKS.md',
+      attribution: 'none',
+      stallMinutes: 20,
+      onStall: 'event',
     });
   });
 
@@ -56,6 +60,11 @@ describe('WorkerSpecSchema', () => {
       onInterrupt: 'lost',
       maxWaits: 5,
       ciFixes: { enabled: false, maxPerDay: 0 },
+      tasksPath: 'TODO.md',
+      attribution: 'claude',
+      stallMinutes: 45,
+      onStall: 'stop',
+      chain: { enabled: true, maxRunsPerDay: 4 },
     };
     expect(WorkerSpecSchema.parse(full)).toEqual(full);
   });
@@ -189,6 +198,18 @@ describe('renderPrompt', () => {
         progressPath: 'P.md',
       }),
     ).toBe('Read docs/roadmap.md, write P.md, keep {{other}}');
+  });
+
+  it('makes the default prompt work on the open items of TASKS.md before the roadmap', () => {
+    const prompt = renderPrompt(DEFAULT_PROMPT, {
+      roadmapPath: 'docs/roadmap.md',
+      progressPath: 'PROGRESS.md',
+      tasksPath: 'docs/TASKS.md',
+    });
+    expect(prompt).not.toContain('{{');
+    expect(prompt.indexOf('docs/TASKS.md')).toBeGreaterThan(0);
+    expect(prompt.indexOf('docs/TASKS.md')).toBeLessThan(prompt.indexOf('Read docs/roadmap.md'));
+    expect(prompt).toContain('`BLOCKED:`');
   });
 
   it('does not read variables from the object prototype', () => {

@@ -7,11 +7,12 @@ import { DEFAULT_MAX_DURATION_MINUTES, MAX_DURATION_MINUTES_LIMIT } from './timi
 /** The roadmap protocol people ran by hand: read the roadmap, do the next milestone, log progress, commit. */
 export const DEFAULT_PROMPT = [
   'You are an autonomous engineer working through this project roadmap unattended.',
+  "If {{tasksPath}} exists and has unchecked `- [ ]` items, those are the owner's own assignments: do them first, in order, ticking each (`- [x]`) and committing when it is done; then go on with the roadmap.",
   'Read {{roadmapPath}} and find the first milestone that is not COMPLETED.',
   'Do that milestone: implement it, run the tests, and commit after each logical unit of work.',
   'Keep {{progressPath}} up to date: per milestone, what was done, which files changed, how it was tested, and any blockers.',
   'When the milestone is done, mark it COMPLETED in {{roadmapPath}}, tick its checklist items, commit, and stop.',
-  'If you are blocked, write the blocker in {{progressPath}}, commit what you have, and stop.',
+  'If you are blocked and cannot go on without a person (a decision, a credential, access), write one line starting with `BLOCKED:` and the blocker in {{progressPath}}, commit what you have, end your final message with the same line, and stop.',
 ].join('\n');
 
 /**
@@ -111,6 +112,11 @@ export const ScheduleSchema = z.strictObject({
   timezone: TimeZoneSchema.default('UTC'),
   /** What a due slot does while the worker already has an active run. */
   onBusy: z.enum(['skip', 'queue']).default('skip'),
+  /**
+   * Set by nightshift when the schedule paused itself (its last runs in a row failed or made no commit):
+   * no slot is queued while it is there. Setting the schedule again (without it) resumes it.
+   */
+  pausedReason: z.string().max(2000).optional(),
 });
 export type Schedule = z.infer<typeof ScheduleSchema>;
 
@@ -143,6 +149,32 @@ export const OnInterruptSchema = z.enum(['resume', 'lost']);
 /** The most times one run may pause (a usage-limit wait or an interruption resumed) before it ends. */
 export const MAX_WAITS_LIMIT = 20;
 export const DEFAULT_MAX_WAITS = 3;
+/** Whose name the worker's commits and pull requests carry: nobody's (trailers stripped) or Claude Code's own. */
+export const AttributionSchema = z.enum(['none', 'claude']);
+/** What a stalled run does (no output and no progress for stallMinutes): say so in an event, or stop as timed out. */
+export const OnStallSchema = z.enum(['event', 'stop']);
+export const DEFAULT_STALL_MINUTES = 20;
+export const STALL_MINUTES_LIMIT = 24 * 60;
+/** The most runs one chain may queue in a worker's day, whatever its setting. */
+export const CHAIN_RUNS_PER_DAY_LIMIT = 100;
+/** A schedule pauses itself after this many of its runs in a row failed or made no commit. */
+export const SCHEDULE_PAUSE_AFTER_RUNS = 3;
+
+/** Keep going while the roadmap or TASKS.md has open work: a run that succeeded with a commit queues the next. */
+export const ChainSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Runs a chain may queue in the worker's day (its schedule's time zone, else UTC). */
+  maxRunsPerDay: z.number().int().min(1).max(CHAIN_RUNS_PER_DAY_LIMIT).default(10),
+});
+export type Chain = z.infer<typeof ChainSchema>;
+
+/** What a worker may spend in its day (its schedule's time zone, else UTC), over every run created that day. */
+export const BudgetSchema = z.strictObject({
+  /** USD over the runs' `usage.costUsd` (for a subscription, the API-equivalent estimate Claude Code prints). */
+  maxUsdPerDay: z.number().positive().max(100_000).optional(),
+  maxRunsPerDay: z.number().int().min(1).max(10_000).optional(),
+});
+export type Budget = z.infer<typeof BudgetSchema>;
 
 const workerFields = {
   id: SlugSchema,
@@ -154,10 +186,12 @@ const workerFields = {
     .refine((p) => !/[\0\n\r]/.test(p), { message: 'must not contain NUL or line breaks' })
     .optional(),
   model: ModelSchema.default('sonnet'),
-  /** Template; {{roadmapPath}} and {{progressPath}} are filled in. */
+  /** Template; {{roadmapPath}}, {{progressPath}} and {{tasksPath}} are filled in. */
   prompt: PromptSchema.default(DEFAULT_PROMPT),
   roadmapPath: WorkspacePathSchema.default('docs/roadmap.md'),
   progressPath: WorkspacePathSchema.default('PROGRESS.md'),
+  /** The owner's own assignments beside the roadmap: the default prompt works on their open items first. */
+  tasksPath: WorkspacePathSchema.default('docs/TASKS.md'),
   maxTurns: z.number().int().min(1).max(10_000).optional(),
   maxBudgetUsd: z.number().positive().max(10_000).optional(),
   maxDurationMinutes: z
@@ -175,6 +209,13 @@ const workerFields = {
   maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).default(DEFAULT_MAX_WAITS),
   /** Follow-up runs that fix a red build of a pull request the worker opened. */
   ciFixes: CiFixesSchema.default(DEFAULT_CI_FIXES),
+  /** `none`: no Claude trailers in the worker's commits (the setting passed, and a commit-msg hook strips them). */
+  attribution: AttributionSchema.default('none'),
+  /** Minutes without stream output and without a PROGRESS.md change after which the run counts as stalled. */
+  stallMinutes: z.number().int().min(1).max(STALL_MINUTES_LIMIT).default(DEFAULT_STALL_MINUTES),
+  onStall: OnStallSchema.default('event'),
+  chain: ChainSchema.optional(),
+  budget: BudgetSchema.optional(),
 };
 
 function exactlyOneSource(w: { repo?: unknown; workdir?: unknown }, ctx: z.RefinementCtx): void {
@@ -234,6 +275,12 @@ export const WorkerPatchSchema = z.strictObject({
   onInterrupt: OnInterruptSchema.optional(),
   maxWaits: z.number().int().min(0).max(MAX_WAITS_LIMIT).optional(),
   ciFixes: CiFixesSchema.optional(),
+  tasksPath: WorkspacePathSchema.optional(),
+  attribution: AttributionSchema.optional(),
+  stallMinutes: z.number().int().min(1).max(STALL_MINUTES_LIMIT).optional(),
+  onStall: OnStallSchema.optional(),
+  chain: ChainSchema.nullable().optional(),
+  budget: BudgetSchema.nullable().optional(),
 });
 export type WorkerPatch = z.infer<typeof WorkerPatchSchema>;
 
@@ -254,7 +301,7 @@ export function workerSpecOf(worker: Worker): WorkerSpec {
   return spec;
 }
 
-/** Fills {{roadmapPath}}, {{progressPath}} and any other given variables into a prompt template. */
+/** Fills {{roadmapPath}}, {{progressPath}}, {{tasksPath}} and any other given variables into a prompt template. */
 export function renderPrompt(template: string, vars: Record<string, string>): string {
   return template.replace(/\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g, (whole, name: string) =>
     Object.hasOwn(vars, name) ? (vars[name] as string) : whole,

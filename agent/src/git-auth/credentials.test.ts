@@ -44,6 +44,7 @@ const checkoutFor = (url: string, extra: Partial<NonNullable<RunCheckout['repo']
   workdir: null,
   roadmapPath: 'docs/roadmap.md',
   progressPath: 'PROGRESS.md',
+  tasksPath: 'docs/TASKS.md',
 });
 
 /** Every file under `dir` (the .git folder too) that holds `needle`. */

@@ -131,21 +131,9 @@ const result = (subtype, isError, text) =>
     permission_denials: [],
   });
 
-function work(step) {
+function work(step, trailer = '') {
   appendFileSync('PROGRESS.md', `- step ${step} done by fake claude\n`);
-  execFileSync('git', ['add', 'PROGRESS.md']);
-  execFileSync('git', [
-    '-c',
-    'user.name=Fake Claude',
-    '-c',
-    'user.email=fake@example.com',
-    'commit',
-    '-q',
-    '-m',
-    // The run id makes each run's commits distinct, as real work would be: two runs in the same second
-    // would otherwise make byte-identical commits with the same SHA.
-    `step ${step} (run ${runId})`,
-  ]);
+  commit(['PROGRESS.md'], `step ${step} (run ${runId})${trailer}`);
   const toolId = `toolu_${step}`;
   assistant([
     { type: 'text', text: `Working on step ${step}.` },
@@ -158,6 +146,33 @@ function work(step) {
     session_id: sessionId,
   });
 }
+
+/** A real `git commit` of `files`, hooks and all, as the worker's git makes it. */
+function commit(files, message) {
+  execFileSync('git', ['add', ...files]);
+  execFileSync('git', [
+    '-c',
+    'user.name=Fake Claude',
+    '-c',
+    'user.email=fake@example.com',
+    'commit',
+    '-q',
+    '-m',
+    // The run id makes each run's commits distinct, as real work would be: two runs in the same second
+    // would otherwise make byte-identical commits with the same SHA.
+    message,
+  ]);
+}
+
+/** The trailers Claude Code writes into its commits when its attribution is on. */
+const CLAUDE_TRAILERS = [
+  '',
+  '',
+  '🤖 Generated with [Claude Code](https://claude.com/claude-code)',
+  '',
+  'Co-Authored-By: Claude <noreply@anthropic.com>',
+  `Claude-Session: ${sessionId}`,
+].join('\n');
 
 if (scenario === 'refuse_root') {
   // What the real CLI prints, on stderr only and before anything else, when run as root with
@@ -183,9 +198,12 @@ emit({
   model,
   tools: ['Edit', 'Bash'],
   permissionMode: 'bypassPermissions',
+  // What the CLI says when it runs on a subscription's login; FAKE_CLAUDE_API_KEY_SOURCE plays an API key.
+  apiKeySource: process.env.FAKE_CLAUDE_API_KEY_SOURCE ?? 'none',
 });
 process.stdout.write('this line is not JSON and must be skipped\n');
-work(1);
+// `tick` makes only its own commit (or none), so a chain test can count them.
+if (scenario !== 'tick') work(1);
 
 /** The plan's usage limit, as Claude Code reports it: the structured event (unless `textOnly`), then its words. */
 function hitLimit(resetsInMs, textOnly) {
@@ -244,6 +262,47 @@ switch (resumed && ['rate_limit', 'limit_text'].includes(scenario) ? 'success' :
     result('success', false, 'Milestone done.');
     process.exit(0);
     break;
+  case 'trailers':
+    // Commits the way Claude Code does with its attribution on: the message ends with its trailers.
+    work(2, CLAUDE_TRAILERS);
+    result('success', false, 'Committed with trailers.');
+    process.exit(0);
+    break;
+  case 'blocked': {
+    // Cannot go on: says so with the marker in PROGRESS.md (committed), or in its final result ("blocked result").
+    const why = `needs the staging database password (run ${runId})`;
+    if (scenarioArg === 'result') {
+      assistant([{ type: 'text', text: 'I cannot go on.' }]);
+      result('success', false, `Stopped early.\nBLOCKED: ${why}`);
+    } else {
+      appendFileSync('PROGRESS.md', `\nBLOCKED: ${why}\n`);
+      commit(['PROGRESS.md'], `progress: blocked (run ${runId})`);
+      result('success', false, 'Wrote the blocker to PROGRESS.md.');
+    }
+    process.exit(0);
+    break;
+  }
+  case 'stall':
+    // Prints nothing and touches nothing for scenarioMs (default: until stopped), then succeeds.
+    await sleep(scenarioMs || 1 << 30);
+    result('success', false, 'Woke up.');
+    process.exit(0);
+    break;
+  case 'tick': {
+    // Ticks the first open item: of TASKS.md while it has one, else of the roadmap; commits it. "tick none"
+    // ticks nothing and commits nothing.
+    if (scenarioArg !== 'none') {
+      const file =
+        existsSync('docs/TASKS.md') && /^- \[ \]/m.test(readFileSync('docs/TASKS.md', 'utf8'))
+          ? 'docs/TASKS.md'
+          : 'docs/roadmap.md';
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/^- \[ \] (.*)$/m, `- [x] $1 (run ${runId})`));
+      commit([file], `tick ${file} (run ${runId})`);
+    }
+    result('success', false, 'Ticked an item.');
+    process.exit(0);
+    break;
+  }
   case 'is_error':
     result('success', true, 'Invalid API key · Please run /login');
     process.exit(0);

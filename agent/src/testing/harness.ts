@@ -62,7 +62,11 @@ export type Scenario =
   | 'replay'
   | 'rate_limit'
   | 'rate_limit_always'
-  | 'limit_text';
+  | 'limit_text'
+  | 'trailers'
+  | 'blocked'
+  | 'stall'
+  | 'tick';
 
 export interface AgentTest {
   env: TestEnv;

@@ -372,10 +372,18 @@ export interface components {
              * @default {
              *       "onUsageLimit": "wait",
              *       "onInterrupt": "resume",
-             *       "maxWaits": 3
+             *       "maxWaits": 3,
+             *       "attribution": "none",
+             *       "stallMinutes": 20,
+             *       "onStall": "event"
              *     }
              */
             autopilot: {
+                /**
+                 * @default none
+                 * @enum {string}
+                 */
+                attribution: "none" | "claude";
                 /** @default 3 */
                 maxWaits: number;
                 /**
@@ -384,11 +392,24 @@ export interface components {
                  */
                 onInterrupt: "resume" | "lost";
                 /**
+                 * @default event
+                 * @enum {string}
+                 */
+                onStall: "event" | "stop";
+                /**
                  * @default wait
                  * @enum {string}
                  */
                 onUsageLimit: "wait" | "fail";
+                /** @default 20 */
+                stallMinutes: number;
             };
+            /** @default null */
+            blocked: {
+                /** @enum {string} */
+                source: "result" | "progress";
+                text: string;
+            } | null;
             /** @default null */
             cancelReason: string | null;
             /**
@@ -407,6 +428,8 @@ export interface components {
                     url: string;
                 } | null;
                 roadmapPath: string;
+                /** @default docs/TASKS.md */
+                tasksPath: string;
                 workdir: string | null;
             };
             /** @default [] */
@@ -434,6 +457,14 @@ export interface components {
             /** @default null */
             maxTurns: number | null;
             model: string;
+            /** @default null */
+            paidBy: {
+                apiKeySource: string;
+                /** @enum {string} */
+                cost: "charged" | "api_equivalent_estimate";
+                /** @enum {string} */
+                kind: "subscription" | "api_key";
+            } | null;
             /** @default null */
             parentRunId: string | null;
             /** @default [] */
@@ -469,12 +500,19 @@ export interface components {
              */
             resumeAt: string | null;
             /** @default null */
+            roadmapOpen: number | null;
+            /** @default null */
             session: string | null;
             /**
              * Format: uuid
              * @default null
              */
             sessionId: string | null;
+            /**
+             * Format: date-time
+             * @default null
+             */
+            stalledSince: string | null;
             /** @default null */
             startCommit: string | null;
             /**
@@ -510,6 +548,10 @@ export interface components {
                 sender: string;
                 /** @enum {string} */
                 type: "github";
+            } | {
+                previousRunId: string;
+                /** @enum {string} */
+                type: "chain";
             };
             /** Format: date-time */
             updatedAt: string;
@@ -569,6 +611,18 @@ export interface components {
             id: string;
             message: string;
             runId: string;
+            /** Format: date-time */
+            since: string;
+            /** @enum {string} */
+            type: "stalled";
+        } | {
+            /** @default null */
+            agentId: string | null;
+            /** Format: date-time */
+            at: string;
+            id: string;
+            message: string;
+            runId: string;
             /** @enum {string} */
             type: "note";
         };
@@ -618,6 +672,21 @@ export interface components {
         } | null;
         Worker: {
             /**
+             * @default none
+             * @enum {string}
+             */
+            attribution: "none" | "claude";
+            budget?: {
+                maxRunsPerDay?: number;
+                maxUsdPerDay?: number;
+            };
+            chain?: {
+                /** @default false */
+                enabled: boolean;
+                /** @default 10 */
+                maxRunsPerDay: number;
+            };
+            /**
              * @default {
              *       "enabled": true,
              *       "maxPerDay": 2
@@ -655,6 +724,11 @@ export interface components {
              */
             onInterrupt: "resume" | "lost";
             /**
+             * @default event
+             * @enum {string}
+             */
+            onStall: "event" | "stop";
+            /**
              * @default wait
              * @enum {string}
              */
@@ -663,11 +737,12 @@ export interface components {
             progressPath: string;
             /**
              * @default You are an autonomous engineer working through this project roadmap unattended.
+             *     If {{tasksPath}} exists and has unchecked `- [ ]` items, those are the owner's own assignments: do them first, in order, ticking each (`- [x]`) and committing when it is done; then go on with the roadmap.
              *     Read {{roadmapPath}} and find the first milestone that is not COMPLETED.
              *     Do that milestone: implement it, run the tests, and commit after each logical unit of work.
              *     Keep {{progressPath}} up to date: per milestone, what was done, which files changed, how it was tested, and any blockers.
              *     When the milestone is done, mark it COMPLETED in {{roadmapPath}}, tick its checklist items, commit, and stop.
-             *     If you are blocked, write the blocker in {{progressPath}}, commit what you have, and stop.
+             *     If you are blocked and cannot go on without a person (a decision, a credential, access), write one line starting with `BLOCKED:` and the blocker in {{progressPath}}, commit what you have, end your final message with the same line, and stop.
              */
             prompt: string;
             repo?: {
@@ -687,14 +762,28 @@ export interface components {
                  * @enum {string}
                  */
                 onBusy: "skip" | "queue";
+                pausedReason?: string;
                 /** @default UTC */
                 timezone: string;
             };
             /** Format: date-time */
             scheduleSince?: string;
+            /** @default 20 */
+            stallMinutes: number;
+            /** @default docs/TASKS.md */
+            tasksPath: string;
             /** Format: date-time */
             updatedAt: string;
             workdir?: string;
+        };
+        /** @description The worker's day (its schedule's time zone, else UTC): runs created and their cost since its midnight, and what `budget` leaves (null where it sets no limit). A subscription run's cost is the API-equivalent estimate Claude Code reports. */
+        WorkerDaySpend: {
+            costUsd: number;
+            dayEnd: string;
+            dayStart: string;
+            leftRuns: number | null;
+            leftUsd: number | null;
+            runs: number;
         };
         /** @description Present when the worker has a repository on GitHub (its checkout or its issue binding) */
         WorkerGithubApp: {
@@ -709,6 +798,18 @@ export interface components {
             status: "installed" | "suspended" | "not_installed" | "unknown" | "not_configured";
         };
         WorkerPatch: {
+            /** @enum {string} */
+            attribution?: "none" | "claude";
+            budget?: {
+                maxRunsPerDay?: number;
+                maxUsdPerDay?: number;
+            } | null;
+            chain?: {
+                /** @default false */
+                enabled: boolean;
+                /** @default 10 */
+                maxRunsPerDay: number;
+            } | null;
             ciFixes?: {
                 /** @default true */
                 enabled: boolean;
@@ -731,6 +832,8 @@ export interface components {
             /** @enum {string} */
             onInterrupt?: "resume" | "lost";
             /** @enum {string} */
+            onStall?: "event" | "stop";
+            /** @enum {string} */
             onUsageLimit?: "wait" | "fail";
             progressPath?: string;
             prompt?: string;
@@ -750,12 +853,30 @@ export interface components {
                  * @enum {string}
                  */
                 onBusy: "skip" | "queue";
+                pausedReason?: string;
                 /** @default UTC */
                 timezone: string;
             } | null;
+            stallMinutes?: number;
+            tasksPath?: string;
             workdir?: string | null;
         };
         WorkerSpec: {
+            /**
+             * @default none
+             * @enum {string}
+             */
+            attribution: "none" | "claude";
+            budget?: {
+                maxRunsPerDay?: number;
+                maxUsdPerDay?: number;
+            };
+            chain?: {
+                /** @default false */
+                enabled: boolean;
+                /** @default 10 */
+                maxRunsPerDay: number;
+            };
             /**
              * @default {
              *       "enabled": true,
@@ -792,6 +913,11 @@ export interface components {
              */
             onInterrupt: "resume" | "lost";
             /**
+             * @default event
+             * @enum {string}
+             */
+            onStall: "event" | "stop";
+            /**
              * @default wait
              * @enum {string}
              */
@@ -800,11 +926,12 @@ export interface components {
             progressPath: string;
             /**
              * @default You are an autonomous engineer working through this project roadmap unattended.
+             *     If {{tasksPath}} exists and has unchecked `- [ ]` items, those are the owner's own assignments: do them first, in order, ticking each (`- [x]`) and committing when it is done; then go on with the roadmap.
              *     Read {{roadmapPath}} and find the first milestone that is not COMPLETED.
              *     Do that milestone: implement it, run the tests, and commit after each logical unit of work.
              *     Keep {{progressPath}} up to date: per milestone, what was done, which files changed, how it was tested, and any blockers.
              *     When the milestone is done, mark it COMPLETED in {{roadmapPath}}, tick its checklist items, commit, and stop.
-             *     If you are blocked, write the blocker in {{progressPath}}, commit what you have, and stop.
+             *     If you are blocked and cannot go on without a person (a decision, a credential, access), write one line starting with `BLOCKED:` and the blocker in {{progressPath}}, commit what you have, end your final message with the same line, and stop.
              */
             prompt: string;
             repo?: {
@@ -824,13 +951,19 @@ export interface components {
                  * @enum {string}
                  */
                 onBusy: "skip" | "queue";
+                pausedReason?: string;
                 /** @default UTC */
                 timezone: string;
             };
+            /** @default 20 */
+            stallMinutes: number;
+            /** @default docs/TASKS.md */
+            tasksPath: string;
             workdir?: string;
         };
         WorkerWithGithubApp: components["schemas"]["Worker"] & {
             githubApp?: components["schemas"]["WorkerGithubApp"];
+            today: components["schemas"]["WorkerDaySpend"];
         };
     };
     responses: never;

@@ -21,6 +21,10 @@ const current: Worker = {
   enabled: true,
   createdAt: '2026-11-20T08:00:00.000Z',
   updatedAt: '2026-11-20T08:00:00.000Z',
+  tasksPath: 'docs/TASKS.md',
+  attribution: 'none',
+  stallMinutes: 20,
+  onStall: 'event',
   scheduleSince: '2026-11-20T08:00:00.000Z',
 };
 

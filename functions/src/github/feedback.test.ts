@@ -153,6 +153,15 @@ describeEmulators('Summaries: pull requests and claims', () => {
     expect(comments()[0]?.body?.body).toContain('- Branch: `main`');
   });
 
+  it('says in the summary that the run is blocked, and on what', async () => {
+    await addWorker(false);
+    await endedRun({ blocked: { text: 'needs the staging database password', source: 'progress' } });
+    await tick();
+    const body = comments()[0]?.body?.body ?? '';
+    expect(body).toContain('**Blocked:** needs the staging database password');
+    expect(body.indexOf('**Blocked:**')).toBeLessThan(body.indexOf('- Cost:'));
+  });
+
   it('opens no pull request when nothing was pushed, and says where the commits are', async () => {
     await addWorker(false);
     await endedRun({ pushedBranch: null });

@@ -76,6 +76,8 @@ export type Delivered =
 /** The end-of-run comment: status, summary (the worker's result), cost, turns, commits, pull request or branch, error. */
 export function runSummaryBody(run: Run, delivered: Delivered | null = null): string {
   const lines = [`nightshift run \`${run.id}\` (worker \`${run.workerId}\`) ended: **${run.status}**`];
+  // The one thing the owner must act on comes first.
+  if (run.blocked) lines.push('', `**Blocked:** ${headOf(run.blocked.text, 1000)}`);
   if (run.result) {
     const result =
       run.result.length > MAX_RESULT_CHARS ? `${headOf(run.result, MAX_RESULT_CHARS)}\n[…cut]` : run.result;

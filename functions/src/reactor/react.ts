@@ -7,6 +7,8 @@ import { postRunSummaryIfOwed } from '../github/feedback.js';
 import { notifyRunStatus } from '../notifications/deliver.js';
 import type { NotifyOptions } from '../notifications/send.js';
 import { ensureCapacity } from '../vms/starter.js';
+import { continueChain } from './chain.js';
+import { pauseFailingSchedule } from './pause.js';
 
 /** The collaborators the reactions need; an absent one turns its reaction off (no App or token: no GitHub comments). */
 export interface Reactions {
@@ -51,6 +53,24 @@ export async function react(
   // Notifications never ask for a retry: their failures are recorded on the sink (notifications/deliver.ts).
   if (reactions.notifications) {
     outcome.reactions.push(...(await notifyRunStatus(deps, reactions.notifications, event)));
+  }
+  // A chain's next run, queued at once (its id comes from this run, so a redelivery queues one); a failure
+  // asks for the event again, and the scheduler tick's sweep is the safety net.
+  if (isTerminal(event.to)) {
+    try {
+      const chain = await continueChain(deps, event);
+      if (chain !== null) outcome.reactions.push(`chain: ${chain}`);
+    } catch (error) {
+      outcome.reactions.push(`chain: failed (${(error as Error).message})`);
+      outcome.retry = true;
+    }
+    try {
+      const paused = await pauseFailingSchedule(deps, event);
+      if (paused !== null) outcome.reactions.push(`schedule: ${paused}`);
+    } catch (error) {
+      outcome.reactions.push(`schedule: failed (${(error as Error).message})`);
+      outcome.retry = true;
+    }
   }
   deps.log.info('reacted to a run status event', {
     runId: event.runId,

@@ -55,6 +55,10 @@ describeEmulators('runs API', () => {
       trigger: { type: 'api' },
     });
     expect(run.prompt).toContain('docs/roadmap.md');
+    // The default prompt: the owner's TASKS.md first, and the blocker marker, all variables filled.
+    expect(run.prompt).toContain('If docs/TASKS.md exists and has unchecked `- [ ]` items');
+    expect(run.prompt).toContain('one line starting with `BLOCKED:`');
+    expect(run.prompt).not.toContain('{{');
     expect((await env.cols.runs.doc(run.id).get()).data()).toEqual(run);
     const commands = await drainCommands(pubsubHost, env.projectId);
     expect(commands.map((c) => [c.type, c.runId])).toEqual([['run.start', run.id]]);

@@ -20,6 +20,7 @@ import {
 import type { Deps } from '../core/deps.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
 import { IDEMPOTENCY_KEY_TTL_MS, PUBLISH_TIMEOUT_MS } from '../timings.js';
+import { daySpendOf, overBudget, workerDay } from '../workers/budget.js';
 
 /** Queued runs looked at per sweep for a run.start to publish again. */
 const REPUBLISH_BATCH = 200;
@@ -49,7 +50,7 @@ export interface CreateRunRequest {
    * the worker's branch and pushes it there. Made only from our own ids and numbers, validated as a branch.
    */
   workBranch?: string;
-  /** The run this one follows up (a follow-up on its pull request or issue). */
+  /** The run this one follows: a chain's previous run, or the run a follow-up answers. */
   parentRunId?: string;
 }
 
@@ -111,6 +112,7 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
     renderPrompt(overrides.prompt ?? worker.prompt, {
       roadmapPath: worker.roadmapPath,
       progressPath: worker.progressPath,
+      tasksPath: worker.tasksPath,
     }) + (request.promptSuffix ?? '');
   const run = RunSchema.parse({
     id: runId,
@@ -141,6 +143,22 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
   }
   const queued = statusEvent(run.id, null, 'queued', now, triggerReason(run.trigger));
   await appendEvent(deps, queued);
+
+  // Over the worker's budget for its day: the run waits for the next day (the scheduler tick resumes it).
+  const over = worker.budget ? overBudget(await daySpendOf(deps, worker, run.id), worker.budget) : null;
+  if (over !== null) {
+    const resumeAt = workerDay(worker, now).end.toISOString();
+    const reason = `not started: ${over}; it waits for the worker's next day (${resumeAt})`;
+    const moved = await deps.moveRun(run.id, 'waiting', {
+      patch: { resumeAt, waitReason: reason },
+      reason,
+      expect: ['queued'],
+    });
+    if (moved.ok) {
+      deps.log.info('run waits for the budget', { runId: run.id, workerId: run.workerId, resumeAt });
+      return { run: moved.run, created: true };
+    }
+  }
 
   // Both go out at once: the command to the agents and the status event to the reactor.
   await Promise.all([dispatchRun(deps, run, now), announceQueued(deps, run, queued)]);
@@ -282,5 +300,7 @@ function triggerReason(trigger: Trigger): string {
       return `scheduled slot ${trigger.slot}`;
     case 'github':
       return `GitHub issue ${trigger.repo}#${trigger.issue} by ${trigger.sender}`;
+    case 'chain':
+      return `chained after run ${trigger.previousRunId}: the roadmap has open items`;
   }
 }

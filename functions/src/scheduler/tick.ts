@@ -12,6 +12,7 @@ import {
   resumeWaitingRuns,
 } from '../runs/service.js';
 import { type CapacityOutcome, ensureCapacity } from '../vms/starter.js';
+import { stopOverBudgetRuns } from '../workers/budget.js';
 import { dueSlot, scheduledRunId } from './slots.js';
 
 export interface TickResult {
@@ -27,6 +28,8 @@ export interface TickResult {
   vms: CapacityOutcome;
   /** The daily digest to the notification sinks (notifications/digest.ts); absent without notifications. */
   digest?: DigestOutcome;
+  /** Running runs asked to stop because their worker's day reached budget.maxUsdPerDay. */
+  budgetStops: string[];
 }
 
 function stateRef(deps: Deps, workerId: string) {
@@ -39,7 +42,8 @@ async function scheduledWorkers(deps: Deps, result: TickResult): Promise<Worker[
   for (const doc of snapshot.docs) {
     try {
       const worker = doc.data();
-      if (worker.schedule) workers.push(worker);
+      // A schedule that paused itself queues nothing until it is set again.
+      if (worker.schedule && worker.schedule.pausedReason === undefined) workers.push(worker);
     } catch (error) {
       const message = (error as Error).message;
       deps.log.error('scheduler: skipping a worker document that does not match its schema', {
@@ -141,6 +145,7 @@ export async function runTick(
     republished: { republished: [], failed: [] },
     resumed: { resumed: [], failed: [] },
     vms: { needed: 0, decisions: [], retry: false },
+    budgetStops: [],
   };
   for (const worker of await scheduledWorkers(deps, result)) {
     try {
@@ -150,6 +155,13 @@ export async function runTick(
       deps.log.error('scheduler: could not handle a worker', { workerId: worker.id, error: message });
       result.failed.push({ workerId: worker.id, error: message });
     }
+  }
+  try {
+    result.budgetStops = await stopOverBudgetRuns(deps);
+  } catch (error) {
+    deps.log.error('scheduler: could not check the running runs against their budgets', {
+      error: (error as Error).message,
+    });
   }
   try {
     // Before the sweep and the VM starts: a resumed run is queued, so the starts count it.

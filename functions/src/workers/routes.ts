@@ -13,6 +13,7 @@ import {
   secured,
 } from '../core/openapi.js';
 import { APP_REACH } from '../github/installations.js';
+import { DaySpendSchema } from './budget.js';
 import {
   createWorker,
   deleteWorker,
@@ -52,6 +53,12 @@ export const WorkerWithReachSchema = z
     z.object({
       githubApp: WorkerGithubAppSchema.optional().openapi({
         description: 'Present when the worker has a repository on GitHub (its checkout or its issue binding)',
+      }),
+      today: DaySpendSchema.openapi('WorkerDaySpend', {
+        description:
+          "The worker's day (its schedule's time zone, else UTC): runs created and their cost since its " +
+          "midnight, and what `budget` leaves (null where it sets no limit). A subscription run's cost is " +
+          'the API-equivalent estimate Claude Code reports.',
       }),
     }),
   )

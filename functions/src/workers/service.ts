@@ -15,6 +15,7 @@ import type { Deps } from '../core/deps.js';
 import { conflict, notFound, validationFailed } from '../core/errors.js';
 import { type AppReach, githubHostOf, workerReach } from '../github/installations.js';
 import { loadWorker } from '../runs/service.js';
+import { type DaySpend, daySpendOf } from './budget.js';
 
 export async function createWorker(deps: Deps, spec: WorkerSpec): Promise<Worker> {
   const now = deps.now().toISOString();
@@ -50,8 +51,9 @@ export async function getWorkerWithReach(
   deps: Deps,
   id: string,
   options: WorkerReachOptions,
-): Promise<Worker & { githubApp?: AppReach }> {
+): Promise<Worker & { githubApp?: AppReach; today: DaySpend }> {
   const worker = await loadWorker(deps, id);
+  const today = await daySpendOf(deps, worker);
   let reach: AppReach | null = null;
   try {
     reach = await workerReach(deps, worker, {
@@ -64,7 +66,7 @@ export async function getWorkerWithReach(
       error: (error as Error).message,
     });
   }
-  return reach === null ? worker : { ...worker, githubApp: reach };
+  return reach === null ? { ...worker, today } : { ...worker, githubApp: reach, today };
 }
 
 /**
