@@ -54,12 +54,15 @@ export const WorkerWithReachSchema = z
       githubApp: WorkerGithubAppSchema.optional().openapi({
         description: 'Present when the worker has a repository on GitHub (its checkout or its issue binding)',
       }),
-      today: DaySpendSchema.openapi('WorkerDaySpend', {
-        description:
-          "The worker's day (its schedule's time zone, else UTC): runs created and their cost since its " +
-          "midnight, and what `budget` leaves (null where it sets no limit). A subscription run's cost is " +
-          'the API-equivalent estimate Claude Code reports.',
-      }),
+      // Lazy, like core/openapi.ts `named`: budget.ts may build its schema before zod has `.openapi()`.
+      today: z
+        .lazy(() => DaySpendSchema)
+        .openapi('WorkerDaySpend', {
+          description:
+            "The worker's day (its schedule's time zone, else UTC): runs created and their cost since its " +
+            "midnight, and what `budget` leaves (null where it sets no limit). A subscription run's cost is " +
+            'the API-equivalent estimate Claude Code reports.',
+        }),
     }),
   )
   .openapi('WorkerWithGithubApp');
