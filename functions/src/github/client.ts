@@ -293,31 +293,34 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
           ...common,
           // Each call asks auth-app for the token, so a cached one is reused and an expired one replaced.
           authStrategy: () =>
-            Object.assign(async () => ({ type: 'token', token: (await token(app, repo, id, permissions)).token }), {
-              hook: async (
-                request: Octokit['request'],
-                route: Parameters<Octokit['request']>[0],
-                parameters?: Parameters<Octokit['request']>[1],
-              ) => {
-                const endpoint: { headers: Record<string, string | undefined> } = request.endpoint.merge(
-                  route as never,
-                  parameters,
-                );
-                const minted = await token(app, repo, id, permissions);
-                endpoint.headers.authorization = `token ${minted.token}`;
-                try {
-                  return await request(endpoint as never);
-                } catch (error) {
-                  // A token just minted may not have reached every GitHub server yet (GitHub documents
-                  // it): a 401 within TOKEN_REPLICATION_MS of minting is tried once more.
-                  const fresh = Date.now() - Date.parse(minted.createdAt) < TOKEN_REPLICATION_MS;
-                  if (statusOf(error) !== 401 || !fresh) throw error;
-                  log.warn('GitHub refused an installation token just minted; trying once more', { repo });
-                  await new Promise((resolve) => setTimeout(resolve, TOKEN_REPLICATION_RETRY_MS));
-                  return request(endpoint as never);
-                }
+            Object.assign(
+              async () => ({ type: 'token', token: (await token(app, repo, id, permissions)).token }),
+              {
+                hook: async (
+                  request: Octokit['request'],
+                  route: Parameters<Octokit['request']>[0],
+                  parameters?: Parameters<Octokit['request']>[1],
+                ) => {
+                  const endpoint: { headers: Record<string, string | undefined> } = request.endpoint.merge(
+                    route as never,
+                    parameters,
+                  );
+                  const minted = await token(app, repo, id, permissions);
+                  endpoint.headers.authorization = `token ${minted.token}`;
+                  try {
+                    return await request(endpoint as never);
+                  } catch (error) {
+                    // A token just minted may not have reached every GitHub server yet (GitHub documents
+                    // it): a 401 within TOKEN_REPLICATION_MS of minting is tried once more.
+                    const fresh = Date.now() - Date.parse(minted.createdAt) < TOKEN_REPLICATION_MS;
+                    if (statusOf(error) !== 401 || !fresh) throw error;
+                    log.warn('GitHub refused an installation token just minted; trying once more', { repo });
+                    await new Promise((resolve) => setTimeout(resolve, TOKEN_REPLICATION_RETRY_MS));
+                    return request(endpoint as never);
+                  }
+                },
               },
-            }),
+            ),
         });
         if (clients.size >= MAX_CACHED_CLIENTS) clients.delete(clients.keys().next().value as string);
         clients.set(key, client);
