@@ -27,16 +27,37 @@ export interface GithubConfig {
  */
 export const FUNCTIONS_TOKEN_PERMISSIONS = { issues: 'write', pull_requests: 'write' } as const;
 
+/**
+ * What a CI fix's reads need (check runs, Actions jobs and their logs), read-only, in a token of its own:
+ * an installation that did not grant them still gets every other call with FUNCTIONS_TOKEN_PERMISSIONS.
+ */
+export const CI_READ_TOKEN_PERMISSIONS = { checks: 'read', actions: 'read' } as const;
+
+/** The permissions an installation token is asked for. */
+export type TokenPermissions = Readonly<Record<string, 'read' | 'write'>>;
+
+/** `checks: read, actions: read`, as an owner reads it. */
+function describePermissions(permissions: TokenPermissions): string {
+  return Object.entries(permissions)
+    .map(([name, level]) => `${name}: ${level}`)
+    .join(', ');
+}
+
 export interface Github {
   /** `app`: installation tokens of the GitHub App; `token`: GITHUB_TOKEN. */
   readonly auth: 'app' | 'token';
   /**
    * An Octokit for calls on one repository (`owner/name`). With the App, every call carries an
    * installation token limited to that repository and FUNCTIONS_TOKEN_PERMISSIONS, from the installation
-   * given (a webhook delivery's `installation.id`) or looked up. Rejects with an error that says what is
-   * wrong (App not installed on the repository, App misconfigured, GitHub's answer).
+   * given (a webhook delivery's `installation.id`) or looked up. `permissions` asks for another set instead
+   * (CI_READ_TOKEN_PERMISSIONS for a CI fix's reads); GITHUB_TOKEN ignores it. Rejects with an error that
+   * says what is wrong (App not installed on the repository, permissions not granted, App misconfigured,
+   * GitHub's answer).
    */
-  forRepo(repo: string, options?: { installationId?: number | undefined }): Promise<Octokit>;
+  forRepo(
+    repo: string,
+    options?: { installationId?: number | undefined; permissions?: TokenPermissions },
+  ): Promise<Octokit>;
 }
 
 /** Octokit's own console output would bypass the structured log; errors are logged by the callers. */
@@ -176,6 +197,8 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
   const installations = new Map<string, { id: number; at: number }>();
   const clients = new Map<string, Octokit>();
   const spellings = new Map<string, string>();
+  /** Installation and permission sets already logged as not granted: said once per instance. */
+  const refusalsLogged = new Set<string>();
 
   /** The installation that covers the repository: GET /repos/{owner}/{repo}/installation, cached. */
   async function lookUp(app: Octokit, repo: string): Promise<number> {
@@ -206,16 +229,33 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
     app: Octokit,
     repo: string,
     installationId: number,
+    permissions: TokenPermissions,
   ): Promise<{ token: string; createdAt: string }> {
     try {
       return (await app.auth({
         type: 'installation',
         installationId,
         repositoryNames: [splitRepo(repo).repo],
-        permissions: FUNCTIONS_TOKEN_PERMISSIONS,
+        permissions,
       })) as { token: string; createdAt: string };
     } catch (error) {
       const status = statusOf(error);
+      if (status === 422 && permissions !== FUNCTIONS_TOKEN_PERMISSIONS) {
+        // An optional set (the CI reads): the owner has to grant it, so say which, once, loudly.
+        const wanted = describePermissions(permissions);
+        const seen = `${installationId}:${wanted}`;
+        if (!refusalsLogged.has(seen)) {
+          refusalsLogged.add(seen);
+          log.warn(
+            `GitHub App installation ${installationId} did not grant ${wanted}: grant them in the App's settings (Permissions) and accept them on the installation; until then CI fixes are told only that the build is red`,
+            { repo, installationId, permissions: wanted, github: messageOf(error) },
+          );
+        }
+        throw new GithubAuthError(
+          `the GitHub App installation ${installationId} did not grant ${wanted} (needed to read the checks; grant them to the App): ${messageOf(error)}`,
+          status,
+        );
+      }
       throw new GithubAuthError(
         `could not get an installation token for ${repo} from installation ${installationId}: ${appHint(status)}${messageOf(error)}`,
         status,
@@ -226,13 +266,14 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
   return {
     auth: 'app',
     async forRepo(asked, options = {}) {
+      const permissions = options.permissions ?? FUNCTIONS_TOKEN_PERMISSIONS;
       const { Octokit, app } = await load();
       // One spelling per repository (GitHub's names ignore case), so its tokens are shared, not minted again.
       const repo = spellings.get(asked.toLowerCase()) ?? asked;
       spellings.set(repo.toLowerCase(), repo);
       let installationId = options.installationId ?? (await lookUp(app, repo));
       try {
-        await token(app, repo, installationId);
+        await token(app, repo, installationId, permissions);
       } catch (error) {
         // The id a delivery named, or the one cached, may be gone (the App was reinstalled since): look
         // the repository up afresh, once.
@@ -241,9 +282,10 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
         const fresh = await lookUp(app, repo);
         if (fresh === installationId) throw error;
         installationId = fresh;
-        await token(app, repo, installationId);
+        await token(app, repo, installationId, permissions);
       }
-      const key = `${installationId}:${repo.toLowerCase()}`;
+      // Per permission set too: a client's every call carries its one kind of token.
+      const key = `${installationId}:${repo.toLowerCase()}:${describePermissions(permissions)}`;
       let client = clients.get(key);
       if (client === undefined) {
         const id = installationId;
@@ -251,31 +293,34 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
           ...common,
           // Each call asks auth-app for the token, so a cached one is reused and an expired one replaced.
           authStrategy: () =>
-            Object.assign(async () => ({ type: 'token', token: (await token(app, repo, id)).token }), {
-              hook: async (
-                request: Octokit['request'],
-                route: Parameters<Octokit['request']>[0],
-                parameters?: Parameters<Octokit['request']>[1],
-              ) => {
-                const endpoint: { headers: Record<string, string | undefined> } = request.endpoint.merge(
-                  route as never,
-                  parameters,
-                );
-                const minted = await token(app, repo, id);
-                endpoint.headers.authorization = `token ${minted.token}`;
-                try {
-                  return await request(endpoint as never);
-                } catch (error) {
-                  // A token just minted may not have reached every GitHub server yet (GitHub documents
-                  // it): a 401 within TOKEN_REPLICATION_MS of minting is tried once more.
-                  const fresh = Date.now() - Date.parse(minted.createdAt) < TOKEN_REPLICATION_MS;
-                  if (statusOf(error) !== 401 || !fresh) throw error;
-                  log.warn('GitHub refused an installation token just minted; trying once more', { repo });
-                  await new Promise((resolve) => setTimeout(resolve, TOKEN_REPLICATION_RETRY_MS));
-                  return request(endpoint as never);
-                }
+            Object.assign(
+              async () => ({ type: 'token', token: (await token(app, repo, id, permissions)).token }),
+              {
+                hook: async (
+                  request: Octokit['request'],
+                  route: Parameters<Octokit['request']>[0],
+                  parameters?: Parameters<Octokit['request']>[1],
+                ) => {
+                  const endpoint: { headers: Record<string, string | undefined> } = request.endpoint.merge(
+                    route as never,
+                    parameters,
+                  );
+                  const minted = await token(app, repo, id, permissions);
+                  endpoint.headers.authorization = `token ${minted.token}`;
+                  try {
+                    return await request(endpoint as never);
+                  } catch (error) {
+                    // A token just minted may not have reached every GitHub server yet (GitHub documents
+                    // it): a 401 within TOKEN_REPLICATION_MS of minting is tried once more.
+                    const fresh = Date.now() - Date.parse(minted.createdAt) < TOKEN_REPLICATION_MS;
+                    if (statusOf(error) !== 401 || !fresh) throw error;
+                    log.warn('GitHub refused an installation token just minted; trying once more', { repo });
+                    await new Promise((resolve) => setTimeout(resolve, TOKEN_REPLICATION_RETRY_MS));
+                    return request(endpoint as never);
+                  }
+                },
               },
-            }),
+            ),
         });
         if (clients.size >= MAX_CACHED_CLIENTS) clients.delete(clients.keys().next().value as string);
         clients.set(key, client);

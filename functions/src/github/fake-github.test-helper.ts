@@ -234,7 +234,8 @@ function appAnswer(state: FakeState, request: RecordedRequest): { status: number
 
 /**
  * An installation token on any other call must be one the stand-in handed out, unexpired, and limited to
- * the repository of the path (GitHub answers 404 for a repository the token cannot see). Other
+ * the repository of the path (GitHub answers 404 for a repository the token cannot see), and carry
+ * checks or actions for check runs or Actions jobs (403 without, as GitHub answers). Other
  * credentials (GITHUB_TOKEN in the tests) pass unchecked.
  */
 function tokenRefusal(state: FakeState, request: RecordedRequest): { status: number; body: unknown } | null {
@@ -249,6 +250,15 @@ function tokenRefusal(state: FakeState, request: RecordedRequest): { status: num
     !minted.repositories.some((r) => r.toLowerCase() === repo.toLowerCase())
   ) {
     return { status: 404, body: { message: 'Not Found' } };
+  }
+  // Check runs and Actions jobs need their own permission in the token, as GitHub answers without it.
+  const needs = /\/check-runs(\?|$)/.test(request.path)
+    ? 'checks'
+    : /^\/repos\/[^/]+\/[^/]+\/actions\//.test(request.path)
+      ? 'actions'
+      : null;
+  if (needs && minted.permissions && !minted.permissions[needs]) {
+    return { status: 403, body: { message: 'Resource not accessible by integration' } };
   }
   return null;
 }

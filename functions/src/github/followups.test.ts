@@ -6,7 +6,16 @@ import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createReactorApp } from '../reactor/app.js';
 import { createGithubApp } from './app.js';
-import { deliver, example, fakeGithub, type RecordedRequest, SECRET } from './fake-github.test-helper.js';
+import { CI_READ_TOKEN_PERMISSIONS, FUNCTIONS_TOKEN_PERMISSIONS } from './client.js';
+import {
+  deliver,
+  example,
+  type FakeApp,
+  fakeApp,
+  fakeGithub,
+  type RecordedRequest,
+  SECRET,
+} from './fake-github.test-helper.js';
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const REPO = 'Codertocat/Hello-World';
@@ -69,8 +78,10 @@ describeEmulators('Follow-ups: the githubWebhook app', () => {
   beforeEach(async () => {
     await env.reset();
     github.requests.length = 0;
+    github.tokens.length = 0;
     github.status = 201;
     github.respond = null;
+    github.app = null;
     log = memoryLogger();
     deps = createDeps({ projectId: env.projectId, log, now: () => NOW });
     const worker = WorkerSchema.parse({
@@ -424,6 +435,92 @@ describeEmulators('Follow-ups: the githubWebhook app', () => {
       expect(
         (await followUps()).filter((r) => r.trigger.type === 'github' && r.trigger.followUp?.headSha === SHA),
       ).toHaveLength(0);
+    });
+
+    describe('with a GitHub App', () => {
+      const INSTALLATION = 957387;
+      const base = { contents: 'write', issues: 'write', pull_requests: 'write', metadata: 'read' } as const;
+      let granting: FakeApp;
+      let refusing: FakeApp;
+      beforeAll(() => {
+        const installation = (permissions: Record<string, 'read' | 'write'>) => [
+          { id: INSTALLATION, account: 'Codertocat', repositories: [REPO, 'Codertocat/Space'], permissions },
+        ];
+        granting = fakeApp('29310', installation({ ...base, checks: 'read', actions: 'read' }));
+        refusing = fakeApp('29311', installation(base));
+      });
+      const appWebhook = (fake: FakeApp) =>
+        createGithubApp(deps, {
+          webhookSecret: SECRET,
+          githubApiUrl: github.url,
+          githubAppId: fake.appId,
+          githubAppPrivateKey: fake.privateKey,
+        });
+      const appSuite = () => {
+        const payload = failingSuite();
+        payload.installation = { id: INSTALLATION };
+        return payload;
+      };
+      const checkReads = () =>
+        github.requests.filter((r) => r.path.includes('/check-runs') || r.path.includes('/actions/jobs/'));
+
+      it('reads the checks with a read-only token of their own: the fix has the failing check and its log', async () => {
+        github.app = granting;
+        serveChecks();
+        const res = await deliver(appWebhook(granting), { event: 'check_suite', payload: appSuite() });
+        expect(res.status).toBe(202);
+        const [run, ...others] = await followUps();
+        expect(others).toHaveLength(0);
+        const prompt = run?.prompt ?? '';
+        expect(prompt).toContain('Failing check "test" (failure)');
+        expect(prompt).toContain('Failing steps: npm test');
+        expect(prompt).toContain('FAIL src/a.test.ts');
+        expect(prompt).not.toContain('could not be read');
+
+        const ciTokens = github.tokens.filter((t) => t.permissions?.checks !== undefined);
+        expect(ciTokens).toHaveLength(1);
+        expect(ciTokens[0]?.permissions).toEqual(CI_READ_TOKEN_PERMISSIONS);
+        expect(ciTokens[0]?.permissions).toEqual({ checks: 'read', actions: 'read' });
+        expect(ciTokens[0]?.repositories).toEqual(['Hello-World']);
+        expect(ciTokens[0]?.installationId).toBe(INSTALLATION);
+        // Every other token stays the functions' own set; the reads go out with the read-only one only.
+        for (const t of github.tokens.filter((t) => t !== ciTokens[0]))
+          expect(t.permissions).toEqual(FUNCTIONS_TOKEN_PERMISSIONS);
+        expect(checkReads().map((r) => r.path.split('?')[0])).toEqual([
+          `/repos/Codertocat/Hello-World/commits/${SHA}/check-runs`,
+          '/repos/Codertocat/Hello-World/actions/jobs/77',
+          '/repos/Codertocat/Hello-World/actions/jobs/77/logs',
+        ]);
+        for (const r of checkReads()) expect(r.authorization).toBe(`token ${ciTokens[0]?.token}`);
+        const pull = github.requests.find((r) => r.path === '/repos/Codertocat/Hello-World/pulls/2');
+        expect(pull?.authorization).not.toBe(`token ${ciTokens[0]?.token}`);
+      });
+
+      it('queues the fix with a "could not be read" entry when the installation did not grant checks/actions, and says which to grant', async () => {
+        github.app = refusing;
+        serveChecks();
+        const res = await deliver(appWebhook(refusing), { event: 'check_suite', payload: appSuite() });
+        expect(res.status).toBe(202);
+        const [run, ...others] = await followUps();
+        expect(others).toHaveLength(0);
+        expect(run?.trigger).toMatchObject({ pullRequest: 2, followUp: { kind: 'ci', headSha: SHA } });
+        const prompt = run?.prompt ?? '';
+        expect(prompt).toContain('(the failing checks could not be read)');
+        expect(prompt).toContain('did not grant checks: read, actions: read');
+        expect(prompt).not.toContain('FAIL src/a.test.ts');
+        // GitHub was asked for the read-only set and refused it (422); no read went out.
+        const asked = github.requests.filter(
+          (r) => r.path.endsWith('/access_tokens') && r.body?.permissions?.checks !== undefined,
+        );
+        expect(asked.map((r) => r.body?.permissions)).toEqual([{ checks: 'read', actions: 'read' }]);
+        expect(github.tokens.some((t) => t.permissions?.checks !== undefined)).toBe(false);
+        expect(checkReads()).toHaveLength(0);
+        const warnings = log.entries.filter(
+          (e) => e.severity === 'WARNING' && e.message.includes('checks: read, actions: read'),
+        );
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]?.message).toContain(`installation ${INSTALLATION}`);
+      });
     });
   });
 });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Deps } from '../core/deps.js';
 import { appendEvent } from '../runs/service.js';
 import { GITHUB_REQUEST_TIMEOUT_MS } from '../timings.js';
-import type { Github } from './client.js';
+import { CI_READ_TOKEN_PERMISSIONS, type Github } from './client.js';
 import { type Ignored, isTrustedAssociation, parseRunComment, sameRepo } from './events.js';
 import { MAX_CI_LOG_CHARS } from './prompt.js';
 
@@ -400,7 +400,8 @@ export async function fetchCiFailures(
   headSha: string,
   installationId?: number,
 ): Promise<CiFailure[]> {
-  const octokit = await github.forRepo(repo, { installationId });
+  // A read-only token of its own: checks and Actions are optional grants of the App.
+  const octokit = await github.forRepo(repo, { installationId, permissions: CI_READ_TOKEN_PERMISSIONS });
   const where = splitRepo(repo);
   const { data } = await octokit.rest.checks.listForRef({
     ...where,
@@ -545,7 +546,8 @@ export async function planCiFix(
       );
       continue;
     }
-    // Without the details (an App token has no checks/actions read) the worker still learns its build is red.
+    // Without the details (an App installation that did not grant checks/actions read) the worker still
+    // learns its build is red.
     const failures = await fetchCiFailures(github, ci.repo, ci.headSha, ci.installationId).catch(
       (error: Error): CiFailure[] => [
         {
