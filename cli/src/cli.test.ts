@@ -3,11 +3,11 @@ import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createSeededOrigin } from '@nightshift/shared/dev';
+import { createSeededOrigin, freePort } from '@nightshift/shared/dev';
 import { describeEmulators, tempDir, waitFor } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Run, Worker } from './api.js';
-import { type CliStack, freePort, startCliStack } from './testing/stack.js';
+import { type CliStack, startCliStack } from './testing/stack.js';
 
 const exec = promisify(execFile);
 let s: CliStack;

@@ -1,15 +1,10 @@
 // The CLI's tests' world: the local stack (functions, one agent with the stand-in worker) on the test emulators, and the built binary.
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildCli, type Stack, startStack } from '@nightshift/shared/dev';
+import { buildCli, freePort, type Stack, startStack, writeStandinWorker } from '@nightshift/shared/dev';
 import { emulators, onFileEnd, tempDir, testProjectId } from '@nightshift/shared/testing';
-
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const FAKE_CLAUDE = join(REPO_ROOT, 'agent/src/testing/fake-claude.mjs');
 
 export interface CliResult {
   code: number | null;
@@ -36,43 +31,6 @@ export interface CliStack {
   logs(): string;
 }
 
-/** A TCP port nobody listens on at the moment it is asked. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-/**
- * The stand-in `claude`: the agent's own fake worker (stream-json, PROGRESS.md, real commits), whose
- * scenario a test picks in the run's prompt with "scenario: <name>" (the fake reads it from a file named
- * after the run id, which a test cannot know before the run exists).
- */
-async function writeWorkerCommand(dir: string): Promise<string> {
-  const fakeDir = join(dir, 'fake');
-  await mkdir(fakeDir, { recursive: true });
-  const path = join(dir, 'claude.mjs');
-  await writeFile(
-    path,
-    `#!/usr/bin/env node
-import { writeFileSync } from 'node:fs';
-const args = process.argv.slice(2);
-const prompt = args[args.indexOf('-p') + 1] ?? '';
-const scenario = /scenario: ([a-z_]+(?: [0-9]+)?)/.exec(prompt);
-process.env.FAKE_CLAUDE_DIR = ${JSON.stringify(fakeDir)};
-if (scenario) writeFileSync(${JSON.stringify(fakeDir)} + '/' + process.env.NIGHTSHIFT_RUN_ID + '.scenario', scenario[1]);
-await import(${JSON.stringify(pathToFileURL(FAKE_CLAUDE).href)});
-`,
-  );
-  await chmod(path, 0o755);
-  return path;
-}
-
 /** Starts the stack and builds the binary; both are stopped and removed after the test file. */
 export async function startCliStack(): Promise<CliStack> {
   if (!emulators) throw new Error('startCliStack needs the emulators: call it inside describeEmulators');
@@ -81,7 +39,7 @@ export async function startCliStack(): Promise<CliStack> {
   await mkdir(tmuxDir);
   const [bin, workerCommand, port] = await Promise.all([
     buildCli(join(root, 'dist')).then((info) => join(info.dir, 'nightshift.mjs')),
-    writeWorkerCommand(root),
+    writeStandinWorker(root),
     freePort(),
   ]);
   let logs = '';

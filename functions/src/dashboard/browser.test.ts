@@ -1,14 +1,19 @@
 // The dashboard in Debian's chromium (playwright-core) against the local stack with the stand-in worker: sign in, live overview, run page, sign out.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Run } from '@nightshift/shared';
-import { createSeededOrigin, type Stack, startStack } from '@nightshift/shared/dev';
+import {
+  createSeededOrigin,
+  freePort,
+  type Stack,
+  startStack,
+  writeStandinWorker,
+} from '@nightshift/shared/dev';
 import {
   describeEmulators,
   describeUnless,
@@ -24,7 +29,6 @@ import { HOSTILE_MARKDOWN } from './testing.js';
 
 const exec = promisify(execFile);
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const FAKE_CLAUDE = join(REPO_ROOT, 'agent/src/testing/fake-claude.mjs');
 /** Debian's chromium: playwright-core never downloads a browser, and none could be downloaded here. */
 const CHROMIUM = '/usr/bin/chromium';
 /** NIGHTSHIFT_SCREENSHOTS=docs writes the overview's into docs/ (the README shows it); the rest go to a temp folder. */
@@ -33,38 +37,6 @@ const README_SHOT = 'dashboard.png';
 
 const PHONE = { width: 375, height: 812 };
 const DESKTOP = { width: 1280, height: 800 };
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
-/** The stand-in `claude` (the agent's fake), its scenario picked by "scenario: <name> [ms]" in the prompt. */
-async function writeWorkerCommand(dir: string): Promise<string> {
-  const fakeDir = join(dir, 'fake');
-  await mkdir(fakeDir, { recursive: true });
-  const path = join(dir, 'claude.mjs');
-  await writeFile(
-    path,
-    `#!/usr/bin/env node
-import { writeFileSync } from 'node:fs';
-const args = process.argv.slice(2);
-const prompt = args[args.indexOf('-p') + 1] ?? '';
-const scenario = /scenario: ([a-z_]+(?: [0-9]+)?)/.exec(prompt);
-process.env.FAKE_CLAUDE_DIR = ${JSON.stringify(fakeDir)};
-if (scenario) writeFileSync(${JSON.stringify(fakeDir)} + '/' + process.env.NIGHTSHIFT_RUN_ID + '.scenario', scenario[1]);
-await import(${JSON.stringify(pathToFileURL(FAKE_CLAUDE).href)});
-`,
-  );
-  await chmod(path, 0o755);
-  return path;
-}
 
 /** A seeded origin whose PROGRESS.md is hostile: what a worker steered by a hostile issue would leave. */
 async function hostileOrigin(root: string): Promise<string> {
@@ -131,7 +103,7 @@ describeUnless(
         const tmuxDir = join(root, 'tmux');
         await mkdir(tmuxDir);
         const [workerCommand, port, origin] = await Promise.all([
-          writeWorkerCommand(root),
+          writeStandinWorker(root),
           freePort(),
           hostileOrigin(root),
         ]);

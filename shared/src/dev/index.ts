@@ -7,3 +7,4 @@ export * from './git-fixture.js';
 export * from './git-http-server.js';
 export * from './github-standin.js';
 export { type Stack, type StackOptions, startStack } from './local-stack.js';
+export { writeStandinWorker } from './standin-worker.js';
