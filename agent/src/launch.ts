@@ -12,7 +12,7 @@ import type { Store } from './store.js';
 import { emptyStreamState } from './stream.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
-import { prepareWorkspace, workspaceDirOf } from './workspace.js';
+import { clearStaleGitLocks, prepareWorkspace, workspaceDirOf } from './workspace.js';
 
 /** How a worker is started: the command, its extra environment, and the runner that wraps it in tmux. */
 export interface Launcher {
@@ -164,6 +164,14 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
       }
       held.inWorkspace(dir);
       await readyNextPiece(held);
+      const locks = await clearStaleGitLocks(dir);
+      if (locks.length > 0)
+        await store
+          .note(
+            held.runId,
+            `removed git's stale lock files left by the interrupted piece: ${locks.join(', ')}`,
+          )
+          .catch(() => {});
       const last = held.run.pieces.at(-1);
       await store
         .note(

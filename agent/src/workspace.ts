@@ -1,6 +1,6 @@
 // Workspaces: clone, fetch and check out a worker's repository, and keep a run's unfinished work, with git through execFile and argv.
 import { execFile } from 'node:child_process';
-import { access, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type RunCheckout, RunIdSchema } from '@nightshift/shared';
@@ -396,4 +396,28 @@ export async function pushBranch(dir: string, remote: Remote, branch: string): P
 /** Pushes a local branch to the branch of the same name on the remote; never forced. */
 export async function pushRef(dir: string, remote: Remote, branch: string): Promise<void> {
   await remoteGit(dir, remote, ['push', '--', remote.url, `refs/heads/${branch}:refs/heads/${branch}`], true);
+}
+
+/**
+ * The lock files git leaves when its process is killed mid-operation (a worker that died with its VM while
+ * committing). A resumed piece would fail on them ("Unable to create '…/index.lock'"); they are stale by
+ * then, since the worker's session is gone and the agent holds the worker's lock. Returns what it removed.
+ */
+export async function clearStaleGitLocks(dir: string): Promise<string[]> {
+  const gitDir = join(dir, '.git');
+  const candidates = [join(gitDir, 'index.lock'), join(gitDir, 'HEAD.lock'), join(gitDir, 'ORIG_HEAD.lock')];
+  const refs = join(gitDir, 'refs');
+  try {
+    for (const entry of await readdir(refs, { recursive: true }))
+      if (entry.endsWith('.lock')) candidates.push(join(refs, entry));
+  } catch {
+    // No refs folder (not a plain clone): only the top-level locks are looked for.
+  }
+  const removed: string[] = [];
+  for (const path of candidates) {
+    if (!(await exists(path))) continue;
+    await rm(path, { force: true });
+    removed.push(path.slice(gitDir.length + 1));
+  }
+  return removed;
 }
