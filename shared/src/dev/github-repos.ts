@@ -226,6 +226,13 @@ export function createRepoStore(options: RepoStoreOptions) {
     run: (repo: string, m: string[], request: RepoRequest) => Promise<RepoAnswer> | RepoAnswer;
   }> = [
     {
+      method: 'GET',
+      pattern: /^$/,
+      permission: 'metadata',
+      level: 'read',
+      run: (repo) => ({ status: 200, json: repository(repo) }),
+    },
+    {
       method: 'POST',
       pattern: /^\/issues$/,
       permission: 'issues',

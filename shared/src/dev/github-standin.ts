@@ -65,7 +65,7 @@ const LEVEL = { read: 1, write: 2 } as const;
 
 /** The JWT's claims when it verifies (RS256, iss = the App, not expired, at most 10 minutes long); else why not. */
 function checkJwt(header: string | undefined, appId: string, key: KeyObject, nowMs: number): string | null {
-  const match = /^Bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/.exec(header ?? '');
+  const match = /^Bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/i.exec(header ?? '');
   if (match === null) return 'no Bearer JWT';
   const [, h, p, s] = match as unknown as [string, string, string, string];
   let head: { alg?: string };
@@ -97,6 +97,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /** Whether a token's permissions reach `level` of `permission` (write includes read). */
 const grants = (permissions: Record<string, string>, permission: string, level: 'read' | 'write') =>
+  // Every installation token may read metadata, as on GitHub.
+  (permission === 'metadata' && level === 'read') ||
   (LEVEL[permissions[permission] as 'read' | 'write'] ?? 0) >= LEVEL[level];
 
 export async function startGitHubStandin(options: GitHubStandinOptions): Promise<GitHubStandin> {
@@ -206,8 +208,8 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
         repositories: repos.map((name) => ({ name, full_name: `${installation.owner}/${name}` })),
       });
     }
-    const inRepo = /^\/repos\/([^/]+)\/([^/]+)(\/.*)$/.exec(path);
-    const route = inRepo ? repos.route(method, `${inRepo[1]}/${inRepo[2]}`, inRepo[3] as string) : null;
+    const inRepo = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
+    const route = inRepo ? repos.route(method, `${inRepo[1]}/${inRepo[2]}`, inRepo[3] ?? '') : null;
     if (!inRepo || !route) return answer(404, { message: 'Not Found' });
     // An installation token (`token ghs_…`, or Bearer) or a person's PAT; nothing: the repository is private.
     const credential = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
