@@ -1,4 +1,4 @@
-// Follow-ups end to end on the local stack: a labelled issue opens a pull request on the GitHub stand-in, and trusted `/nightshift run` comments on it and on the issue continue its branch in the git server; a stranger's starts nothing.
+// Follow-ups end to end on the local stack: a labelled issue opens a pull request on the GitHub stand-in; trusted `/nightshift run` comments on it and on the issue, and failing checks, continue its branch in the git server; a stranger's comment starts nothing.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,9 +9,12 @@ import type { Run } from '../run.js';
 import { describeEmulators, emulators, tempDir, testProjectId, waitFor } from '../testing/index.js';
 import { freePort } from './emulators.js';
 import {
+  callGitHub,
+  checkSuiteCompletedPayload,
   commentAndDeliver,
   type GitHubCaller,
   openLabeledIssue,
+  postDelivery,
   type WebhookTarget,
 } from './github-deliveries.js';
 import type { LocalGitHub } from './local-github.js';
@@ -230,4 +233,62 @@ describeEmulators('follow-ups on npm start: the same branch, end to end', () => 
     }
     expect((await api<{ runs: Run[] }>('GET', '/v1/runs?workerId=blog')).runs).toHaveLength(runsBefore);
   }, 60_000);
+
+  it("failing checks on the pull request's head queue a CI fix on its branch, with the failing step and the log's end", async () => {
+    const branch = first.workBranch as string;
+    const head = await branchHead(branch);
+    github.standin.repos.addCheckRun({
+      repo: github.repo,
+      headSha: head,
+      name: 'test',
+      status: 'completed',
+      conclusion: 'failure',
+      appSlug: 'github-actions',
+      title: '1 test failed',
+      steps: [
+        { name: 'Checkout', conclusion: 'success' },
+        { name: 'npm test', conclusion: 'failure' },
+      ],
+      log: `${'noise line\n'.repeat(3_000)}FAIL src/typo.test.ts: expected "the", got "teh"\n`,
+    });
+    const pull = await callGitHub(owner, 'GET', `/repos/${github.repo}/pulls/${pr}`);
+    expect(pull.head.sha).toBe(head);
+    const repository = await callGitHub(owner, 'GET', `/repos/${github.repo}`);
+    const delivery = await postDelivery(
+      target.webhookUrl,
+      target.secret,
+      'check_suite',
+      checkSuiteCompletedPayload({
+        pull,
+        repository,
+        conclusion: 'failure',
+        installationId: target.installationId as number,
+      }),
+    );
+    const runId = queuedRunId(delivery);
+    expect(runId).toBe(`gh-acme_blog-${pr}-blog-ci-${head.slice(0, 12)}`);
+    const run = await ended(runId);
+    expect(run.status).toBe('succeeded');
+    expect(run.trigger).toMatchObject({ pullRequest: pr, followUp: { kind: 'ci', headSha: head } });
+    expect(run.workBranch).toBe(branch);
+    expect(await branchHead(branch)).toBe(run.commits.at(-1));
+    const prompt = await readFile(join(root, 'fake', `${run.id}.prompt`), 'utf8');
+    expect(prompt).toContain('npm test');
+    expect(prompt).toContain('FAIL src/typo.test.ts: expected "the", got "teh"');
+    expect(prompt.split('noise line').length - 1).toBeLessThan(3_000);
+    // The reads went with a read-only token of their own, as the stand-in checked.
+    expect(
+      github.standin.minted.some((m) => m.permissions.checks === 'read' && m.permissions.actions === 'read'),
+    ).toBe(true);
+    expect(
+      github.standin.requests.filter(
+        (r) => r.path.includes('/actions/jobs/') || r.path.includes('/check-runs'),
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ status: 302 }),
+        expect.objectContaining({ status: 200 }),
+      ]),
+    );
+  }, 150_000);
 });

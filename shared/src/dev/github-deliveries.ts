@@ -120,6 +120,33 @@ export function issueCommentPayload(d: {
   return place(payload, d.repository, d.comment.user, d.installationId);
 }
 
+/** `check_suite` `completed` with `conclusion` on the pull request's head commit (the pulls API's JSON of it). */
+export function checkSuiteCompletedPayload(d: {
+  pull: Payload;
+  repository: Payload;
+  conclusion: string;
+  installationId?: number;
+}): Payload {
+  const payload = webhookExample('check_suite', 'completed');
+  const { head, base } = d.pull;
+  Object.assign(payload.check_suite, {
+    head_branch: head.ref,
+    head_sha: head.sha,
+    after: head.sha,
+    conclusion: d.conclusion,
+    pull_requests: [
+      {
+        url: d.pull.url,
+        id: d.pull.id,
+        number: d.pull.number,
+        head: { ref: head.ref, sha: head.sha, repo: { id: d.repository.id, name: d.repository.name } },
+        base: { ref: base.ref, sha: base.sha, repo: { id: d.repository.id, name: d.repository.name } },
+      },
+    ],
+  });
+  return place(payload, d.repository, payload.sender, d.installationId);
+}
+
 /** Where deliveries go and how they are signed. */
 export interface WebhookTarget {
   webhookUrl: string;
