@@ -56,10 +56,13 @@ export interface StandinCheckRun {
   log: string;
 }
 
-/** What a route needs of the caller: a permission of an installation token (a PAT may do everything). */
+/**
+ * What a route needs of the caller: a permission of an installation token (a PAT may do everything), one
+ * of several where GitHub takes either (the issues API on a pull request: issues or pull_requests).
+ */
 export interface Need {
   repo: string;
-  permission: string;
+  permission: string[];
   level: 'read' | 'write';
 }
 
@@ -221,21 +224,21 @@ export function createRepoStore(options: RepoStoreOptions) {
   const routes: Array<{
     method: string;
     pattern: RegExp;
-    permission: string;
+    permission: string[];
     level: 'read' | 'write';
     run: (repo: string, m: string[], request: RepoRequest) => Promise<RepoAnswer> | RepoAnswer;
   }> = [
     {
       method: 'GET',
       pattern: /^$/,
-      permission: 'metadata',
+      permission: ['metadata'],
       level: 'read',
       run: (repo) => ({ status: 200, json: repository(repo) }),
     },
     {
       method: 'POST',
       pattern: /^\/issues$/,
-      permission: 'issues',
+      permission: ['issues'],
       level: 'write',
       run: (repo, _m, { body, actor }) => {
         if (typeof body.title !== 'string' || body.title === '')
@@ -253,7 +256,7 @@ export function createRepoStore(options: RepoStoreOptions) {
     {
       method: 'GET',
       pattern: /^\/issues\/(\d+)$/,
-      permission: 'issues',
+      permission: ['issues', 'pull_requests'],
       level: 'read',
       run: (repo, [, n]) => {
         const issue = issueOf(repo, Number(n));
@@ -263,7 +266,7 @@ export function createRepoStore(options: RepoStoreOptions) {
     {
       method: 'GET',
       pattern: /^\/issues\/(\d+)\/comments$/,
-      permission: 'issues',
+      permission: ['issues', 'pull_requests'],
       level: 'read',
       run: (repo, [, n], { query }) => {
         if (!issueOf(repo, Number(n))) return notFound;
@@ -279,7 +282,7 @@ export function createRepoStore(options: RepoStoreOptions) {
     {
       method: 'POST',
       pattern: /^\/issues\/(\d+)\/comments$/,
-      permission: 'issues',
+      permission: ['issues', 'pull_requests'],
       level: 'write',
       run: (repo, [, n], { body, actor }) => {
         if (!issueOf(repo, Number(n))) return notFound;
@@ -298,7 +301,7 @@ export function createRepoStore(options: RepoStoreOptions) {
     {
       method: 'POST',
       pattern: /^\/pulls$/,
-      permission: 'pull_requests',
+      permission: ['pull_requests'],
       level: 'write',
       run: async (repo, _m, { body, actor }) => {
         const { head, base, title } = body as { head?: unknown; base?: unknown; title?: unknown };
@@ -338,7 +341,7 @@ export function createRepoStore(options: RepoStoreOptions) {
     {
       method: 'GET',
       pattern: /^\/pulls$/,
-      permission: 'pull_requests',
+      permission: ['pull_requests'],
       level: 'read',
       run: async (repo, _m, { query }) => {
         const state = query.get('state') ?? 'open';
@@ -356,7 +359,7 @@ export function createRepoStore(options: RepoStoreOptions) {
     {
       method: 'GET',
       pattern: /^\/pulls\/(\d+)$/,
-      permission: 'pull_requests',
+      permission: ['pull_requests'],
       level: 'read',
       run: async (repo, [, n]) => {
         const issue = issueOf(repo, Number(n));
@@ -366,7 +369,7 @@ export function createRepoStore(options: RepoStoreOptions) {
     {
       method: 'GET',
       pattern: /^\/pulls\/(\d+)\/reviews\/(\d+)\/comments$/,
-      permission: 'pull_requests',
+      permission: ['pull_requests'],
       level: 'read',
       run: (repo, [, n, review]) => {
         if (!issueOf(repo, Number(n))?.pull) return notFound;
@@ -394,7 +397,7 @@ export function createRepoStore(options: RepoStoreOptions) {
     {
       method: 'GET',
       pattern: /^\/commits\/([^/]+)\/check-runs$/,
-      permission: 'checks',
+      permission: ['checks'],
       level: 'read',
       run: (repo, [, ref]) => {
         const runs = checkRuns.filter((r) => key(r.repo) === key(repo) && r.headSha === ref);
@@ -419,7 +422,7 @@ export function createRepoStore(options: RepoStoreOptions) {
     {
       method: 'GET',
       pattern: /^\/actions\/jobs\/(\d+)$/,
-      permission: 'actions',
+      permission: ['actions'],
       level: 'read',
       run: (repo, [, id]) => {
         const job = checkRuns.find(
@@ -448,7 +451,7 @@ export function createRepoStore(options: RepoStoreOptions) {
       // GitHub answers a redirect to a short-lived URL of the plain-text log; fetch follows it.
       method: 'GET',
       pattern: /^\/actions\/jobs\/(\d+)\/logs$/,
-      permission: 'actions',
+      permission: ['actions'],
       level: 'read',
       run: (repo, [, id]) => {
         const job = checkRuns.find((r) => key(r.repo) === key(repo) && r.id === Number(id));

@@ -224,11 +224,11 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
       const [owner = '', name = ''] = route.need.repo.split('/');
       if (token.owner.toLowerCase() !== owner.toLowerCase() || !token.repos.includes(name))
         return answer(404, { message: 'Not Found' }, `the token does not cover ${route.need.repo}`);
-      if (!grants(token.permissions, route.need.permission, route.need.level))
+      if (!route.need.permission.some((p) => grants(token.permissions, p, route.need.level)))
         return answer(
           403,
           { message: 'Resource not accessible by integration' },
-          `the token lacks ${route.need.permission}: ${route.need.level}`,
+          `the token lacks ${route.need.permission.join(' or ')}: ${route.need.level}`,
         );
       actor = { login: bot, association: 'NONE' };
     }
