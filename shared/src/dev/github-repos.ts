@@ -455,7 +455,7 @@ export function createRepoStore(options: RepoStoreOptions) {
       level: 'read',
       run: (repo, [, id]) => {
         const job = checkRuns.find((r) => key(r.repo) === key(repo) && r.id === Number(id));
-        if (!job || job.appSlug !== 'github-actions') return notFound;
+        if (job?.appSlug !== 'github-actions') return notFound;
         return { status: 302, location: `${options.baseUrl()}/_logs/${encodeURIComponent(repo)}/${id}` };
       },
     },
