@@ -6,11 +6,13 @@ import type { WebhookDefinition } from '@octokit/webhooks-examples';
 // biome-ignore lint/suspicious/noExplicitAny: the documented payloads are edited freely.
 type Payload = Record<string, any>;
 
-// The package is the JSON file GitHub's documented examples are published as.
-const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as WebhookDefinition[];
+// The package is the JSON file GitHub's documented examples are published as; read on first use, so an
+// importer of the dev index that sends no delivery never loads it.
+let examples: WebhookDefinition[] | undefined;
 
 /** A deep copy of the first documented example of an event (and action). */
 export function webhookExample(event: string, action?: string): Payload {
+  examples ??= createRequire(import.meta.url)('@octokit/webhooks-examples') as WebhookDefinition[];
   const definition = examples.find((d) => d.name === event);
   const found = (definition?.examples as Payload[] | undefined)?.find(
     (e) => action === undefined || e.action === action,
