@@ -473,7 +473,8 @@ async function queueRun(
       ? await lastRunOnIssue(deps, repo, issue, workerId, runId)
       : null;
   if (parent?.workBranch && request.comment) {
-    const parentTrigger = parent.trigger.type === 'github' ? parent.trigger : null;
+    // No `pullRequest`, even when the parent followed one up: it is answered on the issue, where it was
+    // asked; its push still updates the pull request, which the summary names.
     return queueFollowUp(
       deps,
       {
@@ -483,7 +484,6 @@ async function queueRun(
         sender: request.sender,
         suffix: `c${request.comment.id}`,
         number: issue,
-        ...(parentTrigger?.pullRequest !== undefined ? { pullRequest: parentTrigger.pullRequest } : {}),
         commentId: request.comment.id,
         text: { instructions: request.comment.extra },
       },

@@ -1,7 +1,10 @@
-// A stand-in of GitHub's App endpoints: checks the App's RS256 JWT, the repositories and permissions asked, and mints installation tokens the git server accepts.
+// A stand-in of GitHub's REST API on loopback: the App's endpoints (RS256 JWT, installation tokens the git server accepts) and, through github-repos.ts, the repository calls the functions make, each checked against the token's repository and permissions.
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRepoStore, type RepoStore, type StandinUser } from './github-repos.js';
+
+export type { StandinCheckRun, StandinComment, StandinIssue, StandinUser } from './github-repos.js';
 
 /** A new App key pair: the private key as GitHub hands it out (PKCS#1 PEM) and its public key. */
 export function makeAppKey(): { privateKeyPem: string; publicKey: KeyObject } {
@@ -34,6 +37,8 @@ export interface GitHubStandin {
   minted: MintedToken[];
   /** Whether `token` is a live installation token for `owner/repo` (the git server's check). */
   accepts(token: string, owner: string, repo: string): boolean;
+  /** The repositories' issues, pull requests, comments and checks: what was posted, and what a test adds. */
+  repos: RepoStore;
   close(): Promise<void>;
 }
 
@@ -48,13 +53,19 @@ export interface GitHubStandinOptions {
   now?: () => number;
   /** 0 (the default): any free port. */
   port?: number;
+  /** People with personal access tokens (a developer posting issues and comments, a stranger). */
+  users?: StandinUser[];
+  /** The App's slug: its comments are by `<slug>[bot]`. Default `nightshift-local`. */
+  appSlug?: string;
+  /** The commit a branch points at, or null when it does not exist (pull requests are checked against it). */
+  resolveBranch?: (repo: string, branch: string) => Promise<string | null>;
 }
 
 const LEVEL = { read: 1, write: 2 } as const;
 
 /** The JWT's claims when it verifies (RS256, iss = the App, not expired, at most 10 minutes long); else why not. */
 function checkJwt(header: string | undefined, appId: string, key: KeyObject, nowMs: number): string | null {
-  const match = /^Bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/.exec(header ?? '');
+  const match = /^Bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/i.exec(header ?? '');
   if (match === null) return 'no Bearer JWT';
   const [, h, p, s] = match as unknown as [string, string, string, string];
   let head: { alg?: string };
@@ -84,18 +95,32 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return JSON.parse(text);
 }
 
+/** Whether a token's permissions reach `level` of `permission` (write includes read). */
+const grants = (permissions: Record<string, string>, permission: string, level: 'read' | 'write') =>
+  // Every installation token may read metadata, as on GitHub.
+  (permission === 'metadata' && level === 'read') ||
+  (LEVEL[permissions[permission] as 'read' | 'write'] ?? 0) >= LEVEL[level];
+
 export async function startGitHubStandin(options: GitHubStandinOptions): Promise<GitHubStandin> {
   const key = typeof options.publicKey === 'string' ? createPublicKey(options.publicKey) : options.publicKey;
   const now = options.now ?? (() => Date.now());
   const lifetime = options.tokenLifetimeMs ?? 60 * 60_000;
   const requests: GitHubStandin['requests'] = [];
   const minted: MintedToken[] = [];
+  const users = options.users ?? [];
+  const bot = `${options.appSlug ?? 'nightshift-local'}[bot]`;
+  let baseUrl = '';
+  const repos = createRepoStore({
+    baseUrl: () => baseUrl,
+    ...(options.resolveBranch ? { resolveBranch: options.resolveBranch } : {}),
+  });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
     const method = req.method ?? 'GET';
     let body: unknown;
-    const answer = (status: number, json: unknown, why?: string) => {
+    const answer = (status: number, json: unknown, why?: string, headers: Record<string, string> = {}) => {
       requests.push({
         method,
         path,
@@ -103,11 +128,35 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
         ...(why ? { why } : {}),
         ...(body !== undefined ? { body } : {}),
       });
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(json));
+      if (typeof json === 'string') {
+        res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }).end(json);
+        return;
+      }
+      res
+        .writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers })
+        .end(json === undefined ? '' : JSON.stringify(json));
     };
-    const bad = checkJwt(req.headers.authorization, options.appId, key, now());
-    if (bad !== null) return answer(401, { message: 'A JSON web token could not be decoded' }, bad);
+    const readBody = async (): Promise<boolean> => {
+      try {
+        body = await readJson(req);
+        return true;
+      } catch {
+        answer(400, { message: 'Problems parsing JSON' });
+        return false;
+      }
+    };
+    // A job log's redirect target: a short-lived signed URL on GitHub, so it takes no credential.
+    const logPath = /^\/_logs\/([^/]+)\/(\d+)$/.exec(path);
+    if (method === 'GET' && logPath) {
+      const log = repos.logOf(decodeURIComponent(logPath[1] as string), Number(logPath[2]));
+      return log === null ? answer(404, { message: 'Not Found' }) : answer(200, log);
+    }
     const repoInstall = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path);
+    const mint = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
+    if ((method === 'GET' && repoInstall) || (method === 'POST' && mint)) {
+      const bad = checkJwt(req.headers.authorization, options.appId, key, now());
+      if (bad !== null) return answer(401, { message: 'A JSON web token could not be decoded' }, bad);
+    }
     if (method === 'GET' && repoInstall) {
       const [, owner, repo] = repoInstall as unknown as [string, string, string];
       const found = options.installations.find(
@@ -116,15 +165,10 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
       if (!found) return answer(404, { message: 'Not Found' });
       return answer(200, { id: found.id, account: { login: found.owner }, app_id: Number(options.appId) });
     }
-    const mint = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
     if (method === 'POST' && mint) {
       const installation = options.installations.find((i) => i.id === Number(mint[1]));
       if (!installation) return answer(404, { message: 'Not Found' });
-      try {
-        body = await readJson(req);
-      } catch {
-        return answer(400, { message: 'Problems parsing JSON' });
-      }
+      if (!(await readBody())) return;
       const asked = body as { repositories?: unknown; permissions?: unknown };
       const repos = Array.isArray(asked.repositories) ? (asked.repositories as string[]) : installation.repos;
       const missing = repos.filter((r) => !installation.repos.includes(r));
@@ -164,7 +208,44 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
         repositories: repos.map((name) => ({ name, full_name: `${installation.owner}/${name}` })),
       });
     }
-    return answer(404, { message: 'Not Found' });
+    const inRepo = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(path);
+    const route = inRepo ? repos.route(method, `${inRepo[1]}/${inRepo[2]}`, inRepo[3] ?? '') : null;
+    if (!inRepo || !route) return answer(404, { message: 'Not Found' });
+    // An installation token (`token ghs_…`, or Bearer) or a person's PAT; nothing: the repository is private.
+    const credential = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (credential === undefined) return answer(404, { message: 'Not Found' }, 'no credential');
+    const person = users.find((u) => u.token === credential);
+    let actor: { login: string; association: string };
+    if (person) actor = { login: person.login, association: person.association };
+    else {
+      const token = minted.find((m) => m.token === credential);
+      if (!token || now() >= token.expiresAtMs)
+        return answer(401, { message: 'Bad credentials' }, 'unknown token');
+      const [owner = '', name = ''] = route.need.repo.split('/');
+      if (token.owner.toLowerCase() !== owner.toLowerCase() || !token.repos.includes(name))
+        return answer(404, { message: 'Not Found' }, `the token does not cover ${route.need.repo}`);
+      if (!route.need.permission.some((p) => grants(token.permissions, p, route.need.level)))
+        return answer(
+          403,
+          { message: 'Resource not accessible by integration' },
+          `the token lacks ${route.need.permission.join(' or ')}: ${route.need.level}`,
+        );
+      actor = { login: bot, association: 'NONE' };
+    }
+    if (method !== 'GET' && !(await readBody())) return;
+    const got = await route.run({
+      method,
+      path,
+      query: url.searchParams,
+      body: (body ?? {}) as Record<string, unknown>,
+      actor,
+    });
+    return answer(
+      got.status,
+      got.text ?? got.json,
+      undefined,
+      got.location ? { Location: got.location } : {},
+    );
   };
 
   const server = createServer((req, res) => {
@@ -173,10 +254,12 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     });
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: baseUrl,
     requests,
     minted,
+    repos,
     accepts(token, owner, repo) {
       return minted.some(
         (m) =>

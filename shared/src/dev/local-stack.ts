@@ -2,12 +2,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPubSub, ensureTopology } from '../pubsub.js';
 import { agentNodeFlags } from './agent-flags.js';
 import { type ComputeStandin, startComputeStandin } from './compute-standin.js';
 import { type EmulatorHosts, type Emulators, startEmulators } from './emulators.js';
+import { type LocalGitHub, startLocalGitHub } from './local-github.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -50,6 +52,12 @@ export interface StackOptions {
    * (the chaos scenarios kill and restart theirs). Ignored with `vm`, whose VM starts its one agent.
    */
   agents?: 0 | 1;
+  /**
+   * Start a GitHub of its own (local-github.ts: the API stand-in, an App made for it, a private git server
+   * with `acme/blog`) and point the functions and the agent at it (GITHUB_API_URL, GITHUB_APP_ID,
+   * GITHUB_APP_PRIVATE_KEY). What a delivery needs is written to `<NIGHTSHIFT_HOME>/github/standin.json`.
+   */
+  github?: boolean;
 }
 
 export interface Stack {
@@ -61,6 +69,8 @@ export interface Stack {
   children: Map<string, ChildProcess>;
   /** The Compute stand-in, when the agent runs on a stand-in VM. */
   compute: ComputeStandin | null;
+  /** The local GitHub, when asked for (`github`). */
+  github: LocalGitHub | null;
   stop(): Promise<void>;
 }
 
@@ -108,6 +118,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   await ensureTopology(pubsub, { reactorPushEndpoint: `http://127.0.0.1:${env.PORT}/reactor` });
   await pubsub.close();
 
+  const github = options.github ? await startGitHubFor(env) : null;
+
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   let compute: ComputeStandin | null = null;
@@ -121,6 +133,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (const child of children.values()) child.kill('SIGTERM');
     await Promise.all([...children.values()].map(exited));
     await compute?.close();
+    await github?.close();
     await emulators.stop();
   };
 
@@ -207,7 +220,33 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw error;
   }
-  return { env, emulators, url, token, children, compute, stop };
+  return { env, emulators, url, token, children, compute, github, stop };
+}
+
+/** What `npm run dev:webhook` reads to post deliveries and act as the stand-in's people. */
+export const standinInfoPath = (home: string) => join(home, 'github', 'standin.json');
+
+/** Starts the local GitHub in `<home>/github` (afresh: its state lives in memory), sets its variables in `env`. */
+async function startGitHubFor(env: Record<string, string | undefined>): Promise<LocalGitHub> {
+  const dir = join(env.NIGHTSHIFT_HOME as string, 'github');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const github = await startLocalGitHub(dir);
+  Object.assign(env, github.env);
+  const info = {
+    webhookUrl: `http://127.0.0.1:${env.PORT}/github/webhook`,
+    secret: env.GITHUB_WEBHOOK_SECRET,
+    apiUrl: github.standin.url,
+    repo: github.repo,
+    repoUrl: github.repoUrl,
+    installationId: github.installationId,
+    owner: github.owner,
+    stranger: github.stranger,
+  };
+  await writeFile(standinInfoPath(env.NIGHTSHIFT_HOME as string), `${JSON.stringify(info, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  return github;
 }
 
 async function waitReady(url: string, token: string, withAgent: boolean): Promise<void> {

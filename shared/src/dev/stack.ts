@@ -20,9 +20,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
+  // A GitHub of its own (API stand-in, App, git server) unless one is configured: then that one is used.
+  const github = !(process.env.GITHUB_APP_ID || process.env.GITHUB_TOKEN || process.env.GITHUB_API_URL);
   stack = await startStack({
     env: process.env,
     vm: true,
+    github,
     // Like the VM's systemd unit (RestartSec=5): a dead agent comes back and takes charge of its runs.
     restartAgentMs: AGENT_RESTART_MS,
     onChildExit: (name, code, signal) => {
@@ -31,6 +34,7 @@ async function main(): Promise<void> {
     },
   });
   const { env, emulators, url, token, compute } = stack;
+  const gh = stack.github;
   process.stdout.write(
     [
       '',
@@ -45,6 +49,13 @@ async function main(): Promise<void> {
       '               waits; GET /v1/vms shows it, and its agent starts and stops with it',
       `  worker       ${env.NIGHTSHIFT_WORKER_COMMAND || 'claude'}`,
       `  git          ${gitCredentialsOf(env)}`,
+      ...(gh
+        ? [
+            `  GitHub       a stand-in at ${gh.standin.url} with the App ${env.GITHUB_APP_ID} installed on ${gh.repo}`,
+            `               (${gh.repoUrl}); people: ${gh.owner.login} (OWNER), ${gh.stranger.login} (NONE)`,
+            '               try a follow-up: README, "Try a follow-up locally" (npm run dev:webhook)',
+          ]
+        : []),
       '  Ctrl-C stops everything.',
       '',
     ].join('\n'),
