@@ -23,7 +23,7 @@ describeEmulators('Answering a blocked run: the checkout and the session', () =>
       .map((d) => d.data())
       .flatMap((e: RunEvent) => (e.type === 'note' ? [e.message] : []));
 
-  it('a blocked run that pushed nothing: the answer continues its branch as the workspace has it and resumes its session with the answer', async () => {
+  it('a blocked run whose branch is gone from the remote: the answer continues it as the workspace has it and resumes its session with the answer', async () => {
     const branch = 'nightshift/issue-4-ans-label-1';
     const origin = await t.makeRepo('ans');
     await t.createWorker('ans', { repo: { url: origin, branch: 'main', push: true } });
@@ -31,15 +31,16 @@ describeEmulators('Answering a blocked run: the checkout and the session', () =>
       workBranch: branch,
       trigger: { type: 'github', repo: 'acme/site', issue: 4, sender: 'octocat', deliveryId: 'd-0' },
     });
-    // Blocked in its final result, with no commit: nothing is pushed, the branch is only in the workspace.
+    // Blocked in its final result.
     await t.scenario(parent.id, 'blocked', 'result');
     await t.publish('run.start', parent.id);
     const blocked = await t.waitStatus(parent.id, TERMINAL_STATUSES);
     expect(blocked.blocked).toMatchObject({ source: 'result' });
     expect(blocked.blocked?.text).toContain('needs the staging database password');
-    expect(blocked.commits).toEqual([]);
-    expect(blocked.pushedBranch).toBeNull();
+    expect(blocked.pushedBranch).toBe(branch);
     expect(blocked.sessionId).not.toBeNull();
+    // The branch is deleted on the remote meanwhile (say, with its pull request): only the workspace has it.
+    await git(origin, 'branch', '-D', branch);
 
     const answer = await t.createRun('ans', {
       workBranch: branch,
@@ -59,7 +60,7 @@ describeEmulators('Answering a blocked run: the checkout and the session', () =>
     const done = await t.waitStatus(answer.id, TERMINAL_STATUSES);
     expect(done.status).toBe('succeeded');
     expect(done.blocked).toBeNull();
-    expect(done.startCommit).toBe(blocked.startCommit);
+    expect(done.startCommit).toBe(blocked.commits.at(-1));
     expect(done.commits.length).toBeGreaterThan(0);
     expect(done.pushedBranch).toBe(branch);
     expect(await git(origin, 'rev-parse', `refs/heads/${branch}`)).toBe(done.commits.at(-1));

@@ -1,9 +1,11 @@
 // Answers to blocked runs through the webhook app on the emulators: documented issue_comment payloads re-signed; the stand-in GitHub serves the pull request and records what is posted.
+import { Timestamp } from '@google-cloud/firestore';
 import { type Run, RunSchema, WorkerSchema } from '@nightshift/shared';
 import { describeEmulators, onFileEnd, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
+import { NOTIFICATION_RECORD_TTL_MS } from '../timings.js';
 import { answerRunId } from './answer.js';
 import { createGithubApp } from './app.js';
 import { deliver, example, fakeGithub, type RecordedRequest, SECRET } from './fake-github.test-helper.js';
@@ -150,6 +152,13 @@ describeEmulators('Answering a blocked run: the githubWebhook app', () => {
       const posted = github.requests.filter((r) => r.method === 'POST');
       expect(posted.map((r) => r.path)).toEqual(['/repos/Codertocat/Hello-World/issues/1/comments']);
       expect(String(posted[0]?.body?.body)).toContain(run.id);
+      // Its summary is owed on GitHub, and the entry expires with Firestore's TTL policy 30 days on.
+      const owed = (await env.cols.githubFeedback.doc(run.id).get()).data();
+      expect(owed?.state).toBe('pending');
+      const expires = owed?.expiresAt;
+      expect(expires instanceof Timestamp ? expires.toMillis() : expires?.getTime()).toBe(
+        NOW.getTime() + NOTIFICATION_RECORD_TTL_MS,
+      );
 
       // The same comment again (redelivered): nothing new, and no note of a second answer.
       const again = await send(payload, 'a-2');
