@@ -36,12 +36,17 @@ resource "google_firestore_index" "composite" {
   }
 }
 
-# Idempotency keys and GitHub deliveries only need to live a few days: Firestore deletes each document
-# some time after its expiresAt (a Timestamp), at no cost beyond the deletes.
+# Bookkeeping that only needs to live days or weeks: Firestore deletes each document some time after its
+# expiresAt (a Timestamp), at no cost beyond the deletes. Idempotency keys (a day), GitHub deliveries, owed
+# GitHub summaries, notification claims and digest days (30 days). Runs and their events are the record
+# and are kept.
 resource "google_firestore_field" "ttl" {
   for_each = toset([
     local.names.collections.idempotency_keys,
     local.names.collections.github_deliveries,
+    local.names.collections.github_feedback,
+    local.names.collections.notification_deliveries,
+    local.names.collections.notification_digests,
   ])
   project    = var.project_id
   database   = google_firestore_database.main.name

@@ -24,14 +24,14 @@ locals {
       name    = "nightshift-scheduler"
       memory  = "256Mi"
       timeout = 300
-      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD", "GITHUB_APP_ID", "GITHUB_API_URL"]
+      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD", "GITHUB_APP_ID", "GITHUB_API_URL", "NIGHTSHIFT_PUBLIC_URL"]
       secrets = ["github_token", "github_app_key"]
     }
     reactor = {
       name    = "nightshift-reactor"
       memory  = "256Mi"
       timeout = 60
-      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD", "GITHUB_APP_ID", "GITHUB_API_URL"]
+      env     = ["GOOGLE_CLOUD_PROJECT", "NIGHTSHIFT_LOG_FORMAT", "NIGHTSHIFT_VMS", "NIGHTSHIFT_WORKERS_PER_VM", "NIGHTSHIFT_VM_HOURLY_USD", "GITHUB_APP_ID", "GITHUB_API_URL", "NIGHTSHIFT_PUBLIC_URL"]
       secrets = ["github_token", "github_app_key"]
     }
   }
@@ -45,7 +45,14 @@ locals {
     # Empty until you create the GitHub App (README, Private repositories): the code then uses GITHUB_TOKEN.
     GITHUB_APP_ID  = var.github_app_id
     GITHUB_API_URL = var.github_api_url
+    # The run links of the notifications the reactor and the tick send (the api serves the dashboard).
+    NIGHTSHIFT_PUBLIC_URL = local.public_url
   }
+  # The api function's address, known before it exists: the functions are one for_each resource, which may
+  # not refer to itself, so the reactor cannot read the api's uri. Cloud Run gives every service whose name
+  # is short enough the deterministic https://<service>-<project number>.<region>.run.app (the uri it shows,
+  # the api_url output); a 2nd gen function's service has the function's name.
+  public_url = var.public_url != "" ? trimsuffix(var.public_url, "/") : "https://${local.functions.api.name}-${data.google_project.this.number}.${var.region}.run.app"
   # The GitHub token is optional in the code; it is mounted once it has a version (use_github_token).
   # The App's key likewise, once github_app_id is set (its secret must have a version by then).
   mounted_secrets = {

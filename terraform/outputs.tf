@@ -5,6 +5,11 @@ output "api_url" {
   value       = google_cloudfunctions2_function.fn["api"].service_config[0].uri
 }
 
+output "dashboard_url" {
+  description = "The dashboard, where the run links of notifications point (NIGHTSHIFT_PUBLIC_URL: var.public_url, or the api's deterministic address)."
+  value       = local.public_url
+}
+
 output "api_token_command" {
   description = "Prints the API tokens (comma-separated) the API accepts."
   value       = "gcloud secrets versions access latest --secret=${google_secret_manager_secret.s["api_tokens"].secret_id} --project=${var.project_id}"

@@ -128,6 +128,16 @@ variable "github_api_url" {
   }
 }
 
+variable "public_url" {
+  description = "Where the dashboard is reached, for the run links in notifications (NIGHTSHIFT_PUBLIC_URL): empty for the api function's own address (https://nightshift-api-<project number>.<region>.run.app), or your domain in front of it."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.public_url == "" || can(regex("^https://[^/\\s]+(/[^\\s]*)?$", var.public_url))
+    error_message = "public_url must be empty or an https URL such as https://nightshift.example.com."
+  }
+}
+
 variable "scheduler_schedule" {
   description = "Cron schedule of the scheduler tick (Cloud Scheduler): how often worker schedules are looked at."
   type        = string

@@ -137,10 +137,12 @@ describe('configuration: notifications', () => {
     },
   );
 
-  it('neither is set by terraform: in no FUNCTION_ENV list', () => {
-    for (const names of Object.values(FUNCTION_ENV)) {
+  it('terraform never allows loopback sinks, and gives the public URL to the functions that notify', () => {
+    for (const names of Object.values(FUNCTION_ENV))
       expect(names).not.toContain('NIGHTSHIFT_ALLOW_LOOPBACK_SINKS');
-      expect(names).not.toContain('NIGHTSHIFT_PUBLIC_URL');
-    }
+    expect(FUNCTION_ENV.reactor).toContain('NIGHTSHIFT_PUBLIC_URL');
+    expect(FUNCTION_ENV.scheduler).toContain('NIGHTSHIFT_PUBLIC_URL');
+    // The api sends none: it reads only the loopback policy, for the sinks it checks.
+    expect(FUNCTION_ENV.api).not.toContain('NIGHTSHIFT_PUBLIC_URL');
   });
 });

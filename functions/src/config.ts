@@ -27,13 +27,16 @@ const GITHUB_APP_PRIVATE_KEY = z.string().optional();
 
 /**
  * Notifications: http and loopback sink URLs are allowed only where this is `1` or `true` (the local stack
- * sets it; never in the cloud). Optional and not set by terraform.
+ * sets it; never in the cloud). Optional and never set by terraform.
  */
 const NIGHTSHIFT_ALLOW_LOOPBACK_SINKS = z
   .enum(['0', '1', 'true', 'false'], { message: 'expected 1, 0, true or false' })
   .optional()
   .transform((v) => v === '1' || v === 'true');
-/** The dashboard's public address, for the run links in notifications (`<url>/runs/<id>`). Optional. */
+/**
+ * The dashboard's public address, for the run links in notifications (`<url>/runs/<id>`). Optional here;
+ * terraform sets it on the functions that send notifications (the reactor and the scheduler).
+ */
 const NIGHTSHIFT_PUBLIC_URL = z.url({ message: 'expected an absolute URL' }).optional();
 const notificationEnv = { NIGHTSHIFT_ALLOW_LOOPBACK_SINKS, NIGHTSHIFT_PUBLIC_URL };
 
@@ -146,8 +149,8 @@ const deployed = Object.keys(common).filter((name) => !LOCAL_ONLY.includes(name)
 export const FUNCTION_ENV: Record<FunctionEntryPoint, readonly string[]> = {
   api: [...deployed, 'NIGHTSHIFT_API_TOKENS'],
   githubWebhook: [...deployed, 'GITHUB_WEBHOOK_SECRET'],
-  scheduler: deployed,
-  reactor: deployed,
+  scheduler: [...deployed, 'NIGHTSHIFT_PUBLIC_URL'],
+  reactor: [...deployed, 'NIGHTSHIFT_PUBLIC_URL'],
 };
 
 export function parseLocalConfig(env: Env) {

@@ -61,6 +61,15 @@ export const RETRY_AFTER_SECONDS = 5;
  */
 export const DELIVERY_TTL_MS = 30 * 24 * 60 * 60_000;
 
+/**
+ * How long the bookkeeping of notifications is kept: each `notificationDeliveries` claim (a run status sent
+ * to a sink once) and each `notificationDigests` day, and each `githubFeedback` entry (a run summary owed on
+ * GitHub). A Firestore TTL policy on their `expiresAt` deletes them after (see terraform). Pub/Sub gives up on
+ * an event after 7 days at most, and a digest claim is needed only during its own day, so nothing is sent
+ * twice; the delivery outcome the owner reads stays on the sink (`lastDelivery`).
+ */
+export const NOTIFICATION_RECORD_TTL_MS = 30 * 24 * 60 * 60_000;
+
 /** Request bodies larger than this are refused with 413 before they are parsed (1 MiB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 

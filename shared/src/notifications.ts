@@ -1,6 +1,7 @@
 // Notification sinks (where run events and the daily digest are sent), their delivery claims and the digest setting.
 import { z } from 'zod';
 import { IsoDateTimeSchema, SlugSchema } from './ids.js';
+import { ExpiresAtSchema } from './records.js';
 import { TimeZoneSchema } from './worker.js';
 
 /**
@@ -111,6 +112,8 @@ export const NotificationDeliverySchema = z.object({
   attempts: z.number().int().min(0),
   httpStatus: z.number().int().nullable(),
   error: z.string().nullable(),
+  /** When Firestore's TTL policy may delete the claim; absent on claims written before it existed. */
+  expiresAt: ExpiresAtSchema.optional(),
 });
 export type NotificationDelivery = z.infer<typeof NotificationDeliverySchema>;
 
@@ -143,5 +146,7 @@ export const DigestClaimSchema = z.object({
   sinks: z.number().int().min(0),
   failed: z.number().int().min(0),
   updatedAt: IsoDateTimeSchema,
+  /** When Firestore's TTL policy may delete the claim (long after its day); absent on older claims. */
+  expiresAt: ExpiresAtSchema.optional(),
 });
 export type DigestClaim = z.infer<typeof DigestClaimSchema>;

@@ -23,10 +23,11 @@ import {
 /**
  * What a follow-up run continues: `comment` (a `/nightshift run` on a pull request), `review` (a review
  * asking for changes, or with comments), `ci` (failing checks), `issue` (a `/nightshift run` on an issue
- * that had a run). `parentSessionId` is the parent run's Claude session, resumed when the workspace holds it.
+ * that had a run), `answer` (a trusted comment on the issue or pull request of a blocked run: the answer to its
+ * blocker). `parentSessionId` is the parent run's Claude session, resumed when the workspace holds it.
  */
 export const FollowUpSchema = z.object({
-  kind: z.enum(['comment', 'review', 'ci', 'issue']),
+  kind: z.enum(['comment', 'review', 'ci', 'issue', 'answer']),
   parentSessionId: z.uuid().nullable(),
   /** The review (for `review`) or the head commit (for `ci`) it answers. */
   reviewId: z.number().int().optional(),

@@ -54,14 +54,18 @@ const resumeSession = flag('--resume');
 const resumed = resumeSession !== undefined;
 if (dir) appendFileSync(join(dir, `${runId}.argvs`), `${JSON.stringify(args)}\n`);
 // `--resume <id> --fork-session --session-id <new>`: the conversation of <id> goes on under <new> (a
-// follow-up resuming its parent's session); the real CLI refuses --session-id with --resume otherwise.
+// follow-up resuming its parent's session). The real CLI's rules (2.1.332, agent/PROTOCOL.md), with its
+// words: --session-id with --resume needs --fork-session, must be a UUID, and must not name a stored session.
 const fork = args.includes('--fork-session');
-if (resumed && newSession !== undefined && !fork) {
-  process.stderr.write(
-    'Error: --session-id can only be used with --continue or --resume if --fork-session is also specified.\n',
-  );
+const refuse = (message) => {
+  process.stderr.write(`${message}\n`);
   process.exit(1);
-}
+};
+if (resumed && newSession !== undefined && !fork)
+  refuse('Error: --session-id with --continue or --resume also needs --fork-session.');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+if (newSession !== undefined && !UUID.test(newSession))
+  refuse('Error: Invalid session ID. Must be a valid UUID.');
 const sessionId =
   fork && newSession !== undefined ? newSession : (resumeSession ?? newSession ?? `fake-${process.pid}`);
 // Kept per HOME like the CLI's own (~/.claude/projects), unless a test gives its folder.
@@ -70,6 +74,8 @@ const sessionsDir = dir
   : join(process.env.HOME ?? '/tmp', '.fake-claude', 'sessions');
 const sessionFile = join(sessionsDir, sessionId);
 const emit = (m) => process.stdout.write(`${JSON.stringify(m)}\n`);
+if (newSession !== undefined && !(fork && resumeSession === newSession) && existsSync(sessionFile))
+  refuse(`Error: Session ID ${newSession} is already in use.`);
 if (resumed && !existsSync(join(sessionsDir, resumeSession))) {
   process.stderr.write(`No conversation found with session ID: ${resumeSession}\n`);
   emit({

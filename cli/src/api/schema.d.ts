@@ -537,7 +537,7 @@ export interface components {
                 followUp?: {
                     headSha?: string;
                     /** @enum {string} */
-                    kind: "comment" | "review" | "ci" | "issue";
+                    kind: "comment" | "review" | "ci" | "issue" | "answer";
                     /** Format: uuid */
                     parentSessionId: string | null;
                     reviewId?: number;

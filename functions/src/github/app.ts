@@ -14,6 +14,7 @@ import { problem } from '../core/problem.js';
 import type { AppEnv } from '../core/request-context.js';
 import { createRun } from '../runs/service.js';
 import { CI_FIX_COOLDOWN_MS, CI_FIX_WINDOW_MS, DELIVERY_TTL_MS, MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
+import { planAnswer, queueAnswer } from './answer.js';
 import { createGithub, type GithubConfig } from './client.js';
 import {
   type Ignored,
@@ -21,6 +22,7 @@ import {
   IssueCommentPayloadSchema,
   IssuesPayloadSchema,
   type Plan,
+  parseRunComment,
   planCommentEvent,
   planIssueEvent,
   type RunRequest,
@@ -252,6 +254,25 @@ export function createGithubApp(deps: Deps, config: GithubAppConfig): Hono<AppEn
       issuesPayload === null &&
       payload.issue.pull_request !== undefined &&
       payload.issue.pull_request !== null;
+    // A comment that is no command may answer a blocked run (answer.ts).
+    const commentPayload = issuesPayload === null ? (payload as IssueCommentPayload) : null;
+    if (commentPayload !== null && parseRunComment(commentPayload.comment.body ?? '') === null) {
+      const comment = commentPayload;
+      const planned = await planAnswer(deps, github, comment, workers);
+      return handle(c, {
+        deliveryId,
+        event,
+        action: comment.action,
+        repo,
+        number: comment.issue.number,
+        installationId: comment.installation?.id,
+        ignored: planned.ignored,
+        jobs: planned.requests.map((request) => ({
+          workerId: request.worker.id,
+          queue: () => queueAnswer(deps, request, deliveryId),
+        })),
+      });
+    }
     if (onPullRequest) {
       const comment = payload as IssueCommentPayload;
       if (comment.action !== 'created') {

@@ -6,7 +6,11 @@ import { type GithubFeedback, headOf, isAlreadyExists, isTerminal, type Run } fr
 import type { Octokit } from '@octokit/rest';
 import type { Deps } from '../core/deps.js';
 import type { Logger } from '../core/log.js';
-import { GITHUB_REQUEST_TIMEOUT_MS, SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
+import {
+  GITHUB_REQUEST_TIMEOUT_MS,
+  NOTIFICATION_RECORD_TTL_MS,
+  SUMMARY_CLAIM_EXPIRY_MS,
+} from '../timings.js';
 import type { Github } from './client.js';
 
 /** Attempts at posting a run's summary before it is given up (and logged). */
@@ -254,6 +258,7 @@ export async function owePostRunSummary(deps: Deps, runId: string, installationI
     summaryPostedAt: null,
     error: null,
     claimedAt: null,
+    expiresAt: new Date(deps.now().getTime() + NOTIFICATION_RECORD_TTL_MS),
     ...(installationId === undefined ? {} : { installationId }),
   };
   try {

@@ -9,7 +9,7 @@ import {
   type SinkDelivery,
 } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
-import { NOTIFY_CLAIM_EXPIRY_MS } from '../timings.js';
+import { NOTIFICATION_RECORD_TTL_MS, NOTIFY_CLAIM_EXPIRY_MS } from '../timings.js';
 import { runBody, runNotice } from './message.js';
 import { type NotifyOptions, type SendResult, send } from './send.js';
 
@@ -109,6 +109,7 @@ async function deliverToSink(
     attempts: 0,
     httpStatus: null,
     error: null,
+    expiresAt: new Date(deps.now().getTime() + NOTIFICATION_RECORD_TTL_MS),
   });
   if (!claimed) return `${sink.id}: already sent`;
   const body = runBody(sink.format, runNotice(run, event, reason, options.publicUrl), now);

@@ -1,10 +1,12 @@
 // The daily digest on the emulators, to a real receiver on loopback: due at its time in its time zone, once per day even with overlapping ticks, with each worker's runs, costs, commits, blockers and month.
 import { createHmac } from 'node:crypto';
+import { Timestamp } from '@google-cloud/firestore';
 import { describeEmulators, onFileEnd, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { runTick } from '../scheduler/tick.js';
+import { NOTIFICATION_RECORD_TTL_MS } from '../timings.js';
 import { localTime } from './digest.js';
 import { type Receiver, startReceiver } from './receiver.test-helper.js';
 import type { NotifyOptions } from './send.js';
@@ -199,11 +201,13 @@ describeEmulators('the daily digest', () => {
       httpStatus: 500,
       attempts: 2,
     });
-    expect((await env.cols.notificationDigests.doc('2026-12-03').get()).data()).toMatchObject({
-      state: 'sent',
-      sinks: 3,
-      failed: 1,
-    });
+    const claim = (await env.cols.notificationDigests.doc('2026-12-03').get()).data();
+    expect(claim).toMatchObject({ state: 'sent', sinks: 3, failed: 1 });
+    // Firestore's TTL policy deletes the day's claim 30 days after it was sent.
+    const expires = claim?.expiresAt;
+    expect(expires instanceof Timestamp ? expires.toMillis() : expires?.getTime()).toBe(
+      now.getTime() + NOTIFICATION_RECORD_TTL_MS,
+    );
   });
 
   it('reads the local day and time of a zone', () => {

@@ -1,6 +1,7 @@
 // The daily digest: per worker the last 24 hours' runs, statuses, cost, commits and blockers and the month's spend, sent once a day by the scheduler tick.
 import { isAlreadyExists, type NotificationSink, type Run, TERMINAL_STATUSES } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
+import { NOTIFICATION_RECORD_TTL_MS } from '../timings.js';
 import { deliveryRecord, recordOnSink, sinksFor } from './deliver.js';
 import { type Digest, digestBody, firstLines, runLink, type WorkerDigest } from './message.js';
 import { type NotifyOptions, send } from './send.js';
@@ -146,6 +147,7 @@ export async function sendDigestIfDue(deps: Deps, options: NotifyOptions): Promi
         sinks: sinks.length,
         failed: 0,
         updatedAt: at,
+        expiresAt: new Date(now.getTime() + NOTIFICATION_RECORD_TTL_MS),
       });
     } catch (error) {
       if (isAlreadyExists(error)) return { skipped: `the digest of ${local.day} was sent already` };

@@ -23,6 +23,7 @@ import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createReactorApp } from '../reactor/app.js';
+import { NOTIFICATION_RECORD_TTL_MS } from '../timings.js';
 import { type Receiver, startReceiver } from './receiver.test-helper.js';
 import type { NotifyOptions } from './send.js';
 import { createSink } from './sinks.js';
@@ -172,6 +173,14 @@ describeEmulators('notifications from the reactor', () => {
       runId: 'r-notify-1',
       event: 'run.succeeded',
     });
+    // The claim that made it once expires with Firestore's TTL policy, 30 days on.
+    const claim = (
+      await env.cols.notificationDeliveries.doc(`${created.id}_r-notify-1_succeeded`).get()
+    ).data();
+    expect(claim?.state).toBe('sent');
+    const expires = claim?.expiresAt;
+    const expiresMs = expires instanceof Date ? expires.getTime() : (expires?.toMillis() ?? 0);
+    expect(Math.abs(expiresMs - (Date.now() + NOTIFICATION_RECORD_TTL_MS))).toBeLessThan(60_000);
   });
 
   it('sends only the events a sink wants, for its worker or for all', async () => {

@@ -269,6 +269,25 @@ describe('terraform/ and the code', () => {
     });
   });
 
+  it("gives the functions that notify the dashboard's address for run links, without referring to the api resource", () => {
+    for (const entry of ['reactor', 'scheduler'])
+      expect(functions[entry]?.env).toContain('NIGHTSHIFT_PUBLIC_URL');
+    for (const entry of ['api', 'githubWebhook'])
+      expect(functions[entry]?.env).not.toContain('NIGHTSHIFT_PUBLIC_URL');
+    const values = locals.function_env_values as Body;
+    expect(values.NIGHTSHIFT_PUBLIC_URL).toBe('${local.public_url}');
+    const url = String(locals.public_url);
+    // The override, else the api's deterministic Cloud Run address: its service is named as the function.
+    expect(url).toContain('var.public_url');
+    expect(url).toContain(
+      'https://${local.functions.api.name}-${data.google_project.this.number}.${var.region}.run.app',
+    );
+    // The functions are one for_each resource: a reference to its api instance would be a self-reference.
+    expect(url).not.toContain('google_cloudfunctions2_function');
+    const outputs = parsed.flatMap((p) => Object.entries((p.json.output ?? {}) as Record<string, Body[]>));
+    expect(outputs.find(([name]) => name === 'dashboard_url')?.[1][0]?.value).toBe('${local.public_url}');
+  });
+
   it('writes every setting the agent requires into its environment file on the VM', () => {
     const installer = readFileSync(join(REPO_ROOT, 'agent/install.sh'), 'utf8');
     const required = requiredBy(() => loadConfig({}));
@@ -451,15 +470,22 @@ describe('terraform/ and the code', () => {
     }
   });
 
-  it('expires idempotency keys and GitHub deliveries by their expiresAt', () => {
+  it('expires the bookkeeping collections by their expiresAt: idempotency keys, GitHub deliveries and summaries, notification claims and digest days', () => {
     const ttl = resource('google_firestore_field', 'ttl');
     expect(ttl.field).toBe('expiresAt');
     expect(ttl.ttl_config).toEqual([{}]);
     const collections = String(ttl.for_each);
-    expect(collections).toContain('local.names.collections.idempotency_keys');
-    expect(collections).toContain('local.names.collections.github_deliveries');
-    expect(names.collections.idempotency_keys).toBe(COLLECTIONS.idempotencyKeys);
-    expect(names.collections.github_deliveries).toBe(COLLECTIONS.githubDeliveries);
+    const expiring = {
+      idempotency_keys: COLLECTIONS.idempotencyKeys,
+      github_deliveries: COLLECTIONS.githubDeliveries,
+      github_feedback: COLLECTIONS.githubFeedback,
+      notification_deliveries: COLLECTIONS.notificationDeliveries,
+      notification_digests: COLLECTIONS.notificationDigests,
+    };
+    for (const [key, collection] of Object.entries(expiring)) {
+      expect(collections).toContain(`local.names.collections.${key}`);
+      expect(names.collections[key]).toBe(collection);
+    }
   });
 
   it('lets allUsers invoke only the webhook (signature-checked) and the API (bearer tokens on every route)', () => {
