@@ -160,10 +160,7 @@ describeEmulators('Chains: an agent and the reactor together', () => {
       const res = await fetch(`${stack.url}/v1/runs`, {
         method: 'POST',
         headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          workerId: 'idle',
-          overrides: { prompt: 'Work on the roadmap.\nnightshift-scenario: tick' },
-        }),
+        body: JSON.stringify({ workerId: 'idle', prompt: 'Work on the roadmap.\nnightshift-scenario: tick' }),
       });
       expect(res.status, await res.clone().text()).toBe(202);
       const first = ((await res.json()) as Run).id;
