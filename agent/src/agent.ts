@@ -96,7 +96,10 @@ export class Agent {
       vmFromMetadata: opts.vmFromMetadata,
       computeApiUrl: opts.computeApiUrl,
     });
-    this.resumes = new ResumeTimers(this.deps, (runId) => void this.loop.wake({ reason: 'resume-due', runId }));
+    this.resumes = new ResumeTimers(
+      this.deps,
+      (runId) => void this.loop.wake({ reason: 'resume-due', runId }),
+    );
     this.loop = createLoop(
       {
         follow: () => this.follow(),
@@ -314,7 +317,8 @@ export class Agent {
         const done = await resumeDue(this.deps, runId);
         const claimed = done === 'not-due' || done === 'unknown' ? 'ignored' : await this.claim(runId);
         this.log.info('resume due', { runId, done, claimed });
-        if (done === 'not-due') this.resumes.arm((await this.store.run(runId)).data() ?? { id: runId, resumeAt: null });
+        if (done === 'not-due')
+          this.resumes.arm((await this.store.run(runId)).data() ?? { id: runId, resumeAt: null });
       } catch (error) {
         // The scheduler tick is the backstop: it queues the run and publishes its run.start.
         this.log.warn('could not resume a waiting run on time; the scheduler tick will', {

@@ -71,15 +71,18 @@ describe('Claim: the pin of a resume (pure)', () => {
       why: expect.stringContaining('its last heartbeat was at 2026-11-30T18:00:00.000Z'),
     });
     // Its agent said hello after the run was queued: not gone yet.
-    expect(pinVerdict(run, facts({ holderBeat: beat(new Date(later(20)).toISOString()), nowMs: later(31) })).kind).toBe(
-      'elsewhere',
-    );
+    expect(
+      pinVerdict(run, facts({ holderBeat: beat(new Date(later(20)).toISOString()), nowMs: later(31) })).kind,
+    ).toBe('elsewhere');
     expect(pinVerdict(run, facts({ nowMs: later(31) }))).toMatchObject({
       kind: 'orphaned',
       why: expect.stringContaining('no heartbeat document'),
     });
     // A piece from before pieces named their agent: the run's agentId is the holder.
-    expect(pinVerdict({ ...run, pieces: [piece(null)] }, facts({}))).toEqual({ kind: 'elsewhere', holder: 'vm-a' });
+    expect(pinVerdict({ ...run, pieces: [piece(null)] }, facts({}))).toEqual({
+      kind: 'elsewhere',
+      holder: 'vm-a',
+    });
   });
 
   it('resumes a session only where the earlier pieces ran', () => {

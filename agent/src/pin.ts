@@ -1,5 +1,5 @@
 // Pinning: a resume piece runs on the agent (VM) whose disk holds the run's workspace and Claude session; another agent leaves it queued, unless that agent is known gone.
-import { type AgentHeartbeat, resumeHolderOf, type Run } from '@nightshift/shared';
+import { type AgentHeartbeat, type Run, resumeHolderOf } from '@nightshift/shared';
 import type { Logger } from './log.js';
 import type { Clock } from './options.js';
 import type { Store } from './store.js';

@@ -94,7 +94,12 @@ describe('Through the night: resume timers', () => {
     const facts = { heldRuns: 0, liveSessions: 0, nowMs: start, idleMs: 60_000 };
     const idle = { name: 'idle' as const, sinceMs: start - 120_000 };
     expect(idleStep(idle, facts).action).toBe('announce-stopping');
-    expect(idleStep(idle, { ...facts, resumeSoon: true })).toEqual({ phase: { name: 'busy' }, action: 'none' });
-    expect(idleStep({ name: 'stopping', sinceMs: start }, { ...facts, resumeSoon: true }).action).toBe('none');
+    expect(idleStep(idle, { ...facts, resumeSoon: true })).toEqual({
+      phase: { name: 'busy' },
+      action: 'none',
+    });
+    expect(idleStep({ name: 'stopping', sinceMs: start }, { ...facts, resumeSoon: true }).action).toBe(
+      'none',
+    );
   });
 });

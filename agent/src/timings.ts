@@ -87,7 +87,6 @@ export const DEFAULT_TIMINGS: AgentTimings = {
   resumeHoldsVmMs: RESUME_HOLDS_VM_MS,
 };
 
-
 /** NIGHTSHIFT_IDLE_MINUTES (fractions allowed) in whole milliseconds. */
 export function idleStopMsOf(minutes: number): number {
   return Math.round(minutes * 60_000);

@@ -8,8 +8,8 @@ import {
   isPreconditionFailed,
   limitHolds,
   newEventId,
-  resumeHolderOf,
   type Run,
+  resumeHolderOf,
   trimPeriods,
   VM_COMING_UP,
   type VmAction,
@@ -176,7 +176,11 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
       outcome.retry = true;
       outcome.decisions.push({ vm: name, action: 'wait_stopping' });
     } else if (hasLiveAgent(vm)) {
-      outcome.decisions.push({ vm: name, action: 'left', why: 'its agent is up and takes its pinned resume' });
+      outcome.decisions.push({
+        vm: name,
+        action: 'left',
+        why: 'its agent is up and takes its pinned resume',
+      });
     }
   }
 

@@ -167,7 +167,16 @@ describeEmulators('worker VMs', () => {
       status: 'queued',
       agentId: holder,
       waits: 1,
-      pieces: [{ startedAt: at, endedAt: at, mode: 'fresh', usage: ZERO_USAGE, ending: 'usage_limit', agentId: holder }],
+      pieces: [
+        {
+          startedAt: at,
+          endedAt: at,
+          mode: 'fresh',
+          usage: ZERO_USAGE,
+          ending: 'usage_limit',
+          agentId: holder,
+        },
+      ],
     });
     await env.cols.runs.doc(run.id).set(run);
     await env.cols.workerLocks.doc(workerId).set({ workerId, runId: id, agentId: holder, createdAt: at });
