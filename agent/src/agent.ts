@@ -14,13 +14,14 @@ import { createLoop, type Loop, type Wake } from './loop.js';
 import type { AgentOptions, Clock } from './options.js';
 import { writeProgress } from './progress.js';
 import { adoptRun } from './reconcile.js';
+import { ResumeTimers, resumeDue } from './resume-timer.js';
 import { createStore, type Store } from './store.js';
 import { createSubscriber, type Settle, type Subscriber } from './subscriber.js';
 import { superviseRun, watchExit } from './supervise.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
 
-export type ClaimResult = 'claimed' | 'ignored' | 'busy' | 'held' | 'full' | 'unknown';
+export type ClaimResult = 'claimed' | 'ignored' | 'busy' | 'held' | 'pinned' | 'full' | 'unknown';
 
 /** The narrow collaborators each module receives (a module takes only the ones it names). */
 interface Deps {
@@ -50,6 +51,8 @@ export class Agent {
   /** `running` until stop(); the heartbeat says `stopping` while the idle stop is under way (agentState()). */
   private state: 'running' | 'stopped' = 'running';
   private readonly idle: IdleStop;
+  /** A timer per waiting run this agent holds, at its resumeAt (resume-timer.ts). */
+  private readonly resumes: ResumeTimers;
 
   constructor(private readonly opts: AgentOptions) {
     this.log = opts.logger;
@@ -93,6 +96,10 @@ export class Agent {
       vmFromMetadata: opts.vmFromMetadata,
       computeApiUrl: opts.computeApiUrl,
     });
+    this.resumes = new ResumeTimers(
+      this.deps,
+      (runId) => void this.loop.wake({ reason: 'resume-due', runId }),
+    );
     this.loop = createLoop(
       {
         follow: () => this.follow(),
@@ -100,6 +107,7 @@ export class Agent {
         heartbeat: () => this.heartbeat(),
         adopt: () => this.adoptOrphans(),
         scan: (wakes) => this.scanQueue(wakes),
+        resume: (wakes) => this.resumeDue(wakes),
       },
       this.log,
     );
@@ -110,6 +118,7 @@ export class Agent {
     await mkdir(join(this.opts.home, 'runs'), { recursive: true });
     this.idle.begin();
     await this.adoptEach(await this.store.ownActiveRuns());
+    await this.resumes.armOwn();
     await this.loop.wake({ reason: 'tick' });
     const t = this.opts.timings;
     this.subscriber = createSubscriber({
@@ -134,6 +143,7 @@ export class Agent {
     this.state = 'stopped';
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    this.resumes.stop();
     for (const runId of [...this.exitWatches.keys()]) this.unwatch(runId);
     await this.subscriber?.close();
     await this.loop.stop();
@@ -227,7 +237,12 @@ export class Agent {
    */
   private async heartbeat(): Promise<void> {
     const action =
-      this.state === 'running' ? await this.idle.step(() => this.held.size + this.claiming.size) : 'none';
+      this.state === 'running'
+        ? await this.idle.step(
+            () => this.held.size + this.claiming.size,
+            () => this.resumes.holdsVm(),
+          )
+        : 'none';
     const written = await this.beat();
     if (action === 'announce-stopping') {
       // Nobody heard `stopping` unless the document landed: start over rather than stop unannounced.
@@ -256,6 +271,8 @@ export class Agent {
     if (held.phase.name !== 'finishing' && !(await superviseRun(this.deps, held)))
       return writeProgress(this.deps, held, false);
     await finishRun(this.deps, held);
+    const pause = held.phase.name === 'finishing' ? held.phase.outcome.pause : null;
+    if (pause?.resumeAt) this.resumes.arm({ id: held.runId, resumeAt: pause.resumeAt });
     this.held.delete(held.runId);
     this.unwatch(held.runId);
     void this.loop.wake({ reason: 'slot-freed', workerId: held.workerId });
@@ -288,6 +305,27 @@ export class Agent {
       }
     } catch (error) {
       this.log.warn('queue scan failed', { error: errorMessage(error) });
+    }
+  }
+
+  // ── Resumes on time ─────────────────────────────────────────────────────────────────────────
+
+  /** A resume timer fired: the tick's move `waiting → queued` (whoever is first), then this agent claims it. */
+  private async resumeDue(wakes: readonly Wake[]): Promise<void> {
+    for (const runId of new Set(wakes.flatMap((w) => (w.reason === 'resume-due' ? [w.runId] : [])))) {
+      try {
+        const done = await resumeDue(this.deps, runId);
+        const claimed = done === 'not-due' || done === 'unknown' ? 'ignored' : await this.claim(runId);
+        this.log.info('resume due', { runId, done, claimed });
+        if (done === 'not-due')
+          this.resumes.arm((await this.store.run(runId)).data() ?? { id: runId, resumeAt: null });
+      } catch (error) {
+        // The scheduler tick is the backstop: it queues the run and publishes its run.start.
+        this.log.warn('could not resume a waiting run on time; the scheduler tick will', {
+          runId,
+          error: errorMessage(error),
+        });
+      }
     }
   }
 

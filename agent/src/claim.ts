@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { isTerminal, limitHolds, type Run } from '@nightshift/shared';
 import type { Logger } from './log.js';
 import type { Clock } from './options.js';
+import { mayClaim } from './pin.js';
 import type { Store } from './store.js';
 import type { AgentTimings } from './timings.js';
 import { sessionNameOf } from './tmux.js';
@@ -11,7 +12,7 @@ export interface ClaimDeps {
   store: Store;
   clock: Clock;
   log: Logger;
-  timings: Pick<AgentTimings, 'leaseMs'>;
+  timings: Pick<AgentTimings, 'leaseMs' | 'holderGoneMs'>;
 }
 
 /** What one claim attempt found. */
@@ -26,6 +27,8 @@ export type ClaimAttempt =
   | { kind: 'busy' }
   /** The account's usage limit holds until `until`: no run is launched before, it stays queued. */
   | { kind: 'held'; until: string }
+  /** A resume whose workspace and session are on another agent's disk (pin.ts): it stays queued for it. */
+  | { kind: 'pinned' }
   | { kind: 'unknown' };
 
 /**
@@ -59,6 +62,7 @@ export async function claimQueued(deps: ClaimDeps, runId: string): Promise<Claim
   if (run.agentId === store.agentId && (run.status === 'starting' || run.status === 'running'))
     return { kind: 'ours', run };
   if (run.status !== 'queued') return { kind: 'ignored' };
+  if (!(await mayClaim(deps, run))) return { kind: 'pinned' };
   // A plan's limit is the account's: a run launched now would only hit the same wall.
   const limit = await store.accountLimit();
   if (limitHolds(limit, clock.now())) {

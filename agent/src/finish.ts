@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { type Piece, type Progress, paidByOf, type Run, tailOf, type Usage } from '@nightshift/shared';
 import type { GitAuth } from './git-auth/credentials.js';
-import { markRunning } from './launch.js';
+import { markRunning, pieceModeOf } from './launch.js';
 import {
   type HeldRun,
   type LeftWork,
@@ -297,9 +297,11 @@ async function pauseRun(deps: FinishDeps, held: HeldRun, ending: Outcome & { pau
   const piece: Piece = {
     startedAt: launched ? new Date(launched.startedMs).toISOString() : held.run.startedAt,
     endedAt: at.toISOString(),
-    mode: held.run.pieces.length === 0 ? 'fresh' : 'resume',
+    mode: pieceModeOf(held.run, store.agentId),
     usage: pieceUsageOf(held.tail.stream),
     ending: ending.pause.kind,
+    // This agent's disk holds the workspace and the session: the next piece is pinned to it (pin.ts).
+    agentId: store.agentId,
   };
   const patch: Partial<Run> = {
     usage: { ...held.tail.stream.usage },
@@ -427,9 +429,10 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
       {
         startedAt: held.launched ? new Date(held.launched.startedMs).toISOString() : null,
         endedAt: patch.finishedAt ?? clock.now().toISOString(),
-        mode: 'resume',
+        mode: pieceModeOf(held.run, store.agentId),
         usage: pieceUsageOf(held.tail.stream),
         ending: 'ended',
+        agentId: store.agentId,
       },
     ];
   // The note first: whoever sees the terminal status (the owner, the reactor's summary) sees the note too.

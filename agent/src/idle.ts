@@ -20,6 +20,8 @@ export interface IdleFacts {
   heldRuns: number;
   /** Live tmux sessions of runs: a session always keeps the VM up, held or not. */
   liveSessions: number;
+  /** A waiting run of this agent resumes soon (within `resumeHoldsVmMs`): a stop and a start would cost more. */
+  resumeSoon?: boolean;
   nowMs: number;
   idleMs: number;
 }
@@ -36,7 +38,8 @@ export type IdleAction =
  * after it announced stopping: a run claimed in that moment is taken, not stranded.
  */
 export function idleStep(phase: IdlePhase, facts: IdleFacts): { phase: IdlePhase; action: IdleAction } {
-  if (facts.heldRuns > 0 || facts.liveSessions > 0) return { phase: { name: 'busy' }, action: 'none' };
+  if (facts.heldRuns > 0 || facts.liveSessions > 0 || facts.resumeSoon === true)
+    return { phase: { name: 'busy' }, action: 'none' };
   switch (phase.name) {
     case 'busy':
       return { phase: { name: 'idle', sinceMs: facts.nowMs }, action: 'none' };
@@ -216,8 +219,10 @@ export class IdleStop {
   /**
    * One step, on the heartbeat. `heldRuns` is read after the sessions are listed, in the same synchronous
    * stretch as the decision: a claim started before it is counted, one started after it sees `refusesWork`.
+   * `resumeSoon`: a resume of this agent is due soon, which keeps the VM up like work (a later one does not:
+   * the VM stops, and the tick's start wakes it for the resume).
    */
-  async step(heldRuns: () => number): Promise<IdleAction> {
+  async step(heldRuns: () => number, resumeSoon: () => boolean = () => false): Promise<IdleAction> {
     if (this.vm == null) return 'none';
     const { tmux, clock, log, timings } = this.deps;
     if (this.stop !== null) {
@@ -244,6 +249,7 @@ export class IdleStop {
     const next = idleStep(this.phase, {
       heldRuns: heldRuns(),
       liveSessions,
+      resumeSoon: resumeSoon(),
       nowMs,
       idleMs: timings.idleStopMs,
     });

@@ -7,6 +7,7 @@ import type { GitAuth } from './git-auth/credentials.js';
 import { type HeldRun, type Launched, outcomeOf } from './lifecycle.js';
 import { errorMessage } from './log.js';
 import type { Clock } from './options.js';
+import { resumesHere } from './pin.js';
 import { type LaunchSpec, RUN_FILES, type TailState, writeJsonAtomic } from './rundir.js';
 import type { Store } from './store.js';
 import { emptyStreamState } from './stream.js';
@@ -43,9 +44,12 @@ export const RESUME_PROMPT =
 /** How a piece starts its Claude session: a new one under the run's id, or the one the earlier pieces made. */
 export type PieceMode = 'fresh' | 'resume';
 
-/** The piece a claimed run launches next: the first starts its session, every later one resumes it. */
-export const pieceModeOf = (run: Pick<Run, 'pieces'>): PieceMode =>
-  run.pieces.length === 0 ? 'fresh' : 'resume';
+/**
+ * The piece a claimed run launches next: the first starts its session, every later one resumes it where
+ * the earlier pieces ran; on another agent (its holder gone, pin.ts) the piece starts afresh.
+ */
+export const pieceModeOf = (run: Pick<Run, 'pieces'>, agentId: string): PieceMode =>
+  resumesHere(run, agentId) ? 'resume' : 'fresh';
 
 /**
  * The worker's argv: the prompt travels as one argument, never through a shell or tmux. The run's session id
@@ -144,7 +148,10 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
   const { store, tmux, clock, launcher } = deps;
   let stage = 'workspace';
   try {
-    const mode = pieceModeOf(held.run);
+    const mode = pieceModeOf(held.run, store.agentId);
+    // Taken over from a gone agent: a new session, but the usage of the earlier pieces still counts.
+    if (mode === 'fresh' && held.run.pieces.length > 0)
+      held.resumeTail({ offset: 0, stream: emptyStreamState(held.run.usage) });
     if (mode === 'resume') {
       // The workspace as the earlier piece left it: no fetch, no checkout, no wip commit.
       const dir = workspaceDirOf(deps.home, held.workerId, held.checkout);

@@ -10,6 +10,7 @@ const handlers = (over: Partial<Record<Job, (wakes: readonly Wake[]) => Promise<
   heartbeat: idle,
   adopt: idle,
   scan: idle,
+  resume: idle,
   ...over,
 });
 
@@ -32,6 +33,7 @@ describe('Heartbeat and leases: the loop', () => {
     expect(jobsFor('cancel-nudge')).toEqual(['cancels']);
     expect(jobsFor('heartbeat')).toEqual(['heartbeat', 'adopt', 'scan']);
     expect(jobsFor('slot-freed')).toEqual(['scan']);
+    expect(jobsFor('resume-due')).toEqual(['resume']);
   });
 
   it('never overlaps a job with itself, and runs it again with every wake that came meanwhile', async () => {

@@ -17,12 +17,14 @@ export type Wake =
   /** A held run ended: its slot (and its worker) is free for a queued run. */
   | { reason: 'slot-freed'; workerId: string }
   /** The idle stop said `stopping`: the queue is looked at once more before the VM is stopped. */
-  | { reason: 'queue-recheck' };
+  | { reason: 'queue-recheck' }
+  /** A waiting run this agent holds reached its resumeAt (resume-timer.ts): queue it and claim it. */
+  | { reason: 'resume-due'; runId: string };
 
 export type WakeReason = Wake['reason'];
 
 /** The jobs of the loop; each runs alone, with every wake that came for it since its last run. */
-export type Job = 'follow' | 'cancels' | 'heartbeat' | 'adopt' | 'scan';
+export type Job = 'follow' | 'cancels' | 'heartbeat' | 'adopt' | 'scan' | 'resume';
 
 /** Which jobs a wake runs (pure). */
 export function jobsFor(reason: WakeReason): readonly Job[] {
@@ -37,6 +39,8 @@ export function jobsFor(reason: WakeReason): readonly Job[] {
     case 'slot-freed':
     case 'queue-recheck':
       return ['scan'];
+    case 'resume-due':
+      return ['resume'];
   }
 }
 

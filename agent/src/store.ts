@@ -38,6 +38,10 @@ export interface Store {
   queuedRuns(): Promise<Run[]>;
   /** The runs Firestore records as this agent's and not yet ended (`starting` or `running`). */
   ownActiveRuns(): Promise<Run[]>;
+  /** The `waiting` runs whose last piece this agent ran (their resume timers, resume-timer.ts). */
+  ownWaitingRuns(): Promise<Run[]>;
+  /** `agents/<id>`, or undefined (a resume's holder, pin.ts). */
+  agentHeartbeat(agentId: string): Promise<AgentHeartbeat | undefined>;
   /**
    * Moves a run to `to` through the shared mover: transition(), `patch` and its status event in one batch
    * under a lastUpdateTime precondition, after this store's earlier unsettled writes to the run, then the
@@ -166,6 +170,16 @@ export function createStore(options: StoreOptions): Store {
         cols.runs.where('agentId', '==', agentId).where('status', 'in', ['starting', 'running']).get(),
       );
       return snap.docs.map((d) => d.data());
+    },
+    async ownWaitingRuns() {
+      const snap = await dl(
+        'read own waiting runs',
+        cols.runs.where('agentId', '==', agentId).where('status', '==', 'waiting').get(),
+      );
+      return snap.docs.map((d) => d.data());
+    },
+    async agentHeartbeat(id) {
+      return (await dl(`read agent ${id}`, cols.agents.doc(id).get())).data();
     },
     move: (runId, to, opts) => move(runId, to, opts),
     async update(runId, patch) {

@@ -40,8 +40,31 @@ export const AgentTimingsSchema = z.object({
   limitMarginMs: z.number().int().nonnegative(),
   /** How long a run waits when its usage limit says no reset time that can be read. */
   limitFallbackMs: durationMs,
+  /**
+   * A resume pinned to another agent (pin.ts) is taken over by this one once that agent's heartbeat and the
+   * queued run have both been silent this long: its VM is gone (deleted, or it cannot be started).
+   */
+  holderGoneMs: durationMs,
+  /** The idle stop keeps the VM up while a waiting run of this agent resumes within this long (resume-timer.ts). */
+  resumeHoldsVmMs: z.number().int().nonnegative(),
 });
 export type AgentTimings = z.infer<typeof AgentTimingsSchema>;
+
+/**
+ * The functions start a holder's VM within a scheduler tick (5 minutes) of its resume being queued, and a
+ * VM boots in one or two: half an hour without a sign means it will not come back.
+ */
+export const HOLDER_GONE_AFTER_MS = 30 * 60_000;
+/**
+ * A stop and a start cost a boot (a minute or two) and up to a tick (5 minutes) of lateness, and staying up
+ * costs what one idle period does: a resume due within the default idle time keeps the VM up.
+ */
+export const RESUME_HOLDS_VM_MS = 15 * 60_000;
+/**
+ * Longest one resume timer is armed for: Node's timers take at most 2^31-1 ms (about 24.8 days); a later
+ * resume is re-armed when this one fires.
+ */
+export const RESUME_TIMER_MAX_MS = 24 * 60 * 60_000;
 
 export const DEFAULT_TIMINGS: AgentTimings = {
   tickMs: 1_000,
@@ -60,6 +83,8 @@ export const DEFAULT_TIMINGS: AgentTimings = {
   computeDeadlineMs: 30_000,
   limitMarginMs: 2 * 60_000,
   limitFallbackMs: 5 * 60 * 60_000,
+  holderGoneMs: HOLDER_GONE_AFTER_MS,
+  resumeHoldsVmMs: RESUME_HOLDS_VM_MS,
 };
 
 /** NIGHTSHIFT_IDLE_MINUTES (fractions allowed) in whole milliseconds. */

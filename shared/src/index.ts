@@ -15,6 +15,7 @@ export * from './notifications.js';
 export * from './problem.js';
 export * from './pubsub.js';
 export * from './records.js';
+export * from './resume.js';
 export * from './run.js';
 export * from './run-status.js';
 export * from './status.js';

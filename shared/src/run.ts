@@ -159,6 +159,8 @@ export const PieceSchema = z.object({
   usage: UsageSchema,
   /** Why it ended: a pause kind, or `ended` for the piece that ended the run. */
   ending: z.union([PauseKindSchema, z.literal('ended')]),
+  /** The agent (its VM) that ran it: it holds the workspace and the Claude session the next piece resumes. */
+  agentId: AgentIdSchema.nullable().default(null),
 });
 export type Piece = z.infer<typeof PieceSchema>;
 

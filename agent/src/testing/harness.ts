@@ -46,6 +46,8 @@ export const TEST_TIMINGS: AgentTimings = {
   computeDeadlineMs: 5_000,
   limitMarginMs: 300,
   limitFallbackMs: 5 * 60 * 60_000,
+  holderGoneMs: 30 * 60_000,
+  resumeHoldsVmMs: 15 * 60_000,
 };
 
 export type Scenario =

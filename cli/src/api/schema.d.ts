@@ -469,6 +469,8 @@ export interface components {
             parentRunId: string | null;
             /** @default [] */
             pieces: {
+                /** @default null */
+                agentId: string | null;
                 /** Format: date-time */
                 endedAt: string;
                 ending: ("usage_limit" | "interrupted") | "ended";

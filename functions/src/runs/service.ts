@@ -11,6 +11,7 @@ import {
   type RunEvent,
   RunSchema,
   renderPrompt,
+  resumeMoveOf,
   runStatusEventOf,
   statusEvent,
   type Trigger,
@@ -269,12 +270,8 @@ export async function resumeWaitingRuns(deps: Deps): Promise<ResumeResult> {
     const run = doc.data();
     if (run.resumeAt !== null && Date.parse(run.resumeAt) > now.getTime()) continue;
     try {
-      const moved = await deps.moveRun(run.id, 'queued', {
-        patch: { resumeAt: null },
-        reason: `resumeAt ${run.resumeAt ?? '(none)'} has come: resuming (piece ${run.pieces.length + 1}, wait ${run.waits} of at most ${run.autopilot.maxWaits})`,
-        expect: ['waiting'],
-        snapshot: doc,
-      });
+      // The same move as the holding agent's own resume timer: whichever lands first moves it.
+      const moved = await deps.moveRun(run.id, 'queued', { ...resumeMoveOf(run), snapshot: doc });
       if (!moved.ok) continue; // moved on meanwhile (cancelled, or another tick)
       await dispatchRun(deps, moved.run, now);
       result.resumed.push(run.id);

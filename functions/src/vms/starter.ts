@@ -8,6 +8,8 @@ import {
   isPreconditionFailed,
   limitHolds,
   newEventId,
+  type Run,
+  resumeHolderOf,
   trimPeriods,
   VM_COMING_UP,
   type VmAction,
@@ -78,8 +80,21 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
   // A lock held by a queued run itself is a resumed run's (it keeps its worker while it waits).
   const queuedIds = new Set(queued.docs.map((d) => d.id));
   const busy = new Set(locks.docs.filter((d) => !queuedIds.has(d.data().runId)).map((d) => d.id));
-  const startable = new Set(queued.docs.map((d) => d.data().workerId).filter((w) => !busy.has(w)));
-  if (startable.size === 0) return outcome;
+  // A resume needs the VM whose disk holds its workspace and Claude session (its holder), not any VM; a
+  // holder that is no VM of the fleet any more is gone, and its run counts like any other (pin.ts).
+  const pinned = pinnedResumes(
+    queued.docs.map((d) => d.data()).filter((r) => !busy.has(r.workerId)),
+    new Set(fleet.vms.map((vm) => vm.name)),
+  );
+  const pinnedRunIds = new Set([...pinned.values()].flat().map((r) => r.id));
+  const startable = new Set(
+    queued.docs
+      .map((d) => d.data())
+      .filter((r) => !pinnedRunIds.has(r.id))
+      .map((r) => r.workerId)
+      .filter((w) => !busy.has(w)),
+  );
+  if (startable.size === 0 && pinned.size === 0) return outcome;
   const agents = agentsSnap.docs.map((d) => d.data());
   const alive = agents.filter((a) => isAgentAlive(a, now) && a.state === 'running');
   const freeSlots = alive.reduce((sum, a) => sum + Math.max(0, a.capacity - a.running.length), 0);
@@ -135,14 +150,49 @@ export async function ensureCapacity(deps: Deps, request: StartRequest): Promise
     }
   }
 
-  outcome.needed = vmsNeeded({
-    queuedRuns: startable.size,
+  // The holders of pinned resumes first: each is started if it is stopped; its free slots serve the rest.
+  let pinnedSlack = 0;
+  let pinnedNeeded = 0;
+  for (const [name, runs] of pinned) {
+    const vm = fleet.vms.find((v) => v.name === name);
+    if (vm === undefined) continue;
+    const firstRun = runs[0]?.id ?? null;
+    const stoppedAt = stoppedVms.findIndex((v) => v.name === name);
+    const stoppingAt = stopping.findIndex((v) => v.name === name);
+    if (stoppedAt >= 0) {
+      stoppedVms.splice(stoppedAt, 1);
+      const decision = await startOnce(deps, vm, {
+        reason: `${request.reason}; run ${firstRun} resumes its Claude session in its workspace on this VM`,
+        runId: firstRun,
+      });
+      outcome.decisions.push(decision);
+      pinnedNeeded += 1;
+      if (decision.action === 'started' || decision.action === 'claimed')
+        pinnedSlack += Math.max(0, fleet.workersPerVm - runs.length);
+      if (decision.action === 'start_failed') outcome.retry ||= decision.transient;
+    } else if (stoppingAt >= 0) {
+      stopping.splice(stoppingAt, 1);
+      pinnedNeeded += 1;
+      outcome.retry = true;
+      outcome.decisions.push({ vm: name, action: 'wait_stopping' });
+    } else if (hasLiveAgent(vm)) {
+      outcome.decisions.push({
+        vm: name,
+        action: 'left',
+        why: 'its agent is up and takes its pinned resume',
+      });
+    }
+  }
+
+  const generic = vmsNeeded({
+    queuedRuns: Math.max(0, startable.size - pinnedSlack),
     freeSlots,
     comingUpVms: comingUp,
     capacityPerVm: fleet.workersPerVm,
     startableVms: stoppedVms.length + stopping.length,
   });
-  let toStart = outcome.needed;
+  outcome.needed = pinnedNeeded + generic;
+  let toStart = generic;
   for (const vm of stoppedVms) {
     if (toStart === 0) break;
     const decision = await startOnce(deps, vm, request);
@@ -228,6 +278,17 @@ async function startOnce(deps: Deps, vm: VmRef, request: StartRequest): Promise<
   deps.log.info('started a worker VM', { vm: vm.name, reason: request.reason, operation: action.operation });
   await noteOnRun(deps, request.runId, `started worker VM ${vm.name} for this run (${request.reason})`);
   return { vm: vm.name, action: 'started', operation: action.operation };
+}
+
+/** The queued resumes whose holder is a VM of the fleet, by that VM (pure). */
+export function pinnedResumes(queued: readonly Run[], fleetVms: ReadonlySet<string>): Map<string, Run[]> {
+  const byVm = new Map<string, Run[]>();
+  for (const run of queued) {
+    const holder = resumeHolderOf(run);
+    if (holder === null || !fleetVms.has(holder)) continue;
+    byVm.set(holder, [...(byVm.get(holder) ?? []), run]);
+  }
+  return byVm;
 }
 
 export function emptyRecord(vm: VmRef, at: string): VmRecord {

@@ -1,5 +1,5 @@
 // Starting worker VMs for waiting runs, against the Compute stand-in and the emulators.
-import { type AgentHeartbeat, PUBSUB, type RunStatusEvent } from '@nightshift/shared';
+import { type AgentHeartbeat, PUBSUB, type RunStatusEvent, ZERO_USAGE } from '@nightshift/shared';
 import { type ComputeStandin, startComputeStandin } from '@nightshift/shared/dev';
 import { describeEmulators, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
@@ -155,6 +155,75 @@ describeEmulators('worker VMs', () => {
       at: new Date().toISOString(),
     });
     expect((await ensureCapacity(deps, { reason: 'resumed', runId: null })).needed).toBe(1);
+    expect(starts().map((r) => r.instance)).toEqual(['vm-1']);
+  });
+
+  /** A queued resume whose earlier piece ran on `holder`: its workspace and Claude session are on that VM's disk. */
+  async function queueResume(id: string, workerId: string, holder: string): Promise<void> {
+    const at = new Date().toISOString();
+    const run = testRun({
+      id,
+      workerId,
+      status: 'queued',
+      agentId: holder,
+      waits: 1,
+      pieces: [
+        {
+          startedAt: at,
+          endedAt: at,
+          mode: 'fresh',
+          usage: ZERO_USAGE,
+          ending: 'usage_limit',
+          agentId: holder,
+        },
+      ],
+    });
+    await env.cols.runs.doc(run.id).set(run);
+    await env.cols.workerLocks.doc(workerId).set({ workerId, runId: id, agentId: holder, createdAt: at });
+  }
+
+  it('starts the VM that holds a resume, not any VM, and says so on the run', async () => {
+    await queueResume('r-pinned', 'pinned', 'vm-3');
+    const outcome = await ensureCapacity(deps, { reason: 'resumeAt has come', runId: 'r-pinned' });
+    expect(outcome.needed).toBe(1);
+    expect(starts().map((r) => r.instance)).toEqual(['vm-3']);
+    expect((await env.cols.vms.doc('vm-3').get()).data()?.lastStart).toMatchObject({
+      runId: 'r-pinned',
+      reason: expect.stringContaining('run r-pinned resumes its Claude session in its workspace on this VM'),
+    });
+    // Once it is up with its agent, nothing more is started for it, and a plain run still gets a VM.
+    standin.setStatus('vm-3', 'RUNNING');
+    const agent: AgentHeartbeat = {
+      id: 'vm-3',
+      version: 't',
+      host: 'vm-3',
+      state: 'running',
+      capacity: 1,
+      running: [],
+      startedAt: new Date().toISOString(),
+      heartbeatAt: new Date().toISOString(),
+    };
+    await env.cols.agents.doc(agent.id).set(agent);
+    await env.cols.vms.doc('vm-3').update({ startRequestedAt: null });
+    const again = await ensureCapacity(deps, { reason: 'again', runId: null });
+    expect(again.decisions).toContainEqual(
+      expect.objectContaining({ vm: 'vm-3', action: 'left', why: expect.stringContaining('pinned resume') }),
+    );
+    expect(starts().map((r) => r.instance)).toEqual(['vm-3']);
+  });
+
+  it('waits for the holder of a resume while it is STOPPING, and starts no other VM for it', async () => {
+    await queueResume('r-pinned-2', 'pinned2', 'vm-2');
+    standin.setStatus('vm-2', 'STOPPING');
+    const outcome = await ensureCapacity(deps, { reason: 'resume', runId: 'r-pinned-2' });
+    expect(outcome.retry).toBe(true);
+    expect(outcome.decisions).toContainEqual({ vm: 'vm-2', action: 'wait_stopping' });
+    expect(starts()).toEqual([]);
+  });
+
+  it('counts a resume whose holder is no VM of the fleet like any run', async () => {
+    await queueResume('r-orphan', 'orphan', 'vm-deleted');
+    expect((await ensureCapacity(deps, { reason: 'orphan', runId: null })).needed).toBe(1);
     expect(starts().map((r) => r.instance)).toEqual(['vm-1']);
   });
 
