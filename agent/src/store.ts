@@ -38,6 +38,8 @@ export interface Store {
   queuedRuns(): Promise<Run[]>;
   /** The runs Firestore records as this agent's and not yet ended (`starting` or `running`). */
   ownActiveRuns(): Promise<Run[]>;
+  /** Every run of a worker (the day budget's spend at a launch, day-budget.ts). */
+  runsOfWorker(workerId: string): Promise<Run[]>;
   /**
    * Moves a run to `to` through the shared mover: transition(), `patch` and its status event in one batch
    * under a lastUpdateTime precondition, after this store's earlier unsettled writes to the run, then the
@@ -168,6 +170,13 @@ export function createStore(options: StoreOptions): Store {
       return snap.docs.map((d) => d.data());
     },
     move: (runId, to, opts) => move(runId, to, opts),
+    async runsOfWorker(workerId) {
+      const snap = await dl(
+        `read the runs of worker ${workerId}`,
+        cols.runs.where('workerId', '==', workerId).get(),
+      );
+      return snap.docs.map((d) => d.data());
+    },
     async update(runId, patch) {
       await dl(
         `update run ${runId}`,
