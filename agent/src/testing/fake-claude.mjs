@@ -98,7 +98,6 @@ const maxBudgetUsd = flag('--max-budget-usd') === undefined ? undefined : Number
 const costOf = (turns) => Number((0.0125 * turns).toFixed(6));
 function stopOverBudget() {
   if (maxBudgetUsd === undefined || !(costOf(turn) > maxBudgetUsd)) return;
-  if (dir) writeFileSync(join(dir, `${runId}.budget-stop`), String(maxBudgetUsd));
   emit({
     type: 'result',
     subtype: 'error_max_budget_usd',
