@@ -2,6 +2,7 @@
 
 import { stat } from 'node:fs/promises';
 import { type Piece, type Progress, paidByOf, type Run, tailOf, type Usage } from '@nightshift/shared';
+import { explainBudgetStop, waitForNextDay } from './day-budget.js';
 import type { GitAuth } from './git-auth/credentials.js';
 import { markRunning, pieceModeOf } from './launch.js';
 import {
@@ -291,6 +292,8 @@ async function settleOnce(deps: FinishDeps, held: HeldRun): Promise<Outcome> {
  */
 async function pauseRun(deps: FinishDeps, held: HeldRun, ending: Outcome & { pause: Pause }): Promise<void> {
   const { store, tmux, clock } = deps;
+  const kind = ending.pause.kind;
+  if (kind === 'day_budget') return waitForNextDay(store, held, ending.pause);
   const at = clock.now();
   await markRunning(store, held, at.toISOString());
   const launched = held.launched;
@@ -299,7 +302,7 @@ async function pauseRun(deps: FinishDeps, held: HeldRun, ending: Outcome & { pau
     endedAt: at.toISOString(),
     mode: pieceModeOf(held.run, store.agentId),
     usage: pieceUsageOf(held.tail.stream),
-    ending: ending.pause.kind,
+    ending: kind,
     // This agent's disk holds the workspace and the session: the next piece is pinned to it (pin.ts).
     agentId: store.agentId,
   };
@@ -376,6 +379,7 @@ const blockedNoted = new WeakSet<HeldRun>();
  * next tick.
  */
 export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> {
+  await explainBudgetStop(deps.store, held, deps.clock.now());
   const ending = await settleOnce(deps, held);
   if (ending.pause !== null) return pauseRun(deps, held, { ...ending, pause: ending.pause });
   const phase = held.phase;

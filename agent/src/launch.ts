@@ -3,6 +3,7 @@ import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Run } from '@nightshift/shared';
 import { applyAttribution, NO_ATTRIBUTION_SETTINGS } from './attribution.js';
+import { budgetAtLaunch, withPieceCap } from './day-budget.js';
 import type { GitAuth } from './git-auth/credentials.js';
 import { type HeldRun, type Launched, outcomeOf } from './lifecycle.js';
 import { errorMessage } from './log.js';
@@ -148,6 +149,10 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
   const { store, tmux, clock, launcher } = deps;
   let stage = 'workspace';
   try {
+    // The piece's --max-budget-usd: the run's own cap left and the worker's day left; none left, no launch.
+    const { budget, ending } = await budgetAtLaunch(store, held, clock.now());
+    if (ending !== null) return held.finishWith(ending, 'nothing of the budget is left');
+    const capped = withPieceCap(held.run, budget);
     const mode = pieceModeOf(held.run, store.agentId);
     // Taken over from a gone agent: a new session, but the usage of the earlier pieces still counts.
     if (mode === 'fresh' && held.run.pieces.length > 0)
@@ -230,19 +235,19 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
         .catch(() => {});
     const spec: PieceLaunchSpec = {
       command: launcher.workerCommand,
-      args: parentSession !== null ? followUpArgs(held.run, parentSession) : workerArgs(held.run, mode),
+      args: parentSession !== null ? followUpArgs(capped, parentSession) : workerArgs(capped, mode),
       cwd: workspace,
       env: { ...launcher.workerEnv, NIGHTSHIFT_RUN_ID: held.runId, NIGHTSHIFT_RUN_DIR: held.dir },
       startedAt: startedAt.toISOString(),
       fresh:
         parentSession !== null
           ? {
-              args: workerArgs(held.run, 'fresh'),
+              args: workerArgs(capped, 'fresh'),
               reason: `the parent run's Claude session ${parentSession} was not found in ${workspace}; this follow-up starts afresh with its prompt`,
             }
           : mode === 'resume'
             ? {
-                args: workerArgs(held.run, 'fresh'),
+                args: workerArgs(capped, 'fresh'),
                 reason: `Claude session ${held.run.sessionId} was not found in ${workspace}; this piece starts afresh with the run's prompt under the same id`,
               }
             : null,

@@ -14,7 +14,8 @@ export type StopStep = 'interrupted' | 'terminated' | 'killed';
  * (an interruption resumed).
  */
 export interface Pause {
-  kind: PauseKind;
+  /** `day_budget`: the worker's day USD was spent before the piece launched (day-budget.ts); nothing ran. */
+  kind: PauseKind | 'day_budget';
   status: 'waiting' | 'queued';
   resumeAt: string | null;
   /** What happened, for the status event and the run's waitReason. */

@@ -42,6 +42,8 @@ export interface Store {
   ownWaitingRuns(): Promise<Run[]>;
   /** `agents/<id>`, or undefined (a resume's holder, pin.ts). */
   agentHeartbeat(agentId: string): Promise<AgentHeartbeat | undefined>;
+  /** Every run of a worker (the day budget's spend at a launch, day-budget.ts). */
+  runsOfWorker(workerId: string): Promise<Run[]>;
   /**
    * Moves a run to `to` through the shared mover: transition(), `patch` and its status event in one batch
    * under a lastUpdateTime precondition, after this store's earlier unsettled writes to the run, then the
@@ -182,6 +184,13 @@ export function createStore(options: StoreOptions): Store {
       return (await dl(`read agent ${id}`, cols.agents.doc(id).get())).data();
     },
     move: (runId, to, opts) => move(runId, to, opts),
+    async runsOfWorker(workerId) {
+      const snap = await dl(
+        `read the runs of worker ${workerId}`,
+        cols.runs.where('workerId', '==', workerId).get(),
+      );
+      return snap.docs.map((d) => d.data());
+    },
     async update(runId, patch) {
       await dl(
         `update run ${runId}`,

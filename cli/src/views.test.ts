@@ -50,6 +50,8 @@ function run(fields: Partial<Run> & Pick<Run, 'id' | 'status'>): Run {
       attribution: 'none',
       stallMinutes: 20,
       onStall: 'event',
+      maxUsdPerDay: null,
+      dayZone: 'UTC',
     },
     sessionId: null,
     resumeAt: null,
@@ -175,6 +177,30 @@ describe('workers show', () => {
       r-20261201t092800-running  blog    running  api       2m00s ago  1m55s     7      $0.42
       s-blog-20261201t023000z    blog    failed   schedule  6h59m ago  1h11m     52     $3.50"
     `);
+  });
+
+  it('shows a skipped last slot with its reason', () => {
+    const lastSlot = {
+      slot: '2026-12-01T01:30:00.000Z',
+      outcome: 'skipped' as const,
+      runId: 's-blog-20261201T013000Z',
+      reason:
+        "slot 2026-12-01T01:30:00.000Z skipped: its run would wait until 2026-12-01T23:00:00.000Z (the worker's budget.maxRunsPerDay (1) is used up for its day), past the worker's next slot 2026-12-02T01:30:00.000Z",
+      at: '2026-12-01T01:31:00.000Z',
+    };
+    const text = workerView({ worker: { ...WORKER, lastSlot }, runs: [], nextSlot: null }, plain);
+    expect(text).toContain(
+      'last slot: 2026-12-01 02:30:00 Europe/Berlin skipped: slot 2026-12-01T01:30:00.000Z skipped: its run would wait until',
+    );
+    const queued = workerView(
+      {
+        worker: { ...WORKER, lastSlot: { ...lastSlot, outcome: 'queued', reason: null } },
+        runs: [],
+        nextSlot: null,
+      },
+      plain,
+    );
+    expect(queued).toContain('last slot: 2026-12-01 02:30:00 Europe/Berlin queued: s-blog-20261201T013000Z');
   });
 
   it('has no next slot while the worker is disabled', () => {

@@ -1,5 +1,5 @@
 // What each command shows people: runs, workers, agents, events and the status screen, drawn at a given `now`.
-import type { AgentStatus, Run, RunEvent, Vm, Worker } from './api.js';
+import type { AgentStatus, Run, RunEvent, Schemas, Vm, Worker } from './api.js';
 import {
   ago,
   bold,
@@ -121,8 +121,11 @@ export function sourceText(w: Worker): string {
   return w.workdir ?? '-';
 }
 
+/** The last slot the scheduler decided (GET /v1/workers/:id). */
+export type LastSlot = NonNullable<Schemas['WorkerLastSlot']>;
+
 export interface WorkerShow {
-  worker: Worker;
+  worker: Worker & { lastSlot?: LastSlot | null };
   /** Its newest runs, newest first. */
   runs: Run[];
   /** The next slot of its schedule after now; null when it has none or is disabled. */
@@ -159,6 +162,16 @@ export function workerView({ worker: w, runs, nextSlot }: WorkerShow, options: V
         ? `${dateTime(nextSlot, w.schedule.timezone)} ${w.schedule.timezone} (${ago(nextSlot.toISOString(), now)})`
         : dim(style, w.enabled ? 'none' : 'none while disabled'),
     ]);
+    const last = w.lastSlot;
+    if (last)
+      entries.push([
+        'last slot',
+        `${dateTime(last.slot, w.schedule.timezone)} ${w.schedule.timezone} ${
+          last.outcome === 'skipped'
+            ? `${yellow(style, 'skipped')}: ${last.reason ?? 'no reason recorded'}`
+            : `queued: ${last.runId}`
+        }`,
+      ]);
   } else {
     entries.push(['schedule', dim(style, 'none')]);
   }

@@ -15,6 +15,7 @@ import {
 } from '@google-cloud/firestore';
 import type { z } from 'zod';
 import { type AgentHeartbeat, AgentHeartbeatSchema } from './agent.js';
+import { type BudgetSlot, BudgetSlotSchema } from './budget.js';
 import { DeadlineError } from './deadline.js';
 import { GRPC } from './grpc.js';
 import { type AccountLimit, AccountLimitSchema } from './limits.js';
@@ -101,6 +102,7 @@ export interface Collections {
   notificationDeliveries: CollectionReference<NotificationDelivery>;
   notificationSettings: CollectionReference<DigestSettings>;
   notificationDigests: CollectionReference<DigestClaim>;
+  budgetSlots: CollectionReference<BudgetSlot>;
 }
 
 export function collections(db: Firestore): Collections {
@@ -142,6 +144,7 @@ export function collections(db: Firestore): Collections {
     notificationDigests: db
       .collection(COLLECTIONS.notificationDigests)
       .withConverter(zodConverter(DigestClaimSchema)),
+    budgetSlots: db.collection(COLLECTIONS.budgetSlots).withConverter(zodConverter(BudgetSlotSchema)),
   };
 }
 

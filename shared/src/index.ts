@@ -1,5 +1,6 @@
 // The contracts package: everything functions/, agent/ and cli/ agree on.
 export * from './agent.js';
+export * from './budget.js';
 export * from './command.js';
 export * from './compute.js';
 export * from './config.js';

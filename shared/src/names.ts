@@ -30,6 +30,8 @@ export const COLLECTIONS = {
   notificationSettings: 'notificationSettings',
   /** `notificationDigests/<day>`: the day's digest, claimed once by one tick. */
   notificationDigests: 'notificationDigests',
+  /** `budgetSlots/<workerId>_<day start>_<n>`: run n of a worker's day under budget.maxRunsPerDay, taken with create(). */
+  budgetSlots: 'budgetSlots',
 } as const;
 
 /** Pub/Sub. No message ordering: the emulator stalls when it is combined with a dead-letter policy. */

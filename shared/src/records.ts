@@ -60,6 +60,8 @@ export const ScheduleStateSchema = z.object({
   runId: RunIdSchema,
   /** The run that was active when the slot was skipped. */
   activeRunId: RunIdSchema.nullable(),
+  /** Why the slot was skipped (a run in the way, or a wait past the next slot); null when queued. */
+  reason: z.string().nullable().default(null),
   pending: z.boolean(),
   updatedAt: IsoDateTimeSchema,
 });

@@ -118,6 +118,12 @@ export const RunAutopilotSchema = z.object({
   attribution: AttributionSchema.default('none'),
   stallMinutes: z.number().int().min(1).max(STALL_MINUTES_LIMIT).default(DEFAULT_STALL_MINUTES),
   onStall: OnStallSchema.default('event'),
+  /**
+   * The worker's `budget.maxUsdPerDay` and the zone of its day, when the run was created: each piece is
+   * launched with `--max-budget-usd` no larger than what the day leaves (null: no day limit).
+   */
+  maxUsdPerDay: z.number().positive().nullable().default(null),
+  dayZone: z.string().default('UTC'),
 });
 export type RunAutopilot = z.infer<typeof RunAutopilotSchema>;
 export const DEFAULT_AUTOPILOT: RunAutopilot = {
@@ -127,6 +133,8 @@ export const DEFAULT_AUTOPILOT: RunAutopilot = {
   attribution: 'none',
   stallMinutes: DEFAULT_STALL_MINUTES,
   onStall: 'event',
+  maxUsdPerDay: null,
+  dayZone: 'UTC',
 };
 
 /** The run's copy of its worker's autopilot settings. */
@@ -138,6 +146,8 @@ export function autopilotOf(worker: Worker): RunAutopilot {
     attribution: worker.attribution,
     stallMinutes: worker.stallMinutes,
     onStall: worker.onStall,
+    maxUsdPerDay: worker.budget?.maxUsdPerDay ?? null,
+    dayZone: worker.schedule?.timezone ?? 'UTC',
   };
 }
 

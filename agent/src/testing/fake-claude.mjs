@@ -98,6 +98,28 @@ if (newSession !== undefined) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let turn = 0;
+// `--max-budget-usd X` as the CLI honours it: after a turn whose cost (since this process started) is over X,
+// the run stops with an `error_max_budget_usd` result (its cost included) and exit status 1.
+const maxBudgetUsd = flag('--max-budget-usd') === undefined ? undefined : Number(flag('--max-budget-usd'));
+const costOf = (turns) => Number((0.0125 * turns).toFixed(6));
+function stopOverBudget() {
+  if (maxBudgetUsd === undefined || !(costOf(turn) > maxBudgetUsd)) return;
+  emit({
+    type: 'result',
+    subtype: 'error_max_budget_usd',
+    is_error: true,
+    duration_ms: 1234,
+    duration_api_ms: 1000,
+    num_turns: turn,
+    stop_reason: null,
+    session_id: sessionId,
+    total_cost_usd: costOf(turn),
+    usage: { input_tokens: 100 * turn, output_tokens: 20 * turn },
+    permission_denials: [],
+    errors: [`Reached maximum budget ($${maxBudgetUsd})`],
+  });
+  process.exit(1);
+}
 const assistant = (content) => {
   turn++;
   const id = `msg_${turn}`;
@@ -116,6 +138,7 @@ const assistant = (content) => {
       session_id: sessionId,
     });
   }
+  stopOverBudget();
 };
 const result = (subtype, isError, text) =>
   emit({
@@ -127,7 +150,7 @@ const result = (subtype, isError, text) =>
     num_turns: turn,
     result: text,
     session_id: sessionId,
-    total_cost_usd: Number((0.0125 * turn).toFixed(6)),
+    total_cost_usd: costOf(turn),
     usage: {
       input_tokens: 100 * turn,
       cache_creation_input_tokens: 10 * turn,
@@ -361,6 +384,12 @@ switch (resumed && ['rate_limit', 'limit_text'].includes(scenario) ? 'success' :
     }
     break;
   }
+  case 'spend':
+    // Works scenarioMs turns (default 8), 0.0125 USD each: with --max-budget-usd it is stopped on its way.
+    for (let step = 2; step < 2 + (scenarioMs || 8); step++) work(step);
+    result('success', false, 'Spent it all.');
+    process.exit(0);
+    break;
   case 'bench': {
     // The bench's worker (shared/src/dev/bench): "bench <ms> [messages a second]" streams assistant messages
     // until <ms> after its process started, appends a line to PROGRESS.md each second (steady progress),

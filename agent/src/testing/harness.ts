@@ -68,7 +68,8 @@ export type Scenario =
   | 'trailers'
   | 'blocked'
   | 'stall'
-  | 'tick';
+  | 'tick'
+  | 'spend';
 
 export interface AgentTest {
   env: TestEnv;

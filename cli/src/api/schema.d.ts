@@ -375,7 +375,9 @@ export interface components {
              *       "maxWaits": 3,
              *       "attribution": "none",
              *       "stallMinutes": 20,
-             *       "onStall": "event"
+             *       "onStall": "event",
+             *       "maxUsdPerDay": null,
+             *       "dayZone": "UTC"
              *     }
              */
             autopilot: {
@@ -384,6 +386,10 @@ export interface components {
                  * @enum {string}
                  */
                 attribution: "none" | "claude";
+                /** @default UTC */
+                dayZone: string;
+                /** @default null */
+                maxUsdPerDay: number | null;
                 /** @default 3 */
                 maxWaits: number;
                 /**
@@ -799,6 +805,15 @@ export interface components {
              */
             status: "installed" | "suspended" | "not_installed" | "unknown" | "not_configured";
         };
+        /** @description The last slot of its schedule the scheduler decided: `queued` (its run is `runId`), or `skipped` with the reason (a run still active with `onBusy: skip`, or a run that would wait for its budget or the account's usage limit past the next slot: no run is made). Null before the first slot. */
+        WorkerLastSlot: {
+            at: string;
+            /** @enum {string} */
+            outcome: "queued" | "skipped";
+            reason: string | null;
+            runId: string;
+            slot: string;
+        } | null;
         WorkerPatch: {
             /** @enum {string} */
             attribution?: "none" | "claude";
@@ -965,6 +980,7 @@ export interface components {
         };
         WorkerWithGithubApp: components["schemas"]["Worker"] & {
             githubApp?: components["schemas"]["WorkerGithubApp"];
+            lastSlot: components["schemas"]["WorkerLastSlot"];
             today: components["schemas"]["WorkerDaySpend"];
         };
     };

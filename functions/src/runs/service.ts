@@ -21,7 +21,7 @@ import {
 import type { Deps } from '../core/deps.js';
 import { conflict, notFound, unavailable } from '../core/errors.js';
 import { IDEMPOTENCY_KEY_TTL_MS, PUBLISH_TIMEOUT_MS } from '../timings.js';
-import { daySpendOf, overBudget, workerDay } from '../workers/budget.js';
+import { admitRun, workerDay } from '../workers/budget.js';
 
 /** Queued runs looked at per sweep for a run.start to publish again. */
 const REPUBLISH_BATCH = 200;
@@ -146,7 +146,8 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
   await appendEvent(deps, queued);
 
   // Over the worker's budget for its day: the run waits for the next day (the scheduler tick resumes it).
-  const over = worker.budget ? overBudget(await daySpendOf(deps, worker, run.id), worker.budget) : null;
+  // Under maxRunsPerDay it takes one of the day's run slots (create(), exact under concurrency).
+  const over = await admitRun(deps, worker, run.id, now);
   if (over !== null) {
     const resumeAt = workerDay(worker, now).end.toISOString();
     const reason = `not started: ${over}; it waits for the worker's next day (${resumeAt})`;

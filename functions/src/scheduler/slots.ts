@@ -30,3 +30,23 @@ export function compactSlot(slot: Date): string {
 export function scheduledRunId(workerId: string, slot: Date): string {
   return `s-${workerId}-${compactSlot(slot)}`;
 }
+
+/** The first slot of `schedule` after `now`, or null when it has none. */
+export function nextSlotAfter(schedule: Pick<Schedule, 'cron' | 'timezone'>, now: Date): Date | null {
+  return new Cron(schedule.cron, { timezone: schedule.timezone, paused: true }).nextRun(now);
+}
+
+/** What would make a slot's run wait: until when, and why. */
+export interface SlotWait {
+  until: Date;
+  reason: string;
+}
+
+/**
+ * Whether a slot is skipped rather than queued to wait: its run would wait (`wait`) until after the
+ * worker's next slot, so waiting would only pile slots up behind each other. Null: queue it.
+ */
+export function skipReasonOf(slot: Date, wait: SlotWait | null, next: Date | null): string | null {
+  if (wait === null || next === null || wait.until.getTime() <= next.getTime()) return null;
+  return `slot ${slot.toISOString()} skipped: its run would wait until ${wait.until.toISOString()} (${wait.reason}), past the worker's next slot ${next.toISOString()}`;
+}

@@ -1,5 +1,14 @@
 // One scheduler tick: queue each enabled worker's due cron slot (at most one per worker), exactly once; resume due waiting runs.
-import { ACTIVE_STATUSES, newEventId, type Run, type ScheduleState, type Worker } from '@nightshift/shared';
+import {
+  ACCOUNT_LIMIT_ID,
+  ACTIVE_STATUSES,
+  limitHolds,
+  newEventId,
+  type Run,
+  type ScheduleState,
+  type Worker,
+  workerDay,
+} from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { type DigestOutcome, sendDigestIfDue } from '../notifications/digest.js';
 import type { NotifyOptions } from '../notifications/send.js';
@@ -12,13 +21,28 @@ import {
   resumeWaitingRuns,
 } from '../runs/service.js';
 import { type CapacityOutcome, ensureCapacity } from '../vms/starter.js';
-import { stopOverBudgetRuns } from '../workers/budget.js';
-import { dueSlot, scheduledRunId } from './slots.js';
+import {
+  type AdmitResult,
+  admitDueWaitingRuns,
+  budgetWaitReason,
+  stopOverBudgetRuns,
+} from '../workers/budget.js';
+import { dueSlot, nextSlotAfter, type SlotWait, scheduledRunId, skipReasonOf } from './slots.js';
 
 export interface TickResult {
   at: string;
   queued: Array<{ workerId: string; slot: string; runId: string; created: boolean }>;
-  skipped: Array<{ workerId: string; slot: string; runId: string; reason: string; activeRunId: string }>;
+  /**
+   * Slots not queued: a run still active (`onBusy: skip`, activeRunId), or a run that would wait past the
+   * worker's next slot (its budget or the account's usage limit; activeRunId null). No run is made for them.
+   */
+  skipped: Array<{
+    workerId: string;
+    slot: string;
+    runId: string;
+    reason: string;
+    activeRunId: string | null;
+  }>;
   failed: Array<{ workerId: string; slot?: string; error: string }>;
   /** The sweep: queued runs whose run.start was published again (see republishQueuedRuns). */
   republished: RepublishResult;
@@ -30,6 +54,8 @@ export interface TickResult {
   digest?: DigestOutcome;
   /** Running runs asked to stop because their worker's day reached budget.maxUsdPerDay. */
   budgetStops: string[];
+  /** Due waiting runs that waited for maxRunsPerDay: given a slot of the new day, or deferred to the next. */
+  budgetAdmits: AdmitResult;
 }
 
 function stateRef(deps: Deps, workerId: string) {
@@ -66,6 +92,17 @@ async function activeRun(deps: Deps, workerId: string, exceptRunId: string): Pro
   return snapshot.docs.map((doc) => doc.data()).find((run) => run.id !== exceptRunId);
 }
 
+/** What would hold a run of the worker created now: its day's budget, the account's usage limit (the later). */
+async function waitOf(deps: Deps, worker: Worker, now: Date): Promise<SlotWait | null> {
+  const waits: SlotWait[] = [];
+  const limit = (await deps.cols.limits.doc(ACCOUNT_LIMIT_ID).get()).data();
+  if (limitHolds(limit, now))
+    waits.push({ until: new Date(limit.until), reason: `the account's usage limit: ${limit.reason}` });
+  const over = await budgetWaitReason(deps, worker);
+  if (over !== null) waits.push({ until: workerDay(worker, now).end, reason: over });
+  return waits.sort((a, b) => b.until.getTime() - a.until.getTime())[0] ?? null;
+}
+
 async function queueSlot(deps: Deps, worker: Worker, slot: string, runId: string, result: TickResult) {
   const { created } = await createRun(deps, {
     workerId: worker.id,
@@ -95,17 +132,26 @@ async function tickWorker(deps: Deps, worker: Worker, now: Date, result: TickRes
   const runId = scheduledRunId(worker.id, due);
 
   const busy = schedule.onBusy === 'skip' ? await activeRun(deps, worker.id, runId) : undefined;
+  // A run that would wait past the next slot is not made: the next slot is as good, and none pile up.
+  const waitSkip = busy
+    ? null
+    : skipReasonOf(due, await waitOf(deps, worker, now), nextSlotAfter(schedule, now));
+  const busyReason = busy
+    ? `worker "${worker.id}" still had run ${busy.id} ${busy.status} (onBusy: skip)`
+    : null;
   // One decision per slot, even when ticks overlap: the first transaction to move lastSlot wins.
   const decided = await deps.db.runTransaction(async (t) => {
     const current = (await t.get(ref)).data();
     if (current && new Date(current.lastSlot) >= due) return null;
+    const skipped = busy !== undefined || waitSkip !== null;
     const next: ScheduleState = {
       workerId: worker.id,
       lastSlot: slot,
-      outcome: busy ? 'skipped' : 'queued',
+      outcome: skipped ? 'skipped' : 'queued',
       runId,
       activeRunId: busy?.id ?? null,
-      pending: !busy,
+      pending: !skipped,
+      reason: busyReason ?? waitSkip,
       updatedAt: now.toISOString(),
     };
     t.set(ref, next);
@@ -113,8 +159,13 @@ async function tickWorker(deps: Deps, worker: Worker, now: Date, result: TickRes
   });
   if (!decided) return; // another tick decided this slot
 
+  if (waitSkip !== null) {
+    result.skipped.push({ workerId: worker.id, slot, runId, reason: waitSkip, activeRunId: null });
+    deps.log.warn('scheduled slot skipped', { workerId: worker.id, slot, reason: waitSkip });
+    return;
+  }
   if (busy) {
-    const reason = `worker "${worker.id}" still had run ${busy.id} ${busy.status} (onBusy: skip)`;
+    const reason = busyReason ?? '';
     result.skipped.push({ workerId: worker.id, slot, runId, reason, activeRunId: busy.id });
     deps.log.warn('scheduled slot skipped', { workerId: worker.id, slot, activeRunId: busy.id, reason });
     // Durable and visible where the owner looks: a note in the history of the run that was in the way.
@@ -146,6 +197,7 @@ export async function runTick(
     resumed: { resumed: [], failed: [] },
     vms: { needed: 0, decisions: [], retry: false },
     budgetStops: [],
+    budgetAdmits: { admitted: [], deferred: [] },
   };
   for (const worker of await scheduledWorkers(deps, result)) {
     try {
@@ -160,6 +212,14 @@ export async function runTick(
     result.budgetStops = await stopOverBudgetRuns(deps);
   } catch (error) {
     deps.log.error('scheduler: could not check the running runs against their budgets', {
+      error: (error as Error).message,
+    });
+  }
+  try {
+    // Before the resume: a run that waited for maxRunsPerDay needs a slot of the new day to go on.
+    result.budgetAdmits = await admitDueWaitingRuns(deps);
+  } catch (error) {
+    deps.log.error('scheduler: could not admit the runs waiting for a new day', {
       error: (error as Error).message,
     });
   }

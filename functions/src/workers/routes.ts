@@ -63,6 +63,21 @@ export const WorkerWithReachSchema = z
             "midnight, and what `budget` leaves (null where it sets no limit). A subscription run's cost is " +
             'the API-equivalent estimate Claude Code reports.',
         }),
+      lastSlot: z
+        .object({
+          slot: z.string(),
+          outcome: z.enum(['queued', 'skipped']),
+          runId: z.string(),
+          reason: z.string().nullable(),
+          at: z.string(),
+        })
+        .nullable()
+        .openapi('WorkerLastSlot', {
+          description:
+            'The last slot of its schedule the scheduler decided: `queued` (its run is `runId`), or `skipped` ' +
+            'with the reason (a run still active with `onBusy: skip`, or a run that would wait for its budget or ' +
+            "the account's usage limit past the next slot: no run is made). Null before the first slot.",
+        }),
     }),
   )
   .openapi('WorkerWithGithubApp');

@@ -17,6 +17,16 @@ import { type AppReach, githubHostOf, workerReach } from '../github/installation
 import { loadWorker } from '../runs/service.js';
 import { type DaySpend, daySpendOf } from './budget.js';
 
+/** The last slot the scheduler decided for the worker: queued, or skipped and why. */
+export interface LastSlot {
+  slot: string;
+  outcome: 'queued' | 'skipped';
+  /** The slot's run id (a skipped slot's run was never made). */
+  runId: string;
+  reason: string | null;
+  at: string;
+}
+
 export async function createWorker(deps: Deps, spec: WorkerSpec): Promise<Worker> {
   const now = deps.now().toISOString();
   const worker: Worker = { ...spec, createdAt: now, updatedAt: now, scheduleSince: now };
@@ -51,9 +61,19 @@ export async function getWorkerWithReach(
   deps: Deps,
   id: string,
   options: WorkerReachOptions,
-): Promise<Worker & { githubApp?: AppReach; today: DaySpend }> {
+): Promise<Worker & { githubApp?: AppReach; today: DaySpend; lastSlot: LastSlot | null }> {
   const worker = await loadWorker(deps, id);
   const today = await daySpendOf(deps, worker);
+  const state = (await deps.cols.scheduleState.doc(id).get()).data();
+  const lastSlot: LastSlot | null = state
+    ? {
+        slot: state.lastSlot,
+        outcome: state.outcome,
+        runId: state.runId,
+        reason: state.reason,
+        at: state.updatedAt,
+      }
+    : null;
   let reach: AppReach | null = null;
   try {
     reach = await workerReach(deps, worker, {
@@ -66,7 +86,7 @@ export async function getWorkerWithReach(
       error: (error as Error).message,
     });
   }
-  return reach === null ? { ...worker, today } : { ...worker, githubApp: reach, today };
+  return reach === null ? { ...worker, today, lastSlot } : { ...worker, githubApp: reach, today, lastSlot };
 }
 
 /**
