@@ -1,5 +1,5 @@
 // The agent daemon's entry point: configuration, clients, signals. Run with tsx (npm start, systemd).
-import { ConfigError, createFirestore, createPubSub } from '@nightshift/shared';
+import { ConfigError, createFirestore, loadPubSub } from '@nightshift/shared';
 import { Agent } from './agent.js';
 import { loadConfig } from './config.js';
 import { createGitAuth } from './git-auth/credentials.js';
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ agent: config.agentId }, undefined, 'info', config.logFormat);
   const db = createFirestore(config.projectId);
-  const pubsub = createPubSub(config.projectId);
+  const pubsub = await loadPubSub(config.projectId);
   const clock = { now: () => new Date() };
   const secrets = createSecretReader({
     metadataHost: config.metadataHost,

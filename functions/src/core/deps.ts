@@ -8,9 +8,9 @@ import {
   collections,
   commandsTopic,
   createFirestore,
-  createPubSub,
   createRunMover,
   type LogFormat,
+  loadPubSub,
   type MoveOptions,
   type MoveResult,
   publishCommand,
@@ -88,7 +88,7 @@ export function newRunId(now: Date): string {
 export function createDeps(options: DepsOptions): Deps & { close(): Promise<void> } {
   let db: Firestore | undefined;
   let cols: Collections | undefined;
-  let pubsub: PubSub | undefined;
+  let pubsub: Promise<PubSub> | undefined;
   let compute: Compute | undefined;
   const fleetOptions = options.fleet ?? { vms: [], workersPerVm: 2 };
   const fleet: Fleet = {
@@ -111,8 +111,13 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
     db ??= withCallDeadlines((options.createFirestore ?? createFirestore)(options.projectId), deadlineMs);
     return db;
   };
+  // Loaded on the first publish (shared loadPubSub): no function needs Pub/Sub to answer a read, and the
+  // library is a third of a cold start's import. A failed load is not kept: the next publish tries again.
   const getPubSub = () => {
-    pubsub ??= createPubSub(options.projectId);
+    pubsub ??= loadPubSub(options.projectId).catch((error: unknown) => {
+      pubsub = undefined;
+      throw error;
+    });
     return pubsub;
   };
   return {
@@ -123,8 +128,8 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
       cols ??= collections(getDb());
       return cols;
     },
-    publish: (command) => publishCommand(commandsTopic(getPubSub()), command),
-    publishStatus: (event) => publishRunStatus(runStatusTopic(getPubSub()), event),
+    publish: async (command) => publishCommand(commandsTopic(await getPubSub()), command),
+    publishStatus: async (event) => publishRunStatus(runStatusTopic(await getPubSub()), event),
     moveRun(this: Deps, runId, to, moveOptions) {
       return createRunMover({
         cols: this.cols,
@@ -146,7 +151,7 @@ export function createDeps(options: DepsOptions): Deps & { close(): Promise<void
     fleet,
     async close() {
       await db?.terminate();
-      await pubsub?.close();
+      await (await pubsub?.catch(() => undefined))?.close();
     },
   };
 }

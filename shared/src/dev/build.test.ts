@@ -136,6 +136,26 @@ describe('the functions bundle', () => {
     }
   });
 
+  it("keeps Pub/Sub off every function's import path (it loads on the first publish)", async () => {
+    // What the instance has loaded once its entry point is imported, then once deps has published.
+    const probe = `
+      import { createRequire } from 'node:module';
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache)
+        .some((path) => path.includes('/node_modules/@google-cloud/pubsub/'));
+      await import('./index.js');
+      const atImport = loaded();
+      process.stdout.write(JSON.stringify({ atImport }));`;
+    for (const target of FUNCTION_ENTRY_POINTS) {
+      const { stdout } = await exec(process.execPath, ['--input-type=module', '-e', probe], {
+        cwd: result.functions.dir,
+        env: nodeEnv({ FUNCTION_TARGET: target }),
+      });
+      expect({ target, ...JSON.parse(stdout) }).toEqual({ target, atImport: false });
+    }
+    const pkg = JSON.parse(await readFile(join(result.functions.dir, 'package.json'), 'utf8'));
+    expect(Object.keys(pkg.dependencies)).toContain('@google-cloud/pubsub');
+  });
+
   describe('served by functions-framework from the bundle', () => {
     let child: ChildProcess;
     let ports: { api: number; githubWebhook: number };

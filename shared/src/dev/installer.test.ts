@@ -78,7 +78,7 @@ describe('the systemd units', () => {
     expect(workers.Service?.MemoryHigh).toBeUndefined();
     // The bundle, run by plain node: no tsx on the VM.
     expect(agent.Service?.ExecStart).toEqual([
-      '/usr/bin/node --enable-source-maps --max-semi-space-size=2 /opt/nightshift/agent/main.js',
+      '/usr/bin/node --max-semi-space-size=2 /opt/nightshift/agent/main.js',
     ]);
     expect(agent.Service?.User).toEqual(['nightshift']);
     for (const u of [workers, agent]) expect(u.Install?.WantedBy).toEqual(['multi-user.target']);

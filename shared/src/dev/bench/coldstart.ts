@@ -44,7 +44,7 @@ export interface ColdStart {
   apiFirstRequestMs: number;
 }
 
-/** Medians over `rounds` rounds; each round imports the floor and every function once, in turn. */
+/** Medians over `rounds` rounds; each round imports the floor and every function once, in turn (rotated). */
 export async function measureColdStart(opts: {
   functionsDir: string;
   env: Record<string, string>;
@@ -54,8 +54,12 @@ export async function measureColdStart(opts: {
   const samples: Record<string, Import[]> = { floor: [] };
   for (const name of FUNCTION_ENTRY_POINTS) samples[name] = [];
   const med = (what: string, key: keyof Import) => median((samples[what] ?? []).map((s) => s[key]));
+  const order = ['floor', ...FUNCTION_ENTRY_POINTS];
   for (let i = 0; i < opts.rounds; i++) {
-    for (const what of ['floor', ...FUNCTION_ENTRY_POINTS]) {
+    // Each round starts one further along, so no import always runs first (right after the cold-start
+    // phase begins, or after the same neighbour) and the floor is not favoured or hurt by its place.
+    for (let j = 0; j < order.length; j++) {
+      const what = order[(i + j) % order.length] as string;
       samples[what]?.push(await importMs(opts.functionsDir, opts.env, what));
     }
   }
