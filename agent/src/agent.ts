@@ -18,7 +18,7 @@ import { ResumeTimers, resumeDue } from './resume-timer.js';
 import { createStore, type Store } from './store.js';
 import { createSubscriber, type Settle, type Subscriber } from './subscriber.js';
 import { superviseRun, watchExit } from './supervise.js';
-import type { AgentTimings } from './timings.js';
+import { type AgentTimings, STARTUP_READ_ATTEMPTS } from './timings.js';
 import type { Tmux } from './tmux.js';
 
 export type ClaimResult = 'claimed' | 'ignored' | 'busy' | 'held' | 'pinned' | 'full' | 'unknown';
@@ -117,7 +117,7 @@ export class Agent {
   async start(): Promise<void> {
     await mkdir(join(this.opts.home, 'runs'), { recursive: true });
     this.idle.begin();
-    await this.adoptEach(await this.store.ownActiveRuns());
+    await this.adoptEach(await this.ownActiveRunsAtStart());
     await this.resumes.armOwn();
     await this.loop.wake({ reason: 'tick' });
     const t = this.opts.timings;
@@ -136,6 +136,27 @@ export class Agent {
     every(t.heartbeatMs, { reason: 'heartbeat' });
     await this.loop.wake({ reason: 'heartbeat' });
     this.log.info('agent started', { agentId: this.opts.agentId, capacity: this.opts.capacity });
+  }
+
+  /**
+   * The runs to take charge of before pulling any new one (capacity counts them). The first Firestore call
+   * of a process also opens its channel, which a busy VM can take past one deadline: a few tries with a
+   * pause, each failure logged, before the start gives up (systemd then starts the agent again).
+   */
+  private async ownActiveRunsAtStart(): Promise<Run[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.store.ownActiveRuns();
+      } catch (error) {
+        if (attempt >= STARTUP_READ_ATTEMPTS) throw error;
+        this.log.warn('could not read the runs this agent holds; trying again', {
+          attempt,
+          of: STARTUP_READ_ATTEMPTS,
+          error: errorMessage(error),
+        });
+        await new Promise((resolve) => setTimeout(resolve, this.opts.timings.resubscribeMs));
+      }
+    }
   }
 
   /** Stops pulling and the timers; workers keep running in tmux. */

@@ -66,6 +66,9 @@ export const RESUME_HOLDS_VM_MS = 15 * 60_000;
  */
 export const RESUME_TIMER_MAX_MS = 24 * 60 * 60_000;
 
+/** Tries of the start's read of the runs this agent holds (agent.ts), `resubscribeMs` apart. */
+export const STARTUP_READ_ATTEMPTS = 3;
+
 export const DEFAULT_TIMINGS: AgentTimings = {
   tickMs: 1_000,
   cancelPollMs: Math.min(2_000, CANCEL_NOTICE_MS / 2),
