@@ -38,8 +38,8 @@ resource "google_firestore_index" "composite" {
 
 # Bookkeeping that only needs to live days or weeks: Firestore deletes each document some time after its
 # expiresAt (a Timestamp), at no cost beyond the deletes. Idempotency keys (a day), GitHub deliveries, owed
-# GitHub summaries, notification claims and digest days (30 days). Runs and their events are the record
-# and are kept.
+# GitHub summaries, notification claims and digest days (30 days), a day budget's run slots (30 days after
+# their day). Runs and their events are the record and are kept.
 resource "google_firestore_field" "ttl" {
   for_each = toset([
     local.names.collections.idempotency_keys,
@@ -47,6 +47,7 @@ resource "google_firestore_field" "ttl" {
     local.names.collections.github_feedback,
     local.names.collections.notification_deliveries,
     local.names.collections.notification_digests,
+    local.names.collections.budget_slots,
   ])
   project    = var.project_id
   database   = google_firestore_database.main.name

@@ -70,6 +70,13 @@ export const DELIVERY_TTL_MS = 30 * 24 * 60 * 60_000;
  */
 export const NOTIFICATION_RECORD_TTL_MS = 30 * 24 * 60 * 60_000;
 
+/**
+ * How long a run slot of a day's budget is kept after that day ends before a Firestore TTL policy on its
+ * `expiresAt` deletes it (see terraform): only its own day's admissions read it, and a month leaves
+ * plenty of room for a run admitted that day and still waiting or being looked at.
+ */
+export const BUDGET_SLOT_TTL_MS = 30 * 24 * 60 * 60_000;
+
 /** Request bodies larger than this are refused with 413 before they are parsed (1 MiB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -2,6 +2,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
+import { ExpiresAtSchema } from './records.js';
 import type { Run } from './run.js';
 import { isTerminal } from './status.js';
 import type { Budget, Worker } from './worker.js';
@@ -90,6 +91,8 @@ export const BudgetSlotSchema = z.object({
   n: z.number().int().min(0),
   runId: RunIdSchema,
   takenAt: IsoDateTimeSchema,
+  /** When Firestore's TTL policy may delete it (terraform): long after its day, which alone reads it. */
+  expiresAt: ExpiresAtSchema.optional(),
 });
 export type BudgetSlot = z.infer<typeof BudgetSlotSchema>;
 

@@ -7,6 +7,7 @@ import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createSchedulerApp } from '../scheduler/app.js';
 import type { TickResult } from '../scheduler/tick.js';
+import { BUDGET_SLOT_TTL_MS } from '../timings.js';
 import { workerDay } from './budget.js';
 
 describeEmulators('budgets', () => {
@@ -136,6 +137,11 @@ describeEmulators('budgets: the run slots of a day (maxRunsPerDay, exact under c
     );
     expect(slots.map((s) => s.n).sort()).toEqual([0, 1, 2]);
     expect(slots.map((s) => s.runId).sort()).toEqual(queued.map((r) => r.id).sort());
+    // Kept for a month after their day, then Firestore's TTL policy deletes them.
+    const expiry = (s: (typeof slots)[number]) =>
+      s.expiresAt instanceof Date ? s.expiresAt.getTime() : s.expiresAt?.toMillis();
+    for (const slot of slots)
+      expect(expiry(slot)).toBe(Date.parse('2026-11-21T00:00:00.000Z') + BUDGET_SLOT_TTL_MS);
     const worker = (await (await api.call('GET', '/v1/workers/burst')).json()) as {
       today: { runs: number; leftRuns: number | null };
     };

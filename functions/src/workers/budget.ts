@@ -20,6 +20,7 @@ import {
 } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { cancelRun } from '../runs/cancel.js';
+import { BUDGET_SLOT_TTL_MS } from '../timings.js';
 
 export { type DaySpend, DaySpendSchema, overBudget, spendOf, workerDay } from '@nightshift/shared';
 
@@ -109,6 +110,7 @@ export async function takeRunSlot(
           n,
           runId,
           takenAt: deps.now().toISOString(),
+          expiresAt: new Date(day.end.getTime() + BUDGET_SLOT_TTL_MS),
         });
         return { taken: true, slotId: ref.id };
       } catch (error) {

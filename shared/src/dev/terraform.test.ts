@@ -470,7 +470,7 @@ describe('terraform/ and the code', () => {
     }
   });
 
-  it('expires the bookkeeping collections by their expiresAt: idempotency keys, GitHub deliveries and summaries, notification claims and digest days', () => {
+  it('expires the bookkeeping collections by their expiresAt: idempotency keys, GitHub deliveries and summaries, notification claims and digest days, run slots', () => {
     const ttl = resource('google_firestore_field', 'ttl');
     expect(ttl.field).toBe('expiresAt');
     expect(ttl.ttl_config).toEqual([{}]);
@@ -481,6 +481,7 @@ describe('terraform/ and the code', () => {
       github_feedback: COLLECTIONS.githubFeedback,
       notification_deliveries: COLLECTIONS.notificationDeliveries,
       notification_digests: COLLECTIONS.notificationDigests,
+      budget_slots: COLLECTIONS.budgetSlots,
     };
     for (const [key, collection] of Object.entries(expiring)) {
       expect(collections).toContain(`local.names.collections.${key}`);
