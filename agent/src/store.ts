@@ -32,6 +32,8 @@ const QUEUE_SCAN_LIMIT = 100;
 export interface Store {
   readonly agentId: string;
   run(runId: string): Promise<DocumentSnapshot<Run>>;
+  /** The run and `limits/account` (undefined when none was ever recorded) in one read: the claim's first step. */
+  runAndLimit(runId: string): Promise<{ snap: DocumentSnapshot<Run>; limit: AccountLimit | undefined }>;
   /** The documents of the given runs that exist, in one read (the cancel poll). */
   runs(runIds: string[]): Promise<Run[]>;
   /** Queued runs of any worker (at most QUEUE_SCAN_LIMIT; the caller orders them). */
@@ -44,6 +46,12 @@ export interface Store {
    * run.status event on its topic (a publish failure is logged, never fails the move).
    */
   move(runId: string, to: RunStatus, opts: MoveOptions): Promise<MoveResult>;
+  /**
+   * The claim's one commit: `lock` created and the run moved to `starting` (through `move`, under its
+   * precondition) in one batch, so neither lands without the other. `locked` when the lock already
+   * exists (nothing was written).
+   */
+  claim(lock: WorkerLock, opts: MoveOptions): Promise<MoveResult | { ok: false; locked: true }>;
   update(runId: string, patch: Partial<Run>): Promise<void>;
   /** Sets the run's leaseExpiresAt (the heartbeat's renewal). */
   renewLease(runId: string, leaseExpiresAt: string): Promise<void>;
@@ -144,6 +152,17 @@ export function createStore(options: StoreOptions): Store {
   const store: Store = {
     agentId,
     run: (runId) => dl(`read run ${runId}`, cols.runs.doc(runId).get()),
+    async runAndLimit(runId) {
+      const [snap, limit] = await dl(
+        `read run ${runId} and the account limit`,
+        db.getAll(cols.runs.doc(runId), cols.limits.doc(ACCOUNT_LIMIT_ID)),
+      );
+      // Firestore#getAll is not generic; each ref carries its converter, so the documents are typed as read.
+      return {
+        snap: snap as DocumentSnapshot<Run>,
+        limit: (limit as DocumentSnapshot<AccountLimit> | undefined)?.data(),
+      };
+    },
     async runs(runIds) {
       if (runIds.length === 0) return [];
       const snaps = await dl('read held runs', db.getAll(...runIds.map((id) => cols.runs.doc(id))));
@@ -168,6 +187,17 @@ export function createStore(options: StoreOptions): Store {
       return snap.docs.map((d) => d.data());
     },
     move: (runId, to, opts) => move(runId, to, opts),
+    async claim(lock, opts) {
+      try {
+        return await move(lock.runId, 'starting', {
+          ...opts,
+          alsoWrite: (batch) => batch.create(locks.doc(lock.workerId), lock),
+        });
+      } catch (error) {
+        if (isAlreadyExists(error)) return { ok: false, locked: true };
+        throw error;
+      }
+    },
     async update(runId, patch) {
       await dl(
         `update run ${runId}`,
