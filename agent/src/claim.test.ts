@@ -130,15 +130,12 @@ describeEmulators('Claim', () => {
     it('claims a queued run whose own lock an earlier claim left (that claim never moved it)', async () => {
       await t.createWorker('own-lock');
       const run = await t.createRun('own-lock');
-      await t.env.db
-        .collection('workerLocks')
-        .doc('own-lock')
-        .set({
-          workerId: 'own-lock',
-          runId: run.id,
-          agentId: 'agent-a',
-          createdAt: new Date().toISOString(),
-        });
+      await t.env.db.collection('workerLocks').doc('own-lock').set({
+        workerId: 'own-lock',
+        runId: run.id,
+        agentId: 'agent-a',
+        createdAt: new Date().toISOString(),
+      });
       await t.publish('run.start', run.id);
       expect((await t.waitStatus(run.id, ['succeeded', 'failed', 'lost'])).status).toBe('succeeded');
       expect(await t.events(run.id)).toEqual(['queued->starting', 'starting->running', 'running->succeeded']);
