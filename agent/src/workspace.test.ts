@@ -1,5 +1,6 @@
 // Launch: the workspace's prepare on real git repositories (no emulators): the branch brought to origin's, local commits kept, a work branch left behind.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -72,6 +73,39 @@ describe('Launch: the workspace', () => {
     expect(await sh(first.dir, 'rev-parse', 'nightshift/issue-1')).not.toBe(again);
     // The run is named in the git directory for the next prepare.
     expect(await readFile(join(first.dir, '.git', 'nightshift-run'), 'utf8')).toBe('r-5\n');
+  });
+
+  it('lists the filter drivers again after a checkout: a driver the new HEAD brings in never runs', async () => {
+    // Origin has the follow-up's branch, whose file a filter named by its .gitattributes would smudge.
+    await sh(seed, 'checkout', '-q', '-b', 'nightshift/issue-2');
+    await writeFile(join(seed, '.gitattributes'), '*.txt filter=evil\n');
+    await sh(seed, 'add', '.gitattributes');
+    await commitIn(seed, 'f.txt', 'follow\n');
+    await sh(seed, 'push', '-q', checkout.repo?.url ?? '', 'nightshift/issue-2');
+    const first = await prepare('r-1');
+    // As a worker could: a driver its config includes only while HEAD is on main, and HEAD left elsewhere.
+    const marks = join(root, 'smudged');
+    const included = join(root, 'on-main.cfg');
+    await writeFile(
+      included,
+      `[filter "evil"]\n\tsmudge = touch ${marks}; cat\n\tclean = touch ${marks}; cat\n`,
+    );
+    await sh(first.dir, 'config', 'includeIf.onbranch:main.path', included);
+    await sh(first.dir, 'checkout', '-q', '-b', 'elsewhere');
+    const next = await prepareWorkspace(
+      join(root, 'home'),
+      'w',
+      checkout,
+      'nightshift/issue-2',
+      'r-2',
+      auth,
+      {
+        followUp: true,
+      },
+    );
+    expect(next.notes).toEqual(['follow-up: continuing nightshift/issue-2 from the remote']);
+    expect(await readFile(join(first.dir, 'f.txt'), 'utf8')).toBe('follow\n');
+    expect(existsSync(marks)).toBe(false);
   });
 
   it('keeps local commits: a branch ahead of origin stays, a diverged one gets a note', async () => {
