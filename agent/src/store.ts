@@ -15,6 +15,7 @@ import {
   publishRunStatus,
   type Run,
   type RunStatus,
+  type RunStatusEvent,
   runStatusTopic,
   type VmRecord,
   type VmRef,
@@ -127,26 +128,44 @@ export function createStore(options: StoreOptions): Store {
       await dl(`earlier writes to run ${runId}`, Promise.all([...writes]));
   };
 
+  const publish = (event: RunStatusEvent) =>
+    withDeadline(
+      `publish run.status of run ${event.runId}`,
+      options.publishDeadlineMs,
+      publishRunStatus(statusTopic, event),
+    );
+  // The move stands: the scheduler tick's sweep is the safety net for an event that was lost.
+  const onAnnounceError = (event: RunStatusEvent, error: unknown) =>
+    log.warn('run.status event not published', {
+      runId: event.runId,
+      to: event.to,
+      eventId: event.eventId,
+      error: errorMessage(error),
+    });
+  // A claim's `starting` goes out beside the launch (the prepare does not wait for Pub/Sub); the run's
+  // next announcement waits for it, so one run's events leave in the order of its moves.
+  const announcing = new Map<string, Promise<void>>();
+  const movers = { cols, agentId, deadlineMs, now, beforeMove: earlierWrites, onAnnounceError };
   const move = createRunMover({
-    cols,
-    agentId,
-    deadlineMs,
-    now,
-    beforeMove: earlierWrites,
-    announce: (event) =>
-      withDeadline(
-        `publish run.status of run ${event.runId}`,
-        options.publishDeadlineMs,
-        publishRunStatus(statusTopic, event),
-      ),
-    // The move stands: the scheduler tick's sweep is the safety net for an event that was lost.
-    onAnnounceError: (event, error) =>
-      log.warn('run.status event not published', {
-        runId: event.runId,
-        to: event.to,
-        eventId: event.eventId,
-        error: errorMessage(error),
-      }),
+    ...movers,
+    announce: async (event) => {
+      await announcing.get(event.runId);
+      return publish(event);
+    },
+  });
+  const claimMove = createRunMover({
+    ...movers,
+    announce: (event) => {
+      const sent = publish(event).then(
+        () => {},
+        (error: unknown) => onAnnounceError(event, error),
+      );
+      announcing.set(event.runId, sent);
+      void sent.then(() => {
+        if (announcing.get(event.runId) === sent) announcing.delete(event.runId);
+      });
+      return Promise.resolve();
+    },
   });
 
   const store: Store = {
@@ -189,7 +208,7 @@ export function createStore(options: StoreOptions): Store {
     move: (runId, to, opts) => move(runId, to, opts),
     async claim(lock, opts) {
       try {
-        return await move(lock.runId, 'starting', {
+        return await claimMove(lock.runId, 'starting', {
           ...opts,
           alsoWrite: (batch) => batch.create(locks.doc(lock.workerId), lock),
         });
