@@ -50,7 +50,8 @@ export interface Store {
   /**
    * The claim's one commit: `lock` created and the run moved to `starting` (through `move`, under its
    * precondition) in one batch, so neither lands without the other. `locked` when the lock already
-   * exists (nothing was written).
+   * exists (nothing was written). Its `starting` announcement is published beside the caller's next
+   * steps; the run's next announcement waits for it.
    */
   claim(lock: WorkerLock, opts: MoveOptions): Promise<MoveResult | { ok: false; locked: true }>;
   update(runId: string, patch: Partial<Run>): Promise<void>;
