@@ -107,6 +107,39 @@ describeEmulators('Claim', () => {
         async () => !(await t.env.db.collection('workerLocks').doc('stale').get()).exists,
       );
     });
+
+    it("takes the worker's lock and moves the run to starting in one commit", async () => {
+      await t.createWorker('one-commit');
+      const run = await t.createRun('one-commit');
+      await t.scenario(run.id, 'slow', 1500);
+      await t.publish('run.start', run.id);
+      await t.waitStatus(run.id, ['running']);
+      const lock = await t.env.db.collection('workerLocks').doc('one-commit').get();
+      expect(lock.data()).toMatchObject({ runId: run.id });
+      const starting = (await t.env.cols.runEvents(run.id).get()).docs.filter(
+        (d) => d.data().type === 'status' && (d.data() as { to?: string }).to === 'starting',
+      );
+      expect(starting).toHaveLength(1);
+      // One batch: both documents carry its one commit time.
+      expect(lock.createTime?.isEqual(starting[0]?.createTime as NonNullable<typeof lock.createTime>)).toBe(
+        true,
+      );
+      expect((await t.waitStatus(run.id, ['succeeded', 'failed', 'lost'])).status).toBe('succeeded');
+    });
+
+    it('claims a queued run whose own lock an earlier claim left (that claim never moved it)', async () => {
+      await t.createWorker('own-lock');
+      const run = await t.createRun('own-lock');
+      await t.env.db.collection('workerLocks').doc('own-lock').set({
+        workerId: 'own-lock',
+        runId: run.id,
+        agentId: 'agent-a',
+        createdAt: new Date().toISOString(),
+      });
+      await t.publish('run.start', run.id);
+      expect((await t.waitStatus(run.id, ['succeeded', 'failed', 'lost'])).status).toBe('succeeded');
+      expect(await t.events(run.id)).toEqual(['queued->starting', 'starting->running', 'running->succeeded']);
+    });
   });
 });
 

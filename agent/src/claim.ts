@@ -1,6 +1,7 @@
-// Claim: the account-wide usage limit, the worker lock with create(), then `queued → starting` under a precondition; and which queued run to take next.
+// Claim: the run and the account-wide usage limit in one read, then the worker lock's create() and `queued → starting` (under a precondition) in one commit; and which queued run to take next.
 import { randomUUID } from 'node:crypto';
-import { isTerminal, limitHolds, type Run } from '@nightshift/shared';
+import type { DocumentSnapshot } from '@google-cloud/firestore';
+import { isTerminal, limitHolds, type MoveOptions, type MoveResult, type Run } from '@nightshift/shared';
 import type { Logger } from './log.js';
 import type { Clock } from './options.js';
 import { mayClaim } from './pin.js';
@@ -56,7 +57,8 @@ export function queueCandidates(
 /** Claims a queued run (see PROTOCOL.md, Claim); the caller holds its id against concurrent copies. */
 export async function claimQueued(deps: ClaimDeps, runId: string): Promise<ClaimAttempt> {
   const { store, clock } = deps;
-  const snap = await store.run(runId);
+  // One read for both: the run and the account's limit.
+  const { snap, limit } = await store.runAndLimit(runId);
   const run = snap.exists ? snap.data() : undefined;
   if (run === undefined) return { kind: 'unknown' };
   if (run.agentId === store.agentId && (run.status === 'starting' || run.status === 'running'))
@@ -64,7 +66,6 @@ export async function claimQueued(deps: ClaimDeps, runId: string): Promise<Claim
   if (run.status !== 'queued') return { kind: 'ignored' };
   if (!(await mayClaim(deps, run))) return { kind: 'pinned' };
   // A plan's limit is the account's: a run launched now would only hit the same wall.
-  const limit = await store.accountLimit();
   if (limitHolds(limit, clock.now())) {
     await store
       .noteOnce(
@@ -75,8 +76,27 @@ export async function claimQueued(deps: ClaimDeps, runId: string): Promise<Claim
       .catch(() => {});
     return { kind: 'held', until: limit.until };
   }
-  if (!(await lockWorker(deps, run))) return { kind: 'busy' };
-  const moved = await store.move(runId, 'starting', {
+  const moved = await lockAndMove(deps, run, snap);
+  if (moved === 'busy') return { kind: 'busy' };
+  if (!moved.ok) {
+    if (moved.current && isTerminal(moved.current.status)) await store.releaseLock(run.workerId, runId);
+    return { kind: 'ignored' };
+  }
+  return { kind: 'claimed', run: moved.run };
+}
+
+/**
+ * Takes the worker's lock and moves the run `queued → starting` in one commit (Claim, step 1). When the
+ * lock is there already, it is read: a lock of this very run is an earlier, half-done claim (the run is
+ * moved alone), a stale one (its run terminal or missing) is replaced, any other holder means busy.
+ */
+async function lockAndMove(
+  deps: ClaimDeps,
+  run: Run,
+  snap: DocumentSnapshot<Run>,
+): Promise<MoveResult | 'busy'> {
+  const { store, clock } = deps;
+  const opts: MoveOptions = {
     patch: {
       // Chosen once, at the first claim: every piece of the run is this one Claude session.
       sessionId: run.sessionId ?? randomUUID(),
@@ -87,12 +107,42 @@ export async function claimQueued(deps: ClaimDeps, runId: string): Promise<Claim
     reason: `claimed by agent ${store.agentId}`,
     expect: ['queued'],
     snapshot: snap,
-  });
-  if (!moved.ok) {
-    if (moved.current && isTerminal(moved.current.status)) await store.releaseLock(run.workerId, runId);
-    return { kind: 'ignored' };
+  };
+  const lock = {
+    workerId: run.workerId,
+    runId: run.id,
+    agentId: store.agentId,
+    createdAt: clock.now().toISOString(),
+  };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const moved = await store.claim(lock, opts);
+    if (!('locked' in moved)) return moved;
+    const holder = await lockHolder(deps, run);
+    if (holder === 'ours') return store.move(run.id, 'starting', opts);
+    if (holder === 'busy') return 'busy';
+    // Stale and removed, or released meanwhile: try again.
   }
-  return { kind: 'claimed', run: moved.run };
+  return 'busy';
+}
+
+/**
+ * Who holds the worker's lock that a create() found: this run (`ours`), an active run (`busy`), or nobody
+ * any more (`free`: released meanwhile, or stale and removed here with a precondition).
+ */
+async function lockHolder(
+  deps: Pick<ClaimDeps, 'store' | 'log'>,
+  run: Run,
+): Promise<'ours' | 'busy' | 'free'> {
+  const { store } = deps;
+  const existing = await store.readLock(run.workerId);
+  const holder = existing.data();
+  if (holder === undefined) return 'free';
+  if (holder.runId === run.id) return 'ours';
+  const other = (await store.run(holder.runId)).data();
+  if (other !== undefined && !isTerminal(other.status)) return 'busy';
+  deps.log.warn('removing a stale worker lock', { workerId: run.workerId, staleRunId: holder.runId });
+  await store.deleteLockIfUnchanged(existing);
+  return 'free';
 }
 
 /**
@@ -112,14 +162,8 @@ export async function lockWorker(
   };
   for (let attempt = 0; attempt < 2; attempt++) {
     if (await store.createLock(lock)) return true;
-    const existing = await store.readLock(run.workerId);
-    const holder = existing.data();
-    if (holder === undefined) continue; // released meanwhile: try again
-    if (holder.runId === run.id) return true;
-    const other = (await store.run(holder.runId)).data();
-    if (other !== undefined && !isTerminal(other.status)) return false;
-    deps.log.warn('removing a stale worker lock', { workerId: run.workerId, staleRunId: holder.runId });
-    await store.deleteLockIfUnchanged(existing);
+    const holder = await lockHolder(deps, run);
+    if (holder !== 'free') return holder === 'ours';
   }
   return false;
 }

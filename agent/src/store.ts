@@ -15,6 +15,7 @@ import {
   publishRunStatus,
   type Run,
   type RunStatus,
+  type RunStatusEvent,
   runStatusTopic,
   type VmRecord,
   type VmRef,
@@ -32,6 +33,8 @@ const QUEUE_SCAN_LIMIT = 100;
 export interface Store {
   readonly agentId: string;
   run(runId: string): Promise<DocumentSnapshot<Run>>;
+  /** The run and `limits/account` (undefined when none was ever recorded) in one read: the claim's first step. */
+  runAndLimit(runId: string): Promise<{ snap: DocumentSnapshot<Run>; limit: AccountLimit | undefined }>;
   /** The documents of the given runs that exist, in one read (the cancel poll). */
   runs(runIds: string[]): Promise<Run[]>;
   /** Queued runs of any worker (at most QUEUE_SCAN_LIMIT; the caller orders them). */
@@ -50,6 +53,13 @@ export interface Store {
    * run.status event on its topic (a publish failure is logged, never fails the move).
    */
   move(runId: string, to: RunStatus, opts: MoveOptions): Promise<MoveResult>;
+  /**
+   * The claim's one commit: `lock` created and the run moved to `starting` (through `move`, under its
+   * precondition) in one batch, so neither lands without the other. `locked` when the lock already
+   * exists (nothing was written). Its `starting` announcement is published beside the caller's next
+   * steps; the run's next announcement waits for it.
+   */
+  claim(lock: WorkerLock, opts: MoveOptions): Promise<MoveResult | { ok: false; locked: true }>;
   update(runId: string, patch: Partial<Run>): Promise<void>;
   /** Sets the run's leaseExpiresAt (the heartbeat's renewal). */
   renewLease(runId: string, leaseExpiresAt: string): Promise<void>;
@@ -125,31 +135,60 @@ export function createStore(options: StoreOptions): Store {
       await dl(`earlier writes to run ${runId}`, Promise.all([...writes]));
   };
 
+  const publish = (event: RunStatusEvent) =>
+    withDeadline(
+      `publish run.status of run ${event.runId}`,
+      options.publishDeadlineMs,
+      publishRunStatus(statusTopic, event),
+    );
+  // The move stands: the scheduler tick's sweep is the safety net for an event that was lost.
+  const onAnnounceError = (event: RunStatusEvent, error: unknown) =>
+    log.warn('run.status event not published', {
+      runId: event.runId,
+      to: event.to,
+      eventId: event.eventId,
+      error: errorMessage(error),
+    });
+  // A claim's `starting` goes out beside the launch (the prepare does not wait for Pub/Sub); the run's
+  // next announcement waits for it, so one run's events leave in the order of its moves.
+  const announcing = new Map<string, Promise<void>>();
+  const movers = { cols, agentId, deadlineMs, now, beforeMove: earlierWrites, onAnnounceError };
   const move = createRunMover({
-    cols,
-    agentId,
-    deadlineMs,
-    now,
-    beforeMove: earlierWrites,
-    announce: (event) =>
-      withDeadline(
-        `publish run.status of run ${event.runId}`,
-        options.publishDeadlineMs,
-        publishRunStatus(statusTopic, event),
-      ),
-    // The move stands: the scheduler tick's sweep is the safety net for an event that was lost.
-    onAnnounceError: (event, error) =>
-      log.warn('run.status event not published', {
-        runId: event.runId,
-        to: event.to,
-        eventId: event.eventId,
-        error: errorMessage(error),
-      }),
+    ...movers,
+    announce: async (event) => {
+      await announcing.get(event.runId);
+      return publish(event);
+    },
+  });
+  const claimMove = createRunMover({
+    ...movers,
+    announce: (event) => {
+      const sent = publish(event).then(
+        () => {},
+        (error: unknown) => onAnnounceError(event, error),
+      );
+      announcing.set(event.runId, sent);
+      void sent.then(() => {
+        if (announcing.get(event.runId) === sent) announcing.delete(event.runId);
+      });
+      return Promise.resolve();
+    },
   });
 
   const store: Store = {
     agentId,
     run: (runId) => dl(`read run ${runId}`, cols.runs.doc(runId).get()),
+    async runAndLimit(runId) {
+      const [snap, limit] = await dl(
+        `read run ${runId} and the account limit`,
+        db.getAll(cols.runs.doc(runId), cols.limits.doc(ACCOUNT_LIMIT_ID)),
+      );
+      // Firestore#getAll is not generic; each ref carries its converter, so the documents are typed as read.
+      return {
+        snap: snap as DocumentSnapshot<Run>,
+        limit: (limit as DocumentSnapshot<AccountLimit> | undefined)?.data(),
+      };
+    },
     async runs(runIds) {
       if (runIds.length === 0) return [];
       const snaps = await dl('read held runs', db.getAll(...runIds.map((id) => cols.runs.doc(id))));
@@ -190,6 +229,17 @@ export function createStore(options: StoreOptions): Store {
         cols.runs.where('workerId', '==', workerId).get(),
       );
       return snap.docs.map((d) => d.data());
+    },
+    async claim(lock, opts) {
+      try {
+        return await claimMove(lock.runId, 'starting', {
+          ...opts,
+          alsoWrite: (batch) => batch.create(locks.doc(lock.workerId), lock),
+        });
+      } catch (error) {
+        if (isAlreadyExists(error)) return { ok: false, locked: true };
+        throw error;
+      }
     },
     async update(runId, patch) {
       await dl(

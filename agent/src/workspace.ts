@@ -11,7 +11,10 @@ import {
   filterOverridesOf,
   HARDENING_ARGS,
   isAuthFailure,
+  mayChangeFilterDrivers,
   refusedConfigKeys,
+  runsFilterDrivers,
+  subcommandOf,
 } from './git-auth/git-command.js';
 import { GIT_COMMAND_TIMEOUT_MS } from './timings.js';
 
@@ -31,30 +34,61 @@ export class GitError extends Error {
 }
 
 /**
+ * The filter-driver overrides of one workspace operation (a prepare, a wip commit): listed once, before the
+ * first command that may run a filter, and again only after a command that may have changed what the
+ * config says (one that moved HEAD or the work tree). An operation runs while no worker runs in the
+ * workspace; the next operation, after the worker ran, makes its own.
+ */
+export class FilterDrivers {
+  #listing: Promise<Record<string, string>> | null = null;
+  /** How many times the drivers were listed (for tests). */
+  listings = 0;
+  constructor(readonly dir: string) {}
+  overrides(env: Record<string, string>): Promise<Record<string, string>> {
+    if (this.#listing === null) {
+      this.listings++;
+      this.#listing = filterOverrides(this.dir, env);
+    }
+    return this.#listing;
+  }
+  stale(): void {
+    this.#listing = null;
+  }
+}
+
+/**
  * Runs git with argv, hardened against the workspace's own config (HARDENING_ARGS: no worker-written
- * hook, fsmonitor or credential helper runs as the agent), in an environment without the agent's
- * secrets. Everything kept of git's output has its URLs' user names and passwords stripped.
+ * hook, fsmonitor or credential helper runs as the agent; no filter driver of the workspace's config runs
+ * in a command that could run one, from `filters`' listing, else one made for this command alone), in an
+ * environment without the agent's secrets. Everything kept of git's output has its URLs' user names and
+ * passwords stripped.
  */
 export async function git(
   cwd: string,
   args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; timeoutMs?: number; filters?: FilterDrivers } = {},
 ): Promise<string> {
   const env = gitEnvironment();
+  const command = subcommandOf(args);
+  const filters = !runsFilterDrivers(command)
+    ? {}
+    : opts.filters !== undefined
+      ? await opts.filters.overrides(env)
+      : await filterOverrides(cwd, env);
   try {
     const { stdout } = await run('git', [...HARDENING_ARGS, ...args], {
       cwd,
       timeout: opts.timeoutMs ?? GIT_COMMAND_TIMEOUT_MS,
       maxBuffer: GIT_OUTPUT_MAX_BYTES,
-      env: { ...env, ...(await filterOverrides(cwd, env)), ...opts.env },
+      env: { ...env, ...filters, ...opts.env },
     });
     return stdout.trim();
   } catch (error) {
     const e = error as { stderr?: string; message: string };
     const detail = stripUserinfo((e.stderr ?? '').trim() || e.message);
-    // The subcommand, past any `-c name=value` before it.
-    const command = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? args[0] ?? '';
     throw new GitError(command, detail.split('\n').slice(-3).join(' '));
+  } finally {
+    if (mayChangeFilterDrivers(command)) opts.filters?.stale();
   }
 }
 
@@ -160,7 +194,8 @@ export function workspaceDirOf(home: string, workerId: string, checkout: RunChec
  *
  * Uncommitted changes found before the checkout were left by a run the agent did not finish (it crashed,
  * or an older agent ran it): they are kept on that run's wip branch (`keepLeftovers`), never carried into
- * this run. `runId` is recorded in the checkout's git directory, so the next prepare can name this run.
+ * this run. Lock files a killed git left in the clone (a `lost` run's worker died mid-commit) are removed
+ * first. `runId` is recorded in the checkout's git directory, so the next prepare can name this run.
  */
 export async function prepareWorkspace(
   home: string,
@@ -173,13 +208,14 @@ export async function prepareWorkspace(
 ): Promise<Prepared> {
   const notes: string[] = [];
   const dir = workspaceDirOf(home, workerId, checkout);
+  const filters = new FilterDrivers(dir);
   if (checkout.workdir !== null) {
     if (!(await exists(dir))) throw new Error(`workdir ${dir} does not exist`);
     if (workBranch !== null)
       notes.push(`work branch ${workBranch} not made: the worker's workdir is used as it is`);
     // A workdir that is no git repository has no unfinished work to tell apart.
     if ((await gitDirOf(dir)) !== null) {
-      notes.push(...(await keepLeftovers(dir, null)));
+      notes.push(...(await keepLeftovers(dir, null, filters)));
       await markRun(dir, runId);
     }
     return { dir, startCommit: await headCommitOf(dir), notes };
@@ -189,27 +225,90 @@ export async function prepareWorkspace(
   const root = join(home, 'workspaces');
   await mkdir(root, { recursive: true });
   const remote = remoteOf(repo, auth);
+  let at: { gitDir: string; head: string } | null = null;
   if (!(await exists(join(dir, '.git')))) {
     await remoteGit(root, remote, ['clone', '--branch', repo.branch, '--', repo.url, dir], false);
   } else {
-    notes.push(...(await keepLeftovers(dir, repo.push ? remote : null)));
-    // The checkout's URL, not the workspace's `origin`, into origin's usual tracking refs.
-    await remoteGit(dir, remote, ['fetch', '--', repo.url, '+refs/heads/*:refs/remotes/origin/*'], true);
-    await git(dir, ['checkout', repo.branch, '--']);
-    try {
-      await git(dir, ['merge', '--ff-only', `origin/${repo.branch}`]);
-    } catch (error) {
-      notes.push(`workspace not fast-forwarded to origin/${repo.branch}: ${(error as Error).message}`);
-    }
+    // The agent holds the worker's lock and no session of it runs: a lock file is a dead git's.
+    const locks = await clearStaleGitLocks(dir);
+    if (locks.length > 0)
+      notes.push(`removed git's stale lock files left by an earlier run: ${locks.join(', ')}`);
+    // The look for leftovers (work tree and index) and the fetch (objects and origin's refs) touch
+    // nothing of each other's: side by side. The leftovers are kept even when the fetch fails.
+    const [dirty, fetched] = await Promise.allSettled([
+      hasUncommitted(dir, filters),
+      // The checkout's URL, not the workspace's `origin`, into origin's usual tracking refs.
+      remoteGit(dir, remote, ['fetch', '--', repo.url, '+refs/heads/*:refs/remotes/origin/*'], true),
+    ]);
+    if (dirty.status === 'rejected') throw dirty.reason;
+    if (dirty.value) notes.push(...(await keepLeftovers(dir, repo.push ? remote : null, filters, true)));
+    if (fetched.status === 'rejected') throw fetched.reason;
+    at = await checkOutBranch(dir, repo.branch, filters, notes);
   }
   if (workBranch !== null && options.followUp === true) {
-    notes.push(await checkOutFollowUp(dir, workBranch));
+    notes.push(await checkOutFollowUp(dir, workBranch, filters));
+    at = null;
   } else if (workBranch !== null) {
     // -B: a work branch left from an earlier attempt of the same run is reset, not an error.
-    await git(dir, ['checkout', '-B', workBranch, '--']);
+    await git(dir, ['checkout', '-B', workBranch, '--'], { filters });
   }
-  await markRun(dir, runId);
-  return { dir, startCommit: await headCommitOf(dir), notes };
+  if (at === null) {
+    await markRun(dir, runId);
+    return { dir, startCommit: await headCommitOf(dir), notes };
+  }
+  if (runId !== null) await writeFile(join(at.gitDir, RUN_MARK_FILE), `${runId}\n`).catch(() => {});
+  return { dir, startCommit: at.head, notes };
+}
+
+/**
+ * Puts a clean clone on `branch`, fast-forwarded to origin's (local commits are never thrown away: a
+ * branch that is ahead or has diverged is checked out as it is, with a note when it cannot be
+ * fast-forwarded). Returns the git directory and the commit checked out, or null when it took the
+ * general path (`git checkout` + `git merge --ff-only`; the caller asks git for HEAD). One `rev-parse`
+ * tells what is needed: nothing (already there), a `checkout` of the branch, or one `checkout -B` that
+ * switches and fast-forwards at once.
+ */
+async function checkOutBranch(
+  dir: string,
+  branch: string,
+  filters: FilterDrivers,
+  notes: string[],
+): Promise<{ gitDir: string; head: string } | null> {
+  const local = `refs/heads/${branch}`;
+  const remote = `refs/remotes/origin/${branch}`;
+  const facts = await git(dir, [
+    'rev-parse',
+    '--absolute-git-dir',
+    local,
+    remote,
+    '--symbolic-full-name',
+    'HEAD',
+  ])
+    .then((out) => out.split('\n'))
+    .catch(() => null);
+  const [gitDir, localSha, remoteSha, head] = facts ?? [];
+  if (gitDir !== undefined && localSha !== undefined && remoteSha !== undefined && head !== undefined) {
+    // The work tree is clean here (leftovers were kept), so a branch at origin's commit needs nothing.
+    if (localSha === remoteSha) {
+      if (head !== local) await git(dir, ['checkout', branch, '--'], { filters });
+      return { gitDir, head: remoteSha };
+    }
+    const behind = await git(dir, ['merge-base', '--is-ancestor', localSha, remoteSha]).then(
+      () => true,
+      () => false,
+    );
+    if (behind) {
+      await git(dir, ['checkout', '--no-track', '-B', branch, remoteSha, '--'], { filters });
+      return { gitDir, head: remoteSha };
+    }
+  }
+  await git(dir, ['checkout', branch, '--'], { filters });
+  try {
+    await git(dir, ['merge', '--ff-only', `origin/${branch}`], { filters });
+  } catch (error) {
+    notes.push(`workspace not fast-forwarded to origin/${branch}: ${(error as Error).message}`);
+  }
+  return null;
 }
 
 /**
@@ -217,7 +316,7 @@ export async function prepareWorkspace(
  * person may have pushed there), never the worker's branch: the local branch is fast-forwarded to it, or
  * made from it. A branch the remote lacks (the parent did not push) goes on as the workspace has it.
  */
-async function checkOutFollowUp(dir: string, branch: string): Promise<string> {
+async function checkOutFollowUp(dir: string, branch: string, filters: FilterDrivers): Promise<string> {
   const remote = `refs/remotes/origin/${branch}`;
   const onRemote = await git(dir, ['rev-parse', '--verify', '--quiet', remote]).then(
     () => true,
@@ -227,23 +326,23 @@ async function checkOutFollowUp(dir: string, branch: string): Promise<string> {
   if (!onRemote && !local)
     throw new Error(`the branch ${branch} to follow up is neither on the remote nor in the workspace`);
   if (!onRemote) {
-    await git(dir, ['checkout', branch, '--']);
+    await git(dir, ['checkout', branch, '--'], { filters });
     return `follow-up: ${branch} is not on the remote; continuing it as the workspace has it`;
   }
   if (!local) {
-    await git(dir, ['checkout', '-b', branch, remote, '--']);
+    await git(dir, ['checkout', '-b', branch, remote, '--'], { filters });
     return `follow-up: continuing ${branch} from the remote`;
   }
-  await git(dir, ['checkout', branch, '--']);
+  await git(dir, ['checkout', branch, '--'], { filters });
   try {
-    await git(dir, ['merge', '--ff-only', remote]);
+    await git(dir, ['merge', '--ff-only', remote], { filters });
     return `follow-up: continuing ${branch}, fast-forwarded to the remote`;
   } catch (error) {
     // Local commits the remote does not have and the remote's own: the worker's push would be refused, so
     // the remote's side wins and the local one stays reachable on a kept branch.
     const kept = `nightshift/kept/${branch.replace(/^nightshift\//, '')}-${Date.now().toString(36)}`;
     await git(dir, ['branch', kept, branch]);
-    await git(dir, ['reset', '--hard', '--quiet', remote]);
+    await git(dir, ['reset', '--hard', '--quiet', remote], { filters });
     return `follow-up: ${branch} had diverged from the remote (${(error as Error).message}); the workspace's side is kept on ${kept}, the run continues the remote's`;
   }
 }
@@ -278,8 +377,13 @@ async function markedRun(gitDir: string): Promise<string | null> {
  * else `nightshift/wip/unknown-<time>`, pushed to `push` when given; returns the notes for the new run.
  * Never throws for the push: the changes are safe in the local branch.
  */
-async function keepLeftovers(dir: string, push: Remote | null): Promise<string[]> {
-  if (!(await hasUncommitted(dir))) return [];
+async function keepLeftovers(
+  dir: string,
+  push: Remote | null,
+  filters: FilterDrivers,
+  knownDirty = false,
+): Promise<string[]> {
+  if (!knownDirty && !(await hasUncommitted(dir, filters))) return [];
   const gitDir = await gitDirOf(dir);
   const previous = gitDir === null ? null : await markedRun(gitDir);
   const stamp = new Date().toISOString().replace(/[-:]|\.\d+/g, '');
@@ -291,7 +395,7 @@ async function keepLeftovers(dir: string, push: Remote | null): Promise<string[]
     named !== null
       ? wipMessageOf(named, 'left unfinished')
       : 'nightshift: uncommitted work of an earlier run (left unfinished)';
-  await keepUncommitted(dir, branch, message);
+  await keepUncommitted(dir, branch, message, filters);
   const notes = [`the workspace held uncommitted changes left by ${who}; kept as one commit on ${branch}`];
   if (push !== null) {
     try {
@@ -314,8 +418,8 @@ export const wipMessageOf = (runId: string, status: string): string =>
 const WIP_IDENTITY = ['-c', 'user.name=nightshift', '-c', 'user.email=nightshift@nightshift.invalid'];
 
 /** Whether the work tree holds changes not committed (tracked or untracked, not ignored). */
-export async function hasUncommitted(dir: string): Promise<boolean> {
-  return (await git(dir, ['status', '--porcelain', '--untracked-files=all'])) !== '';
+export async function hasUncommitted(dir: string, filters?: FilterDrivers): Promise<boolean> {
+  return (await git(dir, ['status', '--porcelain', '--untracked-files=all'], { filters })) !== '';
 }
 
 export async function branchExists(dir: string, branch: string): Promise<boolean> {
@@ -334,8 +438,13 @@ export async function branchExists(dir: string, branch: string): Promise<boolean
  * copy of the index: HEAD, the checked-out branch and the worker's index are never moved by it, and no
  * hook of the workspace runs; only once the branch holds the commit is the work tree cleaned.
  */
-export async function keepUncommitted(dir: string, branch: string, message: string): Promise<string | null> {
-  if (!(await hasUncommitted(dir))) return null;
+export async function keepUncommitted(
+  dir: string,
+  branch: string,
+  message: string,
+  filters = new FilterDrivers(dir),
+): Promise<string | null> {
+  if (!(await hasUncommitted(dir, filters))) return null;
   const gitDir = await gitDirOf(dir);
   if (gitDir === null) throw new Error(`${dir} is not in a git work tree`);
   const index = join(gitDir, 'nightshift-wip.index');
@@ -344,7 +453,7 @@ export async function keepUncommitted(dir: string, branch: string, message: stri
   const env = { GIT_INDEX_FILE: index };
   let commit: string;
   try {
-    await git(dir, ['add', '--all', '--', ':/'], { env });
+    await git(dir, ['add', '--all', '--', ':/'], { env, filters });
     const tree = await git(dir, ['write-tree'], { env });
     const head = await headCommitOf(dir);
     commit = await git(dir, [
@@ -361,9 +470,9 @@ export async function keepUncommitted(dir: string, branch: string, message: stri
     await rm(index, { force: true });
   }
   // Kept: the work tree goes back to its branch's last commit (an empty repository to no file at all).
-  if ((await headCommitOf(dir)) === null) await git(dir, ['read-tree', '--empty']);
-  else await git(dir, ['reset', '--hard', '--quiet']);
-  await git(dir, ['clean', '-d', '--force', '--quiet', '--', ':/']);
+  if ((await headCommitOf(dir)) === null) await git(dir, ['read-tree', '--empty'], { filters });
+  else await git(dir, ['reset', '--hard', '--quiet'], { filters });
+  await git(dir, ['clean', '-d', '--force', '--quiet', '--', ':/'], { filters });
   return commit;
 }
 

@@ -1,6 +1,6 @@
 // The one way a run changes status, for the agent and the functions alike: conditional, atomic with its
 // event, announced on the run-status topic.
-import type { DocumentSnapshot, Precondition } from '@google-cloud/firestore';
+import type { DocumentSnapshot, Precondition, WriteBatch } from '@google-cloud/firestore';
 import { withDeadline } from './deadline.js';
 import type { Collections } from './firestore.js';
 import { isPreconditionFailed } from './grpc.js';
@@ -23,6 +23,11 @@ export interface MoveOptions {
   expect?: readonly RunStatus[];
   /** The run as the caller just read it, saving one read on the first attempt. */
   snapshot?: DocumentSnapshot<Run>;
+  /**
+   * Writes committed in the move's batch (the agent's claim creates its worker lock there): the batch fails
+   * whole, and an error of theirs other than the run's precondition is thrown to the caller.
+   */
+  alsoWrite?: (batch: WriteBatch) => void;
 }
 
 export interface RunMoverOptions {
@@ -69,7 +74,7 @@ export function createRunMover(options: RunMoverOptions): MoveRun {
     }
   };
 
-  return async (runId, to, { patch = {}, reason = null, expect, snapshot } = {}) => {
+  return async (runId, to, { patch = {}, reason = null, expect, snapshot, alsoWrite } = {}) => {
     await options.beforeMove?.(runId);
     let snap = snapshot;
     for (let attempt = 0; attempt < MOVE_ATTEMPTS; attempt++) {
@@ -98,6 +103,7 @@ export function createRunMover(options: RunMoverOptions): MoveRun {
       const batch = db.batch();
       batch.update(cols.runs.doc(runId), fields, { lastUpdateTime: snap.updateTime } as Precondition);
       batch.set(cols.runEvents(runId).doc(event.id), event);
+      alsoWrite?.(batch);
       try {
         await dl(`move run ${runId} to ${to}`, batch.commit());
       } catch (error) {

@@ -79,6 +79,44 @@ export function isAuthFailure(message: string): boolean {
   );
 }
 
+/**
+ * Subcommands that neither read the work tree nor the index (no clean, smudge or process filter runs in
+ * them), so the agent lists no filter drivers before them. `clone` makes a repository no worker has
+ * written yet. Not `write-tree`: reading an index with racily clean entries runs the clean filter.
+ */
+const NO_FILTER_COMMANDS = new Set([
+  'clone',
+  'commit-tree',
+  'config',
+  'fetch',
+  'for-each-ref',
+  'merge-base',
+  'push',
+  'rev-list',
+  'rev-parse',
+  'symbolic-ref',
+  'update-ref',
+]);
+
+/** Subcommands that run filters but leave HEAD, the work tree and the config as they were. */
+const READ_ONLY_FILTER_COMMANDS = new Set(['add', 'diff', 'show', 'status', 'write-tree']);
+
+/** The subcommand of a git argv, past any `-c name=value` before it. */
+export function subcommandOf(args: readonly string[]): string {
+  return args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? args[0] ?? '';
+}
+
+/** Whether git may run a filter driver in this subcommand (anything not known not to: the safe side). */
+export const runsFilterDrivers = (subcommand: string): boolean => !NO_FILTER_COMMANDS.has(subcommand);
+
+/**
+ * Whether a listing of the filter drivers may no longer hold after this subcommand: it moved HEAD or the
+ * work tree, and what the config says can depend on both (`includeIf "onbranch:…"`, an included file in
+ * the work tree). Anything not known to leave them is taken to have moved them.
+ */
+export const mayChangeFilterDrivers = (subcommand: string): boolean =>
+  runsFilterDrivers(subcommand) && !READ_ONLY_FILTER_COMMANDS.has(subcommand);
+
 /** The scopes whose config a worker can write: the repository's own files and what they include. */
 const WORKSPACE_SCOPES = new Set(['local', 'worktree']);
 

@@ -69,6 +69,14 @@ describeEmulators('runs API', () => {
     expect(list).toEqual([
       expect.objectContaining({ type: 'status', from: null, to: 'queued', runId: run.id }),
     ]);
+    // The run and its queued event are one commit (one round trip before the publish): one write time.
+    const [stored, queued] = await Promise.all([
+      env.cols.runs.doc(run.id).get(),
+      env.cols.runEvents(run.id).get(),
+    ]);
+    expect(queued.docs).toHaveLength(1);
+    expect(queued.docs[0]?.createTime?.toMillis()).toBe(stored.createTime?.toMillis());
+    expect(queued.docs[0]?.createTime?.nanoseconds).toBe(stored.createTime?.nanoseconds);
   });
 
   it('lists events by time even when their ids do not sort by time', async () => {
@@ -176,6 +184,9 @@ describeEmulators('runs API', () => {
     expect(ids.size).toBe(1);
     const commands = await drainCommands(pubsubHost, env.projectId);
     expect(commands.map((c) => [c.type, c.runId])).toEqual([['run.start', [...ids][0]]]);
+    // The requests that lost the race wrote nothing: one queued event in the run's history.
+    const history = (await env.cols.runEvents([...ids][0] as string).get()).docs.map((d) => d.data());
+    expect(history).toEqual([expect.objectContaining({ type: 'status', from: null, to: 'queued' })]);
   });
 
   it('a retry with the same Idempotency-Key returns the run even when the worker was disabled since', async () => {

@@ -71,7 +71,7 @@ export async function loadWorker(deps: Deps, workerId: string): Promise<Worker> 
   return worker;
 }
 
-/** Writes the run as queued with its status event, then publishes run.start (see dispatchRun). */
+/** Writes the run as queued with its status event (one batch), then publishes run.start (see dispatchRun). */
 export async function createRun(deps: Deps, request: CreateRunRequest): Promise<CreateRunResult> {
   const now = deps.now();
   let runId = request.runId ?? deps.newRunId(now);
@@ -133,17 +133,22 @@ export async function createRun(deps: Deps, request: CreateRunRequest): Promise<
     updatedAt: now.toISOString(),
   });
 
+  // The run and its `queued` event in one commit (one round trip before the publish): the batch fails whole
+  // when the run already exists, so a repeated request never adds a second `queued` event.
   const runRef = deps.cols.runs.doc(run.id);
+  const queued = statusEvent(run.id, null, 'queued', now, triggerReason(run.trigger));
   try {
-    await runRef.create(run);
+    await deps.cols.runs.firestore
+      .batch()
+      .create(runRef, run)
+      .set(deps.cols.runEvents(run.id).doc(queued.id), queued)
+      .commit();
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
     const existing = (await runRef.get()).data();
     if (existing) return { run: existing, created: false };
     throw error;
   }
-  const queued = statusEvent(run.id, null, 'queued', now, triggerReason(run.trigger));
-  await appendEvent(deps, queued);
 
   // Over the worker's budget for its day: the run waits for the next day (the scheduler tick resumes it).
   // Under maxRunsPerDay it takes one of the day's run slots (create(), exact under concurrency).
