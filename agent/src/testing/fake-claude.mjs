@@ -329,7 +329,8 @@ function hitLimit(resetsInMs, textOnly) {
   process.exit(1);
 }
 
-switch (resumed && ['rate_limit', 'limit_text'].includes(scenario) ? 'success' : scenario) {
+// A fork is a follow-up's first piece: it meets the limit too; its own later resume works on.
+switch (resumed && !fork && ['rate_limit', 'limit_text'].includes(scenario) ? 'success' : scenario) {
   case 'rate_limit':
   case 'rate_limit_always':
     // Hits the limit (resetting in scenarioMs, default 1 s); `rate_limit` works on when resumed.
