@@ -1,6 +1,6 @@
 // Through the night: usage limits (wait, fail, the cap, the account-wide hold), resumed sessions and interrupted runs, on the emulators with the stand-in worker.
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ACCOUNT_LIMIT_ID, createRunMover, type Run, type RunEvent } from '@nightshift/shared';
 import { describeEmulators, waitFor } from '@nightshift/shared/testing';
@@ -108,12 +108,19 @@ describeEmulators('Through the night', () => {
       expect(flagOf(second ?? [], '--resume')).toBe(done.sessionId);
       expect(flagOf(second ?? [], '--session-id')).toBeUndefined();
       expect(flagOf(second ?? [], '-p')).toBe(RESUME_PROMPT);
-      // 2 turns before the limit, 3 after it.
+      // 2 turns before the limit, 3 after it. The resumed result carried all 5 (it continued the session's
+      // saved total, as the CLI's does): the run's usage is the pieces' own spend summed, not both results'.
       expect(done.usage).toEqual({ turns: 5, costUsd: 0.0625, inputTokens: 575, outputTokens: 100 });
-      expect(done.pieces.map((p) => [p.mode, p.ending, p.usage.turns])).toEqual([
-        ['fresh', 'usage_limit', 2],
-        ['resume', 'ended', 3],
+      expect(done.pieces.map((p) => [p.mode, p.ending, p.usage.turns, p.usageFrom, p.session])).toEqual([
+        ['fresh', 'usage_limit', 2, 'piece', 'new'],
+        ['resume', 'ended', 3, 'cumulative', 'resumed'],
       ]);
+      expect(done.pieces[1]?.usage).toEqual({
+        turns: 3,
+        costUsd: 0.0375,
+        inputTokens: 345,
+        outputTokens: 60,
+      });
       // The commits of both pieces, from the first piece's start.
       const workspace = join(t.home, 'workspaces', 'nightly');
       expect(done.commits).toHaveLength(3);
@@ -134,6 +141,26 @@ describeEmulators('Through the night', () => {
       );
       expect(await t.lockReleased('nightly')).toBe(true);
     });
+  });
+
+  it('sums the pieces the same when the resumed transcript had no saved total', async () => {
+    await t.createWorker('oldcli');
+    const run = await t.createRun('oldcli');
+    await t.scenario(run.id, 'rate_limit', 300);
+    // As an older CLI's transcript: the resumed result counts only its own process.
+    await writeFile(join(t.fakeDir, `${run.id}.no-saved-total`), '');
+    await t.publish('run.start', run.id);
+    const waiting = await t.waitStatus(run.id, ['waiting', 'failed', 'succeeded', 'lost']);
+    expect(waiting.status).toBe('waiting');
+    await waitFor('the reset', () => Date.now() > Date.parse(waiting.resumeAt ?? ''));
+    await resume(run.id);
+    const done = await t.waitStatus(run.id, ['succeeded', 'failed', 'lost', 'waiting']);
+    expect(done.status).toBe('succeeded');
+    expect(done.usage).toEqual({ turns: 5, costUsd: 0.0625, inputTokens: 575, outputTokens: 100 });
+    expect(done.pieces.map((p) => [p.usage.costUsd, p.usageFrom, p.turnsFrom])).toEqual([
+      [0.025, 'piece', 'piece'],
+      [0.0375, 'piece', 'piece'],
+    ]);
   });
 
   it('fails the run at a usage limit with onUsageLimit: fail, and still holds the account', async () => {
@@ -181,7 +208,9 @@ describeEmulators('Through the night', () => {
     expect(done.status).toBe('failed');
     expect(done.error).toContain('not waiting again: the run already paused 1 time(s) (maxWaits 1)');
     expect(done.pieces.map((p) => p.ending)).toEqual(['usage_limit', 'ended']);
+    // 2 turns a piece; the second result carried 4 (the saved 2 and its own).
     expect(done.usage.turns).toBe(4);
+    expect(done.usage.costUsd).toBe(0.05);
     expect(await t.lockReleased('capped')).toBe(true);
   });
 
@@ -259,10 +288,23 @@ describeEmulators('Through the night', () => {
       expect(flagOf(first ?? [], '--session-id')).toBe(done.sessionId);
       expect(flagOf(second ?? [], '--resume')).toBe(done.sessionId);
       expect(done.waits).toBe(1);
-      expect(done.pieces.map((p) => [p.mode, p.ending])).toEqual([
-        ['fresh', 'interrupted'],
-        ['resume', 'ended'],
+      expect(done.pieces.map((p) => [p.mode, p.ending, p.usageFrom])).toEqual([
+        ['fresh', 'interrupted', 'stream'],
+        ['resume', 'ended', 'piece'],
       ]);
+      // The interrupted piece never wrote a result (nor saved a total): its messages' tokens count, at no
+      // known cost; the resumed result is its own 3 turns only, and is not cut by the earlier piece's count.
+      const [cut] = done.pieces;
+      expect(cut?.usage.costUsd).toBe(0);
+      expect(cut?.usage.turns).toBeGreaterThan(0);
+      expect(done.pieces[1]?.usage).toEqual({
+        turns: 3,
+        costUsd: 0.0375,
+        inputTokens: 345,
+        outputTokens: 60,
+      });
+      expect(done.usage.costUsd).toBe(0.0375);
+      expect(done.usage.turns).toBe((cut?.usage.turns ?? 0) + 3);
       const events = (await t.env.cols.runEvents(run.id).orderBy('at').get()).docs.map((d) => d.data());
       const requeued = events.find((e) => e.type === 'status' && e.from === 'running' && e.to === 'queued');
       expect(requeued?.type === 'status' && requeued.reason).toContain('the worker was interrupted');

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { type Piece, type Progress, paidByOf, type Run, tailOf, type Usage } from '@nightshift/shared';
 import { explainBudgetStop, waitForNextDay } from './day-budget.js';
 import type { GitAuth } from './git-auth/credentials.js';
-import { markRunning, pieceModeOf } from './launch.js';
+import { markRunning, parentSessionOf, pieceModeOf } from './launch.js';
 import {
   type HeldRun,
   type LeftWork,
@@ -21,7 +21,7 @@ import { finalProgress } from './progress.js';
 import { blockerOf, progressAtStartOf, roadmapOpenOf } from './seed-files.js';
 import { stallError } from './stall.js';
 import type { Store } from './store.js';
-import { type ExitStatus, judge, keepEnd, pieceUsageOf, type StreamState, usageLimitOf } from './stream.js';
+import { type ExitStatus, judge, keepEnd, pieceAccountOf, type StreamState, usageLimitOf } from './stream.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
 import {
@@ -301,7 +301,11 @@ async function pauseRun(deps: FinishDeps, held: HeldRun, ending: Outcome & { pau
     startedAt: launched ? new Date(launched.startedMs).toISOString() : held.run.startedAt,
     endedAt: at.toISOString(),
     mode: pieceModeOf(held.run, store.agentId),
-    usage: pieceUsageOf(held.tail.stream),
+    ...pieceAccountOf(
+      held.tail.stream,
+      pieceModeOf(held.run, store.agentId),
+      parentSessionOf(held.run) !== null,
+    ),
     ending: kind,
     // This agent's disk holds the workspace and the session: the next piece is pinned to it (pin.ts).
     agentId: store.agentId,
@@ -434,7 +438,11 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
         startedAt: held.launched ? new Date(held.launched.startedMs).toISOString() : null,
         endedAt: patch.finishedAt ?? clock.now().toISOString(),
         mode: pieceModeOf(held.run, store.agentId),
-        usage: pieceUsageOf(held.tail.stream),
+        ...pieceAccountOf(
+          held.tail.stream,
+          pieceModeOf(held.run, store.agentId),
+          parentSessionOf(held.run) !== null,
+        ),
         ending: 'ended',
         agentId: store.agentId,
       },

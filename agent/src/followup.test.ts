@@ -1,8 +1,8 @@
 // Follow-ups on the VM: a follow-up run continues its pull request's branch from the remote and resumes its parent's Claude session (forked), or starts afresh when the session is gone.
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Run, type RunEvent, TERMINAL_STATUSES, type Trigger } from '@nightshift/shared';
-import { describeEmulators } from '@nightshift/shared/testing';
+import { createRunMover, type Run, type RunEvent, TERMINAL_STATUSES, type Trigger } from '@nightshift/shared';
+import { describeEmulators, waitFor } from '@nightshift/shared/testing';
 import { beforeAll, expect, it } from 'vitest';
 import { type AgentTest, git, setupAgentTest } from './testing/harness.js';
 
@@ -92,7 +92,54 @@ describeEmulators('Follow-ups: the checkout and the session', () => {
     expect(done.sessionId).not.toBe(parentDone.sessionId);
     const said = await notes(follow.id);
     expect(said.some((n) => n.includes(`resuming its Claude session ${parentDone.sessionId}`))).toBe(true);
+    // The fork's result carried its parent's saved total too (3 turns of 0.0125): the follow-up's usage is
+    // its own 3 turns only, and the parent's stays the parent's.
+    const own = { turns: 3, costUsd: 0.0375, inputTokens: 345, outputTokens: 60 };
+    expect(parentDone.usage).toEqual(own);
+    expect(done.usage).toEqual(own);
+    expect((await t.env.cols.runs.doc(parent.id).get()).data()?.usage).toEqual(own);
     expect(said.some((n) => n.includes(`follow-up: continuing ${branch}`))).toBe(true);
+  });
+
+  it("keeps the parent's spend out of a forked follow-up that pauses and resumes", async () => {
+    const branch = 'nightshift/issue-9-fu4-label-1';
+    const origin = await t.makeRepo('fu4');
+    await t.createWorker('fu4', { repo: { url: origin, branch: 'main', push: true } });
+    const parent = await t.createRun('fu4', { workBranch: branch });
+    await t.publish('run.start', parent.id);
+    const parentDone = await t.waitStatus(parent.id, TERMINAL_STATUSES);
+    expect(parentDone.status).toBe('succeeded');
+    const follow = await t.createRun('fu4', {
+      workBranch: branch,
+      parentRunId: parent.id,
+      trigger: followUpTrigger(parentDone, parentDone.sessionId),
+    });
+    await t.scenario(follow.id, 'rate_limit', 300);
+    await t.publish('run.start', follow.id);
+    const waiting = await t.waitStatus(follow.id, ['waiting', ...TERMINAL_STATUSES]);
+    expect(waiting.status).toBe('waiting');
+    // The fork's first result said 5 turns and $0.0625 (the parent's 3 and its own 2).
+    expect(waiting.usage).toEqual({ turns: 2, costUsd: 0.025, inputTokens: 230, outputTokens: 40 });
+    expect(waiting.pieces.map((p) => [p.session, p.usageFrom, p.turnsFrom])).toEqual([
+      ['forked', 'cumulative', 'cumulative'],
+    ]);
+    await waitFor('the reset', () => Date.now() > Date.parse(waiting.resumeAt ?? ''));
+    const move = createRunMover({ cols: t.env.cols, agentId: null, deadlineMs: 5_000 });
+    await move(follow.id, 'queued', {
+      patch: { resumeAt: null },
+      reason: 'resumeAt has come',
+      expect: ['waiting'],
+    });
+    await t.publish('run.start', follow.id);
+    const done = await t.waitStatus(follow.id, TERMINAL_STATUSES);
+    expect(done.status).toBe('succeeded');
+    // Its second result carried 8 turns and $0.1 (the parent's 3, the fork's 2, its own 3).
+    expect(done.usage).toEqual({ turns: 5, costUsd: 0.0625, inputTokens: 575, outputTokens: 100 });
+    expect(done.pieces.map((p) => [p.session, p.usageFrom, p.usage.costUsd])).toEqual([
+      ['forked', 'cumulative', 0.025],
+      ['resumed', 'cumulative', 0.0375],
+    ]);
+    expect((await t.env.cols.runs.doc(parent.id).get()).data()?.usage.costUsd).toBe(0.0375);
   });
 
   it("starts afresh, and says so, when the workspace no longer holds the parent's session", async () => {
@@ -120,6 +167,8 @@ describeEmulators('Follow-ups: the checkout and the session', () => {
     expect(second).not.toContain('--resume');
     expect(second?.[(second?.indexOf('--session-id') ?? -2) + 1]).toBe(done.sessionId);
     expect((await notes(follow.id)).some((n) => n.includes(`session ${gone} was not found`))).toBe(true);
+    // A new session: nothing of the parent's to take off, and nothing of it counted.
+    expect(done.usage).toEqual({ turns: 3, costUsd: 0.0375, inputTokens: 345, outputTokens: 60 });
   });
 
   it('fails with the reason when the branch to follow up is nowhere', async () => {

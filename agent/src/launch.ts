@@ -1,7 +1,7 @@
 // Launch: the run's workspace from its checkout snapshot (or, for a later piece, as it was left), the run directory, the tmux session, then `starting → running`.
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Run } from '@nightshift/shared';
+import { type Run, type Usage, ZERO_USAGE } from '@nightshift/shared';
 import { applyAttribution, NO_ATTRIBUTION_SETTINGS } from './attribution.js';
 import { budgetAtLaunch, withPieceCap } from './day-budget.js';
 import type { GitAuth } from './git-auth/credentials.js';
@@ -11,7 +11,7 @@ import type { Clock } from './options.js';
 import { resumesHere } from './pin.js';
 import { type LaunchSpec, RUN_FILES, type TailState, writeJsonAtomic } from './rundir.js';
 import type { Store } from './store.js';
-import { emptyStreamState } from './stream.js';
+import { emptyStreamState, sessionBaseOf } from './stream.js';
 import type { AgentTimings } from './timings.js';
 import type { Tmux } from './tmux.js';
 import { clearStaleGitLocks, prepareWorkspace, workspaceDirOf } from './workspace.js';
@@ -115,14 +115,17 @@ export interface PieceLaunchSpec extends LaunchSpec {
  * restart in between sees a piece never launched, not one that ended), and the tail starts at the log's
  * end with the earlier pieces' usage as its base, so usage and turns add up across pieces.
  */
-async function readyNextPiece(held: HeldRun): Promise<void> {
+async function readyNextPiece(held: HeldRun, parentUsage: Usage | null): Promise<void> {
   for (const name of [RUN_FILES.launch, RUN_FILES.exit, RUN_FILES.signal, RUN_FILES.pids])
     await rm(join(held.dir, name), { force: true });
   const size = await stat(join(held.dir, RUN_FILES.stream)).then(
     (s) => s.size,
     () => 0,
   );
-  const tail: TailState = { offset: size, stream: emptyStreamState(held.run.usage) };
+  const tail: TailState = {
+    offset: size,
+    stream: emptyStreamState(held.run.usage, sessionBaseOf(held.run.pieces, parentUsage)),
+  };
   await mkdir(held.dir, { recursive: true });
   await writeJsonAtomic(join(held.dir, RUN_FILES.tail), tail);
   held.resumeTail(tail);
@@ -175,7 +178,7 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
         return;
       }
       held.inWorkspace(dir);
-      await readyNextPiece(held);
+      await readyNextPiece(held, await parentUsageOf(store, held));
       const locks = await clearStaleGitLocks(dir);
       if (locks.length > 0)
         await store
@@ -219,6 +222,15 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
     await mkdir(held.dir, { recursive: true });
     const startedAt = clock.now();
     const parentSession = parentSessionOf(held.run);
+    // The fork's first result carries the parent's saved total: the parser takes it off (Progress).
+    if (parentSession !== null) {
+      const tail: TailState = {
+        offset: 0,
+        stream: emptyStreamState(ZERO_USAGE, (await parentUsageOf(store, held)) ?? ZERO_USAGE),
+      };
+      await writeJsonAtomic(join(held.dir, RUN_FILES.tail), tail);
+      held.resumeTail(tail);
+    }
     if (parentSession !== null)
       await store
         .note(
@@ -277,6 +289,20 @@ export async function noteFreshStarts(store: Store, held: HeldRun): Promise<void
     const reason = starts[held.freshStartsNoted] ?? 'started afresh';
     held.freshStartSeen();
     await store.note(held.runId, reason).catch(() => {});
+  }
+}
+
+/** The usage of the run's parent (a follow-up's, whose session it forked), or null: none, or not readable. */
+async function parentUsageOf(store: Store, held: HeldRun): Promise<Usage | null> {
+  const parentRunId = held.run.parentRunId;
+  if (parentRunId === null || held.run.trigger.type !== 'github' || !held.run.trigger.followUp) return null;
+  try {
+    return (await store.run(parentRunId)).data()?.usage ?? null;
+  } catch (error) {
+    held.log.warn('could not read the parent run usage; its fork counts from zero', {
+      error: errorMessage(error),
+    });
+    return null;
   }
 }
 

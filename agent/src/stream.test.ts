@@ -3,7 +3,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeEmulators } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyChunk, applyLine, emptyStreamState, judge, pieceUsageOf } from './stream.js';
+import {
+  applyChunk,
+  applyLine,
+  emptyStreamState,
+  judge,
+  pieceAccountOf,
+  pieceSpendOf,
+  pieceUsageOf,
+  sessionBaseOf,
+} from './stream.js';
 import { type AgentTest, setupAgentTest } from './testing/harness.js';
 
 const FIXTURE = join(import.meta.dirname, 'testing', 'fixtures', 'recorded-stream.jsonl');
@@ -173,5 +182,145 @@ describe('Progress: usage across the pieces of a run', () => {
       }),
     );
     expect(state.usage).toEqual({ turns: 1, costUsd: 0.01, inputTokens: 1, outputTokens: 2 });
+  });
+});
+
+describe('Progress: a result that continued the session’s saved total', () => {
+  // The stand-in's turn: 115 input tokens (cache included), 20 output, $0.0125.
+  const turns = (n: number) => ({
+    turns: n,
+    costUsd: Math.round(0.0125 * n * 1e9) / 1e9,
+    inputTokens: 115 * n,
+    outputTokens: 20 * n,
+  });
+  const counted = (n: number) => ({ turns: n, mainTurns: n, inputTokens: 115 * n, outputTokens: 20 * n });
+
+  it('takes the saved total off a result that carried it', () => {
+    // 2 turns saved, 3 of its own: the result says 5.
+    expect(pieceSpendOf(turns(5), counted(3), turns(2))).toEqual({
+      usage: turns(3),
+      usageFrom: 'cumulative',
+      turnsFrom: 'cumulative',
+    });
+  });
+
+  it('keeps a result that counted only its own piece (no saved total)', () => {
+    expect(pieceSpendOf(turns(3), counted(3), turns(2))).toEqual({
+      usage: turns(3),
+      usageFrom: 'piece',
+      turnsFrom: 'piece',
+    });
+    // Calls the stream never shows (a compaction) put a piece's own result a little over its messages.
+    const compacted = { ...turns(3), inputTokens: 115 * 3 + 100 };
+    expect(pieceSpendOf(compacted, counted(3), turns(2)).usageFrom).toBe('piece');
+  });
+
+  it('counts an earlier piece whose spend was never seen into the piece that reports it', () => {
+    // Piece 1 was interrupted after 2 messages (seen, no cost); its transcript saved a total of 4 turns.
+    const earlier = { turns: 2, costUsd: 0, inputTokens: 230, outputTokens: 40 };
+    const spend = pieceSpendOf(turns(7), counted(3), earlier);
+    expect(spend.usageFrom).toBe('cumulative');
+    // The tokens seen before are taken off; the cost never seen stays: the run's total is the result's.
+    expect(spend.usage).toEqual({ turns: 5, costUsd: 0.0875, inputTokens: 115 * 5, outputTokens: 100 });
+    // None of it was seen before (killed before its first message): nothing to take off.
+    expect(
+      pieceSpendOf(turns(7), counted(3), { ...earlier, inputTokens: 0, outputTokens: 0, turns: 0 }),
+    ).toEqual({ usage: turns(7), usageFrom: 'piece', turnsFrom: 'piece' });
+  });
+
+  it("takes a fork's parent's spend off its first result", () => {
+    const parent = turns(3);
+    expect(pieceSpendOf(turns(5), counted(2), parent)).toEqual({
+      usage: turns(2),
+      usageFrom: 'cumulative',
+      turnsFrom: 'cumulative',
+    });
+  });
+
+  it("leaves a zeroed crash result's piece to its messages, at no known cost", () => {
+    const zero = { turns: 0, costUsd: 0, inputTokens: 0, outputTokens: 0 };
+    expect(pieceSpendOf(zero, counted(1), turns(2))).toEqual({
+      usage: { turns: 1, costUsd: 0, inputTokens: 115, outputTokens: 20 },
+      usageFrom: 'stream',
+      turnsFrom: 'stream',
+    });
+  });
+
+  it('judges turns on their own: a num_turns that did not continue is kept', () => {
+    const costsContinued = { ...turns(5), turns: 3 };
+    expect(pieceSpendOf(costsContinued, counted(3), turns(2))).toEqual({
+      usage: turns(3),
+      usageFrom: 'cumulative',
+      turnsFrom: 'piece',
+    });
+  });
+
+  it('reads modelUsage for the totals, through the stream, and adds the piece to the earlier ones', () => {
+    const earlier = turns(2);
+    const state = emptyStreamState(earlier, earlier);
+    for (const id of ['m1', 'm2', 'm3'])
+      applyLine(
+        state,
+        JSON.stringify({
+          type: 'assistant',
+          parent_tool_use_id: null,
+          message: { id, usage: { input_tokens: 100, cache_read_input_tokens: 15, output_tokens: 20 } },
+        }),
+      );
+    applyLine(
+      state,
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        num_turns: 5,
+        total_cost_usd: 0.0625,
+        // The main loop's per-query usage; modelUsage carries the session's totals.
+        usage: { input_tokens: 345, output_tokens: 60 },
+        modelUsage: {
+          'claude-sonnet-4-5': {
+            inputTokens: 400,
+            cacheReadInputTokens: 75,
+            cacheCreationInputTokens: 100,
+            outputTokens: 100,
+            costUSD: 0.0625,
+          },
+        },
+      }),
+    );
+    expect(state.usageFrom).toBe('cumulative');
+    expect(state.usage).toEqual(turns(5));
+    expect(pieceUsageOf(state)).toEqual(turns(3));
+    expect(pieceAccountOf(state, 'resume', false)).toEqual({
+      usage: turns(3),
+      usageFrom: 'cumulative',
+      turnsFrom: 'cumulative',
+      session: 'resumed',
+    });
+  });
+
+  it('knows which pieces the session holds: back to the one that began it, a fork with its parent', () => {
+    const piece = (
+      session: 'new' | 'resumed' | 'forked' | undefined,
+      n: number,
+      mode: 'fresh' | 'resume',
+    ) => ({
+      usage: turns(n),
+      mode,
+      session,
+    });
+    expect(sessionBaseOf([], null)).toEqual({ turns: 0, costUsd: 0, inputTokens: 0, outputTokens: 0 });
+    expect(sessionBaseOf([piece('new', 2, 'fresh'), piece('resumed', 1, 'resume')], null)).toEqual(turns(3));
+    // Taken over afresh by another agent (a new session): the pieces before it are not in it.
+    expect(sessionBaseOf([piece('new', 2, 'fresh'), piece('new', 1, 'fresh')], null)).toEqual(turns(1));
+    // The runner's fresh start in a resumed piece began a new session too.
+    expect(sessionBaseOf([piece('new', 2, 'fresh'), piece('new', 4, 'resume')], null)).toEqual(turns(4));
+    expect(sessionBaseOf([piece('forked', 2, 'fresh'), piece('resumed', 1, 'resume')], turns(3))).toEqual(
+      turns(6),
+    );
+    // Pieces recorded before `session` was: a fresh one began it.
+    expect(sessionBaseOf([piece(undefined, 2, 'fresh'), piece(undefined, 1, 'resume')], turns(9))).toEqual(
+      turns(3),
+    );
   });
 });

@@ -1,5 +1,5 @@
 // The stream-json parser: turns the worker's output lines into usage, the last text, the final result and a usage limit.
-import { tailOf, type Usage, wellFormed, ZERO_USAGE } from '@nightshift/shared';
+import { type Piece, tailOf, type Usage, wellFormed, ZERO_USAGE } from '@nightshift/shared';
 import { isLimitText, type SeenLimit } from './limit.js';
 
 /** What the agent knows from the stream so far. Plain JSON, saved beside the log offset. */
@@ -13,8 +13,20 @@ export interface StreamState {
   textVersion: number;
   result: StreamResult | null;
   skippedLines: number;
-  /** The usage of the run's earlier pieces: `usage` is the run's total, this piece's added to it. */
+  /** The usage of the run's earlier pieces: `usage` is the run's total, this piece's own added to it. */
   base: Usage;
+  /**
+   * The usage the session this piece resumes (or forks) is known to hold already: a result that continued
+   * the transcript's saved total carries it, and it is taken off (Progress: cumulative results). Zero for a
+   * new session. Absent in a tail saved before it existed (read as zero).
+   */
+  sessionBase?: Usage;
+  /** This piece's own counts from its assistant messages (main loop and subagents), since its (fresh) start. */
+  counted?: Counted;
+  /** Where the piece's cost and tokens came from, once a result arrived (null before). */
+  usageFrom?: UsageFrom | null;
+  /** Where the piece's turns came from, once a result arrived (null before). */
+  turnsFrom?: UsageFrom | null;
   /** The plan's usage limit, once the worker reported it (a rejected rate_limit_event, or its words). */
   limit: SeenLimit | null;
   /** Why the runner started this piece afresh, once per time (its own `nightshift` lines in the log). */
@@ -22,6 +34,17 @@ export interface StreamState {
   /** The init message's `apiKeySource`: how the worker is paid for (`none`: a subscription's login). */
   apiKeySource?: string | null;
 }
+
+/** A piece's own counts from its assistant messages, deduplicated by message id. */
+export interface Counted {
+  /** Distinct API messages, subagents' included. */
+  turns: number;
+  /** Distinct API messages of the main loop (`parent_tool_use_id` null): what `num_turns` counts. */
+  mainTurns: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+const ZERO_COUNTED: Counted = { turns: 0, mainTurns: 0, inputTokens: 0, outputTokens: 0 };
 
 export interface StreamResult {
   subtype: string;
@@ -32,8 +55,11 @@ export interface StreamResult {
   errors: string[];
 }
 
-/** The state at a piece's start; `base` is the usage of the run's earlier pieces. */
-export function emptyStreamState(base: Usage = ZERO_USAGE): StreamState {
+/**
+ * The state at a piece's start; `base` is the usage of the run's earlier pieces, `sessionBase` the usage
+ * the session it resumes or forks is known to hold (zero for a new session).
+ */
+export function emptyStreamState(base: Usage = ZERO_USAGE, sessionBase: Usage = ZERO_USAGE): StreamState {
   return {
     sessionId: null,
     assistantIds: [],
@@ -43,6 +69,10 @@ export function emptyStreamState(base: Usage = ZERO_USAGE): StreamState {
     result: null,
     skippedLines: 0,
     base: { ...base },
+    sessionBase: { ...sessionBase },
+    counted: { ...ZERO_COUNTED },
+    usageFrom: null,
+    turnsFrom: null,
     limit: null,
     freshStarts: [],
   };
@@ -50,6 +80,96 @@ export function emptyStreamState(base: Usage = ZERO_USAGE): StreamState {
 
 /** Sums of costs without binary noise (0.0125 + 0.025 is not 0.0375 in floating point). */
 const roundUsd = (usd: number): number => Math.round(usd * 1e9) / 1e9;
+
+/**
+ * Where a piece's usage came from: `cumulative` (the result continued the session's saved total, which was
+ * taken off), `piece` (the result's totals were the piece's own), `stream` (no usable result: a zeroed
+ * crash result, or none yet; the piece's own assistant messages are its usage, at no known cost).
+ */
+export type UsageFrom = 'cumulative' | 'piece' | 'stream';
+
+/** A result's totals: `total_cost_usd`, `num_turns`, and the tokens of `modelUsage` (else of `usage`). */
+export interface ResultTotals {
+  costUsd: number;
+  turns: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/**
+ * How much of the session's known earlier count a result must carry beyond the piece's own, to count as
+ * continued. Calls the stream never shows (compaction, internal calls) make a piece's result a little over
+ * its own messages; a continued result is over them by the whole saved total, which for tokens grows with
+ * every turn's context, so half of it separates the two by far.
+ */
+export const CONTINUED_SHARE = 0.5;
+
+export interface PieceSpend {
+  usage: Usage;
+  usageFrom: UsageFrom;
+  turnsFrom: UsageFrom;
+}
+
+/**
+ * A piece's own spend from its result (pure). The CLI's result of a resumed or forked session continues from
+ * the total its transcript saved, when it has one: cost and tokens are taken as continued when the result's
+ * tokens exceed the piece's own counted tokens by at least CONTINUED_SHARE of the session's known tokens
+ * (`saved`), and then `saved` is taken off; turns likewise, `num_turns` against the piece's main-loop
+ * messages and the saved turns. A zeroed result (a crash or startup error) leaves the piece's counted
+ * messages. Nothing goes below zero, and tokens never below what the piece's own messages counted.
+ */
+export function pieceSpendOf(totals: ResultTotals, counted: Counted, saved: Usage): PieceSpend {
+  const zeroed = totals.costUsd === 0 && totals.inputTokens + totals.outputTokens === 0;
+  let usageFrom: UsageFrom = 'stream';
+  let costUsd = 0;
+  let inputTokens = counted.inputTokens;
+  let outputTokens = counted.outputTokens;
+  if (!zeroed) {
+    const savedTokens = saved.inputTokens + saved.outputTokens;
+    const excess = totals.inputTokens + totals.outputTokens - (counted.inputTokens + counted.outputTokens);
+    usageFrom = savedTokens > 0 && excess >= CONTINUED_SHARE * savedTokens ? 'cumulative' : 'piece';
+    const off = usageFrom === 'cumulative' ? saved : ZERO_USAGE;
+    costUsd = Math.max(0, roundUsd(totals.costUsd - off.costUsd));
+    inputTokens = Math.max(counted.inputTokens, totals.inputTokens - off.inputTokens);
+    outputTokens = Math.max(counted.outputTokens, totals.outputTokens - off.outputTokens);
+  }
+  let turnsFrom: UsageFrom = 'stream';
+  let turns = counted.turns;
+  if (totals.turns > 0) {
+    const excess = totals.turns - counted.mainTurns;
+    turnsFrom = saved.turns > 0 && excess >= CONTINUED_SHARE * saved.turns ? 'cumulative' : 'piece';
+    turns = Math.max(0, totals.turns - (turnsFrom === 'cumulative' ? saved.turns : 0));
+  }
+  return { usage: { turns, costUsd, inputTokens, outputTokens }, usageFrom, turnsFrom };
+}
+
+/** A result's totals: `modelUsage` (every model call, subagents' included) is preferred over `usage`. */
+function totalsOf(message: Json): ResultTotals {
+  const models = isObject(message.modelUsage) ? Object.values(message.modelUsage).filter(isObject) : [];
+  const usage = isObject(message.usage) ? message.usage : {};
+  const fromModels = models.length > 0;
+  return {
+    costUsd: num(message.total_cost_usd),
+    turns: Math.trunc(num(message.num_turns)),
+    inputTokens: fromModels
+      ? models.reduce(
+          (sum, m) =>
+            sum + num(m.inputTokens) + num(m.cacheReadInputTokens) + num(m.cacheCreationInputTokens),
+          0,
+        )
+      : Math.trunc(inputTokensOf(usage)),
+    outputTokens: fromModels
+      ? models.reduce((sum, m) => sum + num(m.outputTokens), 0)
+      : Math.trunc(num(usage.output_tokens)),
+  };
+}
+
+const plus = (a: Usage, b: Usage): Usage => ({
+  turns: a.turns + b.turns,
+  costUsd: a.costUsd === 0 ? b.costUsd : roundUsd(a.costUsd + b.costUsd),
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+});
 
 /** This piece's own usage (the run's total less its earlier pieces'). */
 export function pieceUsageOf(state: StreamState): Usage {
@@ -60,6 +180,43 @@ export function pieceUsageOf(state: StreamState): Usage {
     inputTokens: Math.max(0, state.usage.inputTokens - base.inputTokens),
     outputTokens: Math.max(0, state.usage.outputTokens - base.outputTokens),
   };
+}
+
+/** What a piece records of its usage: its own, where that came from, and the session it ran in. */
+export function pieceAccountOf(
+  state: StreamState,
+  mode: 'fresh' | 'resume',
+  forked: boolean,
+): Pick<Piece, 'usage' | 'usageFrom' | 'turnsFrom' | 'session'> {
+  const session =
+    (state.freshStarts ?? []).length > 0 ? 'new' : mode === 'resume' ? 'resumed' : forked ? 'forked' : 'new';
+  return {
+    usage: pieceUsageOf(state),
+    usageFrom: state.usageFrom ?? 'stream',
+    turnsFrom: state.turnsFrom ?? 'stream',
+    session,
+  };
+}
+
+/**
+ * The usage the run's session is known to hold before its next resumed piece (pure): the run's pieces back
+ * to the one that began the session (`new`, else `forked`, which also carries its parent's `parentUsage`);
+ * a piece from before `session` was recorded began one when its mode was `fresh`.
+ */
+export function sessionBaseOf(
+  pieces: Pick<Piece, 'usage' | 'mode' | 'session'>[],
+  parentUsage: Usage | null,
+): Usage {
+  let sum: Usage = { ...ZERO_USAGE };
+  for (let i = pieces.length - 1; i >= 0; i--) {
+    const piece = pieces[i];
+    if (piece === undefined) break;
+    sum = plus(sum, piece.usage);
+    const began = piece.session ?? (piece.mode === 'fresh' ? 'new' : 'resumed');
+    if (began === 'forked') return parentUsage === null ? sum : plus(sum, parentUsage);
+    if (began === 'new') return sum;
+  }
+  return sum;
 }
 
 /** The usage limit the stream shows, if any: the structured report first, else a limit result's words. */
@@ -98,9 +255,18 @@ export function applyLine(state: StreamState, line: string): void {
   }
   // A saved state from before pieces existed has no base.
   state.base ??= { ...ZERO_USAGE };
+  state.sessionBase ??= { ...ZERO_USAGE };
+  // A tail saved before `counted` existed: its running sums less the base are the piece's own counts.
+  state.counted ??= {
+    turns: state.assistantIds.length,
+    mainTurns: state.assistantIds.length,
+    inputTokens: Math.max(0, state.usage.inputTokens - state.base.inputTokens),
+    outputTokens: Math.max(0, state.usage.outputTokens - state.base.outputTokens),
+  };
   state.freshStarts ??= [];
   state.limit ??= null;
   const base = state.base;
+  const counted = state.counted;
   switch (message.type) {
     case 'rate_limit_event': {
       // SDKRateLimitEvent: `allowed` and `allowed_warning` come and go; only `rejected` stops the worker.
@@ -121,6 +287,11 @@ export function applyLine(state: StreamState, line: string): void {
         state.assistantIds = [];
         state.result = null;
         state.usage = { ...base };
+        // A new session: nothing saved to continue from.
+        state.sessionBase = { ...ZERO_USAGE };
+        state.counted = { ...ZERO_COUNTED };
+        state.usageFrom = null;
+        state.turnsFrom = null;
       }
       return;
     case 'system':
@@ -151,9 +322,17 @@ export function applyLine(state: StreamState, line: string): void {
         state.assistantIds.push(id);
         if (state.result === null) {
           const usage = isObject(inner.usage) ? inner.usage : {};
-          state.usage.turns = base.turns + state.assistantIds.length;
-          state.usage.inputTokens += inputTokensOf(usage);
-          state.usage.outputTokens += num(usage.output_tokens);
+          counted.turns = state.assistantIds.length;
+          if (message.parent_tool_use_id === null || message.parent_tool_use_id === undefined)
+            counted.mainTurns++;
+          counted.inputTokens += inputTokensOf(usage);
+          counted.outputTokens += num(usage.output_tokens);
+          state.usage = plus(base, {
+            turns: counted.turns,
+            costUsd: 0,
+            inputTokens: counted.inputTokens,
+            outputTokens: counted.outputTokens,
+          });
         }
       }
       const content = Array.isArray(inner.content) ? inner.content : [];
@@ -168,7 +347,6 @@ export function applyLine(state: StreamState, line: string): void {
       return;
     }
     case 'result': {
-      const usage = isObject(message.usage) ? message.usage : {};
       const errors = Array.isArray(message.errors) ? message.errors.map((e) => String(e)) : [];
       state.result = {
         subtype: typeof message.subtype === 'string' ? message.subtype : 'unknown',
@@ -178,19 +356,11 @@ export function applyLine(state: StreamState, line: string): void {
         costUsd: num(message.total_cost_usd),
         errors,
       };
-      // The result carries the piece's totals: they replace its running sums, added to the earlier pieces'.
-      const turns = Math.trunc(num(message.num_turns));
-      const input = Math.trunc(inputTokensOf(usage));
-      const output = Math.trunc(num(usage.output_tokens));
-      state.usage = {
-        turns: turns ? base.turns + turns : state.usage.turns,
-        costUsd:
-          base.costUsd === 0
-            ? num(message.total_cost_usd)
-            : roundUsd(base.costUsd + num(message.total_cost_usd)),
-        inputTokens: input ? base.inputTokens + input : state.usage.inputTokens,
-        outputTokens: output ? base.outputTokens + output : state.usage.outputTokens,
-      };
+      // The result's totals replace the running sums: less the session's saved total when they continued it.
+      const spend = pieceSpendOf(totalsOf(message), counted, state.sessionBase);
+      state.usageFrom = spend.usageFrom;
+      state.turnsFrom = spend.turnsFrom;
+      state.usage = plus(base, spend.usage);
       return;
     }
     default:

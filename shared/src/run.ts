@@ -159,6 +159,14 @@ export const PauseKindSchema = z.enum(['usage_limit', 'interrupted']);
 export type PauseKind = z.infer<typeof PauseKindSchema>;
 
 /**
+ * Where a piece's own usage came from (agent/PROTOCOL.md, Progress): `cumulative` (its result continued the
+ * session's saved total, which was taken off), `piece` (its result counted only itself), `stream` (no usable
+ * result: its assistant messages' tokens, no cost).
+ */
+export const UsageFromSchema = z.enum(['cumulative', 'piece', 'stream']);
+export type UsageFrom = z.infer<typeof UsageFromSchema>;
+
+/**
  * One `claude` process of a run: the first starts the session (`--session-id`), later ones resume it
  * (`--resume`). Recorded when the piece ends; `usage` is that piece's own, the run's `usage` the sum.
  */
@@ -171,6 +179,15 @@ export const PieceSchema = z.object({
   ending: z.union([PauseKindSchema, z.literal('ended')]),
   /** The agent (its VM) that ran it: it holds the workspace and the Claude session the next piece resumes. */
   agentId: AgentIdSchema.nullable().default(null),
+  /** Where its cost and tokens came from; absent on pieces recorded before it was. */
+  usageFrom: UsageFromSchema.optional(),
+  /** Where its turns came from (`num_turns` may continue the session's count or not). */
+  turnsFrom: UsageFromSchema.optional(),
+  /**
+   * The session it ran in: `new` (`--session-id`, or the runner's fresh start), `resumed` (`--resume`),
+   * `forked` (a follow-up's fork of its parent's session). Tells which pieces a later resume continues.
+   */
+  session: z.enum(['new', 'resumed', 'forked']).optional(),
 });
 export type Piece = z.infer<typeof PieceSchema>;
 

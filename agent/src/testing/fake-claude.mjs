@@ -6,6 +6,10 @@
 // It records its prompt ($FAKE_CLAUDE_DIR/<run>.prompt, byte for byte), argv, environment, user and each start.
 // Sessions like the CLI's: `--session-id <id>` stores $FAKE_CLAUDE_DIR/sessions/<id>; `--resume <id>` of one
 // not stored answers as the real CLI does ("No conversation found…" on stderr, a 0-turn error result, exit 1).
+// Totals like the CLI's (sdk.d.ts, SDKResult total_cost_usd/modelUsage): each result saves the session's totals
+// in its file, and a `--resume` (or fork) of a session with saved totals continues from them, so its first
+// result already carries the earlier turns. $FAKE_CLAUDE_DIR/<run>.no-saved-total plays a transcript without
+// one (an older CLI's): the results count this process only and save nothing.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,9 +96,22 @@ if (resumed && !existsSync(join(sessionsDir, resumeSession))) {
   });
   process.exit(1);
 }
+const noSavedTotal = dir !== undefined && existsSync(join(dir, `${runId}.no-saved-total`));
+const ZERO_TOTALS = { turns: 0, costUsd: 0, input: 0, cacheCreation: 0, cacheRead: 0, output: 0 };
+/** The totals a stored session's transcript saved, when it has them. */
+function savedTotalsOf(id) {
+  if (noSavedTotal || id === undefined) return ZERO_TOTALS;
+  try {
+    const saved = JSON.parse(readFileSync(join(sessionsDir, id), 'utf8'));
+    return saved && typeof saved.totals === 'object' ? { ...ZERO_TOTALS, ...saved.totals } : ZERO_TOTALS;
+  } catch {
+    return ZERO_TOTALS;
+  }
+}
+const savedTotals = resumed ? savedTotalsOf(resumeSession) : ZERO_TOTALS;
 if (newSession !== undefined) {
   mkdirSync(sessionsDir, { recursive: true });
-  writeFileSync(sessionFile, runId);
+  writeFileSync(sessionFile, JSON.stringify({ runId }));
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let turn = 0;
@@ -102,7 +119,52 @@ let turn = 0;
 // the run stops with an `error_max_budget_usd` result (its cost included) and exit status 1.
 const maxBudgetUsd = flag('--max-budget-usd') === undefined ? undefined : Number(flag('--max-budget-usd'));
 const costOf = (turns) => Number((0.0125 * turns).toFixed(6));
+/**
+ * A result's totals: the saved ones plus this process's turns (each 100 input, 10 cache creation, 5 cache
+ * read and 20 output tokens, 0.0125 USD), saved again in the session's file as the CLI saves its transcript.
+ */
+function totalsFields() {
+  const t = {
+    turns: savedTotals.turns + turn,
+    costUsd: Number((savedTotals.costUsd + costOf(turn)).toFixed(6)),
+    input: savedTotals.input + 100 * turn,
+    cacheCreation: savedTotals.cacheCreation + 10 * turn,
+    cacheRead: savedTotals.cacheRead + 5 * turn,
+    output: savedTotals.output + 20 * turn,
+  };
+  if (!noSavedTotal && existsSync(sessionFile)) {
+    let stored = {};
+    try {
+      stored = JSON.parse(readFileSync(sessionFile, 'utf8'));
+    } catch {}
+    writeFileSync(sessionFile, JSON.stringify({ ...stored, totals: t }));
+  }
+  return {
+    num_turns: t.turns,
+    total_cost_usd: t.costUsd,
+    // The main loop's tokens: this process's, like the CLI's per-query `usage`.
+    usage: {
+      input_tokens: 100 * turn,
+      cache_creation_input_tokens: 10 * turn,
+      cache_read_input_tokens: 5 * turn,
+      output_tokens: 20 * turn,
+    },
+    modelUsage: {
+      [model]: {
+        inputTokens: t.input,
+        outputTokens: t.output,
+        cacheReadInputTokens: t.cacheRead,
+        cacheCreationInputTokens: t.cacheCreation,
+        webSearchRequests: 0,
+        costUSD: t.costUsd,
+        contextWindow: 200000,
+        maxOutputTokens: 32000,
+      },
+    },
+  };
+}
 function stopOverBudget() {
+  // The CLI's budget counts only the spend since this process started, not the saved total.
   if (maxBudgetUsd === undefined || !(costOf(turn) > maxBudgetUsd)) return;
   emit({
     type: 'result',
@@ -110,11 +172,9 @@ function stopOverBudget() {
     is_error: true,
     duration_ms: 1234,
     duration_api_ms: 1000,
-    num_turns: turn,
     stop_reason: null,
     session_id: sessionId,
-    total_cost_usd: costOf(turn),
-    usage: { input_tokens: 100 * turn, output_tokens: 20 * turn },
+    ...totalsFields(),
     permission_denials: [],
     errors: [`Reached maximum budget ($${maxBudgetUsd})`],
   });
@@ -147,16 +207,9 @@ const result = (subtype, isError, text) =>
     is_error: isError,
     duration_ms: 1234,
     duration_api_ms: 1000,
-    num_turns: turn,
     result: text,
     session_id: sessionId,
-    total_cost_usd: costOf(turn),
-    usage: {
-      input_tokens: 100 * turn,
-      cache_creation_input_tokens: 10 * turn,
-      cache_read_input_tokens: 5 * turn,
-      output_tokens: 20 * turn,
-    },
+    ...totalsFields(),
     permission_denials: [],
   });
 
@@ -276,7 +329,8 @@ function hitLimit(resetsInMs, textOnly) {
   process.exit(1);
 }
 
-switch (resumed && ['rate_limit', 'limit_text'].includes(scenario) ? 'success' : scenario) {
+// A fork is a follow-up's first piece: it meets the limit too; its own later resume works on.
+switch (resumed && !fork && ['rate_limit', 'limit_text'].includes(scenario) ? 'success' : scenario) {
   case 'rate_limit':
   case 'rate_limit_always':
     // Hits the limit (resetting in scenarioMs, default 1 s); `rate_limit` works on when resumed.

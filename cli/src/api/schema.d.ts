@@ -482,14 +482,20 @@ export interface components {
                 ending: ("usage_limit" | "interrupted") | "ended";
                 /** @enum {string} */
                 mode: "fresh" | "resume";
+                /** @enum {string} */
+                session?: "new" | "resumed" | "forked";
                 /** Format: date-time */
                 startedAt: string | null;
+                /** @enum {string} */
+                turnsFrom?: "cumulative" | "piece" | "stream";
                 usage: {
                     costUsd: number;
                     inputTokens: number;
                     outputTokens: number;
                     turns: number;
                 };
+                /** @enum {string} */
+                usageFrom?: "cumulative" | "piece" | "stream";
             }[];
             /** @default null */
             progress: {
