@@ -430,8 +430,9 @@ export async function finishRun(deps: FinishDeps, held: HeldRun): Promise<void> 
   patch.stalledSince = null;
   const source = held.tail.stream.apiKeySource;
   if (typeof source === 'string') patch.paidBy = paidByOf(source);
-  // A run of several pieces records its last one too, so the pieces add up to its usage.
-  if (held.run.pieces.length > 0)
+  // A run of several pieces records its last one too, so the pieces add up to its usage; so does a follow-up
+  // that forked its parent's session, so a follow-up of it knows what that session's saved total holds.
+  if (held.run.pieces.length > 0 || parentSessionOf(held.run) !== null)
     patch.pieces = [
       ...held.run.pieces,
       {

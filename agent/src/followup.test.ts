@@ -101,6 +101,39 @@ describeEmulators('Follow-ups: the checkout and the session', () => {
     expect(said.some((n) => n.includes(`follow-up: continuing ${branch}`))).toBe(true);
   });
 
+  it('counts a follow-up of a follow-up by its own spend: its fork carries both earlier sessions', async () => {
+    const branch = 'nightshift/issue-9-fu6-label-1';
+    await t.createWorker('fu6', { repo: { url: await t.makeRepo('fu6'), branch: 'main', push: true } });
+    const first = await t.createRun('fu6', { workBranch: branch });
+    await t.publish('run.start', first.id);
+    const firstDone = await t.waitStatus(first.id, TERMINAL_STATUSES);
+    expect(firstDone.status).toBe('succeeded');
+    const second = await t.createRun('fu6', {
+      workBranch: branch,
+      parentRunId: first.id,
+      trigger: followUpTrigger(firstDone, firstDone.sessionId),
+    });
+    await t.publish('run.start', second.id);
+    const secondDone = await t.waitStatus(second.id, TERMINAL_STATUSES);
+    expect(secondDone.status).toBe('succeeded');
+    const third = await t.createRun('fu6', {
+      workBranch: branch,
+      parentRunId: second.id,
+      trigger: followUpTrigger(secondDone, secondDone.sessionId),
+    });
+    await t.publish('run.start', third.id);
+    const done = await t.waitStatus(third.id, TERMINAL_STATUSES);
+    expect(done.status).toBe('succeeded');
+    const [argv] = await argvs(third.id);
+    expect(argv?.[(argv?.indexOf('--resume') ?? -2) + 1]).toBe(secondDone.sessionId);
+    // The third fork's result said 9 turns and $0.1125 (the first run's 3, the second's 3, its own 3): each
+    // run keeps its own 3 turns.
+    const own = { turns: 3, costUsd: 0.0375, inputTokens: 345, outputTokens: 60 };
+    expect(firstDone.usage).toEqual(own);
+    expect(secondDone.usage).toEqual(own);
+    expect(done.usage).toEqual(own);
+  });
+
   it("keeps the parent's spend out of a forked follow-up that pauses and resumes", async () => {
     const branch = 'nightshift/issue-9-fu4-label-1';
     const origin = await t.makeRepo('fu4');

@@ -294,16 +294,39 @@ export async function noteFreshStarts(store: Store, held: HeldRun): Promise<void
 
 /** The usage of the run's parent (a follow-up's, whose session it forked), or null: none, or not readable. */
 async function parentUsageOf(store: Store, held: HeldRun): Promise<Usage | null> {
-  const parentRunId = held.run.parentRunId;
-  if (parentRunId === null || held.run.trigger.type !== 'github' || !held.run.trigger.followUp) return null;
+  const parentRunId = forkedFromOf(held.run);
+  if (parentRunId === null) return null;
   try {
-    return (await store.run(parentRunId)).data()?.usage ?? null;
+    return await sessionUsageOf(store, parentRunId, 0);
   } catch (error) {
     held.log.warn('could not read the parent run usage; its fork counts from zero', {
       error: errorMessage(error),
     });
     return null;
   }
+}
+
+/** The run a follow-up forks its session from, or null for any other run. */
+const forkedFromOf = (run: Run): string | null =>
+  run.parentRunId !== null && run.trigger.type === 'github' && run.trigger.followUp ? run.parentRunId : null;
+
+/** Follow-ups of follow-ups forked this deep are still counted; a longer line is read no further. */
+const FORK_DEPTH_MAX = 20;
+
+/**
+ * What the CLI's saved total of the run's session holds at its end: its pieces back to the one that began
+ * the session and, when that one forked a parent's session, the parent's session total too (a follow-up
+ * of a follow-up forks a session that already carries the first one's spend). A run from before pieces
+ * were recorded counts by its usage alone.
+ */
+async function sessionUsageOf(store: Store, runId: string, depth: number): Promise<Usage | null> {
+  const run = (await store.run(runId)).data();
+  if (run === undefined) return null;
+  if (run.pieces.length === 0) return run.usage;
+  const parent = forkedFromOf(run);
+  const parentTotal =
+    parent !== null && depth < FORK_DEPTH_MAX ? await sessionUsageOf(store, parent, depth + 1) : null;
+  return sessionBaseOf(run.pieces, parentTotal);
 }
 
 /** `starting → running`, once: written, or someone else moved the run on (the finish will find out which). */
