@@ -1,5 +1,13 @@
 // The day budget at a piece's launch: the `--max-budget-usd` it gets (the run's own cap left, the worker's day left), the wait when the day is spent, and the reason when the CLI stops on it.
-import { type Day, dayIn, type PieceCap, pieceCapOf, type Run, spendOf } from '@nightshift/shared';
+import {
+  BUDGET_STOP_PREFIX,
+  type Day,
+  dayIn,
+  type PieceCap,
+  pieceCapOf,
+  type Run,
+  spendOf,
+} from '@nightshift/shared';
 import { type HeldRun, type Outcome, outcomeOf, type Pause } from './lifecycle.js';
 import { errorMessage } from './log.js';
 import type { Store } from './store.js';
@@ -122,7 +130,7 @@ export async function explainBudgetStop(store: Store, held: HeldRun, now: Date):
   const budget = max === null ? null : await pieceBudgetOf(store, run, now).catch(() => null);
   if (max !== null && budget !== null && budget.cap.dayLeft === 0) {
     status = 'cancelled';
-    error = `stopped by the budget: the worker's day cost $${budget.dayCostUsd} since ${budget.day?.start.toISOString()} reached budget.maxUsdPerDay ($${max}) (the worker stopped on --max-budget-usd)`;
+    error = `${BUDGET_STOP_PREFIX}the worker's day cost $${budget.dayCostUsd} since ${budget.day?.start.toISOString()} reached budget.maxUsdPerDay ($${max}) (the worker stopped on --max-budget-usd)`;
   } else if (run.maxBudgetUsd !== null) {
     error = `stopped at the run's maxBudgetUsd ($${run.maxBudgetUsd}): the worker ended with ${BUDGET_STOP_SUBTYPE} after $${run.usage.costUsd}`;
   } else {

@@ -28,6 +28,14 @@ export function workerDay(worker: Pick<Worker, 'schedule'>, now: Date): Day {
   return dayIn(dayZoneOf(worker), now);
 }
 
+/** How a run stopped by the worker's day budget (the agent's or the scheduler tick's stop) says so. */
+export const BUDGET_STOP_PREFIX = 'stopped by the budget: ';
+
+/** Whether the run was stopped by its worker's day budget: the budget's doing, not the run's. */
+export const stoppedByBudget = (run: Pick<Run, 'status' | 'error' | 'cancelReason'>): boolean =>
+  run.status === 'cancelled' &&
+  [run.error, run.cancelReason].some((said) => said?.startsWith(BUDGET_STOP_PREFIX) === true);
+
 export const DaySpendSchema = z.object({
   dayStart: z.string(),
   dayEnd: z.string(),

@@ -1,7 +1,14 @@
 // Chains on the emulators: the reactor queues the next run while the roadmap has open items and says in an event why a chain stopped.
 
 import { FieldValue } from '@google-cloud/firestore';
-import { type Run, runStatusEventOf, statusEvent, type Worker, WorkerSchema } from '@nightshift/shared';
+import {
+  BUDGET_STOP_PREFIX,
+  type Run,
+  runStatusEventOf,
+  statusEvent,
+  type Worker,
+  WorkerSchema,
+} from '@nightshift/shared';
 import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
@@ -143,6 +150,33 @@ describeEmulators('chains', () => {
     const reactions = await end(one.id, { commits: ['a'], roadmapOpen: 2 });
     expect(reactions.join()).not.toContain('chain');
     expect(await notes(one.id)).toEqual([]);
+  });
+
+  it("leaves a run the day budget stopped out of the schedule's self-pause", async () => {
+    await addWorker({ chain: undefined, schedule: { cron: '0 2 * * *', timezone: 'UTC', onBusy: 'skip' } });
+    const budgetStop = `${BUDGET_STOP_PREFIX}the worker's day cost $5 since 2026-11-21T00:00:00.000Z reached budget.maxUsdPerDay ($5)`;
+    const endings: Partial<Run>[] = [
+      { status: 'failed', error: 'boom' },
+      { status: 'cancelled', error: budgetStop, cancelReason: budgetStop },
+      { status: 'failed', error: 'boom again' },
+      { status: 'failed', error: 'and again' },
+    ];
+    const pausedAfter: (string | undefined)[] = [];
+    for (const [i, patch] of endings.entries()) {
+      const { run } = await createRun(deps, {
+        workerId: 'night',
+        trigger: { type: 'schedule', slot: `2026-11-2${i}T02:00:00.000Z` },
+        runId: `budget-slot-${i}`,
+      });
+      await end(run.id, patch);
+      pausedAfter.push((await env.cols.workers.doc('night').get()).data()?.schedule?.pausedReason);
+    }
+    // Three runs ended with the budget's stop among them: not three that came to nothing.
+    expect(pausedAfter.slice(0, 3)).toEqual([undefined, undefined, undefined]);
+    // The fourth is the third failure: paused, naming the failures and not the budget's stop.
+    expect(pausedAfter[3]).toContain('the last 3 scheduled runs');
+    expect(pausedAfter[3]).toContain('budget-slot-3 failed');
+    expect(pausedAfter[3]).not.toContain('budget-slot-1');
   });
 
   it('pauses a schedule whose last three runs failed or made no commit, with the reason and an event', async () => {

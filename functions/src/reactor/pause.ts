@@ -1,10 +1,11 @@
-// A schedule that keeps failing pauses itself: after its last runs in a row failed or made no commit, the worker's schedule gets `pausedReason` and the last run an event.
+// A schedule that keeps failing pauses itself: after its last runs in a row failed or made no commit (budget stops aside), the worker's schedule gets `pausedReason` and the last run an event.
 import {
   isTerminal,
   newEventId,
   type Run,
   type RunStatusEvent,
   SCHEDULE_PAUSE_AFTER_RUNS,
+  stoppedByBudget,
 } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
 import { appendEvent } from '../runs/service.js';
@@ -17,7 +18,8 @@ export async function pauseFailingSchedule(deps: Deps, event: RunStatusEvent): P
   const snap = await deps.cols.runs.where('workerId', '==', event.workerId).get();
   const last = snap.docs
     .map((d) => d.data())
-    .filter((r) => r.trigger.type === 'schedule' && isTerminal(r.status))
+    // A run the day budget stopped says nothing of the schedule: the owner's cap did its job.
+    .filter((r) => r.trigger.type === 'schedule' && isTerminal(r.status) && !stoppedByBudget(r))
     .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))
     .slice(0, SCHEDULE_PAUSE_AFTER_RUNS);
   if (last.length < SCHEDULE_PAUSE_AFTER_RUNS || !last.every(fruitless)) return null;

@@ -2,6 +2,7 @@
 
 import type { DocumentSnapshot } from '@google-cloud/firestore';
 import {
+  BUDGET_STOP_PREFIX,
   type Budget,
   type BudgetSlot,
   budgetDayKey,
@@ -243,7 +244,7 @@ export async function stopOverBudgetRuns(deps: Deps): Promise<string[]> {
     const day = workerDay(worker, deps.now());
     const spend = spendOf(await runsOfDay(deps, worker.id, day.start), { maxUsdPerDay: max }, day);
     if (spend.leftUsd !== 0) continue;
-    const reason = `stopped by the budget: the worker's day cost $${spend.costUsd} since ${spend.dayStart} reached budget.maxUsdPerDay ($${max})`;
+    const reason = `${BUDGET_STOP_PREFIX}the worker's day cost $${spend.costUsd} since ${spend.dayStart} reached budget.maxUsdPerDay ($${max})`;
     await cancelRun(deps, run.id, reason);
     stopped.push(run.id);
   }
