@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dayIn, pieceCapOf, type Run } from '@nightshift/shared';
-import { describeEmulators } from '@nightshift/shared/testing';
+import { describeEmulators, waitFor } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AgentTest, setupAgentTest } from './testing/harness.js';
 
@@ -86,7 +86,10 @@ describeEmulators('Launch: the day budget', () => {
     expect(await t.events(run.id)).toEqual(['queued->starting', 'starting->waiting']);
     // Nothing ran, and the worker is free again.
     await expect(readFile(join(t.fakeDir, `${run.id}.argv.json`), 'utf8')).rejects.toThrow();
-    expect((await t.env.cols.workerLocks.doc('thrifty').get()).exists).toBe(false);
+    // The lock is released right after the move to waiting (a write of its own): wait for it, not race it.
+    await waitFor('the worker lock to be released', async () =>
+      (await t.env.cols.workerLocks.doc('thrifty').get()).exists ? undefined : true,
+    );
     const stored = (await t.env.cols.runs.doc(run.id).get()).data() as Run;
     expect(stored.session).toBeNull();
   });
