@@ -276,6 +276,11 @@ describeEmulators('Through the night', () => {
       await waitFor('the worker to have stored its session', () =>
         existsSync(join(t.fakeDir, 'sessions', running.sessionId ?? 'none')),
       );
+      // And to have said something, so the interrupted piece has messages of its own to count.
+      const stream = join(t.home, 'runs', run.id, 'stream.jsonl');
+      await waitFor('the worker to have streamed an assistant message', async () =>
+        (await readFile(stream, 'utf8').catch(() => '')).includes('"type":"assistant"') ? true : undefined,
+      );
       // The VM goes away: the agent stops and the tmux server with every worker on it dies.
       await agent.stop();
       await t.tmux.killServer();
