@@ -226,7 +226,13 @@ export class Agent {
         watchExit(held.dir, () => void this.loop.wake({ reason: 'tick' })),
       );
     };
-    if (launch) void launchRun(this.deps, held).then(watchDir);
+    if (launch)
+      // launchRun settles every failure into the run itself; this only keeps a surprise from going unseen.
+      void launchRun(this.deps, held)
+        .then(watchDir)
+        .catch((error: unknown) =>
+          held.log.error('launch ended unexpectedly', { error: errorMessage(error) }),
+        );
     else watchDir();
   }
 
