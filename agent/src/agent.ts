@@ -38,6 +38,8 @@ interface Deps {
 export class Agent {
   private readonly store: Store;
   private readonly held = new Map<string, HeldRun>();
+  /** Launches running beside the loop (a clone may take minutes); stop() lets them finish their writes. */
+  private readonly launching = new Set<Promise<void>>();
   /** Runs being claimed or adopted: concurrent copies of their commands leave them alone. */
   private readonly claiming = new Set<string>();
   /** The exit.json watch of each held run's directory (supervise.ts): a worker's exit wakes the tick at once. */
@@ -168,6 +170,13 @@ export class Agent {
     for (const runId of [...this.exitWatches.keys()]) this.unwatch(runId);
     await this.subscriber?.close();
     await this.loop.stop();
+    // A launch under way finishes its writes (or misses their deadlines) before the agent says it stopped,
+    // so nothing of it lands on a closed client after.
+    if (this.launching.size > 0)
+      await Promise.race([
+        Promise.allSettled([...this.launching]),
+        new Promise((resolve) => setTimeout(resolve, this.opts.timings.firestoreDeadlineMs).unref()),
+      ]);
     await this.beat();
     this.log.info('agent stopped; workers keep running', { running: [...this.held.keys()] });
   }
@@ -226,14 +235,16 @@ export class Agent {
         watchExit(held.dir, () => void this.loop.wake({ reason: 'tick' })),
       );
     };
-    if (launch)
-      // launchRun settles every failure into the run itself; this only keeps a surprise from going unseen.
-      void launchRun(this.deps, held)
+    if (launch) {
+      // launchRun settles every failure into the run itself; the catch only keeps a surprise from going unseen.
+      const launching: Promise<void> = launchRun(this.deps, held)
         .then(watchDir)
         .catch((error: unknown) =>
           held.log.error('launch ended unexpectedly', { error: errorMessage(error) }),
-        );
-    else watchDir();
+        )
+        .finally(() => this.launching.delete(launching));
+      this.launching.add(launching);
+    } else watchDir();
   }
 
   private unwatch(runId: string): void {
