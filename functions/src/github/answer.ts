@@ -1,11 +1,18 @@
 // Answers to blocked runs: a trusted comment (no command needed) on the issue or pull request whose latest run of a worker ended blocked queues a follow-up that resumes that run's session with the comment as the answer.
 import { createHash } from 'node:crypto';
-import { isActive, newEventId, type Run, type Trigger, type Worker } from '@nightshift/shared';
+import { isActive, type Run, type Trigger, type Worker } from '@nightshift/shared';
 import type { Deps } from '../core/deps.js';
-import { appendEvent, createRun } from '../runs/service.js';
+import { createRun } from '../runs/service.js';
 import type { Github } from './client.js';
 import { type Ignored, type IssueCommentPayload, isTrustedAssociation, parseRunComment } from './events.js';
-import { fetchPullRequest, followUpOf, lastRunOnIssue, openerOf, type PullRequestRef } from './followups.js';
+import {
+  fetchPullRequest,
+  followUpOf,
+  lastRunOnIssue,
+  noteOn,
+  openerOf,
+  type PullRequestRef,
+} from './followups.js';
 import { buildAnswerPrompt, buildIssuePrompt } from './prompt.js';
 import { issueRunStem } from './run-ids.js';
 
@@ -200,17 +207,4 @@ export async function queueAnswer(
     );
   }
   return { runId: run.id, workerId: worker.id, created };
-}
-
-/** A note in a run's history (where the owner looks); best effort. */
-async function noteOn(deps: Deps, runId: string, message: string): Promise<void> {
-  const at = deps.now();
-  await appendEvent(deps, {
-    type: 'note',
-    id: newEventId(at),
-    runId,
-    at: at.toISOString(),
-    message,
-    agentId: null,
-  }).catch((error: Error) => deps.log.warn('could not note on a run', { runId, error: error.message }));
 }

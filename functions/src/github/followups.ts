@@ -575,7 +575,7 @@ export async function planCiFix(
 }
 
 /** A note in a run's history (where the owner looks); best effort. */
-async function noteOn(deps: Deps, runId: string, message: string): Promise<void> {
+export async function noteOn(deps: Deps, runId: string, message: string): Promise<void> {
   const at = deps.now();
   await appendEvent(deps, {
     type: 'note',
