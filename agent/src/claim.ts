@@ -44,7 +44,9 @@ export function queueCandidates(
   const ordered = [...queued].sort(
     (a, b) =>
       Number(b.workerId === preferWorker) - Number(a.workerId === preferWorker) ||
-      a.createdAt.localeCompare(b.createdAt),
+      // Code-unit order, which is time order for ISO timestamps; localeCompare would map ICU's collation
+      // data (some 2.5 MB resident) for nothing.
+      (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0),
   );
   const seen = new Set<string>();
   return ordered.filter((run) => {

@@ -1,6 +1,6 @@
 // The agent's configuration: the only place in agent/ that reads process.env.
 import { ConfigError, ENV, type LogFormat, parseEnv, type VmRef } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_GIT_USERNAME, type GitCredentialsConfig, parseNamedTokens } from './git-auth/credentials.js';
 import { parseSecretValue, type SecretValue } from './git-auth/secrets.js';
 

@@ -160,8 +160,14 @@ export interface FinishDeps {
   timings: Pick<AgentTimings, 'limitMarginMs' | 'limitFallbackMs'>;
 }
 
-/** The zone Claude Code prints a reset time in when it names none: this machine's, where the worker runs. */
-const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+/**
+ * The zone Claude Code prints a reset time in when it names none: this machine's, where the worker runs.
+ * Read at the first limit, not at import: Intl's first use maps ICU's data, some 6 MB of resident memory
+ * (measured: 32.0 → 38.2 MB of the node binary's pages) that an agent without limits never needs.
+ */
+let machineZone: string | undefined;
+const machineZoneOf = (): string =>
+  (machineZone ??= Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
 
 /** Names a limit for the owner: which one, when the worker said. */
 function limitName(limit: SeenLimit): string {
@@ -258,7 +264,8 @@ async function settleOnce(deps: FinishDeps, held: HeldRun): Promise<Outcome> {
     now,
     marginMs: deps.timings.limitMarginMs,
     fallbackMs: deps.timings.limitFallbackMs,
-    localZone: LOCAL_ZONE,
+    // Only a limit's reset time reads the zone.
+    localZone: ending.limit === null ? 'UTC' : machineZoneOf(),
     workspaceKept,
   });
   if (ending.limit !== null) {
@@ -266,7 +273,7 @@ async function settleOnce(deps: FinishDeps, held: HeldRun): Promise<Outcome> {
     const plan = resumePlanOf(ending.limit, now, {
       marginMs: deps.timings.limitMarginMs,
       fallbackMs: deps.timings.limitFallbackMs,
-      localZone: LOCAL_ZONE,
+      localZone: machineZoneOf(),
     });
     const until = new Date(plan.resumeAtMs).toISOString();
     await deps.store

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { AgentIdSchema, formatIssues, VmRefSchema } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type GitAuth, NO_GIT_AUTH } from './git-auth/credentials.js';
 import { createLogger, type Logger } from './log.js';
 import { type AgentTimings, AgentTimingsSchema, DEFAULT_TIMINGS } from './timings.js';

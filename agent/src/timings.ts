@@ -7,7 +7,7 @@ import {
   RUN_LEASE_MS,
   STOP_ESCALATION_MS,
 } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const durationMs = z.number().int().positive();
 

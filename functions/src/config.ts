@@ -1,6 +1,6 @@
 // The functions' configuration: the only reader of process.env in functions/, parsed once per function.
 import { ENV, type FunctionEntryPoint, type LogFormat, parseEnv } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DepsOptions, FleetOptions } from './core/deps.js';
 
 type Env = Record<string, string | undefined>;

@@ -1,5 +1,5 @@
 // The Agent heartbeat document: what one VM agent says about itself every heartbeat.
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentIdSchema, IsoDateTimeSchema, RunIdSchema } from './ids.js';
 import { AGENT_ALIVE_WINDOW_MS } from './timings.js';
 

@@ -1,6 +1,6 @@
 // A worker's day budget, pure: its day (midnight to midnight in its schedule's zone), the day's spend of its runs, the run slots of a day, and the USD cap a piece may spend.
 import { Cron } from 'croner';
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
 import { ExpiresAtSchema } from './records.js';
 import type { Run } from './run.js';

@@ -1,6 +1,6 @@
 // The Pub/Sub command envelope: what the functions publish and the agents act on.
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoDateTimeSchema, RunIdSchema } from './ids.js';
 import { formatIssues, parseJsonObject } from './validation.js';
 

@@ -1,6 +1,6 @@
 // Environment variables of DESIGN.md as zod schemas, and the parser every deployable's config.ts calls once.
 import { hostname } from 'node:os';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentIdSchema } from './ids.js';
 import { LOG_FORMATS } from './log.js';
 import { TMUX_SOCKET } from './names.js';

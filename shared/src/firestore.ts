@@ -13,7 +13,7 @@ import {
   Transaction,
   WriteBatch,
 } from '@google-cloud/firestore';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type AgentHeartbeat, AgentHeartbeatSchema } from './agent.js';
 import { type BudgetSlot, BudgetSlotSchema } from './budget.js';
 import { DeadlineError } from './deadline.js';

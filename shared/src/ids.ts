@@ -1,5 +1,5 @@
 // Identifier schemas: worker slugs, run ids, agent ids, GitHub repository names.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A worker id: lowercase letters, digits and dashes; safe as a path segment, tmux name and Firestore id. */
 export const SlugSchema = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, {

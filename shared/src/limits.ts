@@ -1,5 +1,5 @@
 // The account-wide usage limit: `limits/account`, written by the agent that saw a worker hit it, read before every claim.
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoDateTimeSchema, RunIdSchema } from './ids.js';
 
 /** The id of the one limit document: a plan's usage limit is the account's, not one run's. */

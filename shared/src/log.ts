@@ -5,7 +5,7 @@
 // an entry to its request's trace, `httpRequest` makes a request log; every other field lands in
 // jsonPayload. The pretty form is for a person at `npm start`'s console. A deployable picks one
 // explicitly (NIGHTSHIFT_LOG_FORMAT, read by its config); nothing here looks at a terminal to guess.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** Cloud Logging's LogSeverity names of the levels. */

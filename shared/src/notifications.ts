@@ -1,5 +1,5 @@
 // Notification sinks (where run events and the daily digest are sent), their delivery claims and the digest setting.
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoDateTimeSchema, SlugSchema } from './ids.js';
 import { ExpiresAtSchema } from './records.js';
 import { TimeZoneSchema } from './worker.js';

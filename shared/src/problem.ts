@@ -1,5 +1,5 @@
 // RFC 9457 problem details: the error body of the HTTP API, read back by the CLI and dashboard.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ProblemSchema = z.object({
   type: z.string().default('about:blank'),

@@ -1,7 +1,7 @@
 // The bookkeeping documents beside runs and workers: worker locks, idempotency keys, GitHub deliveries,
 // feedback and App installations, schedule state. Each schema is the one contract for its collection, whoever reads or writes it.
 import { Timestamp } from '@google-cloud/firestore';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentIdSchema, IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
 
 /**

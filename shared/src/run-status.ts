@@ -1,5 +1,5 @@
 // The run.status event: published on the run-status topic after every status change of a run.
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
 import { type Run, type RunEvent, TriggerSchema } from './run.js';
 import { RunStatusSchema } from './status.js';

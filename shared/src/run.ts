@@ -1,5 +1,5 @@
 // The Run contract (one claude -p session of one worker) and its events.
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentIdSchema, GitHubRepoSchema, IsoDateTimeSchema, RunIdSchema, SlugSchema } from './ids.js';
 import { type RunStatus, RunStatusSchema } from './status.js';
 import { MAX_DURATION_MINUTES_LIMIT } from './timings.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { AgentHeartbeatSchema, isAgentAlive } from './agent.js';
 import { CreateRunSchema, checkoutOf, RunEventSchema, RunSchema } from './run.js';
 import { fieldIssues } from './validation.js';

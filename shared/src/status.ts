@@ -1,5 +1,5 @@
 // The run lifecycle: statuses and the one pure function that decides every move between them.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const RUN_STATUSES = [
   'queued',

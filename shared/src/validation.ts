@@ -1,5 +1,5 @@
 // Turning zod issues into messages that name the field and what was expected.
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 export interface FieldIssue {
   /** Dotted path of the field, e.g. "repo.branch"; "(root)" for the value itself. */

@@ -1,5 +1,5 @@
 // The worker VMs: which ones nightshift may start, what it records about each, and what they cost.
-import { z } from 'zod';
+import * as z from 'zod';
 import { IsoDateTimeSchema, RunIdSchema } from './ids.js';
 
 /** A Compute Engine instance name (RFC 1035: lowercase letters, digits, dashes). */

@@ -1,6 +1,6 @@
 // The Worker contract: a project checkout plus the instructions its runs follow.
 import { Cron } from 'croner';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GitHubRepoSchema, IsoDateTimeSchema, SlugSchema } from './ids.js';
 import { DEFAULT_MAX_DURATION_MINUTES, MAX_DURATION_MINUTES_LIMIT } from './timings.js';
 

@@ -1,5 +1,5 @@
 // Which credential a git remote gets: a named token, the GitHub App's installation token, NIGHTSHIFT_GIT_TOKEN, or none.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../options.js';
 import { createGitHubApp, type GitHubApp } from './github-app.js';
 import { describeSecret, type SecretReader, type SecretValue } from './secrets.js';

@@ -1,6 +1,6 @@
 // The GitHub App source: installation tokens for one repository (contents: write), minted with an RS256 JWT and cached until shortly before they expire.
 import { createPrivateKey, sign } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../options.js';
 import {
   CREDENTIAL_HTTP_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 // Secret values of the git credentials: given as they are, or `sm://` references read from Secret Manager's REST API at each use.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../options.js';
 import { CREDENTIAL_HTTP_TIMEOUT_MS, METADATA_TOKEN_REUSE_MARGIN_MS } from '../timings.js';
 

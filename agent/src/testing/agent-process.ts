@@ -1,7 +1,7 @@
 // A real agent process for restart tests: options from a JSON file, killed with SIGKILL by the test.
 import { readFileSync } from 'node:fs';
 import { createFirestore, createPubSub } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Agent } from '../agent.js';
 import { type AgentSettings, compileAgentOptions } from '../options.js';
 import { createTmux } from '../tmux.js';

@@ -1,7 +1,7 @@
 // /v1/agents: the fleet as its heartbeats tell it, each with whether it counts as alive now.
 import { createRoute } from '@hono/zod-openapi';
 import { AgentHeartbeatSchema, isAgentAlive } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Deps } from '../core/deps.js';
 import { COMMON_PROBLEMS, json, named, newRouter, problems, secured } from '../core/openapi.js';
 

@@ -3,7 +3,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { z } from 'zod';
+import * as z from 'zod';
 import { agentRoutes } from '../agents/routes.js';
 import { functionApp } from '../core/app.js';
 import { bearerAuth } from '../core/auth.js';

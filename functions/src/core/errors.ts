@@ -2,7 +2,7 @@
 import { type FieldIssue, fieldIssues, PROBLEM_CONTENT_TYPE, type Problem } from '@nightshift/shared';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** Extension members of a problem (errors, runId, …) and, apart, the response headers it needs. */
 export type ProblemExtra = { errors?: FieldIssue[]; headers?: Record<string, string> } & Record<

@@ -13,7 +13,7 @@ import {
   WorkerSchema,
   WorkerSpecSchema,
 } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalidFields, titleOf, validationFailed } from './errors.js';
 import type { AppEnv } from './request-context.js';
 

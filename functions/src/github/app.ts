@@ -6,7 +6,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isAlreadyExists, type Run, type Trigger, type Worker } from '@nightshift/shared';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { functionApp } from '../core/app.js';
 import type { Deps } from '../core/deps.js';
 import { badRequest, HttpError, unauthorized } from '../core/errors.js';

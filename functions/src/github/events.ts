@@ -1,6 +1,6 @@
 // GitHub webhook payloads (only the fields nightshift reads) and the pure decision: which workers get a run.
 import type { Worker } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const UserSchema = z.object({ login: z.string().min(1), type: z.string() });
 const LabelSchema = z.object({ name: z.string() });

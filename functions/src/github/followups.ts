@@ -1,6 +1,6 @@
 // Follow-ups: pull-request comments, reviews and failing checks on a pull request nightshift opened, and a `/nightshift run` on an issue that had a run, as runs that continue the parent's branch.
 import { type FollowUp, isActive, newEventId, type Run, type Worker } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Deps } from '../core/deps.js';
 import { appendEvent } from '../runs/service.js';
 import { GITHUB_REQUEST_TIMEOUT_MS } from '../timings.js';

@@ -6,7 +6,7 @@ import {
   isAlreadyExists,
   type Worker,
 } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Deps } from '../core/deps.js';
 import { DELIVERY_TTL_MS } from '../timings.js';
 

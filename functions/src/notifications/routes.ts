@@ -8,7 +8,7 @@ import {
   NotificationSinkSpecSchema,
   NotificationSinkViewSchema,
 } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Deps } from '../core/deps.js';
 import { notFound } from '../core/errors.js';
 import {

@@ -1,6 +1,6 @@
 // The Pub/Sub push request body (what a push subscription POSTs) and the run.status event inside it.
 import { parseRunStatusEvent, type RunStatusEvent } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** https://cloud.google.com/pubsub/docs/push#receive_push: one message per request, data in base64. */
 export const PushBodySchema = z.object({

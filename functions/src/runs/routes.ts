@@ -1,7 +1,7 @@
 // /v1/runs: start, list, get, events, cancel.
 import { createRoute } from '@hono/zod-openapi';
 import { RUN_STATUSES, RunIdSchema, SlugSchema } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Deps } from '../core/deps.js';
 import { notFound } from '../core/errors.js';
 import {

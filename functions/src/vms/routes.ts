@@ -11,7 +11,7 @@ import {
   VmNameSchema,
   ZoneSchema,
 } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Deps } from '../core/deps.js';
 import { COMMON_PROBLEMS, json, named, newRouter, problems, secured } from '../core/openapi.js';
 

@@ -1,7 +1,7 @@
 // /v1/workers: create, list, get, patch, delete.
 import { createRoute } from '@hono/zod-openapi';
 import { SlugSchema } from '@nightshift/shared';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Deps } from '../core/deps.js';
 import {
   BODY_PROBLEMS,

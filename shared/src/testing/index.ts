@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Firestore, Settings } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import { afterAll, describe, inject } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { resetFirestore } from '../dev/emulators.js';
 import { type Collections, collections, createFirestore } from '../firestore.js';
 import { createPubSub, ensureTopology } from '../pubsub.js';

@@ -1,7 +1,7 @@
 // The bench's results: one JSON file per run under bench/results/, compared with the previous one, and the table printed.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Worse by more than this fraction than the previous file: flagged as a regression. */
 export const REGRESSION_FRACTION = 0.2;

@@ -1,6 +1,6 @@
 // The bench's write log (count-writes.mjs): the Firestore commits of each run, by process, with their times.
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const CommitLineSchema = z.object({
   /** The process that committed (agent, api, reactor). */
