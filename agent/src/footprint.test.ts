@@ -1,6 +1,7 @@
 // The idle agent's footprint: its modules and its queue scan leave ICU alone (Intl's first use maps some 6 MB of ICU's data into RSS).
-import { afterEach, describe, expect, it } from 'vitest';
+
 import { testRun } from '@nightshift/shared/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const realIntl = globalThis.Intl;
 const realLocaleCompare = String.prototype.localeCompare;
