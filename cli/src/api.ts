@@ -13,6 +13,16 @@ export type WorkerSpec = Schemas['WorkerSpec'];
 export type WorkerPatch = Schemas['WorkerPatch'];
 export type AgentStatus = Schemas['AgentStatus'];
 export type Vm = Schemas['Vm'];
+export type VmList = paths['/v1/vms']['get']['responses'][200]['content']['application/json'];
+export type VmAction = NonNullable<Schemas['VmAction']>;
+export type NotificationSink = Schemas['NotificationSink'];
+export type CreatedNotificationSink = Schemas['CreatedNotificationSink'];
+export type NotificationSinkSpec = Schemas['NotificationSinkSpec'];
+export type NotificationSinkPatch = Schemas['NotificationSinkPatch'];
+export type NotificationEvent = NotificationSink['events'][number];
+export type NotificationFormat = NotificationSink['format'];
+export type DigestSettings = Schemas['DigestSettings'];
+export type DigestSettingsSpec = Schemas['DigestSettingsSpec'];
 export type Problem = Schemas['Problem'];
 export type RunStatus = Run['status'];
 

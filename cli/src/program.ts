@@ -6,7 +6,9 @@ import { registerAttach } from './commands/attach.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerFleet } from './commands/fleet.js';
 import { registerLogin } from './commands/login.js';
+import { registerNotifications } from './commands/notifications.js';
 import { registerRuns } from './commands/runs.js';
+import { registerVms } from './commands/vms.js';
 import { registerWorkers } from './commands/workers.js';
 import { loadEnv } from './config.js';
 import type { Io } from './context.js';
@@ -40,6 +42,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerRuns(program, io, setExit);
   registerAttach(program, io, setExit);
   registerFleet(program, io);
+  registerVms(program, io);
+  registerNotifications(program, io);
   registerCompletion(program, io);
   return program;
 }

@@ -1,8 +1,20 @@
-// What each command shows people: runs, workers, agents, events and the status screen, drawn at a given `now`.
-import type { AgentStatus, Run, RunEvent, Schemas, Vm, Worker } from './api.js';
+// What each command shows people: runs, workers, agents, VMs, notification sinks, the digest, events and the status screen, drawn at a given `now`.
+import type {
+  AgentStatus,
+  DigestSettings,
+  NotificationSink,
+  Run,
+  RunEvent,
+  Schemas,
+  Vm,
+  VmAction,
+  VmList,
+  Worker,
+} from './api.js';
 import {
   ago,
   bold,
+  cyan,
   dateTime,
   dim,
   duration,
@@ -201,6 +213,157 @@ export function agentsTable(agents: AgentStatus[], { style, now }: ViewOptions):
       a.host,
     ]),
   );
+}
+
+const VM_STATUS_COLOR: Record<string, (style: Style, text: string) => string> = {
+  RUNNING: green,
+  PROVISIONING: cyan,
+  STAGING: cyan,
+  STOPPING: yellow,
+  SUSPENDING: yellow,
+  REPAIRING: yellow,
+};
+
+function vmStatusText(style: Style, vm: Vm): string {
+  if (vm.status === null) return red(style, 'unknown');
+  return (VM_STATUS_COLOR[vm.status] ?? dim)(style, vm.status);
+}
+
+function vmAgentText(style: Style, vm: Vm): string {
+  const a = vm.agent;
+  if (!a) return '-';
+  const life = a.alive ? green(style, 'alive') : red(style, 'gone');
+  return `${a.id} ${life} ${a.state} ${a.running.length}/${a.capacity}`;
+}
+
+/** A start or stop in a few words: when, by whom, why, and what went wrong. */
+function vmActionLine(style: Style, what: 'started' | 'stopped', action: VmAction, now: Date): string {
+  const by = action.by ? ` by ${action.by}` : '';
+  const run = action.runId && !action.reason.includes(action.runId) ? ` (run ${action.runId})` : '';
+  const failed = action.error ? `; ${red(style, `failed: ${action.error}`)}` : '';
+  return `${what} ${ago(action.at, now)}${by}: ${action.reason}${run}${failed}`;
+}
+
+/** GET /v1/vms as a table, then why each VM last started and stopped, and the month's cost. */
+export function vmsTable(list: VmList, { style, now }: ViewOptions): string {
+  if (list.vms.length === 0) {
+    return dim(style, 'no worker VMs: the functions start none (NIGHTSHIFT_VMS is empty)');
+  }
+  const out = [
+    table(
+      style,
+      ['NAME', 'ZONE', 'STATUS', 'MACHINE', 'AGENT', 'STARTED', 'STOPPED', 'HOURS', 'COST'],
+      list.vms.map((vm) => [
+        vm.name,
+        vm.zone,
+        vmStatusText(style, vm),
+        vm.machineType ?? '-',
+        vmAgentText(style, vm),
+        ago(vm.lastStart?.at, now),
+        ago(vm.lastStop?.at, now),
+        vm.costThisMonth.hours.toFixed(2),
+        vm.costThisMonth.usd === null ? '-' : usd(vm.costThisMonth.usd),
+      ]),
+    ),
+  ];
+  const notes: string[] = [];
+  for (const vm of list.vms) {
+    if (vm.statusError)
+      notes.push(`${vm.name}  ${red(style, `Compute could not be asked: ${vm.statusError}`)}`);
+    if (vm.lastStart) notes.push(`${vm.name}  ${vmActionLine(style, 'started', vm.lastStart, now)}`);
+    if (vm.lastStop) notes.push(`${vm.name}  ${vmActionLine(style, 'stopped', vm.lastStop, now)}`);
+    if (vm.costThisMonth.hourlyUsd === null) {
+      notes.push(`${vm.name}  ${dim(style, 'no hourly price known: set NIGHTSHIFT_VM_HOURLY_USD')}`);
+    }
+  }
+  if (notes.length > 0) out.push('', ...notes);
+  const total =
+    list.costThisMonthUsd === null ? 'unknown (a VM has no hourly price)' : usd(list.costThisMonthUsd);
+  out.push(
+    '',
+    `${bold(style, 'cost this month')}  ${total} ${dim(style, '(running hours × hourly price; disks not included)')}`,
+  );
+  return out.join('\n');
+}
+
+const workerOfSink = (sink: NotificationSink) => sink.workerId ?? 'all';
+
+/** The outcome of a sink's last delivery in a few words. */
+function deliveryText(style: Style, sink: NotificationSink, now: Date): string {
+  const d = sink.lastDelivery;
+  if (!d) return dim(style, 'none yet');
+  const http = d.httpStatus === null ? 'no answer' : `HTTP ${d.httpStatus}`;
+  const outcome = d.ok ? green(style, 'ok') : red(style, 'failed');
+  return `${outcome} ${ago(d.at, now)} (${d.event}, ${http})`;
+}
+
+export function sinksTable(sinks: NotificationSink[], { style, now }: ViewOptions): string {
+  if (sinks.length === 0) return dim(style, 'no notification sinks');
+  return table(
+    style,
+    ['ID', 'URL', 'EVENTS', 'WORKER', 'FORMAT', 'ENABLED', 'LAST DELIVERY'],
+    sinks.map((s) => [
+      s.id,
+      s.url,
+      s.events.join(','),
+      workerOfSink(s),
+      s.format,
+      s.enabled ? green(style, 'yes') : yellow(style, 'no'),
+      deliveryText(style, s, now),
+    ]),
+  );
+}
+
+export function sinkView(sink: NotificationSink, { style, now, timeZone }: ViewOptions): string {
+  const entries: Array<[string, string]> = [
+    ['sink', bold(style, sink.id)],
+    ['url', sink.url],
+    ['events', sink.events.join(', ')],
+    ['worker', sink.workerId ?? 'all workers'],
+    ['format', sink.format === 'json' ? 'json (signed with its secret)' : sink.format],
+    ['enabled', sink.enabled ? green(style, 'yes') : yellow(style, 'no (nothing is sent)')],
+  ];
+  if (sink.description) entries.push(['description', sink.description]);
+  entries.push(['created', `${dateTime(sink.createdAt, timeZone)} (${ago(sink.createdAt, now)})`]);
+  entries.push(['updated', `${dateTime(sink.updatedAt, timeZone)} (${ago(sink.updatedAt, now)})`]);
+  const d = sink.lastDelivery;
+  if (!d) {
+    entries.push(['last delivery', dim(style, 'none yet')]);
+  } else {
+    const http = d.httpStatus === null ? 'no answer' : `HTTP ${d.httpStatus}`;
+    entries.push([
+      'last delivery',
+      `${d.ok ? green(style, 'ok') : red(style, 'failed')} ${dateTime(d.at, timeZone)} (${ago(d.at, now)}): ${d.event}${
+        d.runId ? ` of ${d.runId}` : ''
+      }, ${http}, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}${d.error ? `, ${red(style, d.error)}` : ''}`,
+    ]);
+  }
+  return fields(style, entries);
+}
+
+/** The digest setting, and which sinks it goes to (those that want `digest`, enabled). */
+export function digestView(
+  digest: DigestSettings,
+  sinks: NotificationSink[],
+  { style, now, timeZone }: ViewOptions,
+): string {
+  const to = sinks.filter((s) => s.enabled && s.events.includes('digest'));
+  const entries: Array<[string, string]> = [
+    [
+      'digest',
+      digest.enabled
+        ? `${green(style, 'on')}, daily at ${digest.time} ${digest.timeZone}`
+        : `${yellow(style, 'off')} (was daily at ${digest.time} ${digest.timeZone})`,
+    ],
+    [
+      'sent to',
+      to.length > 0
+        ? to.map((s) => `${s.id} (${s.workerId ? `worker ${s.workerId}` : 'all workers'})`).join(', ')
+        : dim(style, 'no enabled sink wants digest: nightshift notifications add <url> --event digest'),
+    ],
+    ['updated', `${dateTime(digest.updatedAt, timeZone)} (${ago(digest.updatedAt, now)})`],
+  ];
+  return fields(style, entries);
 }
 
 /** One line of a run's history. */
