@@ -1,4 +1,4 @@
-// The built `nightshift` binary, run by plain node against the local stack: workers, runs, follow, cancel, attach, every error class.
+// The built `nightshift` binary, run by plain node against the local stack: workers, runs, follow, cancel, attach, VMs, notifications, every error class.
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { createSeededOrigin, freePort } from '@nightshift/shared/dev';
 import { describeEmulators, tempDir, waitFor } from '@nightshift/shared/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Run, Worker } from './api.js';
-import { type CliStack, startCliStack } from './testing/stack.js';
+import type { DigestSettings, NotificationSink, Run, VmList, Worker } from './api.js';
+import { AGENT_VM, type CliStack, SPARE_VM, startCliStack } from './testing/stack.js';
 
 const exec = promisify(execFile);
 let s: CliStack;
@@ -224,6 +224,279 @@ describeEmulators('the nightshift binary against the local stack', () => {
     expect(json.costTodayUsd.blog).toBeGreaterThan(0);
   });
 
+  it("lists the worker VMs as Compute tells them, with their agent and cost; Compute's refusal is shown, not fatal", async () => {
+    const list = parsed<VmList>(await s.cli(['vms', 'ls', '--json']));
+    expect(list.vms.map((vm) => [vm.name, vm.zone, vm.status, vm.machineType, vm.statusError])).toEqual([
+      [AGENT_VM.name, AGENT_VM.zone, 'RUNNING', AGENT_VM.machineType, null],
+      [SPARE_VM.name, SPARE_VM.zone, 'TERMINATED', SPARE_VM.machineType, null],
+    ]);
+    expect(list.vms[0]?.agent).toMatchObject({
+      id: AGENT_VM.name,
+      alive: true,
+      state: 'running',
+      capacity: 2,
+    });
+    expect(list.vms[1]?.agent).toBeNull();
+    // Started outside nightshift: no recorded start, stop or running period, so no hours yet; the price is the table's.
+    expect(list.vms[0]).toMatchObject({
+      lastStart: null,
+      lastStop: null,
+      costThisMonth: { hours: 0, hourlyUsd: 0.03351, usd: 0 },
+    });
+    expect(list.costThisMonthUsd).toBe(0);
+
+    const text = await s.cli(['vms', 'ls']);
+    expect(text).toMatchObject({ code: 0, stderr: '' });
+    const lines = text.stdout.split('\n');
+    expect(lines[0]).toMatch(/^NAME +ZONE +STATUS +MACHINE +AGENT +STARTED +STOPPED +HOURS +COST$/);
+    expect(lines[1]).toMatch(
+      /^cli-test-agent +local-dev1-a +RUNNING +e2-medium +alive running [0-2]\/2 runs +- +- +0\.00 +\$0\.00$/,
+    );
+    expect(lines[2]).toMatch(/^cli-test-spare +local-dev1-b +TERMINATED +e2-small +- +- +- +0\.00 +\$0\.00$/);
+    expect(text.stdout).toMatch(/^cost this month {2}\$0\.00 /m);
+
+    // Compute refuses the next read: that VM's status is unknown, with why; the other is still shown.
+    s.compute.failNext({
+      action: 'get',
+      code: 403,
+      message: "Required 'compute.instances.get' permission",
+      reason: 'forbidden',
+    });
+    const refused = await s.cli(['vms', 'ls']);
+    expect(refused).toMatchObject({ code: 0, stderr: '' });
+    const unknown = refused.stdout.split('\n').filter((l) => / unknown /.test(l));
+    expect(unknown).toHaveLength(1);
+    const name = unknown[0]?.split(' ')[0] as string;
+    expect([AGENT_VM.name, SPARE_VM.name]).toContain(name);
+    expect(refused.stdout).toMatch(
+      new RegExp(
+        `^${name} {2}Compute could not be asked: [^\\n]*permission denied[^\\n]*compute\\.instances\\.get`,
+        'm',
+      ),
+    );
+  });
+
+  it('adds a notification sink, prints its secret once, lists, shows, edits, disables and deletes it', async () => {
+    const url = 'https://hooks.example.com/nightshift';
+    const added = await s.cli([
+      'notifications',
+      'add',
+      url,
+      '--event',
+      'run.failed,digest',
+      '-e',
+      'run.lost',
+      '--worker',
+      'blog',
+      '--description',
+      'pager',
+    ]);
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    const [first, secretLine, warning] = added.stdout.trim().split('\n');
+    const id =
+      /^created notification sink (n-[a-z0-9]+) \(run\.failed, digest, run\.lost; worker blog; json\)$/.exec(
+        first ?? '',
+      )?.[1] as string;
+    expect(id, added.stdout).toBeTruthy();
+    const secret = /^secret: (nss_[0-9a-f]{64})$/.exec(secretLine ?? '')?.[1] as string;
+    expect(secret, added.stdout).toBeTruthy();
+    expect(warning).toMatch(/^This secret will not be shown again: keep it now\./);
+
+    const { sinks } = parsed<{ sinks: NotificationSink[] }>(await s.cli(['notifications', 'ls', '--json']));
+    expect(sinks).toEqual([
+      expect.objectContaining({
+        id,
+        url,
+        events: ['run.failed', 'digest', 'run.lost'],
+        workerId: 'blog',
+        format: 'json',
+        description: 'pager',
+        enabled: true,
+        lastDelivery: null,
+      }),
+    ]);
+    const table = await s.cli(['notifications', 'ls']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID +URL +EVENTS +WORKER +FORMAT +ENABLED +LAST DELIVERY$/);
+    expect(table.stdout).toMatch(
+      new RegExp(`^${id} +${url} +run\\.failed,digest,run\\.lost +blog +json +yes +none yet$`, 'm'),
+    );
+    const shown = await s.cli(['notifications', 'show', id]);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(new RegExp(`^sink: +${id}$`, 'm'));
+    expect(shown.stdout).toMatch(/^worker: +blog$/m);
+    expect(shown.stdout).toMatch(/^last delivery: +none yet$/m);
+    // No later answer carries the secret, in text or JSON.
+    for (const later of [table, shown, await s.cli(['notifications', 'show', id, '--json'])]) {
+      expect(later.stdout).not.toContain(secret);
+      expect(later.stdout).not.toContain('nss_');
+    }
+
+    const edited = parsed<NotificationSink>(
+      await s.cli([
+        'notifications',
+        'edit',
+        id,
+        '--all-workers',
+        '--format',
+        'slack',
+        '-e',
+        'digest',
+        '--json',
+      ]),
+    );
+    expect(edited).toMatchObject({
+      id,
+      url,
+      workerId: null,
+      format: 'slack',
+      events: ['digest'],
+      description: 'pager',
+    });
+    expect((await s.cli(['notifications', 'disable', id])).stdout).toBe(`disabled notification sink ${id}\n`);
+    expect(parsed<NotificationSink>(await s.cli(['notifications', 'show', id, '--json'])).enabled).toBe(
+      false,
+    );
+    expect((await s.cli(['notifications', 'enable', id])).stdout).toBe(`enabled notification sink ${id}\n`);
+
+    expect((await s.cli(['notifications', 'rm', id])).stdout).toBe(`deleted notification sink ${id}\n`);
+    const gone = await s.cli(['notifications', 'show', id]);
+    expect(gone).toMatchObject({
+      code: 3,
+      stdout: '',
+      stderr: `nightshift: Not Found: notification sink "${id}" does not exist\n`,
+    });
+    expect((await s.cli(['notifications', 'rm', id])).code).toBe(3);
+    expect(
+      parsed<{ sinks: NotificationSink[] }>(await s.cli(['notifications', 'ls', '--json'])).sinks,
+    ).toEqual([]);
+  });
+
+  it("refuses bad sink flags before sending (exit 2), and prints the API's refusal of a URL (exit 1)", async () => {
+    const event = await s.cli(['notifications', 'add', 'https://hooks.example.com/x', '--event', 'run.done']);
+    expect(event).toMatchObject({ code: 2, stdout: '' });
+    expect(event.stderr).toMatch(
+      /^error: option '-e, --event <event>' argument 'run\.done' is invalid\. expected one of run\.succeeded, [^\n]*digest\n$/,
+    );
+    const none = await s.cli(['notifications', 'add', 'https://hooks.example.com/x']);
+    expect(none).toMatchObject({
+      code: 2,
+      stderr: "error: required option '-e, --event <event>' not specified\n",
+    });
+    const format = await s.cli([
+      'notifications',
+      'add',
+      'https://hooks.example.com/x',
+      '-e',
+      'digest',
+      '--format',
+      'xml',
+    ]);
+    expect(format.code).toBe(2);
+    expect(format.stderr).toContain("option '--format <format>' argument 'xml' is invalid");
+    const both = await s.cli(['notifications', 'edit', 'n-x', '--worker', 'blog', '--all-workers']);
+    expect(both).toMatchObject({ code: 2, stderr: 'nightshift: give --worker or --all-workers, not both\n' });
+    const nothing = await s.cli(['notifications', 'edit', 'n-x']);
+    expect(nothing).toMatchObject({
+      code: 2,
+      stderr: 'nightshift: nothing to change: give at least one option\n',
+    });
+
+    const privateUrl = await s.cli(['notifications', 'add', 'https://10.1.2.3/hook', '-e', 'digest']);
+    expect(privateUrl).toMatchObject({ code: 1, stdout: '' });
+    expect(privateUrl.stderr).toMatch(
+      /^nightshift: Validation Failed: [^\n]*; url: [^\n]*10\.1\.2\.3[^\n]*\n$/,
+    );
+    const badId = await s.cli(['notifications', 'show', 'not-a-sink']);
+    expect(badId.code).toBe(1);
+    expect(badId.stderr).toMatch(/^nightshift: Validation Failed: [^\n]*expected a sink id like n-…\n$/);
+    expect(
+      parsed<{ sinks: NotificationSink[] }>(await s.cli(['notifications', 'ls', '--json'])).sinks,
+    ).toEqual([]);
+  });
+
+  it('sets the daily digest, shows it with the sinks it goes to, keeps what is not given, and turns it off', async () => {
+    const unset = await s.cli(['notifications', 'digest']);
+    expect(unset).toMatchObject({
+      code: 3,
+      stdout: '',
+      stderr:
+        'nightshift: no daily digest is set: nightshift notifications digest set --time HH:MM sets one\n',
+    });
+    expect((await s.cli(['notifications', 'digest', 'off'])).code).toBe(3);
+    const noTime = await s.cli(['notifications', 'digest', 'set', '--time-zone', 'Europe/Berlin']);
+    expect(noTime).toMatchObject({
+      code: 2,
+      stderr: 'nightshift: no digest is set yet: give --time HH:MM\n',
+    });
+    const badTime = await s.cli(['notifications', 'digest', 'set', '--time', '7:30']);
+    expect(badTime.code).toBe(2);
+    expect(badTime.stderr).toBe(
+      "error: option '--time <HH:MM>' argument '7:30' is invalid. expected a time of day as HH:MM (00:00 to 23:59)\n",
+    );
+    const badZone = await s.cli([
+      'notifications',
+      'digest',
+      'set',
+      '--time',
+      '07:30',
+      '--time-zone',
+      'Mars/Olympus',
+    ]);
+    expect(badZone.code).toBe(2);
+    expect(badZone.stderr).toContain("option '--time-zone <zone>' argument 'Mars/Olympus' is invalid");
+
+    // No sink wants it yet: it is set, with a note saying so.
+    const set = await s.cli([
+      'notifications',
+      'digest',
+      'set',
+      '--time',
+      '07:30',
+      '--time-zone',
+      'Europe/Berlin',
+    ]);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toBe('daily digest on at 07:30 Europe/Berlin\n');
+    expect(set.stderr).toBe(
+      'no enabled sink wants the digest yet: nightshift notifications add <url> --event digest\n',
+    );
+
+    const sink = parsed<NotificationSink & { secret: string }>(
+      await s.cli(['notifications', 'add', 'https://hooks.example.com/digest', '-e', 'digest', '--json']),
+    );
+    expect(sink.secret).toMatch(/^nss_/);
+    const shown = await s.cli(['notifications', 'digest', 'show']);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(/^digest: +on, daily at 07:30 Europe\/Berlin$/m);
+    expect(shown.stdout).toMatch(new RegExp(`^sent to: +${sink.id} \\(all workers\\)$`, 'm'));
+
+    // Only --time: the zone is kept.
+    const moved = parsed<DigestSettings>(
+      await s.cli(['notifications', 'digest', 'set', '--time', '06:00', '--json']),
+    );
+    expect(moved).toMatchObject({ time: '06:00', timeZone: 'Europe/Berlin', enabled: true });
+    const off = await s.cli(['notifications', 'digest', 'off']);
+    expect(off).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: 'daily digest off (it was at 06:00 Europe/Berlin)\n',
+    });
+    expect(parsed<DigestSettings>(await s.cli(['notifications', 'digest', '--json']))).toMatchObject({
+      time: '06:00',
+      timeZone: 'Europe/Berlin',
+      enabled: false,
+    });
+    expect((await s.cli(['notifications', 'digest'])).stdout).toMatch(
+      /^digest: +off \(was daily at 06:00 Europe\/Berlin\)$/m,
+    );
+    // set without options turns it on again as it was.
+    const again = await s.cli(['notifications', 'digest', 'set']);
+    expect(again).toMatchObject({ code: 0, stderr: '', stdout: 'daily digest on at 06:00 Europe/Berlin\n' });
+
+    expect((await s.cli(['notifications', 'digest', 'off'])).code).toBe(0);
+    expect((await s.cli(['notifications', 'rm', sink.id])).code).toBe(0);
+  });
+
   describe('errors: one line each, with its exit code', () => {
     it('2 for a usage error, before anything is sent', async () => {
       const unknown = await s.cli(['runs', 'ls', '--bogus']);
@@ -356,6 +629,25 @@ describeEmulators('the nightshift binary against the local stack', () => {
     expect(await complete(['nightshift', '--json', 'runs', 'ls', '--st'])).toEqual(['--status']);
     expect(await complete(['nightshift', 'runs', 'ls', '--status', 'r'])).toEqual(['running']);
     expect(await complete(['nightshift', 'workers', 'edit', 'blog', '--no-s'])).toEqual(['--no-schedule']);
+    expect(await complete(['nightshift', 'vms', ''])).toEqual(expect.arrayContaining(['ls']));
+    expect(await complete(['nightshift', 'notifications', ''])).toEqual(
+      expect.arrayContaining(['add', 'ls', 'show', 'edit', 'rm', 'digest']),
+    );
+    expect(await complete(['nightshift', 'notifications', 'digest', ''])).toEqual(
+      expect.arrayContaining(['show', 'set', 'off']),
+    );
+    expect(await complete(['nightshift', 'notifications', 'digest', 'set', '--t'])).toEqual([
+      '--time',
+      '--time-zone',
+    ]);
+    expect(await complete(['nightshift', 'notifications', 'add', 'https://x', '--event', 'run.t'])).toEqual([
+      'run.timed_out',
+    ]);
+    expect(await complete(['nightshift', 'notifications', 'add', 'https://x', '--format', ''])).toEqual([
+      'discord',
+      'json',
+      'slack',
+    ]);
     expect((await s.cli(['completion', 'zsh'])).stdout).toContain('compdef _nightshift nightshift');
     expect((await s.cli(['completion', 'fish'])).code).toBe(2);
   });

@@ -1,9 +1,20 @@
-// The text people read, drawn at a frozen `now`: the runs table, a worker, a run, events, the status screen.
+// The text people read, drawn at a frozen `now`: the runs table, a worker, a run, events, the status screen, VMs, sinks and the digest.
 import { describe, expect, it } from 'vitest';
-import type { AgentStatus, Run, Worker } from './api.js';
+import type { AgentStatus, DigestSettings, NotificationSink, Run, Vm, VmList, Worker } from './api.js';
 import { nextSlot } from './commands/workers.js';
 import { ago, duration, table, useColor } from './format.js';
-import { eventLine, runsTable, runView, statusView, type ViewOptions, workerView } from './views.js';
+import {
+  digestView,
+  eventLine,
+  runsTable,
+  runView,
+  sinksTable,
+  sinkView,
+  statusView,
+  type ViewOptions,
+  vmsTable,
+  workerView,
+} from './views.js';
 
 const NOW = new Date('2026-12-01T09:30:00.000Z');
 const plain: ViewOptions = { style: { color: false }, now: NOW, timeZone: 'UTC' };
@@ -302,6 +313,206 @@ describe('status', () => {
         blog  $3.92
         docs  $0.00"
     `);
+  });
+});
+
+function vm(fields: Partial<Vm> & Pick<Vm, 'name'>): Vm {
+  return {
+    zone: 'us-central1-a',
+    status: 'TERMINATED',
+    statusError: null,
+    machineType: 'e2-medium',
+    agent: null,
+    lastStart: null,
+    lastStop: null,
+    costThisMonth: { hours: 0, hourlyUsd: 0.03351, usd: 0 },
+    ...fields,
+  };
+}
+
+const VMS: VmList = {
+  vms: [
+    vm({
+      name: 'nightshift-worker-1',
+      status: 'RUNNING',
+      agent: {
+        id: 'nightshift-worker-1',
+        alive: true,
+        state: 'running',
+        capacity: 2,
+        running: ['r-20261201t092800-running'],
+        heartbeatAt: '2026-12-01T09:29:50.000Z',
+      },
+      lastStart: {
+        at: '2026-12-01T09:28:01.000Z',
+        reason: 'run r-20261201t092800-running is queued',
+        by: 'functions',
+        runId: 'r-20261201t092800-running',
+        operation: 'operation-1',
+        error: null,
+      },
+      lastStop: {
+        at: '2026-12-01T03:10:00.000Z',
+        reason: 'idle for 30 minutes',
+        by: 'nightshift-worker-1',
+        runId: null,
+        operation: 'operation-0',
+        error: null,
+      },
+      costThisMonth: { hours: 12.5, hourlyUsd: 0.03351, usd: 0.42 },
+    }),
+    vm({
+      name: 'nightshift-worker-2',
+      zone: 'us-central1-b',
+      lastStart: {
+        at: '2026-12-01T09:00:00.000Z',
+        reason: 'scheduler tick: runs are waiting',
+        by: 'functions',
+        runId: null,
+        operation: null,
+        error: 'the project is out of quota: CPUS',
+      },
+    }),
+    vm({
+      name: 'nightshift-worker-3',
+      status: null,
+      statusError: 'could not read VM us-central1-a/nightshift-worker-3: permission denied',
+      machineType: null,
+      costThisMonth: { hours: 1, hourlyUsd: null, usd: null },
+    }),
+  ],
+  costThisMonthUsd: null,
+};
+
+describe('vms ls', () => {
+  it("is a table of Compute's status, agent, last start and stop, hours and cost, then why each started and stopped", () => {
+    expect(`\n${vmsTable(VMS, plain)}`).toMatchInlineSnapshot(`
+      "
+      NAME                 ZONE           STATUS      MACHINE    AGENT                   STARTED     STOPPED    HOURS  COST
+      nightshift-worker-1  us-central1-a  RUNNING     e2-medium  alive running 1/2 runs  1m59s ago   6h20m ago  12.50  $0.42
+      nightshift-worker-2  us-central1-b  TERMINATED  e2-medium  -                       30m00s ago  -          0.00   $0.00
+      nightshift-worker-3  us-central1-a  unknown     -          -                       -           -          1.00   -
+
+      nightshift-worker-1  started 1m59s ago by functions: run r-20261201t092800-running is queued
+      nightshift-worker-1  stopped 6h20m ago by nightshift-worker-1: idle for 30 minutes
+      nightshift-worker-2  started 30m00s ago by functions: scheduler tick: runs are waiting; failed: the project is out of quota: CPUS
+      nightshift-worker-3  Compute could not be asked: could not read VM us-central1-a/nightshift-worker-3: permission denied
+      nightshift-worker-3  no hourly price known: set NIGHTSHIFT_VM_HOURLY_USD
+
+      cost this month  unknown: a VM has no hourly price (running hours × hourly price; disks not included)"
+    `);
+  });
+
+  it('colours the statuses, keeps the columns aligned, and gives the total when every price is known', () => {
+    const known: VmList = { vms: VMS.vms.slice(0, 2), costThisMonthUsd: 0.42 };
+    const coloured = vmsTable(known, { ...plain, style: { color: true } });
+    expect(coloured).toContain('\u001b[32mRUNNING\u001b[39m');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the colour codes
+    expect(coloured.replace(/\u001b\[[0-9;]*m/g, '')).toBe(vmsTable(known, plain));
+    expect(vmsTable(known, plain)).toMatch(/^cost this month {2}\$0\.42 \(/m);
+  });
+
+  it('says so when the functions have no VMs', () => {
+    expect(vmsTable({ vms: [], costThisMonthUsd: 0 }, plain)).toBe(
+      'no worker VMs: the functions start none (NIGHTSHIFT_VMS is empty)',
+    );
+  });
+});
+
+function sink(fields: Partial<NotificationSink> & Pick<NotificationSink, 'id'>): NotificationSink {
+  return {
+    url: 'https://hooks.example.com/nightshift',
+    events: ['run.failed', 'digest'],
+    format: 'json',
+    workerId: null,
+    description: '',
+    enabled: true,
+    createdAt: '2026-11-30T08:00:00.000Z',
+    updatedAt: '2026-11-30T08:00:00.000Z',
+    lastDelivery: null,
+    ...fields,
+  };
+}
+
+const SINKS: NotificationSink[] = [
+  sink({
+    id: 'n-20261130aaaaaaaaaaaa',
+    lastDelivery: {
+      at: '2026-12-01T09:20:00.000Z',
+      event: 'run.failed',
+      runId: 's-blog-20261201t023000z',
+      ok: true,
+      httpStatus: 200,
+      attempts: 1,
+      error: null,
+    },
+  }),
+  sink({
+    id: 'n-20261130bbbbbbbbbbbb',
+    url: 'https://hooks.slack.com/services/T0/B0/x',
+    events: ['run.succeeded'],
+    format: 'slack',
+    workerId: 'blog',
+    enabled: false,
+    description: 'team channel',
+    lastDelivery: {
+      at: '2026-12-01T07:00:00.000Z',
+      event: 'run.succeeded',
+      runId: 'r-20261130t180000-issue',
+      ok: false,
+      httpStatus: null,
+      attempts: 3,
+      error: 'no answer within 5 s',
+    },
+  }),
+  sink({ id: 'n-20261201cccccccccccc', events: ['run.lost'], format: 'discord' }),
+];
+
+describe('notifications', () => {
+  it('lists the sinks: url, events, worker or all, format, enabled, last delivery', () => {
+    expect(`\n${sinksTable(SINKS, plain)}`).toMatchInlineSnapshot(`
+      "
+      ID                      URL                                       EVENTS             WORKER  FORMAT   ENABLED  LAST DELIVERY
+      n-20261130aaaaaaaaaaaa  https://hooks.example.com/nightshift      run.failed,digest  all     json     yes      ok 10m00s ago (run.failed, HTTP 200)
+      n-20261130bbbbbbbbbbbb  https://hooks.slack.com/services/T0/B0/x  run.succeeded      blog    slack    no       failed 2h30m ago (run.succeeded, no answer)
+      n-20261201cccccccccccc  https://hooks.example.com/nightshift      run.lost           all     discord  yes      none yet"
+    `);
+    expect(sinksTable([], plain)).toBe('no notification sinks');
+  });
+
+  it('shows a sink with its last delivery, failed ones with why', () => {
+    expect(`\n${sinkView(SINKS[1] as NotificationSink, plain)}`).toMatchInlineSnapshot(`
+      "
+      sink:          n-20261130bbbbbbbbbbbb
+      url:           https://hooks.slack.com/services/T0/B0/x
+      events:        run.succeeded
+      worker:        blog
+      format:        slack
+      enabled:       no (nothing is sent)
+      description:   team channel
+      created:       2026-11-30 08:00:00 (1d01h ago)
+      updated:       2026-11-30 08:00:00 (1d01h ago)
+      last delivery: failed 2026-12-01 07:00:00 (2h30m ago): run.succeeded of r-20261130t180000-issue, no answer, 3 attempts, no answer within 5 s"
+    `);
+    expect(sinkView(SINKS[2] as NotificationSink, plain)).toMatch(/^last delivery: none yet$/m);
+  });
+
+  it('shows the digest, on or off, and the enabled sinks that want it', () => {
+    const digest: DigestSettings = {
+      time: '07:30',
+      timeZone: 'Europe/Berlin',
+      enabled: true,
+      updatedAt: '2026-12-01T09:00:00.000Z',
+    };
+    expect(`\n${digestView(digest, SINKS, plain)}`).toMatchInlineSnapshot(`
+      "
+      digest:  on, daily at 07:30 Europe/Berlin
+      sent to: n-20261130aaaaaaaaaaaa (all workers)
+      updated: 2026-12-01 09:00:00 (30m00s ago)"
+    `);
+    const off = digestView({ ...digest, enabled: false }, [], plain);
+    expect(off).toMatch(/^digest: +off \(was daily at 07:30 Europe\/Berlin\)$/m);
+    expect(off).toMatch(/^sent to: +no enabled sink wants digest: /m);
   });
 });
 

@@ -233,7 +233,9 @@ function vmAgentText(style: Style, vm: Vm): string {
   const a = vm.agent;
   if (!a) return '-';
   const life = a.alive ? green(style, 'alive') : red(style, 'gone');
-  return `${a.id} ${life} ${a.state} ${a.running.length}/${a.capacity}`;
+  // An agent's id is its VM's name; another id is worth showing.
+  const id = a.id === vm.name ? '' : `${a.id} `;
+  return `${id}${life} ${a.state} ${a.running.length}/${a.capacity} runs`;
 }
 
 /** A start or stop in a few words: when, by whom, why, and what went wrong. */
@@ -278,7 +280,7 @@ export function vmsTable(list: VmList, { style, now }: ViewOptions): string {
   }
   if (notes.length > 0) out.push('', ...notes);
   const total =
-    list.costThisMonthUsd === null ? 'unknown (a VM has no hourly price)' : usd(list.costThisMonthUsd);
+    list.costThisMonthUsd === null ? 'unknown: a VM has no hourly price' : usd(list.costThisMonthUsd);
   out.push(
     '',
     `${bold(style, 'cost this month')}  ${total} ${dim(style, '(running hours × hourly price; disks not included)')}`,

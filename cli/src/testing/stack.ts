@@ -1,9 +1,17 @@
-// The CLI's tests' world: the local stack (functions, one agent with the stand-in worker) on the test emulators, and the built binary.
+// The CLI's tests' world: the local stack (functions, one agent with the stand-in worker, a Compute stand-in for GET /v1/vms) on the test emulators, and the built binary.
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { buildCli, freePort, type Stack, startStack, writeStandinWorker } from '@nightshift/shared/dev';
+import {
+  buildCli,
+  type ComputeStandin,
+  freePort,
+  type Stack,
+  startComputeStandin,
+  startStack,
+  writeStandinWorker,
+} from '@nightshift/shared/dev';
 import { emulators, onFileEnd, tempDir, testProjectId } from '@nightshift/shared/testing';
 
 export interface CliResult {
@@ -12,8 +20,15 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The agent's id; its VM (RUNNING) on the Compute stand-in has the same name, as on Google Cloud. */
+export const AGENT_VM = { zone: 'local-dev1-a', name: 'cli-test-agent', machineType: 'e2-medium' } as const;
+/** A second worker VM, stopped, with no agent. */
+export const SPARE_VM = { zone: 'local-dev1-b', name: 'cli-test-spare', machineType: 'e2-small' } as const;
+
 export interface CliStack {
   stack: Stack;
+  /** The Compute stand-in the functions read the VMs from (NIGHTSHIFT_VMS: AGENT_VM, SPARE_VM). */
+  compute: ComputeStandin;
   url: string;
   token: string;
   /** The folder of the agent's tmux socket (TMUX_TMPDIR), so it is apart from any other on this machine. */
@@ -37,11 +52,19 @@ export async function startCliStack(): Promise<CliStack> {
   const root = await tempDir('nightshift-cli-');
   const tmuxDir = join(root, 'tmux');
   await mkdir(tmuxDir);
-  const [bin, workerCommand, port] = await Promise.all([
+  const [bin, workerCommand, port, compute] = await Promise.all([
     buildCli(join(root, 'dist')).then((info) => join(info.dir, 'nightshift.mjs')),
     writeStandinWorker(root),
     freePort(),
+    startComputeStandin({
+      project: testProjectId(),
+      instances: [
+        { ...AGENT_VM, status: 'RUNNING' },
+        { ...SPARE_VM, status: 'TERMINATED' },
+      ],
+    }),
   ]);
+  onFileEnd(() => compute.close());
   let logs = '';
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -59,7 +82,10 @@ export async function startCliStack(): Promise<CliStack> {
       NIGHTSHIFT_HOME: join(root, 'home'),
       NIGHTSHIFT_WORKER_COMMAND: workerCommand,
       NIGHTSHIFT_MAX_WORKERS: '2',
-      NIGHTSHIFT_AGENT_ID: 'cli-test-agent',
+      NIGHTSHIFT_AGENT_ID: AGENT_VM.name,
+      // The agent's VM is not its to stop here (no NIGHTSHIFT_VM): only the functions read Compute.
+      NIGHTSHIFT_VMS: [AGENT_VM, SPARE_VM].map((vm) => `${vm.zone}/${vm.name}`).join(','),
+      COMPUTE_API_URL: compute.url,
       NIGHTSHIFT_LOG_FORMAT: 'json',
       TMUX_TMPDIR: tmuxDir,
     },
@@ -116,5 +142,15 @@ export async function startCliStack(): Promise<CliStack> {
         },
       );
     });
-  return { stack, url: stack.url, token: stack.token, tmuxDir, env, cli, cliOnTty, logs: () => logs };
+  return {
+    stack,
+    compute,
+    url: stack.url,
+    token: stack.token,
+    tmuxDir,
+    env,
+    cli,
+    cliOnTty,
+    logs: () => logs,
+  };
 }
