@@ -651,4 +651,62 @@ describeEmulators('the nightshift binary against the local stack', () => {
     expect((await s.cli(['completion', 'zsh'])).stdout).toContain('compdef _nightshift nightshift');
     expect((await s.cli(['completion', 'fish'])).code).toBe(2);
   });
+
+  // Last: it leaves the spare VM running (with no agent) and three workers behind.
+  it("shows why a VM was started: a run queued beyond the agent's two slots starts the spare", async () => {
+    for (const id of ['vm-a', 'vm-b']) {
+      expect((await s.cli(['workers', 'add', id, '--repo', origin])).code).toBe(0);
+    }
+    const busy: Run[] = [];
+    for (const worker of ['blog', 'vm-a']) {
+      busy.push(parsed<Run>(await s.cli(['runs', 'start', worker, '--prompt', 'scenario: slow', '--json'])));
+    }
+    // The functions count free slots from the agent's heartbeat: wait until it says both are taken.
+    await waitFor(
+      "the agent's heartbeat to hold both runs",
+      async () => {
+        const { agents } = parsed<{ agents: Array<{ running: string[] }> }>(
+          await s.cli(['agents', 'ls', '--json']),
+        );
+        return agents[0]?.running.length === 2;
+      },
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
+    const waiting = parsed<Run>(await s.cli(['runs', 'start', 'vm-b', '--json']));
+    const spare = await waitFor(
+      'the spare VM to be started',
+      async () => {
+        const { vms } = parsed<VmList>(await s.cli(['vms', 'ls', '--json']));
+        const vm = vms.find((v) => v.name === SPARE_VM.name);
+        return vm?.lastStart ? vm : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    expect(spare.lastStart).toMatchObject({
+      reason: `run ${waiting.id} was queued`,
+      by: 'functions',
+      runId: waiting.id,
+      error: null,
+    });
+    expect(spare.lastStart?.operation).toBeTruthy();
+    expect(['STAGING', 'RUNNING']).toContain(spare.status);
+    expect(
+      s.compute.requests.filter((r) => r.action === 'start' && r.instance === SPARE_VM.name),
+    ).toHaveLength(1);
+    const text = await s.cli(['vms', 'ls']);
+    expect(text.stdout).toMatch(
+      /^cli-test-spare +local-dev1-b +(STAGING|RUNNING) +e2-small +- +\d+s ago +- /m,
+    );
+    expect(text.stdout).toMatch(
+      new RegExp(`^cli-test-spare {2}started \\d+s ago by functions: run ${waiting.id} was queued$`, 'm'),
+    );
+
+    for (const run of [waiting, ...busy]) expect((await s.cli(['runs', 'cancel', run.id])).code).toBe(0);
+    for (const run of busy) {
+      await waitFor(`run ${run.id} to end`, async () => (await runOf(run.id)).finishedAt !== null, {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      });
+    }
+  }, 150_000);
 });

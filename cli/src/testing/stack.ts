@@ -51,13 +51,14 @@ export async function startCliStack(): Promise<CliStack> {
   if (!emulators) throw new Error('startCliStack needs the emulators: call it inside describeEmulators');
   const root = await tempDir('nightshift-cli-');
   const tmuxDir = join(root, 'tmux');
+  const projectId = testProjectId();
   await mkdir(tmuxDir);
   const [bin, workerCommand, port, compute] = await Promise.all([
     buildCli(join(root, 'dist')).then((info) => join(info.dir, 'nightshift.mjs')),
     writeStandinWorker(root),
     freePort(),
     startComputeStandin({
-      project: testProjectId(),
+      project: projectId,
       instances: [
         { ...AGENT_VM, status: 'RUNNING' },
         { ...SPARE_VM, status: 'TERMINATED' },
@@ -77,7 +78,7 @@ export async function startCliStack(): Promise<CliStack> {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      GOOGLE_CLOUD_PROJECT: testProjectId(),
+      GOOGLE_CLOUD_PROJECT: projectId,
       PORT: String(port),
       NIGHTSHIFT_HOME: join(root, 'home'),
       NIGHTSHIFT_WORKER_COMMAND: workerCommand,
