@@ -160,4 +160,25 @@ describe('the GitHub stand-in', () => {
     const page = await call('GET', '/repos/acme/blog/issues/2/comments?per_page=2&page=2', 'token ghp_owner');
     expect((page.json as unknown as Array<{ body: string }>).map((c) => c.body)).toEqual(['c3']);
   });
+
+  it("fails the requests a test names with GitHub's server error, records them with their credential, and recovers", async () => {
+    standin.fail({ method: 'POST', path: /\/comments$/ }, 500, 1);
+    const failed = await call('POST', '/repos/acme/blog/issues/1/comments', 'token ghp_owner', { body: 'x' });
+    expect(failed).toMatchObject({ status: 500, json: { message: 'Server Error' } });
+    const posted = await call('POST', '/repos/acme/blog/issues/1/comments?a=1', 'token ghp_owner', {
+      body: 'y',
+    });
+    expect(posted.status).toBe(201);
+    expect(standin.requests.slice(-2)).toMatchObject([
+      { method: 'POST', status: 500, authorization: 'token ghp_owner', body: { body: 'x' } },
+      { path: '/repos/acme/blog/issues/1/comments', search: '?a=1', status: 201 },
+    ]);
+    standin.fail({ path: /^\/repos\/acme\/blog$/ }, 503);
+    expect((await call('GET', '/repos/acme/blog', 'token ghp_owner')).json).toEqual({
+      message: 'Service Unavailable',
+    });
+    expect((await call('GET', '/repos/acme/blog', 'token ghp_owner')).status).toBe(503);
+    standin.recover();
+    expect((await call('GET', '/repos/acme/blog', 'token ghp_owner')).status).toBe(200);
+  });
 });

@@ -33,14 +33,43 @@ export interface MintedToken {
 export interface GitHubStandin {
   url: string;
   /** Every request, oldest first, with the answer's status and, for a refusal, why. */
-  requests: { method: string; path: string; status: number; why?: string; body?: unknown }[];
+  requests: StandinRequest[];
   minted: MintedToken[];
   /** Whether `token` is a live installation token for `owner/repo` (the git server's check). */
   accepts(token: string, owner: string, repo: string): boolean;
   /** The repositories' issues, pull requests, comments and checks: what was posted, and what a test adds. */
   repos: RepoStore;
+  /**
+   * Makes the requests that match fail with a server error (default 500), as GitHub's API sometimes
+   * does, `times` times (default: until `recover()`); the body is still read and recorded.
+   */
+  fail(match: { method?: string; path?: RegExp }, status?: number, times?: number): void;
+  /** Ends every failure `fail` set up. */
+  recover(): void;
   close(): Promise<void>;
 }
+
+export interface StandinRequest {
+  method: string;
+  /** The path without the query. */
+  path: string;
+  /** The query string, `?…`, or empty. */
+  search: string;
+  /** The Authorization header as sent (tests check which credential a call carried). */
+  authorization?: string;
+  status: number;
+  why?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the posted JSON freely.
+  body?: any;
+}
+
+/** GitHub's JSON for a server error of its API. */
+const SERVER_ERROR: Record<number, string> = {
+  500: 'Server Error',
+  502: 'Server Error',
+  503: 'Service Unavailable',
+  504: "We couldn't respond to your request in time. Sorry about that. Please try resubmitting your request and contact us if the problem persists.",
+};
 
 export interface GitHubStandinOptions {
   appId: string;
@@ -105,7 +134,8 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
   const key = typeof options.publicKey === 'string' ? createPublicKey(options.publicKey) : options.publicKey;
   const now = options.now ?? (() => Date.now());
   const lifetime = options.tokenLifetimeMs ?? 60 * 60_000;
-  const requests: GitHubStandin['requests'] = [];
+  const requests: StandinRequest[] = [];
+  let failures: Array<{ method?: string; path?: RegExp; status: number; left: number }> = [];
   const minted: MintedToken[] = [];
   const users = options.users ?? [];
   const bot = `${options.appSlug ?? 'nightshift-local'}[bot]`;
@@ -121,9 +151,12 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     const method = req.method ?? 'GET';
     let body: unknown;
     const answer = (status: number, json: unknown, why?: string, headers: Record<string, string> = {}) => {
+      const authorization = req.headers.authorization;
       requests.push({
         method,
         path,
+        search: url.search,
+        ...(authorization === undefined ? {} : { authorization }),
         status,
         ...(why ? { why } : {}),
         ...(body !== undefined ? { body } : {}),
@@ -145,6 +178,18 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
         return false;
       }
     };
+    const failure = failures.find(
+      (f) => f.left > 0 && (f.method === undefined || f.method === method) && (f.path?.test(path) ?? true),
+    );
+    if (failure) {
+      failure.left -= 1;
+      if (method !== 'GET' && !(await readBody())) return;
+      return answer(
+        failure.status,
+        { message: SERVER_ERROR[failure.status] ?? 'Server Error' },
+        'a failure the test set up',
+      );
+    }
     // A job log's redirect target: a short-lived signed URL on GitHub, so it takes no credential.
     const logPath = /^\/_logs\/([^/]+)\/(\d+)$/.exec(path);
     if (method === 'GET' && logPath) {
@@ -260,6 +305,12 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     requests,
     minted,
     repos,
+    fail(match, status = 500, times = Number.POSITIVE_INFINITY) {
+      failures.push({ ...match, status, left: times });
+    },
+    recover() {
+      failures = [];
+    },
     accepts(token, owner, repo) {
       return minted.some(
         (m) =>
