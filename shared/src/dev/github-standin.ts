@@ -33,7 +33,7 @@ export interface MintedToken {
 export interface GitHubStandin {
   url: string;
   /** Every request, oldest first, with the answer's status and, for a refusal, why. */
-  requests: StandinRequest[];
+  requests: GitHubRequest[];
   minted: MintedToken[];
   /** Whether `token` is a live installation token for `owner/repo` (the git server's check). */
   accepts(token: string, owner: string, repo: string): boolean;
@@ -49,7 +49,7 @@ export interface GitHubStandin {
   close(): Promise<void>;
 }
 
-export interface StandinRequest {
+export interface GitHubRequest {
   method: string;
   /** The path without the query. */
   path: string;
@@ -134,7 +134,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
   const key = typeof options.publicKey === 'string' ? createPublicKey(options.publicKey) : options.publicKey;
   const now = options.now ?? (() => Date.now());
   const lifetime = options.tokenLifetimeMs ?? 60 * 60_000;
-  const requests: StandinRequest[] = [];
+  const requests: GitHubRequest[] = [];
   let failures: Array<{ method?: string; path?: RegExp; status: number; left: number }> = [];
   const minted: MintedToken[] = [];
   const users = options.users ?? [];
