@@ -181,4 +181,29 @@ describe('the GitHub stand-in', () => {
     standin.recover();
     expect((await call('GET', '/repos/acme/blog', 'token ghp_owner')).status).toBe(200);
   });
+
+  it('keeps the verified JWT claims of each token, reads repository names regardless of case, and records a refused mint', async () => {
+    const before = standin.minted.length;
+    const token = await mint({ issues: 'read' }, ['Blog']);
+    expect(standin.minted.slice(before)).toMatchObject([{ repos: ['Blog'], claims: { iss: '5' } }]);
+    const [made] = standin.minted.slice(before);
+    expect((made?.claims.exp ?? 0) - (made?.claims.iat ?? 0)).toBe(600);
+    expect((await call('GET', '/repos/ACME/blog/issues/1', token)).status).toBe(200);
+    expect((await call('GET', '/repos/acme/blog/installation', `Bearer ${jwt('5')}`)).json).toMatchObject({
+      id: 7,
+    });
+    expect((await call('GET', '/repos/acme/Other/installation', `Bearer ${jwt('5')}`)).status).toBe(200);
+    // An installation that is gone: 404, and what was asked is still recorded.
+    const gone = await call('POST', '/app/installations/8/access_tokens', `Bearer ${jwt('5')}`, {
+      repositories: ['blog'],
+    });
+    expect(gone.status).toBe(404);
+    expect(standin.requests.at(-1)).toMatchObject({ status: 404, body: { repositories: ['blog'] } });
+    // A 401 set up for a token just minted carries GitHub's message.
+    standin.fail({ path: /\/issues\/1$/ }, 401, 1);
+    expect((await call('GET', '/repos/acme/blog/issues/1', token)).json).toEqual({
+      message: 'Bad credentials',
+    });
+    expect((await call('GET', '/repos/acme/blog/issues/1', token)).status).toBe(200);
+  });
 });

@@ -28,6 +28,14 @@ export interface MintedToken {
   repos: string[];
   permissions: Record<string, string>;
   expiresAtMs: number;
+  /** The claims of the App JWT it was minted with (verified). */
+  claims: JwtClaims;
+}
+
+export interface JwtClaims {
+  iss: string | number;
+  iat: number;
+  exp: number;
 }
 
 export interface GitHubStandin {
@@ -41,7 +49,8 @@ export interface GitHubStandin {
   repos: RepoStore;
   /**
    * Makes the requests that match fail with a server error (default 500), as GitHub's API sometimes
-   * does, `times` times (default: until `recover()`); the body is still read and recorded.
+   * does, or a 401 (a token just minted that has not reached every server yet, as GitHub documents),
+   * `times` times (default: until `recover()`); the body is still read and recorded.
    */
   fail(match: { method?: string; path?: RegExp }, status?: number, times?: number): void;
   /** Ends every failure `fail` set up. */
@@ -63,8 +72,9 @@ export interface GitHubRequest {
   body?: any;
 }
 
-/** GitHub's JSON for a server error of its API. */
+/** GitHub's message for an error status of its API (a server error, or a token refused once it is sent). */
 const SERVER_ERROR: Record<number, string> = {
+  401: 'Bad credentials',
   500: 'Server Error',
   502: 'Server Error',
   503: 'Service Unavailable',
@@ -92,8 +102,17 @@ export interface GitHubStandinOptions {
 
 const LEVEL = { read: 1, write: 2 } as const;
 
+/** Whether `name` is one of `names`: GitHub's repository names ignore case. */
+const includesName = (names: string[], name: string) =>
+  names.some((n) => n.toLowerCase() === name.toLowerCase());
+
 /** The JWT's claims when it verifies (RS256, iss = the App, not expired, at most 10 minutes long); else why not. */
-function checkJwt(header: string | undefined, appId: string, key: KeyObject, nowMs: number): string | null {
+function checkJwt(
+  header: string | undefined,
+  appId: string,
+  key: KeyObject,
+  nowMs: number,
+): string | JwtClaims {
   const match = /^Bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/i.exec(header ?? '');
   if (match === null) return 'no Bearer JWT';
   const [, h, p, s] = match as unknown as [string, string, string, string];
@@ -113,7 +132,7 @@ function checkJwt(header: string | undefined, appId: string, key: KeyObject, now
   if (claims.exp <= now) return 'expired';
   if (claims.iat > now + 60) return 'iat in the future';
   if (claims.exp - claims.iat > 600) return 'longer than 10 minutes';
-  return null;
+  return { iss: claims.iss as string | number, iat: claims.iat, exp: claims.exp };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -198,25 +217,28 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     }
     const repoInstall = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path);
     const mint = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
+    let claims: JwtClaims | undefined;
     if ((method === 'GET' && repoInstall) || (method === 'POST' && mint)) {
-      const bad = checkJwt(req.headers.authorization, options.appId, key, now());
-      if (bad !== null) return answer(401, { message: 'A JSON web token could not be decoded' }, bad);
+      const checked = checkJwt(req.headers.authorization, options.appId, key, now());
+      if (typeof checked === 'string')
+        return answer(401, { message: 'A JSON web token could not be decoded' }, checked);
+      claims = checked;
     }
     if (method === 'GET' && repoInstall) {
       const [, owner, repo] = repoInstall as unknown as [string, string, string];
       const found = options.installations.find(
-        (i) => i.owner.toLowerCase() === owner.toLowerCase() && i.repos.includes(repo),
+        (i) => i.owner.toLowerCase() === owner.toLowerCase() && includesName(i.repos, repo),
       );
       if (!found) return answer(404, { message: 'Not Found' });
       return answer(200, { id: found.id, account: { login: found.owner }, app_id: Number(options.appId) });
     }
     if (method === 'POST' && mint) {
+      if (!(await readBody())) return;
       const installation = options.installations.find((i) => i.id === Number(mint[1]));
       if (!installation) return answer(404, { message: 'Not Found' });
-      if (!(await readBody())) return;
       const asked = body as { repositories?: unknown; permissions?: unknown };
       const repos = Array.isArray(asked.repositories) ? (asked.repositories as string[]) : installation.repos;
-      const missing = repos.filter((r) => !installation.repos.includes(r));
+      const missing = repos.filter((r) => !includesName(installation.repos, r));
       if (missing.length > 0)
         return answer(
           422,
@@ -244,6 +266,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
         repos,
         permissions,
         expiresAtMs,
+        claims: claims as JwtClaims,
       });
       return answer(201, {
         token,
@@ -267,7 +290,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
       if (!token || now() >= token.expiresAtMs)
         return answer(401, { message: 'Bad credentials' }, 'unknown token');
       const [owner = '', name = ''] = route.need.repo.split('/');
-      if (token.owner.toLowerCase() !== owner.toLowerCase() || !token.repos.includes(name))
+      if (token.owner.toLowerCase() !== owner.toLowerCase() || !includesName(token.repos, name))
         return answer(404, { message: 'Not Found' }, `the token does not cover ${route.need.repo}`);
       if (!route.need.permission.some((p) => grants(token.permissions, p, route.need.level)))
         return answer(
@@ -316,7 +339,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
         (m) =>
           m.token === token &&
           m.owner.toLowerCase() === owner.toLowerCase() &&
-          m.repos.includes(repo) &&
+          includesName(m.repos, repo) &&
           m.permissions.contents === 'write' &&
           now() < m.expiresAtMs,
       );
