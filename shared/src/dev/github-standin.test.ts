@@ -206,4 +206,19 @@ describe('the GitHub stand-in', () => {
     });
     expect((await call('GET', '/repos/acme/blog/issues/1', token)).status).toBe(200);
   });
+
+  it("lists a review's comments, an outdated one with no line but the line it was made on", async () => {
+    standin.repos.addReviewComments('acme/blog', 2, 55, [
+      { path: 'README.md', line: 3, login: 'octocat', body: 'now' },
+      { path: 'src/a.ts', line: null, originalLine: 7, login: 'octocat', body: 'outdated' },
+    ]);
+    const listed = await call('GET', '/repos/acme/blog/pulls/2/reviews/55/comments', 'token ghp_owner');
+    expect(listed.json).toMatchObject([
+      { path: 'README.md', line: 3, original_line: 3, pull_request_review_id: 55, body: 'now' },
+      { path: 'src/a.ts', line: null, original_line: 7, body: 'outdated' },
+    ]);
+    expect(
+      (await call('GET', '/repos/acme/blog/pulls/2/reviews/56/comments', 'token ghp_owner')).json,
+    ).toEqual([]);
+  });
 });
