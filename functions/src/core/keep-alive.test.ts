@@ -2,15 +2,17 @@
 import { Agent, request } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { serve } from '@hono/node-server';
+import { signedDelivery } from '@nightshift/shared/dev';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp, MAX_BODY_BYTES } from '../api/app.js';
 import { TEST_TOKEN } from '../api/testing.js';
 import { createGithubApp } from '../github/app.js';
-import { deliveryRequest, SECRET } from '../github/fake-github.test-helper.js';
 import { MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
 import { createDeps } from './deps.js';
 import { answerClientErrors } from './keep-alive.js';
 import { memoryLogger } from './log.js';
+
+const SECRET = 'test-webhook-secret';
 
 interface Answer {
   status: number;
@@ -155,7 +157,7 @@ describe('Answers: keep-alive after an early answer', () => {
 
   it('webhook: a 413 over 25 MiB, then a signed ping on the same keep-alive agent: both succeed', async () => {
     const a = fresh();
-    const { headers } = await deliveryRequest({ event: 'ping', payload: {} });
+    const { headers } = signedDelivery(SECRET, 'ping', {});
     const big = await send(a, webhook.url, {
       method: 'POST',
       path: '/',
@@ -164,7 +166,7 @@ describe('Answers: keep-alive after an early answer', () => {
     });
     expect(big.status).toBe(413);
     expect(big.connection).toBe('close');
-    const ping = await deliveryRequest({ event: 'ping', payload: { zen: 'Keep it logically awesome.' } });
+    const ping = signedDelivery(SECRET, 'ping', { zen: 'Keep it logically awesome.' });
     const ok = await send(a, webhook.url, {
       method: 'POST',
       path: '/',

@@ -1,6 +1,14 @@
 // Answers to blocked runs through the webhook app on the emulators: documented issue_comment payloads re-signed; the stand-in GitHub serves the pull request and records what is posted.
 import { Timestamp } from '@google-cloud/firestore';
 import { type Run, RunSchema, WorkerSchema } from '@nightshift/shared';
+import {
+  type AppDelivery,
+  deliverToApp,
+  webhookExample as example,
+  type GitHubStandin,
+  makeAppKey,
+  startGitHubStandin,
+} from '@nightshift/shared/dev';
 import { describeEmulators, onFileEnd, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
@@ -8,8 +16,13 @@ import { memoryLogger } from '../core/log.js';
 import { NOTIFICATION_RECORD_TTL_MS } from '../timings.js';
 import { answerRunId } from './answer.js';
 import { createGithubApp } from './app.js';
-import { deliver, example, fakeGithub, type RecordedRequest, SECRET } from './fake-github.test-helper.js';
 import { runSummaryBody } from './feedback.js';
+
+const SECRET = 'test-webhook-secret';
+const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
+/** The stand-in wants an App key; these tests use GITHUB_TOKEN, a person's token. */
+const { publicKey } = makeAppKey();
+const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const REPO = 'Codertocat/Hello-World';
@@ -21,24 +34,24 @@ const BLOCKER = 'which database should the blog use, SQLite or Postgres?';
 describeEmulators('Answering a blocked run: the githubWebhook app', () => {
   let env: TestEnv;
   let deps: ReturnType<typeof createDeps>;
-  let github: Awaited<ReturnType<typeof fakeGithub>>;
+  let github: GitHubStandin;
   let commentIds = 900;
 
   beforeAll(async () => {
     env = await useTestEnv();
-    github = await fakeGithub();
     onFileEnd(() => github.close());
   });
 
-  /** Pull request #2, headed by BRANCH in the same repository. */
+  /** Pull request #2, headed by BRANCH in the same repository, opened by the App's run. */
   function servePullRequest() {
-    github.respond = (r: RecordedRequest) =>
-      r.method === 'GET' && r.path === '/repos/Codertocat/Hello-World/pulls/2'
-        ? {
-            status: 200,
-            body: { number: 2, html_url: 'u', head: { ref: BRANCH, sha: 'abc', repo: { full_name: REPO } } },
-          }
-        : undefined;
+    const pull = github.repos.addIssue(REPO, {
+      title: `nightshift: issue #1 (run ${PARENT})`,
+      body: 'Closes #1',
+      login: 'nightshift-owner',
+      association: 'OWNER',
+    });
+    pull.pull = { head: BRANCH, base: 'main', state: 'open' };
+    expect(pull.number).toBe(2);
   }
 
   const blockedRun = (fields: Partial<Run> = {}): Run =>
@@ -63,9 +76,24 @@ describeEmulators('Answering a blocked run: the githubWebhook app', () => {
 
   beforeEach(async () => {
     await env.reset();
-    github.requests.length = 0;
-    github.status = 201;
-    github.respond = null;
+    await github?.close();
+    // GitHub as the documented example's issue finds it: issue #1 of Codertocat/Hello-World, and the branches.
+    const branches: Record<string, string> = { main: 'a'.repeat(40), [BRANCH]: 'b'.repeat(40) };
+    github = await startGitHubStandin({
+      appId: '1',
+      publicKey,
+      installations: [],
+      users: [TOKEN_OWNER],
+      resolveBranch: async (_repo, branch) => branches[branch] ?? null,
+    });
+    const { issue } = example('issue_comment', 'created');
+    github.repos.addIssue(REPO, {
+      title: issue.title,
+      body: issue.body ?? '',
+      login: issue.user.login,
+      association: issue.author_association,
+      labels: ['bug'],
+    });
     deps = createDeps({ projectId: env.projectId, log: memoryLogger(), now: () => NOW });
     const worker = WorkerSchema.parse({
       id: 'blog',
@@ -151,6 +179,7 @@ describeEmulators('Answering a blocked run: the githubWebhook app', () => {
       );
       const posted = github.requests.filter((r) => r.method === 'POST');
       expect(posted.map((r) => r.path)).toEqual(['/repos/Codertocat/Hello-World/issues/1/comments']);
+      expect(posted.map((r) => r.status)).toEqual([201]);
       expect(String(posted[0]?.body?.body)).toContain(run.id);
       // Its summary is owed on GitHub, and the entry expires with Firestore's TTL policy 30 days on.
       const owed = (await env.cols.githubFeedback.doc(run.id).get()).data();
@@ -296,6 +325,7 @@ describeEmulators('Answering a blocked run: the githubWebhook app', () => {
       expect(run?.prompt).toContain('Postgres, please.');
       const posted = github.requests.filter((r) => r.method === 'POST');
       expect(posted.map((r) => r.path)).toEqual(['/repos/Codertocat/Hello-World/issues/2/comments']);
+      expect(posted.map((r) => r.status)).toEqual([201]);
 
       // The same block answered on the issue too: the run is the one already queued.
       const onIssue = await send(comment('SQLite after all.'));

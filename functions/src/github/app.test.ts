@@ -2,6 +2,15 @@ import { createHmac } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { BranchSchema, COLLECTIONS, PROBLEM_CONTENT_TYPE, type Run, WorkerSchema } from '@nightshift/shared';
+import {
+  type AppDelivery,
+  deliverToApp,
+  webhookExample as example,
+  type GitHubStandin,
+  makeAppKey,
+  signedDelivery,
+  startGitHubStandin,
+} from '@nightshift/shared/dev';
 import { describeEmulators, onFileEnd, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
@@ -9,8 +18,13 @@ import { memoryLogger } from '../core/log.js';
 import { createSchedulerApp } from '../scheduler/app.js';
 import { MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
 import { createGithubApp } from './app.js';
-import { deliver, deliveryRequest, example, fakeGithub, SECRET } from './fake-github.test-helper.js';
 import { MAX_BODY_CHARS } from './prompt.js';
+
+const SECRET = 'test-webhook-secret';
+const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
+/** The stand-in wants an App key; these tests use GITHUB_TOKEN, a person's token. */
+const { publicKey } = makeAppKey();
+const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const REPO = 'Codertocat/Hello-World'; // the repository of the documented examples
@@ -20,18 +34,26 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
   let env: TestEnv;
   let log: ReturnType<typeof memoryLogger>;
   let deps: ReturnType<typeof createDeps>;
-  let github: Awaited<ReturnType<typeof fakeGithub>>;
+  let github: GitHubStandin;
 
   beforeAll(async () => {
     env = await useTestEnv();
-    github = await fakeGithub();
     onFileEnd(() => github.close());
   });
 
   beforeEach(async () => {
     await env.reset();
-    github.requests.length = 0;
-    github.status = 201;
+    await github?.close();
+    // GitHub as the documented examples find it: issue #1 of Codertocat/Hello-World.
+    github = await startGitHubStandin({ appId: '1', publicKey, installations: [], users: [TOKEN_OWNER] });
+    const { issue } = example('issues', 'labeled');
+    github.repos.addIssue(REPO, {
+      title: issue.title,
+      body: issue.body ?? '',
+      login: issue.user.login,
+      association: issue.author_association,
+      labels: ['bug'],
+    });
     log = memoryLogger();
     deps = createDeps({ projectId: env.projectId, log, now: () => NOW });
     return () => deps.close();
@@ -231,7 +253,7 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
       expect(await res.json()).toMatchObject({ status: 401, title: 'Unauthorized' });
     }
     // A body changed after signing does not pass either.
-    const { headers, body } = await deliveryRequest({ event: 'issues', payload });
+    const { headers, body } = signedDelivery(SECRET, 'issues', payload);
     const tampered = await app().request('/', { method: 'POST', headers, body: body.replace('bug', 'bug ') });
     expect(tampered.status).toBe(401);
     expect(await runs()).toHaveLength(0);
@@ -251,7 +273,7 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
       text.subarray(at + 2),
     ]);
     const signature = `sha256=${createHmac('sha256', SECRET).update(bytes).digest('hex')}`;
-    const { headers } = await deliveryRequest({ event: 'issues', payload, signature, deliveryId: 'd-bytes' });
+    const { headers } = signedDelivery(SECRET, 'issues', payload, { signature, deliveryId: 'd-bytes' });
     const res = await app().request('/', { method: 'POST', headers, body: bytes });
     expect(res.status).toBe(202);
     const [run] = await runs();
@@ -286,7 +308,7 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
           controller.enqueue(new Uint8Array(CHUNK).fill(0x20));
         },
       });
-      const { headers } = await deliveryRequest({ event: 'issues', payload: {} });
+      const { headers } = signedDelivery(SECRET, 'issues', {});
       const res = await app().request('/', {
         method: 'POST',
         headers: { ...headers, ...(declared ? { 'content-length': String(26 * 1024 * 1024) } : {}) },
@@ -355,6 +377,7 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
     expect(request?.method).toBe('POST');
     expect(request?.path).toBe('/repos/Codertocat/Hello-World/issues/1/comments');
     expect(request?.authorization).toBe('token ghp_test');
+    expect(request?.status).toBe(201); // GitHub took it: the issue is there
     expect(request?.body?.body).toContain(LABELED_RUN);
     expect(request?.body?.body).toContain('`blog`');
     const owed = (await env.db.collection(COLLECTIONS.githubFeedback).doc(LABELED_RUN).get()).data();
@@ -363,7 +386,7 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
 
   it('a GitHub API error does not fail the webhook or the run', async () => {
     await addWorker('blog', bug());
-    github.status = 500;
+    github.fail({});
     const res = await deliver(app({ githubToken: 'ghp_test', githubApiUrl: github.url }), {
       event: 'issues',
       payload: example('issues', 'labeled'),
@@ -405,6 +428,7 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
     expect(github.requests).toHaveLength(2);
     const summary = github.requests[1];
     expect(summary?.path).toBe('/repos/Codertocat/Hello-World/issues/1/comments');
+    expect(summary?.status).toBe(201);
     expect(summary?.body?.body).toContain(LABELED_RUN);
     expect(summary?.body?.body).toContain('**succeeded**');
     expect(summary?.body?.body).toContain('$0.37 over 4 turns');
@@ -442,10 +466,7 @@ describeEmulators('Webhook trust, Deliveries and Summaries: the githubWebhook ap
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     try {
       const { port } = server.address() as AddressInfo;
-      const { headers, body } = await deliveryRequest({
-        event: 'issues',
-        payload: example('issues', 'labeled'),
-      });
+      const { headers, body } = signedDelivery(SECRET, 'issues', example('issues', 'labeled'));
       const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers, body });
       expect(res.status).toBe(202);
       const unsigned = await fetch(`http://127.0.0.1:${port}/`, {

@@ -257,7 +257,7 @@ function appGithub(config: GithubConfig, appId: string, privateKey: string, log:
         );
       }
       throw new GithubAuthError(
-        `could not get an installation token for ${repo} from installation ${installationId}: ${appHint(status)}${messageOf(error)}`,
+        `could not get an installation token for ${repo} from installation ${installationId}: ${appHint(status)}${messageOf(error)}${status === 422 ? ` (asked for ${describePermissions(permissions)})` : ''}`,
         status,
       );
     }

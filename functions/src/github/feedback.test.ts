@@ -1,5 +1,13 @@
 // The end-of-run feedback on GitHub: the pull request of a run's pushed branch, and summaries owed by stopped ticks.
 import { COLLECTIONS, type Run, WorkerSchema } from '@nightshift/shared';
+import {
+  type AppDelivery,
+  deliverToApp,
+  webhookExample as example,
+  type GitHubStandin,
+  makeAppKey,
+  startGitHubStandin,
+} from '@nightshift/shared/dev';
 import { describeEmulators, onFileEnd, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
@@ -7,33 +15,52 @@ import { memoryLogger } from '../core/log.js';
 import { createSchedulerApp } from '../scheduler/app.js';
 import { SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
 import { createGithubApp } from './app.js';
-import { deliver, example, fakeGithub, SECRET } from './fake-github.test-helper.js';
+
+const SECRET = 'test-webhook-secret';
+const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
+/** The stand-in wants an App key; these tests use GITHUB_TOKEN, a person's token. */
+const { publicKey } = makeAppKey();
+const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const RUN = 'gh-codertocat_hello-world-1-blog-label-1';
 const WORK_BRANCH = 'nightshift/issue-1-blog-label-1';
 const PULLS = '/repos/Codertocat/Hello-World/pulls';
 const COMMENTS = '/repos/Codertocat/Hello-World/issues/1/comments';
-const PR_URL = 'https://github.com/Codertocat/Hello-World/pull/7';
+/** The branches of the repository on GitHub: its own and the run's pushed work branch. */
+const BRANCHES: Record<string, string> = { main: 'a'.repeat(40), [WORK_BRANCH]: 'b'.repeat(40) };
 
 describeEmulators('Summaries: pull requests and claims', () => {
   let env: TestEnv;
   let log: ReturnType<typeof memoryLogger>;
   let deps: ReturnType<typeof createDeps>;
-  let github: Awaited<ReturnType<typeof fakeGithub>>;
+  let github: GitHubStandin;
   let now: Date;
 
   beforeAll(async () => {
     env = await useTestEnv();
-    github = await fakeGithub();
     onFileEnd(() => github.close());
   });
 
   beforeEach(async () => {
     await env.reset();
-    github.requests.length = 0;
-    github.status = 201;
-    github.respond = null;
+    await github?.close();
+    // GitHub as the labelled issue of the documented example finds it: issue #1 of Codertocat/Hello-World.
+    github = await startGitHubStandin({
+      appId: '1',
+      publicKey,
+      installations: [],
+      users: [TOKEN_OWNER],
+      resolveBranch: async (_repo, branch) => BRANCHES[branch] ?? null,
+    });
+    const { issue } = example('issues', 'labeled');
+    github.repos.addIssue('Codertocat/Hello-World', {
+      title: issue.title,
+      body: issue.body ?? '',
+      login: issue.user.login,
+      association: issue.author_association,
+      labels: ['bug'],
+    });
     log = memoryLogger();
     now = NOW;
     deps = createDeps({ projectId: env.projectId, log, now: () => now });
@@ -77,13 +104,11 @@ describeEmulators('Summaries: pull requests and claims', () => {
 
   const comments = () => github.requests.filter((r) => r.method === 'POST' && r.path === COMMENTS);
   const pullRequests = () => github.requests.filter((r) => r.path.startsWith(PULLS));
+  /** The html_url GitHub gives pull request `number`. */
+  const pullUrl = (number: number) => `${github.url}/Codertocat/Hello-World/pull/${number}`;
 
   it('opens a pull request from the pushed work branch and links it in the summary', async () => {
     await addWorker(true);
-    github.respond = (r) =>
-      r.method === 'POST' && r.path === PULLS
-        ? { status: 201, body: { number: 7, html_url: PR_URL } }
-        : undefined;
     const run = await endedRun({ pushedBranch: WORK_BRANCH });
     expect(run.workBranch).toBe(WORK_BRANCH);
 
@@ -101,8 +126,11 @@ describeEmulators('Summaries: pull requests and claims', () => {
     });
     expect(pr?.body?.body).toMatch(/^Closes #1\n/);
     expect(pr?.body?.body).toContain('> Fixed the spelling');
+    // The pull request GitHub opened, from the work branch, linked as GitHub answered it.
+    const opened = github.repos.issues.filter((i) => i.pull !== undefined);
+    expect(opened.map((i) => i.pull?.head)).toEqual([WORK_BRANCH]);
     const summary = comments()[0]?.body?.body as string;
-    expect(summary).toContain(`- Pull request: ${PR_URL}`);
+    expect(summary).toContain(`- Pull request: ${pullUrl(opened[0]?.number ?? 0)}`);
     expect(summary).toContain('**succeeded**');
 
     // Posted once: a later tick opens nothing and comments nothing.
@@ -112,22 +140,14 @@ describeEmulators('Summaries: pull requests and claims', () => {
 
   it('links the pull request that already exists for the branch (GitHub answers 422)', async () => {
     await addWorker(true);
-    const existing = 'https://github.com/Codertocat/Hello-World/pull/3';
-    github.respond = (r) => {
-      if (r.method === 'POST' && r.path === PULLS) {
-        return {
-          status: 422,
-          body: {
-            message: 'Validation Failed',
-            errors: [{ resource: 'PullRequest', code: 'custom', message: 'A pull request already exists.' }],
-          },
-        };
-      }
-      if (r.method === 'GET' && r.path.startsWith(`${PULLS}?`)) {
-        return { status: 200, body: [{ number: 3, html_url: existing }] };
-      }
-      return undefined;
-    };
+    // Someone already opened one from the work branch: GitHub answers 422 to another.
+    const open = github.repos.addIssue('Codertocat/Hello-World', {
+      title: 'Fix the spelling',
+      login: 'Codertocat',
+      association: 'OWNER',
+    });
+    open.pull = { head: WORK_BRANCH, base: 'main', state: 'open' };
+    const existing = pullUrl(open.number);
     await endedRun({
       pushedBranch: WORK_BRANCH,
       status: 'failed',
@@ -135,10 +155,14 @@ describeEmulators('Summaries: pull requests and claims', () => {
     });
 
     await tick();
-    expect(github.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'POST']);
+    expect(github.requests.map((r) => [r.method, r.status])).toEqual([
+      ['POST', 422],
+      ['GET', 200],
+      ['POST', 201],
+    ]);
     // Only a succeeded run closes its issue.
     expect(github.requests[0]?.body?.body).not.toContain('Closes #1');
-    const query = new URL(github.requests[1]?.path ?? '', github.url).searchParams;
+    const query = new URLSearchParams(github.requests[1]?.search);
     expect(query.get('head')).toBe(`Codertocat:${WORK_BRANCH}`);
     const summary = comments()[0]?.body?.body as string;
     expect(summary).toContain(`- Pull request: ${existing} (already open for this branch)`);
@@ -174,8 +198,7 @@ describeEmulators('Summaries: pull requests and claims', () => {
 
   it('a pull request GitHub refuses is logged; the summary still goes out, naming the branch', async () => {
     await addWorker(true);
-    github.respond = (r) =>
-      r.path.startsWith(PULLS) ? { status: 500, body: { message: 'Server Error' } } : undefined;
+    github.fail({ path: /^\/repos\/Codertocat\/Hello-World\/pulls/ });
     await endedRun({ pushedBranch: WORK_BRANCH });
     const res = await tick();
     expect(res.status).toBe(200);

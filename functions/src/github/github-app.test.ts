@@ -2,6 +2,15 @@
 // minted from a JWT the stand-in GitHub verifies; GITHUB_TOKEN without an App; misconfiguration logged.
 import { generateKeyPairSync } from 'node:crypto';
 import { COLLECTIONS, PUBSUB, type Run, runStatusEventOf, WorkerSchema } from '@nightshift/shared';
+import {
+  type AppDelivery,
+  deliverToApp,
+  webhookExample as example,
+  type GitHubStandin,
+  makeAppKey,
+  type StandinInstallation,
+  startGitHubStandin,
+} from '@nightshift/shared/dev';
 import { describeEmulators, onFileEnd, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
@@ -10,7 +19,10 @@ import { createReactorApp } from '../reactor/app.js';
 import { createSchedulerApp } from '../scheduler/app.js';
 import { createGithubApp } from './app.js';
 import { createGithub, FUNCTIONS_TOKEN_PERMISSIONS, githubAppProblem } from './client.js';
-import { deliver, example, type FakeApp, fakeApp, fakeGithub, SECRET } from './fake-github.test-helper.js';
+
+const SECRET = 'test-webhook-secret';
+const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
+const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const RUN = 'gh-codertocat_hello-world-1-blog-label-1';
@@ -26,30 +38,45 @@ describeEmulators('Summaries: GitHub App tokens', () => {
   let env: TestEnv;
   let log: ReturnType<typeof memoryLogger>;
   let deps: ReturnType<typeof createDeps>;
-  let github: Awaited<ReturnType<typeof fakeGithub>>;
-  let app: FakeApp;
+  let github: GitHubStandin;
+  const app = makeAppKey();
+  /** The App's installation on the documented examples' account. */
+  const installation: StandinInstallation = {
+    id: INSTALLATION,
+    owner: 'Codertocat',
+    repos: ['Hello-World', 'Space'],
+    permissions: { contents: 'write', issues: 'write', pull_requests: 'write', metadata: 'read' },
+  };
+
+  /** GitHub with the App installed as given, the labelled issue #1 and the branches of the repository. */
+  async function startGithub(installations: StandinInstallation[]) {
+    await github?.close();
+    const branches: Record<string, string> = { main: 'a'.repeat(40), [WORK_BRANCH]: 'b'.repeat(40) };
+    github = await startGitHubStandin({
+      appId: APP_ID,
+      publicKey: app.publicKey,
+      installations,
+      users: [TOKEN_OWNER],
+      resolveBranch: async (_repo, branch) => branches[branch] ?? null,
+    });
+    const { issue } = example('issues', 'labeled');
+    github.repos.addIssue('Codertocat/Hello-World', {
+      title: issue.title,
+      body: issue.body ?? '',
+      login: issue.user.login,
+      association: issue.author_association,
+      labels: ['bug'],
+    });
+  }
 
   beforeAll(async () => {
     env = await useTestEnv();
-    github = await fakeGithub();
     onFileEnd(() => github.close());
-    app = fakeApp(APP_ID, [
-      {
-        id: INSTALLATION,
-        account: 'Codertocat',
-        repositories: ['Codertocat/Hello-World', 'Codertocat/Space'],
-        permissions: { contents: 'write', issues: 'write', pull_requests: 'write', metadata: 'read' },
-      },
-    ]);
   });
 
   beforeEach(async () => {
     await env.reset();
-    github.requests.length = 0;
-    github.tokens.length = 0;
-    github.status = 201;
-    github.respond = null;
-    github.app = app;
+    await startGithub([installation]);
     log = memoryLogger();
     deps = createDeps({ projectId: env.projectId, log, now: () => NOW });
     await env.cols.workers.doc('blog').set(
@@ -67,7 +94,7 @@ describeEmulators('Summaries: GitHub App tokens', () => {
   const appConfig = (extra: Record<string, string> = {}) => ({
     githubApiUrl: github.url,
     githubAppId: APP_ID,
-    githubAppPrivateKey: app.privateKey,
+    githubAppPrivateKey: app.privateKeyPem,
     ...extra,
   });
   /** The documented labeled event, as an App's webhook delivers it (with the installation it came through). */
@@ -94,9 +121,9 @@ describeEmulators('Summaries: GitHub App tokens', () => {
     expect(res.status).toBe(202);
     // The delivery named its installation: no lookup, one token, then the comment with it.
     expect(calls()).toEqual([`POST ${MINT}`, `POST ${COMMENTS}`]);
-    const [minted, ...more] = github.tokens;
+    const [minted, ...more] = github.minted;
     expect(more).toHaveLength(0);
-    expect(minted?.repositories).toEqual(['Hello-World']);
+    expect(minted?.repos).toEqual(['Hello-World']);
     expect(minted?.permissions).toEqual(FUNCTIONS_TOKEN_PERMISSIONS);
     expect(String(minted?.claims.iss)).toBe(APP_ID);
     expect(minted!.claims.exp - minted!.claims.iat).toBeLessThanOrEqual(600);
@@ -117,21 +144,17 @@ describeEmulators('Summaries: GitHub App tokens', () => {
   });
 
   it('comments with GITHUB_TOKEN when no App is configured', async () => {
-    github.app = null;
+    await startGithub([]);
     await deliver(webhook({ githubToken: 'ghp_test', githubApiUrl: github.url }), {
       event: 'issues',
       payload: labeled(),
     });
     expect(calls()).toEqual([`POST ${COMMENTS}`]);
     expect(comments()[0]?.authorization).toBe('token ghp_test');
-    expect(github.tokens).toHaveLength(0);
+    expect(github.minted).toHaveLength(0);
   });
 
   it('opens the pull request and posts the summary with the recorded installation, reusing its token', async () => {
-    github.respond = (r) =>
-      r.method === 'POST' && r.path === PULLS
-        ? { status: 201, body: { number: 7, html_url: 'https://github.com/Codertocat/Hello-World/pull/7' } }
-        : undefined;
     await deliver(webhook(appConfig()), { event: 'issues', payload: labeled() });
     await endRun({ pushedBranch: WORK_BRANCH, commits: ['0123456789abcdef0123'] });
     github.requests.length = 0;
@@ -139,7 +162,8 @@ describeEmulators('Summaries: GitHub App tokens', () => {
     expect((await scheduler.request('/', { method: 'POST' })).status).toBe(200);
     // A new instance (the scheduler) mints its own token for the installation the delivery named.
     expect(calls()).toEqual([`POST ${MINT}`, `POST ${PULLS}`, `POST ${COMMENTS}`]);
-    const token = github.tokens[1]?.token;
+    expect(github.requests.map((r) => r.status)).toEqual([201, 201, 201]);
+    const token = github.minted[1]?.token;
     expect(github.requests[1]?.authorization).toBe(`token ${token}`);
     expect(github.requests[2]?.authorization).toBe(`token ${token}`);
     expect((await env.db.collection(COLLECTIONS.githubFeedback).doc(RUN).get()).data()?.state).toBe('posted');
@@ -184,23 +208,18 @@ describeEmulators('Summaries: GitHub App tokens', () => {
     });
     expect(await res.json()).toMatchObject({ reactions: ['github-summary: posted'] });
     expect(calls()).toEqual([`POST ${MINT}`, `POST ${COMMENTS}`]);
-    expect(comments()[0]?.authorization).toBe(`token ${github.tokens.at(-1)?.token}`);
+    expect(comments()[0]?.authorization).toBe(`token ${github.minted.at(-1)?.token}`);
   });
 
   it('a token GitHub refuses just after minting it (replication) is tried once more', async () => {
-    let refused = 0;
-    github.respond = (r) => {
-      if (r.path !== COMMENTS || refused > 0) return undefined;
-      refused++;
-      return { status: 401, body: { message: 'Bad credentials' } };
-    };
+    github.fail({ path: /\/issues\/1\/comments$/ }, 401, 1);
     await deliver(webhook(appConfig()), { event: 'issues', payload: labeled() });
     expect(calls()).toEqual([`POST ${MINT}`, `POST ${COMMENTS}`, `POST ${COMMENTS}`]);
     expect(comments()[1]?.authorization).toBe(comments()[0]?.authorization);
     expect(log.entries.some((e) => e.severity === 'ERROR')).toBe(false);
     // Refused again: given up after that one retry, and logged.
-    github.respond = (r) =>
-      r.path === COMMENTS ? { status: 401, body: { message: 'Bad credentials' } } : undefined;
+    expect(comments().map((r) => r.status)).toEqual([401, 201]);
+    github.fail({ path: /\/issues\/1\/comments$/ }, 401);
     github.requests.length = 0;
     const github2 = createGithub(appConfig(), log)!;
     const octokit = await github2.forRepo('Codertocat/Hello-World', { installationId: INSTALLATION });
@@ -228,7 +247,7 @@ describeEmulators('Summaries: GitHub App tokens', () => {
   });
 
   it('a repository the App is not installed on is logged clearly; the webhook and the run go on', async () => {
-    github.app = { ...app, installations: [] };
+    await startGithub([]);
     const res = await deliver(webhook(appConfig()), { event: 'issues', payload: labeled(null) });
     expect(res.status).toBe(202);
     expect(comments()).toHaveLength(0);
@@ -282,10 +301,7 @@ describeEmulators('Summaries: GitHub App tokens', () => {
   });
 
   it('a token is refused for permissions the installation did not grant (the stand-in checks what is asked)', async () => {
-    github.app = {
-      ...app,
-      installations: [{ ...app.installations[0]!, permissions: { issues: 'write', metadata: 'read' } }],
-    };
+    await startGithub([{ ...installation, permissions: { issues: 'write', metadata: 'read' } }]);
     await deliver(webhook(appConfig()), { event: 'issues', payload: labeled() });
     expect(calls()).toEqual([`POST ${MINT}`]);
     expect(JSON.stringify(log.entries)).toContain('pull_requests');

@@ -9,13 +9,26 @@ import {
   runStatusTopic,
   WorkerSchema,
 } from '@nightshift/shared';
+import {
+  type AppDelivery,
+  deliverToApp,
+  webhookExample as example,
+  type GitHubStandin,
+  makeAppKey,
+  startGitHubStandin,
+} from '@nightshift/shared/dev';
 import { describeEmulators, onFileEnd, type TestEnv, useTestEnv, waitFor } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createGithubApp } from '../github/app.js';
-import { deliver, example, fakeGithub, SECRET } from '../github/fake-github.test-helper.js';
 import { createReactorApp } from './app.js';
+
+const SECRET = 'test-webhook-secret';
+const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
+/** The stand-in wants an App key; these tests use GITHUB_TOKEN, a person's token. */
+const { publicKey } = makeAppKey();
+const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
 
 const RUN = 'gh-codertocat_hello-world-1-blog-label-1';
 const COMMENTS = '/repos/Codertocat/Hello-World/issues/1/comments';
@@ -36,20 +49,27 @@ describeEmulators('reactor', () => {
   let env: TestEnv;
   let log: ReturnType<typeof memoryLogger>;
   let deps: ReturnType<typeof createDeps>;
-  let github: Awaited<ReturnType<typeof fakeGithub>>;
+  let github: GitHubStandin;
   const config = () => ({ githubToken: 'ghp_test', githubApiUrl: github.url });
 
   beforeAll(async () => {
     env = await useTestEnv();
-    github = await fakeGithub();
     onFileEnd(() => github.close());
   });
 
   beforeEach(async () => {
     await env.reset();
-    github.requests.length = 0;
-    github.status = 201;
-    github.respond = null;
+    await github?.close();
+    // GitHub as the labelled issue of the documented example finds it: issue #1 of Codertocat/Hello-World.
+    github = await startGitHubStandin({ appId: '1', publicKey, installations: [], users: [TOKEN_OWNER] });
+    const { issue } = example('issues', 'labeled');
+    github.repos.addIssue('Codertocat/Hello-World', {
+      title: issue.title,
+      body: issue.body ?? '',
+      login: issue.user.login,
+      association: issue.author_association,
+      labels: ['bug'],
+    });
     log = memoryLogger();
     deps = createDeps({ projectId: env.projectId, log });
     const worker = WorkerSchema.parse({
@@ -155,14 +175,14 @@ describeEmulators('reactor', () => {
   it('answers 503 when GitHub fails, so Pub/Sub delivers the event again, and posts on the retry', async () => {
     await runningIssueRun();
     const event = await endRun();
-    github.status = 500;
+    github.fail({ method: 'POST', path: /\/comments$/ });
     const failed = await push(pushBody(event));
     expect(failed.status).toBe(503);
     expect((await env.cols.githubFeedback.doc(RUN).get()).data()).toMatchObject({
       state: 'pending',
       attempts: 1,
     });
-    github.status = 201;
+    github.recover();
     const retried = await push(pushBody(event));
     expect(retried.status).toBe(200);
     // The comment GitHub refused, then the one it took.

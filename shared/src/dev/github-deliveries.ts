@@ -21,23 +21,52 @@ export function webhookExample(event: string, action?: string): Payload {
   return structuredClone(found);
 }
 
-/** The headers and exact body of a delivery, signed as GitHub signs it (X-Hub-Signature-256 over the raw body). */
+/**
+ * The headers and exact body of a delivery, signed as GitHub signs it (X-Hub-Signature-256 over the raw
+ * body). A null secret sends no signature header; `signature` is sent as given instead (a forged one).
+ */
 export function signedDelivery(
-  secret: string,
+  secret: string | null,
   event: string,
   payload: unknown,
+  options: { deliveryId?: string; signature?: string } = {},
 ): { headers: Record<string, string>; body: string } {
   const body = JSON.stringify(payload);
+  const signature =
+    options.signature ??
+    (secret === null ? undefined : `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
   return {
     headers: {
       'content-type': 'application/json',
       'x-github-event': event,
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+      'x-github-delivery': options.deliveryId ?? randomUUID(),
+      ...(signature === undefined ? {} : { 'x-hub-signature-256': signature }),
       'user-agent': 'GitHub-Hookshot/standin',
     },
     body,
   };
+}
+
+/** One delivery for a webhook app; `secret` (a wrong one, or null for none) overrides the app's own. */
+export interface AppDelivery {
+  event: string;
+  payload: unknown;
+  deliveryId?: string;
+  secret?: string | null;
+  signature?: string;
+}
+
+/** Sends a signed delivery through a Hono app's `request()` (no server), signed with `secret` unless `d` says otherwise. */
+export async function deliverToApp(
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  secret: string,
+  d: AppDelivery,
+): Promise<Response> {
+  const { headers, body } = signedDelivery(d.secret === undefined ? secret : d.secret, d.event, d.payload, {
+    ...(d.deliveryId === undefined ? {} : { deliveryId: d.deliveryId }),
+    ...(d.signature === undefined ? {} : { signature: d.signature }),
+  });
+  return app.request('/', { method: 'POST', headers, body });
 }
 
 /** Posts a signed delivery to the webhook; resolves with the status and the answer's JSON (or text). */

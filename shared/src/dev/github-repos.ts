@@ -36,7 +36,10 @@ export interface StandinReviewComment {
   id: number;
   reviewId: number;
   path: string;
+  /** Null once the diff moved on and the comment is outdated; `originalLine` then still says where it was. */
   line: number | null;
+  /** The line in the diff it was made on (GitHub's `original_line`); default `line`. */
+  originalLine?: number | null;
   body: string;
   login: string;
 }
@@ -384,7 +387,7 @@ export function createRepoStore(options: RepoStoreOptions) {
             pull_request_review_id: c.reviewId,
             path: c.path,
             line: c.line,
-            original_line: c.line,
+            original_line: c.originalLine === undefined ? c.line : c.originalLine,
             body: c.body,
             user: user(c.login),
             html_url: `${options.baseUrl()}/${repo}/pull/${n}#discussion_r${c.id}`,

@@ -160,4 +160,65 @@ describe('the GitHub stand-in', () => {
     const page = await call('GET', '/repos/acme/blog/issues/2/comments?per_page=2&page=2', 'token ghp_owner');
     expect((page.json as unknown as Array<{ body: string }>).map((c) => c.body)).toEqual(['c3']);
   });
+
+  it("fails the requests a test names with GitHub's server error, records them with their credential, and recovers", async () => {
+    standin.fail({ method: 'POST', path: /\/comments$/ }, 500, 1);
+    const failed = await call('POST', '/repos/acme/blog/issues/1/comments', 'token ghp_owner', { body: 'x' });
+    expect(failed).toMatchObject({ status: 500, json: { message: 'Server Error' } });
+    const posted = await call('POST', '/repos/acme/blog/issues/1/comments?a=1', 'token ghp_owner', {
+      body: 'y',
+    });
+    expect(posted.status).toBe(201);
+    expect(standin.requests.slice(-2)).toMatchObject([
+      { method: 'POST', status: 500, authorization: 'token ghp_owner', body: { body: 'x' } },
+      { path: '/repos/acme/blog/issues/1/comments', search: '?a=1', status: 201 },
+    ]);
+    standin.fail({ path: /^\/repos\/acme\/blog$/ }, 503);
+    expect((await call('GET', '/repos/acme/blog', 'token ghp_owner')).json).toEqual({
+      message: 'Service Unavailable',
+    });
+    expect((await call('GET', '/repos/acme/blog', 'token ghp_owner')).status).toBe(503);
+    standin.recover();
+    expect((await call('GET', '/repos/acme/blog', 'token ghp_owner')).status).toBe(200);
+  });
+
+  it('keeps the verified JWT claims of each token, reads repository names regardless of case, and records a refused mint', async () => {
+    const before = standin.minted.length;
+    const token = await mint({ issues: 'read' }, ['Blog']);
+    expect(standin.minted.slice(before)).toMatchObject([{ repos: ['Blog'], claims: { iss: '5' } }]);
+    const [made] = standin.minted.slice(before);
+    expect((made?.claims.exp ?? 0) - (made?.claims.iat ?? 0)).toBe(600);
+    expect((await call('GET', '/repos/ACME/blog/issues/1', token)).status).toBe(200);
+    expect((await call('GET', '/repos/acme/blog/installation', `Bearer ${jwt('5')}`)).json).toMatchObject({
+      id: 7,
+    });
+    expect((await call('GET', '/repos/acme/Other/installation', `Bearer ${jwt('5')}`)).status).toBe(200);
+    // An installation that is gone: 404, and what was asked is still recorded.
+    const gone = await call('POST', '/app/installations/8/access_tokens', `Bearer ${jwt('5')}`, {
+      repositories: ['blog'],
+    });
+    expect(gone.status).toBe(404);
+    expect(standin.requests.at(-1)).toMatchObject({ status: 404, body: { repositories: ['blog'] } });
+    // A 401 set up for a token just minted carries GitHub's message.
+    standin.fail({ path: /\/issues\/1$/ }, 401, 1);
+    expect((await call('GET', '/repos/acme/blog/issues/1', token)).json).toEqual({
+      message: 'Bad credentials',
+    });
+    expect((await call('GET', '/repos/acme/blog/issues/1', token)).status).toBe(200);
+  });
+
+  it("lists a review's comments, an outdated one with no line but the line it was made on", async () => {
+    standin.repos.addReviewComments('acme/blog', 2, 55, [
+      { path: 'README.md', line: 3, login: 'octocat', body: 'now' },
+      { path: 'src/a.ts', line: null, originalLine: 7, login: 'octocat', body: 'outdated' },
+    ]);
+    const listed = await call('GET', '/repos/acme/blog/pulls/2/reviews/55/comments', 'token ghp_owner');
+    expect(listed.json).toMatchObject([
+      { path: 'README.md', line: 3, original_line: 3, pull_request_review_id: 55, body: 'now' },
+      { path: 'src/a.ts', line: null, original_line: 7, body: 'outdated' },
+    ]);
+    expect(
+      (await call('GET', '/repos/acme/blog/pulls/2/reviews/56/comments', 'token ghp_owner')).json,
+    ).toEqual([]);
+  });
 });

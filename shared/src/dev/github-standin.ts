@@ -28,19 +28,58 @@ export interface MintedToken {
   repos: string[];
   permissions: Record<string, string>;
   expiresAtMs: number;
+  /** The claims of the App JWT it was minted with (verified). */
+  claims: JwtClaims;
+}
+
+export interface JwtClaims {
+  iss: string | number;
+  iat: number;
+  exp: number;
 }
 
 export interface GitHubStandin {
   url: string;
   /** Every request, oldest first, with the answer's status and, for a refusal, why. */
-  requests: { method: string; path: string; status: number; why?: string; body?: unknown }[];
+  requests: GitHubRequest[];
   minted: MintedToken[];
   /** Whether `token` is a live installation token for `owner/repo` (the git server's check). */
   accepts(token: string, owner: string, repo: string): boolean;
   /** The repositories' issues, pull requests, comments and checks: what was posted, and what a test adds. */
   repos: RepoStore;
+  /**
+   * Makes the requests that match fail with a server error (default 500), as GitHub's API sometimes
+   * does, or a 401 (a token just minted that has not reached every server yet, as GitHub documents),
+   * `times` times (default: until `recover()`); the body is still read and recorded.
+   */
+  fail(match: { method?: string; path?: RegExp }, status?: number, times?: number): void;
+  /** Ends every failure `fail` set up. */
+  recover(): void;
   close(): Promise<void>;
 }
+
+export interface GitHubRequest {
+  method: string;
+  /** The path without the query. */
+  path: string;
+  /** The query string, `?…`, or empty. */
+  search: string;
+  /** The Authorization header as sent (tests check which credential a call carried). */
+  authorization?: string;
+  status: number;
+  why?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read the posted JSON freely.
+  body?: any;
+}
+
+/** GitHub's message for an error status of its API (a server error, or a token refused once it is sent). */
+const SERVER_ERROR: Record<number, string> = {
+  401: 'Bad credentials',
+  500: 'Server Error',
+  502: 'Server Error',
+  503: 'Service Unavailable',
+  504: "We couldn't respond to your request in time. Sorry about that. Please try resubmitting your request and contact us if the problem persists.",
+};
 
 export interface GitHubStandinOptions {
   appId: string;
@@ -63,8 +102,17 @@ export interface GitHubStandinOptions {
 
 const LEVEL = { read: 1, write: 2 } as const;
 
+/** Whether `name` is one of `names`: GitHub's repository names ignore case. */
+const includesName = (names: string[], name: string) =>
+  names.some((n) => n.toLowerCase() === name.toLowerCase());
+
 /** The JWT's claims when it verifies (RS256, iss = the App, not expired, at most 10 minutes long); else why not. */
-function checkJwt(header: string | undefined, appId: string, key: KeyObject, nowMs: number): string | null {
+function checkJwt(
+  header: string | undefined,
+  appId: string,
+  key: KeyObject,
+  nowMs: number,
+): string | JwtClaims {
   const match = /^Bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/i.exec(header ?? '');
   if (match === null) return 'no Bearer JWT';
   const [, h, p, s] = match as unknown as [string, string, string, string];
@@ -84,7 +132,7 @@ function checkJwt(header: string | undefined, appId: string, key: KeyObject, now
   if (claims.exp <= now) return 'expired';
   if (claims.iat > now + 60) return 'iat in the future';
   if (claims.exp - claims.iat > 600) return 'longer than 10 minutes';
-  return null;
+  return { iss: claims.iss as string | number, iat: claims.iat, exp: claims.exp };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -105,7 +153,8 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
   const key = typeof options.publicKey === 'string' ? createPublicKey(options.publicKey) : options.publicKey;
   const now = options.now ?? (() => Date.now());
   const lifetime = options.tokenLifetimeMs ?? 60 * 60_000;
-  const requests: GitHubStandin['requests'] = [];
+  const requests: GitHubRequest[] = [];
+  let failures: Array<{ method?: string; path?: RegExp; status: number; left: number }> = [];
   const minted: MintedToken[] = [];
   const users = options.users ?? [];
   const bot = `${options.appSlug ?? 'nightshift-local'}[bot]`;
@@ -121,9 +170,12 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     const method = req.method ?? 'GET';
     let body: unknown;
     const answer = (status: number, json: unknown, why?: string, headers: Record<string, string> = {}) => {
+      const authorization = req.headers.authorization;
       requests.push({
         method,
         path,
+        search: url.search,
+        ...(authorization === undefined ? {} : { authorization }),
         status,
         ...(why ? { why } : {}),
         ...(body !== undefined ? { body } : {}),
@@ -145,6 +197,18 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
         return false;
       }
     };
+    const failure = failures.find(
+      (f) => f.left > 0 && (f.method === undefined || f.method === method) && (f.path?.test(path) ?? true),
+    );
+    if (failure) {
+      failure.left -= 1;
+      if (method !== 'GET' && !(await readBody())) return;
+      return answer(
+        failure.status,
+        { message: SERVER_ERROR[failure.status] ?? 'Server Error' },
+        'a failure the test set up',
+      );
+    }
     // A job log's redirect target: a short-lived signed URL on GitHub, so it takes no credential.
     const logPath = /^\/_logs\/([^/]+)\/(\d+)$/.exec(path);
     if (method === 'GET' && logPath) {
@@ -153,25 +217,28 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     }
     const repoInstall = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path);
     const mint = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
+    let claims: JwtClaims | undefined;
     if ((method === 'GET' && repoInstall) || (method === 'POST' && mint)) {
-      const bad = checkJwt(req.headers.authorization, options.appId, key, now());
-      if (bad !== null) return answer(401, { message: 'A JSON web token could not be decoded' }, bad);
+      const checked = checkJwt(req.headers.authorization, options.appId, key, now());
+      if (typeof checked === 'string')
+        return answer(401, { message: 'A JSON web token could not be decoded' }, checked);
+      claims = checked;
     }
     if (method === 'GET' && repoInstall) {
       const [, owner, repo] = repoInstall as unknown as [string, string, string];
       const found = options.installations.find(
-        (i) => i.owner.toLowerCase() === owner.toLowerCase() && i.repos.includes(repo),
+        (i) => i.owner.toLowerCase() === owner.toLowerCase() && includesName(i.repos, repo),
       );
       if (!found) return answer(404, { message: 'Not Found' });
       return answer(200, { id: found.id, account: { login: found.owner }, app_id: Number(options.appId) });
     }
     if (method === 'POST' && mint) {
+      if (!(await readBody())) return;
       const installation = options.installations.find((i) => i.id === Number(mint[1]));
       if (!installation) return answer(404, { message: 'Not Found' });
-      if (!(await readBody())) return;
       const asked = body as { repositories?: unknown; permissions?: unknown };
       const repos = Array.isArray(asked.repositories) ? (asked.repositories as string[]) : installation.repos;
-      const missing = repos.filter((r) => !installation.repos.includes(r));
+      const missing = repos.filter((r) => !includesName(installation.repos, r));
       if (missing.length > 0)
         return answer(
           422,
@@ -199,6 +266,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
         repos,
         permissions,
         expiresAtMs,
+        claims: claims as JwtClaims,
       });
       return answer(201, {
         token,
@@ -222,7 +290,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
       if (!token || now() >= token.expiresAtMs)
         return answer(401, { message: 'Bad credentials' }, 'unknown token');
       const [owner = '', name = ''] = route.need.repo.split('/');
-      if (token.owner.toLowerCase() !== owner.toLowerCase() || !token.repos.includes(name))
+      if (token.owner.toLowerCase() !== owner.toLowerCase() || !includesName(token.repos, name))
         return answer(404, { message: 'Not Found' }, `the token does not cover ${route.need.repo}`);
       if (!route.need.permission.some((p) => grants(token.permissions, p, route.need.level)))
         return answer(
@@ -260,12 +328,18 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
     requests,
     minted,
     repos,
+    fail(match, status = 500, times = Number.POSITIVE_INFINITY) {
+      failures.push({ ...match, status, left: times });
+    },
+    recover() {
+      failures = [];
+    },
     accepts(token, owner, repo) {
       return minted.some(
         (m) =>
           m.token === token &&
           m.owner.toLowerCase() === owner.toLowerCase() &&
-          m.repos.includes(repo) &&
+          includesName(m.repos, repo) &&
           m.permissions.contents === 'write' &&
           now() < m.expiresAtMs,
       );
