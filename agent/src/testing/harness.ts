@@ -69,7 +69,8 @@ export type Scenario =
   | 'blocked'
   | 'stall'
   | 'tick'
-  | 'spend';
+  | 'spend'
+  | 'hang_before_session';
 
 export interface AgentTest {
   env: TestEnv;
