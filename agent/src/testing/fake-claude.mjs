@@ -290,6 +290,11 @@ emit({
   apiKeySource: process.env.FAKE_CLAUDE_API_KEY_SOURCE ?? 'none',
 });
 process.stdout.write('this line is not JSON and must be skipped\n');
+if (scenario === 'hang_after_init') {
+  // Stopped after it stored its session and said `init`, before its first message.
+  if (dir) writeFileSync(join(dir, `${runId}.hanging`), '');
+  await sleep(1 << 30);
+}
 // `tick` makes only its own commit (or none), so a chain test can count them.
 // `blocked early` commits nothing at all: blocked before it began.
 if (scenario !== 'tick' && !(scenario === 'blocked' && scenarioArg === 'early')) work(1);

@@ -70,7 +70,8 @@ export type Scenario =
   | 'stall'
   | 'tick'
   | 'spend'
-  | 'hang_before_session';
+  | 'hang_before_session'
+  | 'hang_after_init';
 
 export interface AgentTest {
   env: TestEnv;
