@@ -1,5 +1,5 @@
-// Answering a blocked run on the VM: the answer run continues the blocked run's branch (pushed or only in the workspace) and resumes its Claude session, forked under its own id, with the answer in the prompt.
-import { readFile } from 'node:fs/promises';
+// Answering a blocked run on the VM: the answer run continues the blocked run's branch (pushed, only in the workspace, or made from the worker's branch when the blocked run committed nothing) and resumes its Claude session, forked under its own id, with the answer in the prompt.
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type RunEvent, TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators } from '@nightshift/shared/testing';
@@ -80,5 +80,73 @@ describeEmulators('Answering a blocked run: the checkout and the session', () =>
       said.some((n) => n.includes(`${branch} is not on the remote; continuing it as the workspace has it`)),
     ).toBe(true);
     expect(said.some((n) => n.includes(`resuming its Claude session ${blocked.sessionId}`))).toBe(true);
+  });
+  it("a blocked run that committed nothing, its branch nowhere: the answer makes the branch from the worker's branch and says so", async () => {
+    const branch = 'nightshift/issue-5-ans2-label-1';
+    const origin = await t.makeRepo('ans2');
+    await t.createWorker('ans2', { repo: { url: origin, branch: 'main', push: true } });
+    const parent = await t.createRun('ans2', {
+      workBranch: branch,
+      trigger: { type: 'github', repo: 'acme/site', issue: 5, sender: 'octocat', deliveryId: 'd-0' },
+    });
+    await t.scenario(parent.id, 'blocked', 'early');
+    await t.publish('run.start', parent.id);
+    const blocked = await t.waitStatus(parent.id, TERMINAL_STATUSES);
+    expect(blocked.blocked).toMatchObject({ source: 'result' });
+    expect(blocked.commits).toEqual([]);
+    expect(blocked.pushedBranch).toBeNull();
+    // The answer runs where the blocked run's workspace is not (another VM, a new clone).
+    await rm(join(t.home, 'workspaces', 'ans2'), { recursive: true, force: true });
+    // The worker's branch moved on meanwhile: the answer starts from it as the remote has it now.
+    const person = join(t.root, 'person-ans2');
+    await git(t.root, 'clone', '--quiet', origin, person);
+    await git(
+      person,
+      '-c',
+      'user.name=p',
+      '-c',
+      'user.email=p@x',
+      'commit',
+      '--allow-empty',
+      '-m',
+      'main moves',
+    );
+    await git(person, 'push', '--quiet', 'origin', 'main');
+    const main = await git(origin, 'rev-parse', 'main');
+
+    const answer = await t.createRun('ans2', {
+      workBranch: branch,
+      parentRunId: parent.id,
+      prompt: 'Work on the roadmap.\n\n## Answer to your blocker\n@octocat answered: use the vault',
+      trigger: {
+        type: 'github',
+        repo: 'acme/site',
+        issue: 5,
+        sender: 'octocat',
+        deliveryId: 'd-1',
+        commentId: 78,
+        followUp: { kind: 'answer', parentSessionId: blocked.sessionId },
+      },
+    });
+    await t.publish('run.start', answer.id);
+    const done = await t.waitStatus(answer.id, TERMINAL_STATUSES);
+    expect(done.error).toBeNull();
+    expect(done.status).toBe('succeeded');
+    expect(done.startCommit).toBe(main);
+    expect(done.commits.length).toBeGreaterThan(0);
+    expect(done.pushedBranch).toBe(branch);
+    expect(await git(origin, 'rev-parse', `refs/heads/${branch}`)).toBe(done.commits.at(-1));
+    expect(await git(origin, 'rev-parse', 'main')).toBe(main);
+    const said = await notes(answer.id);
+    expect(
+      said.some((n) =>
+        n.includes(
+          `follow-up: ${branch} is neither on the remote nor in the workspace, and run ${parent.id} made no commit on it: made from the worker's branch main`,
+        ),
+      ),
+    ).toBe(true);
+    // Still the blocked run's conversation, forked.
+    const [argv] = await argvs(answer.id);
+    expect(argv?.[(argv?.indexOf('--resume') ?? -2) + 1]).toBe(blocked.sessionId);
   });
 });

@@ -18,6 +18,7 @@ describeEmulators('Follow-ups: the checkout and the session', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as string[]);
+  const argvsOrNone = (runId: string) => argvs(runId).catch(() => null);
   const notes = async (runId: string): Promise<string[]> =>
     (await t.env.cols.runEvents(runId).orderBy('at').get()).docs
       .map((d) => d.data())
@@ -204,17 +205,28 @@ describeEmulators('Follow-ups: the checkout and the session', () => {
     expect(done.usage).toEqual({ turns: 3, costUsd: 0.0375, inputTokens: 345, outputTokens: 60 });
   });
 
-  it('fails with the reason when the branch to follow up is nowhere', async () => {
-    await t.createWorker('fu3', { repo: { url: await t.makeRepo('fu3'), branch: 'main', push: true } });
-    const parent = await t.createRun('fu3');
+  it('fails with the reason when the branch to follow up is nowhere and its parent had committed to it', async () => {
+    const branch = 'nightshift/issue-9-fu3-label-1';
+    await t.createWorker('fu3', { repo: { url: await t.makeRepo('fu3'), branch: 'main', push: false } });
+    const parent = await t.createRun('fu3', { workBranch: branch });
+    await t.publish('run.start', parent.id);
+    const parentDone = await t.waitStatus(parent.id, TERMINAL_STATUSES);
+    expect(parentDone.status).toBe('succeeded');
+    expect(parentDone.commits).toHaveLength(2);
+    expect(parentDone.pushedBranch).toBeNull();
+    // As on another VM: the parent's commits were only in a workspace that is not here.
+    await rm(join(t.home, 'workspaces', 'fu3'), { recursive: true, force: true });
     const follow = await t.createRun('fu3', {
-      workBranch: 'nightshift/issue-9-fu3-label-1',
+      workBranch: branch,
       parentRunId: parent.id,
-      trigger: followUpTrigger(parent, null),
+      trigger: followUpTrigger(parentDone, parentDone.sessionId),
     });
     await t.publish('run.start', follow.id);
     const done = await t.waitStatus(follow.id, TERMINAL_STATUSES);
     expect(done.status).toBe('failed');
-    expect(done.error).toContain('neither on the remote nor in the workspace');
+    expect(done.error).toContain(
+      `the branch ${branch} to follow up is neither on the remote nor in the workspace, and run ${parent.id} made 2 commit(s) on it, which are not here to continue`,
+    );
+    expect(await argvsOrNone(follow.id)).toBeNull();
   });
 });

@@ -1,6 +1,8 @@
 // Launch: the run's workspace from its checkout snapshot (or, for a later piece, as it was left), the run directory, the tmux session, then `starting → running`.
+import { createReadStream } from 'node:fs';
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { type Run, type Usage, ZERO_USAGE } from '@nightshift/shared';
 import { applyAttribution, NO_ATTRIBUTION_SETTINGS } from './attribution.js';
 import { budgetAtLaunch, withPieceCap } from './day-budget.js';
@@ -80,10 +82,71 @@ export function workerArgs(
   return args;
 }
 
+/** The parent's Claude session a follow-up forks, or null (not a follow-up, no own session id, or none known). */
+const followUpSessionOf = (run: Pick<Run, 'trigger' | 'sessionId'>): string | null =>
+  run.sessionId === null || run.trigger.type !== 'github'
+    ? null
+    : (run.trigger.followUp?.parentSessionId ?? null);
+
 /** The parent's Claude session a follow-up's first piece resumes, or null (not a follow-up, or none known). */
 export function parentSessionOf(run: Pick<Run, 'trigger' | 'pieces' | 'sessionId'>): string | null {
-  if (run.pieces.length > 0 || run.sessionId === null || run.trigger.type !== 'github') return null;
-  return run.trigger.followUp?.parentSessionId ?? null;
+  return run.pieces.length > 0 ? null : followUpSessionOf(run);
+}
+
+/**
+ * Whether a follow-up's pieces on this agent may all have ended before Claude stored the run's own session
+ * (pure): none saw a message of it or a result with a cost (its usage came from the stream, and holds no
+ * turn). Then its session is looked for in the stream log (`forkAgainOf`).
+ */
+export function ownSessionMaybeUnstored(
+  run: Pick<Run, 'trigger' | 'pieces' | 'sessionId'>,
+  agentId: string,
+): boolean {
+  if (run.pieces.length === 0 || followUpSessionOf(run) === null) return false;
+  return run.pieces
+    .filter((p) => (p.agentId ?? agentId) === agentId)
+    .every((p) => (p.usageFrom ?? 'stream') === 'stream' && p.usage.turns === 0);
+}
+
+/**
+ * Whether the stream log shows the session begun: its `init` message. The CLI stores the session before it
+ * says so, while a resume or fork that found no conversation prints no `init` (its 0-turn result carries the
+ * new id all the same, so results do not count).
+ */
+async function sessionBegunIn(streamPath: string, sessionId: string): Promise<boolean> {
+  const input = createReadStream(streamPath, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) {
+      if (!line.includes(sessionId) || !line.includes('"init"')) continue;
+      try {
+        const m = JSON.parse(line) as { type?: unknown; subtype?: unknown; session_id?: unknown };
+        if (m.type === 'system' && m.subtype === 'init' && m.session_id === sessionId) return true;
+      } catch {
+        // Not a JSON line: not the worker's init.
+      }
+    }
+    return false;
+  } catch {
+    // No log (nothing was ever started here): nothing of the session either.
+    return false;
+  } finally {
+    lines.close();
+    input.destroy();
+  }
+}
+
+/**
+ * The parent's session a follow-up's later piece forks again, or null: when no piece stored the run's own
+ * session (they all ended before the worker's `init`: lost with the VM, killed at its start), a resume of it
+ * would find nothing and start afresh, losing the parent's conversation, which is still there to fork. Its
+ * own `--session-id` is the same, which the CLI accepts since no session of it is stored.
+ */
+async function forkAgainOf(held: HeldRun, agentId: string): Promise<string | null> {
+  const parent = followUpSessionOf(held.run);
+  if (parent === null || held.run.sessionId === null || !ownSessionMaybeUnstored(held.run, agentId))
+    return null;
+  return (await sessionBegunIn(join(held.dir, RUN_FILES.stream), held.run.sessionId)) ? null : parent;
 }
 
 /**
@@ -113,9 +176,10 @@ export interface PieceLaunchSpec extends LaunchSpec {
 /**
  * Readies the run directory for a later piece: the last piece's launch, exit and signal files go (so a
  * restart in between sees a piece never launched, not one that ended), and the tail starts at the log's
- * end with the earlier pieces' usage as its base, so usage and turns add up across pieces.
+ * end with the earlier pieces' usage as its base, so usage and turns add up across pieces, and what the
+ * session it resumes (or forks again) already holds as its session base.
  */
-async function readyNextPiece(held: HeldRun, parentUsage: Usage | null): Promise<void> {
+async function readyNextPiece(held: HeldRun, sessionBase: Usage, forked: boolean): Promise<void> {
   for (const name of [RUN_FILES.launch, RUN_FILES.exit, RUN_FILES.signal, RUN_FILES.pids])
     await rm(join(held.dir, name), { force: true });
   const size = await stat(join(held.dir, RUN_FILES.stream)).then(
@@ -124,7 +188,7 @@ async function readyNextPiece(held: HeldRun, parentUsage: Usage | null): Promise
   );
   const tail: TailState = {
     offset: size,
-    stream: emptyStreamState(held.run.usage, sessionBaseOf(held.run.pieces, parentUsage)),
+    stream: { ...emptyStreamState(held.run.usage, sessionBase), ...(forked ? { forked } : {}) },
   };
   await mkdir(held.dir, { recursive: true });
   await writeJsonAtomic(join(held.dir, RUN_FILES.tail), tail);
@@ -157,6 +221,9 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
     if (ending !== null) return held.finishWith(ending, 'nothing of the budget is left');
     const capped = withPieceCap(held.run, budget);
     const mode = pieceModeOf(held.run, store.agentId);
+    // The parent's session this piece forks: a follow-up's first piece, or a later one whose own session
+    // was never stored.
+    let fork = parentSessionOf(held.run);
     // Taken over from a gone agent: a new session, but the usage of the earlier pieces still counts.
     if (mode === 'fresh' && held.run.pieces.length > 0)
       held.resumeTail({ offset: 0, stream: emptyStreamState(held.run.usage) });
@@ -178,7 +245,14 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
         return;
       }
       held.inWorkspace(dir);
-      await readyNextPiece(held, await parentUsageOf(store, held));
+      const parentUsage = await parentUsageOf(store, held);
+      fork = await forkAgainOf(held, store.agentId);
+      // A fork again: its first result carries the parent's saved total alone (nothing of the run's was stored).
+      await readyNextPiece(
+        held,
+        fork !== null ? (parentUsage ?? ZERO_USAGE) : sessionBaseOf(held.run.pieces, parentUsage),
+        fork !== null,
+      );
       const locks = await clearStaleGitLocks(dir);
       if (locks.length > 0)
         await store
@@ -188,10 +262,13 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
           )
           .catch(() => {});
       const last = held.run.pieces.at(-1);
+      const piece = held.run.pieces.length + 1;
       await store
         .note(
           held.runId,
-          `piece ${held.run.pieces.length + 1}: resuming Claude session ${held.run.sessionId} in ${dir} (the last piece ended: ${last?.ending ?? 'unknown'})`,
+          fork !== null
+            ? `piece ${piece}: the run's own Claude session ${held.run.sessionId} was never stored (the last piece ended: ${last?.ending ?? 'unknown'}); forking run ${held.run.parentRunId ?? 'unknown'}'s session ${fork} again as ${held.run.sessionId} in ${dir}, with the run's prompt; if the workspace no longer holds it, the piece starts afresh`
+            : `piece ${piece}: resuming Claude session ${held.run.sessionId} in ${dir} (the last piece ended: ${last?.ending ?? 'unknown'})`,
         )
         .catch(() => {});
     } else {
@@ -202,7 +279,14 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
         held.run.workBranch,
         held.runId,
         deps.gitAuth,
-        { followUp: held.run.trigger.type === 'github' && held.run.trigger.followUp !== undefined },
+        held.run.trigger.type === 'github' && held.run.trigger.followUp !== undefined
+          ? {
+              followUp: {
+                parentRunId: held.run.parentRunId,
+                committedBefore: () => committedBefore(store, held.run),
+              },
+            }
+          : {},
       );
       held.inWorkspace(prepared.dir, prepared.startCommit);
       for (const note of prepared.notes) await store.note(held.runId, note).catch(() => {});
@@ -221,17 +305,21 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
     const workspace = held.workspace ?? '';
     await mkdir(held.dir, { recursive: true });
     const startedAt = clock.now();
-    const parentSession = parentSessionOf(held.run);
+    const parentSession = fork;
+    const firstFork = parentSession !== null && held.run.pieces.length === 0;
     // The fork's first result carries the parent's saved total: the parser takes it off (Progress).
-    if (parentSession !== null) {
+    if (firstFork) {
       const tail: TailState = {
         offset: 0,
-        stream: emptyStreamState(ZERO_USAGE, (await parentUsageOf(store, held)) ?? ZERO_USAGE),
+        stream: {
+          ...emptyStreamState(ZERO_USAGE, (await parentUsageOf(store, held)) ?? ZERO_USAGE),
+          forked: true,
+        },
       };
       await writeJsonAtomic(join(held.dir, RUN_FILES.tail), tail);
       held.resumeTail(tail);
     }
-    if (parentSession !== null)
+    if (firstFork)
       await store
         .note(
           held.runId,
@@ -271,7 +359,7 @@ export async function launchRun(deps: LaunchDeps, held: HeldRun): Promise<void> 
     const launched = launchedAt(held.run, startedAt.getTime(), deps.timings.minuteMs);
     held.moveTo(
       { name: 'running', launched, resultSeenAtMs: null },
-      `worker launched in tmux session ${held.session} (${mode === 'resume' ? 'resuming its session' : 'new session'})`,
+      `worker launched in tmux session ${held.session} (${parentSession !== null ? "forking its parent's session" : mode === 'resume' ? 'resuming its session' : 'new session'})`,
     );
     await markRunning(store, held, startedAt.toISOString()).catch((error: unknown) =>
       held.log.warn('could not write running yet; retrying', { error: errorMessage(error) }),
@@ -327,6 +415,26 @@ async function sessionUsageOf(store: Store, runId: string, depth: number): Promi
   const parentTotal =
     parent !== null && depth < FORK_DEPTH_MAX ? await sessionUsageOf(store, parent, depth + 1) : null;
   return sessionBaseOf(run.pieces, parentTotal);
+}
+
+/**
+ * The nearest run before a follow-up that made commits, and how many, or null when none did: its parent,
+ * then, while each kept to the follow-up's branch, the runs it followed up (at most FORK_DEPTH_MAX). A run of
+ * the line that is not found leaves it unknown (throws).
+ */
+async function committedBefore(
+  store: Store,
+  run: Pick<Run, 'parentRunId' | 'workBranch'>,
+): Promise<{ runId: string; commits: number } | null> {
+  let id = run.parentRunId;
+  for (let depth = 0; id !== null && depth < FORK_DEPTH_MAX; depth++) {
+    const parent = (await store.run(id)).data();
+    if (parent === undefined) throw new Error(`run ${id} of its line is not found`);
+    if (parent.commits.length > 0) return { runId: id, commits: parent.commits.length };
+    if (parent.workBranch !== run.workBranch) return null;
+    id = parent.parentRunId;
+  }
+  return null;
 }
 
 /** `starting → running`, once: written, or someone else moved the run on (the finish will find out which). */

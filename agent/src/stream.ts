@@ -33,6 +33,8 @@ export interface StreamState {
   freshStarts: string[];
   /** The init message's `apiKeySource`: how the worker is paid for (`none`: a subscription's login). */
   apiKeySource?: string | null;
+  /** The piece forks a parent's session (a follow-up's first piece, or a later one forking again). */
+  forked?: boolean;
 }
 
 /** A piece's own counts from its assistant messages, deduplicated by message id. */
@@ -189,7 +191,15 @@ export function pieceAccountOf(
   forked: boolean,
 ): Pick<Piece, 'usage' | 'usageFrom' | 'turnsFrom' | 'session'> {
   const session =
-    (state.freshStarts ?? []).length > 0 ? 'new' : mode === 'resume' ? 'resumed' : forked ? 'forked' : 'new';
+    (state.freshStarts ?? []).length > 0
+      ? 'new'
+      : state.forked === true
+        ? 'forked'
+        : mode === 'resume'
+          ? 'resumed'
+          : forked
+            ? 'forked'
+            : 'new';
   return {
     usage: pieceUsageOf(state),
     usageFrom: state.usageFrom ?? 'stream',

@@ -1,4 +1,4 @@
-// Launch: the workspace's prepare on real git repositories (no emulators): the branch brought to origin's, local commits kept, a work branch left behind.
+// Launch: the workspace's prepare on real git repositories (no emulators): the branch brought to origin's, local commits kept, a work branch left behind, a follow-up's branch that is nowhere.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -46,6 +46,9 @@ describe('Launch: the workspace', () => {
     };
   });
   const pushSeed = () => sh(seed, 'push', '-q', checkout.repo?.url ?? '', 'main');
+  const notAsked = async (): Promise<null> => {
+    throw new Error('committedBefore asked of a branch that is there');
+  };
 
   it("starts each run at origin's commit of the branch: as it is, fast-forwarded, and back from a work branch", async () => {
     const first = await prepare('r-1');
@@ -99,9 +102,7 @@ describe('Launch: the workspace', () => {
       'nightshift/issue-2',
       'r-2',
       auth,
-      {
-        followUp: true,
-      },
+      { followUp: { parentRunId: 'r-1', committedBefore: notAsked } },
     );
     expect(next.notes).toEqual(['follow-up: continuing nightshift/issue-2 from the remote']);
     expect(await readFile(join(first.dir, 'f.txt'), 'utf8')).toBe('follow\n');
@@ -121,5 +122,64 @@ describe('Launch: the workspace', () => {
     expect(diverged.notes).toEqual([
       expect.stringMatching(/^workspace not fast-forwarded to origin\/main: /),
     ]);
+  });
+  it("makes a follow-up's branch that is nowhere from the worker's branch when no run committed to it, and refuses when one did", async () => {
+    await prepare('r-1');
+    const moved = await commitIn(seed, 'moved.txt', 'moved\n');
+    await pushSeed();
+    const asked: string[] = [];
+    const made = await prepareWorkspace(
+      join(root, 'home'),
+      'w',
+      checkout,
+      'nightshift/issue-3',
+      'r-2',
+      auth,
+      {
+        followUp: {
+          parentRunId: 'r-1',
+          committedBefore: async () => {
+            asked.push('r-1');
+            return null;
+          },
+        },
+      },
+    );
+    expect(asked).toEqual(['r-1']);
+    expect(made.startCommit).toBe(moved);
+    expect(await sh(made.dir, 'symbolic-ref', 'HEAD')).toBe('refs/heads/nightshift/issue-3');
+    expect(made.notes).toEqual([
+      "follow-up: nightshift/issue-3 is neither on the remote nor in the workspace, and run r-1 made no commit on it: made from the worker's branch main",
+    ]);
+    // Now it is in the workspace: continued as it is, nothing asked.
+    const again = await prepareWorkspace(
+      join(root, 'home'),
+      'w',
+      checkout,
+      'nightshift/issue-3',
+      'r-3',
+      auth,
+      {
+        followUp: { parentRunId: 'r-2', committedBefore: notAsked },
+      },
+    );
+    expect(again.notes).toEqual([
+      'follow-up: nightshift/issue-3 is not on the remote; continuing it as the workspace has it',
+    ]);
+    const follow = (committedBefore: () => Promise<{ runId: string; commits: number } | null>) =>
+      prepareWorkspace(join(root, 'home'), 'w', checkout, 'nightshift/issue-4', 'r-4', auth, {
+        followUp: { parentRunId: 'r-1', committedBefore },
+      });
+    await expect(follow(async () => ({ runId: 'r-0', commits: 2 }))).rejects.toThrow(
+      'the branch nightshift/issue-4 to follow up is neither on the remote nor in the workspace, and run r-0 made 2 commit(s) on it, which are not here to continue',
+    );
+    await expect(
+      follow(async () => {
+        throw new Error('run r-1 of its line is not found');
+      }),
+    ).rejects.toThrow(
+      'neither on the remote nor in the workspace, and whether a run before committed to it is not known: run r-1 of its line is not found',
+    );
+    expect(await sh(made.dir, 'branch', '--list', 'nightshift/issue-4')).toBe('');
   });
 });

@@ -164,6 +164,17 @@ export function remoteOf(repo: NonNullable<RunCheckout['repo']>, auth: GitAuth):
   return { url: repo.url, credential: repo.credential, auth };
 }
 
+/** What a follow-up's checkout needs of the runs before it, when its branch is neither on the remote nor here. */
+export interface FollowUpCheckout {
+  /** The run it follows up (named in the note). */
+  parentRunId: string | null;
+  /**
+   * The nearest run of its line that made commits on the branch, and how many; null when none did (the branch
+   * never held work of its own). Asked only when the branch is nowhere; throws when it cannot be told.
+   */
+  committedBefore: () => Promise<{ runId: string; commits: number } | null>;
+}
+
 export interface Prepared {
   dir: string;
   startCommit: string | null;
@@ -204,7 +215,7 @@ export async function prepareWorkspace(
   workBranch: string | null,
   runId: string | null,
   auth: GitAuth,
-  options: { followUp?: boolean } = {},
+  options: { followUp?: FollowUpCheckout } = {},
 ): Promise<Prepared> {
   const notes: string[] = [];
   const dir = workspaceDirOf(home, workerId, checkout);
@@ -245,8 +256,8 @@ export async function prepareWorkspace(
     if (fetched.status === 'rejected') throw fetched.reason;
     at = await checkOutBranch(dir, repo.branch, filters, notes);
   }
-  if (workBranch !== null && options.followUp === true) {
-    notes.push(await checkOutFollowUp(dir, workBranch, filters));
+  if (workBranch !== null && options.followUp !== undefined) {
+    notes.push(await checkOutFollowUp(dir, workBranch, repo.branch, options.followUp, filters));
     at = null;
   } else if (workBranch !== null) {
     // -B: a work branch left from an earlier attempt of the same run is reset, not an error.
@@ -314,17 +325,37 @@ async function checkOutBranch(
 /**
  * A follow-up continues its parent's branch as the remote has it (the pull request's head, with commits a
  * person may have pushed there), never the worker's branch: the local branch is fast-forwarded to it, or
- * made from it. A branch the remote lacks (the parent did not push) goes on as the workspace has it.
+ * made from it. A branch the remote lacks (the parent did not push) goes on as the workspace has it. A
+ * branch that is nowhere is made from the worker's branch (checked out by now) when no run of the line
+ * committed to it, so nothing of it is missing; else its work is not here and the run fails.
  */
-async function checkOutFollowUp(dir: string, branch: string, filters: FilterDrivers): Promise<string> {
+async function checkOutFollowUp(
+  dir: string,
+  branch: string,
+  workerBranch: string,
+  followUp: FollowUpCheckout,
+  filters: FilterDrivers,
+): Promise<string> {
   const remote = `refs/remotes/origin/${branch}`;
   const onRemote = await git(dir, ['rev-parse', '--verify', '--quiet', remote]).then(
     () => true,
     () => false,
   );
   const local = await branchExists(dir, branch);
-  if (!onRemote && !local)
-    throw new Error(`the branch ${branch} to follow up is neither on the remote nor in the workspace`);
+  if (!onRemote && !local) {
+    const nowhere = `the branch ${branch} to follow up is neither on the remote nor in the workspace`;
+    const before = await followUp.committedBefore().catch((error: unknown) => {
+      throw new Error(
+        `${nowhere}, and whether a run before committed to it is not known: ${(error as Error).message}`,
+      );
+    });
+    if (before !== null)
+      throw new Error(
+        `${nowhere}, and run ${before.runId} made ${before.commits} commit(s) on it, which are not here to continue`,
+      );
+    await git(dir, ['checkout', '-b', branch, '--'], { filters });
+    return `follow-up: ${branch} is neither on the remote nor in the workspace, and run ${followUp.parentRunId ?? 'unknown'} made no commit on it: made from the worker's branch ${workerBranch}`;
+  }
   if (!onRemote) {
     await git(dir, ['checkout', branch, '--'], { filters });
     return `follow-up: ${branch} is not on the remote; continuing it as the workspace has it`;

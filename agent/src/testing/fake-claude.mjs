@@ -109,6 +109,12 @@ function savedTotalsOf(id) {
   }
 }
 const savedTotals = resumed ? savedTotalsOf(resumeSession) : ZERO_TOTALS;
+if (scenario === 'hang_before_session') {
+  // Dies (is stopped) before it stored its session or printed anything: a worker lost with its VM at its
+  // start. <run>.hanging says it got here.
+  if (dir) writeFileSync(join(dir, `${runId}.hanging`), '');
+  await new Promise((resolve) => setTimeout(resolve, 1 << 30));
+}
 if (newSession !== undefined) {
   mkdirSync(sessionsDir, { recursive: true });
   writeFileSync(sessionFile, JSON.stringify({ runId }));
@@ -284,8 +290,14 @@ emit({
   apiKeySource: process.env.FAKE_CLAUDE_API_KEY_SOURCE ?? 'none',
 });
 process.stdout.write('this line is not JSON and must be skipped\n');
+if (scenario === 'hang_after_init') {
+  // Stopped after it stored its session and said `init`, before its first message.
+  if (dir) writeFileSync(join(dir, `${runId}.hanging`), '');
+  await sleep(1 << 30);
+}
 // `tick` makes only its own commit (or none), so a chain test can count them.
-if (scenario !== 'tick') work(1);
+// `blocked early` commits nothing at all: blocked before it began.
+if (scenario !== 'tick' && !(scenario === 'blocked' && scenarioArg === 'early')) work(1);
 
 /** The plan's usage limit, as Claude Code reports it: the structured event (unless `textOnly`), then its words. */
 function hitLimit(resetsInMs, textOnly) {
@@ -352,9 +364,10 @@ switch (resumed && !fork && ['rate_limit', 'limit_text'].includes(scenario) ? 's
     process.exit(0);
     break;
   case 'blocked': {
-    // Cannot go on: says so with the marker in PROGRESS.md (committed), or in its final result ("blocked result").
+    // Cannot go on: says so with the marker in PROGRESS.md (committed), or in its final result ("blocked
+    // result"; "blocked early" before any commit).
     const why = `needs the staging database password (run ${runId})`;
-    if (scenarioArg === 'result') {
+    if (scenarioArg === 'result' || scenarioArg === 'early') {
       assistant([{ type: 'text', text: 'I cannot go on.' }]);
       result('success', false, `Stopped early.\nBLOCKED: ${why}`);
     } else {

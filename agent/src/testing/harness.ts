@@ -69,7 +69,9 @@ export type Scenario =
   | 'blocked'
   | 'stall'
   | 'tick'
-  | 'spend';
+  | 'spend'
+  | 'hang_before_session'
+  | 'hang_after_init';
 
 export interface AgentTest {
   env: TestEnv;
