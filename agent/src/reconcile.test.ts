@@ -1,6 +1,6 @@
 // Runs recorded as this agent's that it does not hold: a half-done claim, and reconcile at start.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Run, TERMINAL_STATUSES } from '@nightshift/shared';
 import { describeEmulators, waitFor } from '@nightshift/shared/testing';
@@ -98,6 +98,8 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
         await t.createWorker(workerId);
         const run = await t.createRun(workerId);
         await t.scenario(run.id, 'slow', 1_500);
+        // The workers must outlive the first agent, however slow the machine: they go on until let go.
+        await writeFile(join(t.fakeDir, `${run.id}.hold`), '');
         await t.publish('run.start', run.id);
         runs.push(run);
       }
@@ -108,6 +110,9 @@ describeEmulators('Restart and Claim: runs of this agent it does not hold', () =
       );
       // The agent goes away (as in a power loss); the workers end while it is gone.
       await first.stop();
+      // Held, so none of them can have ended under the first agent.
+      for (const run of runs) await t.waitStatus(run.id, ['running'], 1_000);
+      for (const run of runs) await rm(join(t.fakeDir, `${run.id}.hold`));
       const dirOf = (run: Run) => join(t.home, 'runs', run.id);
       await waitFor('the workers to end', () => runs.every((r) => existsSync(join(dirOf(r), 'exit.json'))), {
         timeoutMs: 20_000,

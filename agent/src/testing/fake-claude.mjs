@@ -425,11 +425,13 @@ switch (resumed && !fork && ['rate_limit', 'limit_text'].includes(scenario) ? 's
   case 'slow':
   case 'slow_no_result': {
     // Works for scenarioMs (default: a long time), then succeeds (or exits without a result). Its steps
-    // (commits) are always all made, however slow the machine, so a test can count them.
+    // (commits) are always all made, however slow the machine, so a test can count them. While the file
+    // $FAKE_CLAUDE_DIR/<run>.hold exists it goes on working: a test ends it when it is ready, not by the clock.
     const until = Date.now() + (scenarioMs || 600_000);
+    const held = () => dir !== undefined && existsSync(join(dir, `${runId}.hold`));
     let step = 2;
-    while (Date.now() < until || step < 6) {
-      await sleep(Math.min(300, Math.max(0, until - Date.now())));
+    while (Date.now() < until || step < 6 || held()) {
+      await sleep(Math.min(300, Math.max(held() ? 100 : 0, until - Date.now())));
       if (step < 6) work(step++);
     }
     if (scenario === 'slow') result('success', false, 'Slow work done.');
