@@ -440,6 +440,87 @@ describeEmulators('Follow-ups: the githubWebhook app', () => {
       ).toHaveLength(0);
     });
 
+    it("follows GitHub's latest run of each check: a failing job re-run since (passed) is left out of the fix; the check failing now is in it", async () => {
+      const job = serveChecks();
+      // "Re-run failed jobs": a new run of "test" in the same suite, which passes; "lint" fails meanwhile.
+      github.repos.addCheckRun({
+        repo: REPO,
+        headSha: SHA,
+        name: 'test',
+        status: 'completed',
+        conclusion: 'success',
+        appSlug: 'github-actions',
+        steps: [{ name: 'npm test', conclusion: 'success' }],
+        log: 'all passed\n',
+      });
+      const lint = github.repos.addCheckRun({
+        repo: REPO,
+        headSha: SHA,
+        name: 'lint',
+        status: 'completed',
+        conclusion: 'failure',
+        appSlug: 'github-actions',
+        steps: [{ name: 'npm run lint', conclusion: 'failure' }],
+        log: 'src/b.ts: unused import\n',
+      });
+      const res = await deliver(app(), {
+        event: 'check_suite',
+        payload: failingSuite(),
+        deliveryId: 'ci-rerun',
+      });
+      expect(res.status).toBe(202);
+      const [run, ...others] = await followUps();
+      expect(others).toHaveLength(0);
+      const prompt = run?.prompt ?? '';
+      expect(prompt).toContain('Failing check "lint" (failure)');
+      expect(prompt).toContain('src/b.ts: unused import');
+      // The old run of "test" failed, and filter=all still lists it; it is not shown, nor are its job's reads.
+      expect(prompt).not.toContain('"test"');
+      expect(prompt).not.toContain('FAIL src/a.test.ts');
+      const reads = github.requests.filter(
+        (r) => r.path.includes('/check-runs') || r.path.includes('/actions/jobs/'),
+      );
+      expect(new URLSearchParams(reads[0]?.search).get('filter')).toBe('latest');
+      expect(reads.some((r) => r.path.includes(`/jobs/${job.id}`))).toBe(false);
+      expect(reads.some((r) => r.path.includes(`/jobs/${lint.id}`))).toBe(true);
+    });
+
+    it('queues no fix when no check of the commit fails any longer (a late failing delivery after a re-run passed, or while it runs)', async () => {
+      serveChecks();
+      const rerun = github.repos.addCheckRun({
+        repo: REPO,
+        headSha: SHA,
+        name: 'test',
+        status: 'in_progress',
+        conclusion: null,
+        appSlug: 'github-actions',
+        steps: [],
+        log: '',
+      });
+      const running = await deliver(app(), { event: 'check_suite', payload: failingSuite() });
+      expect(running.status).toBe(200);
+      expect(JSON.stringify(await running.json())).toContain(`no check run of commit ${SHA} fails now`);
+      rerun.status = 'completed';
+      rerun.conclusion = 'success';
+      const passed = await deliver(app(), { event: 'check_suite', payload: failingSuite() });
+      expect(JSON.stringify(await passed.json())).toContain(`no check run of commit ${SHA} fails now`);
+      expect(await followUps()).toHaveLength(0);
+      // A later real failure of the same commit is still fixed (nothing was recorded against it).
+      github.repos.addCheckRun({
+        repo: REPO,
+        headSha: SHA,
+        name: 'test',
+        status: 'completed',
+        conclusion: 'failure',
+        appSlug: 'github-actions',
+        steps: [{ name: 'npm test', conclusion: 'failure' }],
+        log: 'FAIL again\n',
+      });
+      const again = await deliver(app(), { event: 'check_suite', payload: failingSuite() });
+      expect(again.status).toBe(202);
+      expect((await followUps()).map((r) => r.prompt).join('')).toContain('FAIL again');
+    });
+
     describe('with a GitHub App', () => {
       const INSTALLATION = 957387;
       const base = { contents: 'write', issues: 'write', pull_requests: 'write', metadata: 'read' } as const;
