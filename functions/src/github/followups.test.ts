@@ -209,6 +209,28 @@ describeEmulators('Follow-ups: the githubWebhook app', () => {
       expect(await followUps()).toHaveLength(0);
     });
 
+    it("reads a review's comments past GitHub's default page of 30: asks for 100 a page", async () => {
+      servePullRequest();
+      const payload = review();
+      payload.review.id = 4242;
+      github.repos.addReviewComments(
+        REPO,
+        2,
+        4242,
+        Array.from({ length: 35 }, (_, i) => ({
+          path: 'README.md',
+          line: i + 1,
+          login: 'Codertocat',
+          body: `nit ${i + 1}`,
+        })),
+      );
+      expect((await deliver(app(), { event: 'pull_request_review', payload })).status).toBe(202);
+      const prompt = (await followUps())[0]?.prompt ?? '';
+      for (const i of [1, 30, 31, 35]) expect(prompt).toContain(`README.md line ${i}:\nnit ${i}\n`);
+      const read = github.requests.filter((r) => r.path.endsWith('/pulls/2/reviews/4242/comments'));
+      expect(read).toMatchObject([{ status: 200, search: '?per_page=100' }]);
+    });
+
     it('a pull_request_review_comment is left to its review', async () => {
       const payload = example('pull_request_review_comment', 'created');
       payload.pull_request.head.ref = BRANCH;
