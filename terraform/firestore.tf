@@ -37,9 +37,9 @@ resource "google_firestore_index" "composite" {
 }
 
 # Bookkeeping that only needs to live days or weeks: Firestore deletes each document some time after its
-# expiresAt (a Timestamp), at no cost beyond the deletes. Idempotency keys (a day), GitHub deliveries, owed
-# GitHub summaries, notification claims and digest days (30 days), a day budget's run slots (30 days after
-# their day). Runs and their events are the record and are kept.
+# expiresAt (a Timestamp), at no cost beyond the deletes. Idempotency keys (a day), GitHub deliveries,
+# notification claims and digest days (30 days), GitHub summaries (30 days after posted or given up; none
+# while owed), a day budget's run slots (30 days after their day). Runs and their events are the record and are kept.
 resource "google_firestore_field" "ttl" {
   for_each = toset([
     local.names.collections.idempotency_keys,

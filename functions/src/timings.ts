@@ -63,8 +63,8 @@ export const DELIVERY_TTL_MS = 30 * 24 * 60 * 60_000;
 
 /**
  * How long the bookkeeping of notifications is kept: each `notificationDeliveries` claim (a run status sent
- * to a sink once) and each `notificationDigests` day, and each `githubFeedback` entry (a run summary owed on
- * GitHub). A Firestore TTL policy on their `expiresAt` deletes them after (see terraform). Pub/Sub gives up on
+ * to a sink once) and each `notificationDigests` day, and each `githubFeedback` entry (a run summary on
+ * GitHub, counted from when it was posted or given up; never while it is owed). A Firestore TTL policy on their `expiresAt` deletes them after (see terraform). Pub/Sub gives up on
  * an event after 7 days at most, and a digest claim is needed only during its own day, so nothing is sent
  * twice; the delivery outcome the owner reads stays on the sink (`lastDelivery`).
  */

@@ -86,7 +86,7 @@ export const GithubFeedbackSchema = z.object({
    * is posted with that installation's token without looking it up; absent without an App.
    */
   installationId: z.number().int().positive().optional(),
-  /** When Firestore's TTL policy may delete the entry (posted or not); absent on entries written before it. */
+  /** When Firestore's TTL policy may delete the entry: set when it is posted or failed; absent while owed. */
   expiresAt: ExpiresAtSchema.optional(),
 });
 export type GithubFeedback = z.infer<typeof GithubFeedbackSchema>;

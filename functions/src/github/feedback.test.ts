@@ -1,5 +1,6 @@
-// The end-of-run feedback on GitHub: the pull request of a run's pushed branch, and summaries owed by stopped ticks.
-import { COLLECTIONS, type Run, WorkerSchema } from '@nightshift/shared';
+// The end-of-run feedback on GitHub: the pull request of a run's pushed branch, summaries owed by stopped ticks, and when an entry may expire.
+import type { Timestamp } from '@google-cloud/firestore';
+import { COLLECTIONS, type GithubFeedback, type Run, WorkerSchema } from '@nightshift/shared';
 import {
   type AppDelivery,
   deliverToApp,
@@ -9,12 +10,13 @@ import {
   startGitHubStandin,
 } from '@nightshift/shared/dev';
 import { describeEmulators, onFileEnd, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
-import { beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createSchedulerApp } from '../scheduler/app.js';
-import { SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
+import { NOTIFICATION_RECORD_TTL_MS, SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
 import { createGithubApp } from './app.js';
+import { SUMMARY_MAX_ATTEMPTS } from './feedback.js';
 
 const SECRET = 'test-webhook-secret';
 const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
@@ -226,5 +228,83 @@ describeEmulators('Summaries: pull requests and claims', () => {
     const entry = (await feedback.get()).data();
     expect(entry?.state).toBe('posted');
     expect(entry?.attempts).toBe(1);
+  });
+
+  describe('Summaries: expiry', () => {
+    const DAY_MS = 24 * 60 * 60_000;
+    const entry = async () =>
+      (await env.db.collection(COLLECTIONS.githubFeedback).doc(RUN).get()).data() as
+        | (Omit<GithubFeedback, 'expiresAt'> & { expiresAt?: Timestamp })
+        | undefined;
+    const expiresMs = async () => (await entry())?.expiresAt?.toMillis() ?? null;
+    const queue = () =>
+      deliver(createGithubApp(deps, { webhookSecret: SECRET, ...config() }), {
+        event: 'issues',
+        payload: example('issues', 'labeled'),
+      });
+    const end = async (fields: Partial<Run> = {}) => {
+      const run = (await env.cols.runs.doc(RUN).get()).data() as Run;
+      await env.cols.runs
+        .doc(RUN)
+        .set({ ...run, status: 'succeeded', finishedAt: now.toISOString(), commits: [], ...fields });
+    };
+
+    it('an owed summary has no expiry, however long its run waits; it expires 30 days after it is posted', async () => {
+      await addWorker(false);
+      expect((await queue()).status).toBe(202);
+      expect((await entry())?.state).toBe('pending');
+      expect(await expiresMs()).toBeNull();
+
+      // The run stays queued (or waiting) longer than the TTL: still owed, still no expiry.
+      now = new Date(NOW.getTime() + 40 * DAY_MS);
+      expect((await tick()).status).toBe(200);
+      expect(comments()).toHaveLength(1); // the queued comment only
+      expect(await entry()).toMatchObject({ state: 'pending', attempts: 0 });
+      expect(await expiresMs()).toBeNull();
+
+      await end();
+      now = new Date(NOW.getTime() + 41 * DAY_MS);
+      await tick();
+      expect(comments()).toHaveLength(2);
+      expect(String(comments()[1]?.body?.body)).toContain('ended: **succeeded**');
+      expect(await entry()).toMatchObject({ state: 'posted', summaryPostedAt: now.toISOString() });
+      expect(await expiresMs()).toBe(now.getTime() + NOTIFICATION_RECORD_TTL_MS);
+    });
+
+    it('an entry written with an expiry while owed loses it until its run ends; one given up expires 30 days on', async () => {
+      await addWorker(false);
+      await queue();
+      const ref = env.db.collection(COLLECTIONS.githubFeedback).doc(RUN);
+      // As entries were written before: 30 days after they were queued.
+      await ref.update({ expiresAt: new Date(NOW.getTime() + NOTIFICATION_RECORD_TTL_MS) });
+      expect(await expiresMs()).toBe(NOW.getTime() + NOTIFICATION_RECORD_TTL_MS);
+      await tick();
+      expect(await entry()).toMatchObject({ state: 'pending' });
+      expect(await expiresMs()).toBeNull();
+
+      // GitHub refuses every summary: owed again (no expiry) until the attempts are used up.
+      await end();
+      github.fail({ method: 'POST', path: /\/comments$/ });
+      for (let i = 1; i < SUMMARY_MAX_ATTEMPTS; i++) {
+        now = new Date(NOW.getTime() + i * 60_000);
+        await tick();
+        expect(await entry()).toMatchObject({ state: 'pending', attempts: i });
+        expect(await expiresMs()).toBeNull();
+      }
+      now = new Date(NOW.getTime() + SUMMARY_MAX_ATTEMPTS * 60_000);
+      await tick();
+      expect(await entry()).toMatchObject({ state: 'failed', attempts: SUMMARY_MAX_ATTEMPTS });
+      expect(await expiresMs()).toBe(now.getTime() + NOTIFICATION_RECORD_TTL_MS);
+    });
+
+    it('an entry whose run is gone is given up and expires 30 days on', async () => {
+      await addWorker(false);
+      await queue();
+      await env.cols.runs.doc(RUN).delete();
+      now = new Date(NOW.getTime() + 3 * DAY_MS);
+      await tick();
+      expect(await entry()).toMatchObject({ state: 'failed', error: 'the run no longer exists' });
+      expect(await expiresMs()).toBe(now.getTime() + NOTIFICATION_RECORD_TTL_MS);
+    });
   });
 });

@@ -1,7 +1,7 @@
 // Feedback on GitHub issues: a comment when a run is queued, and one with the outcome (and pull request) when it ends.
 // Without an App or a token nothing is posted (client.ts). A GitHub API error is logged; it never fails a
 // run or a webhook.
-import type { DocumentSnapshot } from '@google-cloud/firestore';
+import { type DocumentSnapshot, FieldValue } from '@google-cloud/firestore';
 import { type GithubFeedback, headOf, isAlreadyExists, isTerminal, type Run } from '@nightshift/shared';
 import type { Octokit } from '@octokit/rest';
 import type { Deps } from '../core/deps.js';
@@ -244,8 +244,14 @@ export async function postRunSummary(
 }
 
 /**
+ * When Firestore's TTL policy may delete an entry that is no longer owed (posted, or given up): counted
+ * from then, never from when it was written, so a run that waits longer than the TTL still gets its summary.
+ */
+const expiresFrom = (now: Date) => new Date(now.getTime() + NOTIFICATION_RECORD_TTL_MS);
+
+/**
  * Records that the run's outcome is to be posted when it ends (called when a GitHub run is queued), with
- * the App installation the delivery came through, if any.
+ * the App installation the delivery came through, if any. No `expiresAt` while it is owed.
  */
 export async function owePostRunSummary(deps: Deps, runId: string, installationId?: number): Promise<void> {
   const at = deps.now().toISOString();
@@ -258,7 +264,6 @@ export async function owePostRunSummary(deps: Deps, runId: string, installationI
     summaryPostedAt: null,
     error: null,
     claimedAt: null,
-    expiresAt: new Date(deps.now().getTime() + NOTIFICATION_RECORD_TTL_MS),
     ...(installationId === undefined ? {} : { installationId }),
   };
   try {
@@ -313,10 +318,22 @@ export async function postOwedSummary(
   const run = (await deps.cols.runs.doc(entry.runId).get()).data();
   const now = deps.now().toISOString();
   if (!run) {
-    await ref.update({ state: 'failed', error: 'the run no longer exists', updatedAt: now });
+    await ref.update({
+      state: 'failed',
+      error: 'the run no longer exists',
+      updatedAt: now,
+      expiresAt: expiresFrom(deps.now()),
+    });
     return { result: 'failed', error: 'the run no longer exists', retry: false };
   }
-  if (!isTerminal(run.status)) return { result: 'run_not_ended' };
+  if (!isTerminal(run.status)) {
+    // An entry written while owed entries still expired 30 days on: its expiry goes until it is posted.
+    if (entry.expiresAt !== undefined)
+      await ref
+        .update({ expiresAt: FieldValue.delete() }, { lastUpdateTime: entryDoc.updateTime })
+        .catch(() => undefined); // changed meanwhile: the next look decides
+    return { result: 'run_not_ended' };
+  }
   let attempts = entry.attempts;
   if (abandoned) {
     attempts += 1;
@@ -329,7 +346,7 @@ export async function postOwedSummary(
       const error = `given up after ${attempts} attempts; the last poster that claimed it stopped before posting`;
       try {
         await ref.update(
-          { state: 'failed', attempts, error, updatedAt: now },
+          { state: 'failed', attempts, error, updatedAt: now, expiresAt: expiresFrom(deps.now()) },
           { lastUpdateTime: entryDoc.updateTime },
         );
       } catch {
@@ -340,7 +357,7 @@ export async function postOwedSummary(
   }
   try {
     await ref.update(
-      { state: 'posting', attempts, claimedAt: now, updatedAt: now },
+      { state: 'posting', attempts, claimedAt: now, updatedAt: now, expiresAt: FieldValue.delete() },
       { lastUpdateTime: entryDoc.updateTime },
     );
   } catch {
@@ -348,14 +365,26 @@ export async function postOwedSummary(
   }
   try {
     await postRunSummary(deps, github, run, entry.installationId);
-    await ref.update({ state: 'posted', summaryPostedAt: deps.now().toISOString(), updatedAt: now });
+    await ref.update({
+      state: 'posted',
+      summaryPostedAt: deps.now().toISOString(),
+      updatedAt: now,
+      expiresAt: expiresFrom(deps.now()),
+    });
     deps.log.info('posted the run summary on GitHub', { runId: run.id });
     return { result: 'posted' };
   } catch (error) {
     attempts += 1;
     const message = describeError(error).error as string;
     const retry = attempts < SUMMARY_MAX_ATTEMPTS;
-    await ref.update({ state: retry ? 'pending' : 'failed', attempts, error: message, updatedAt: now });
+    await ref.update({
+      state: retry ? 'pending' : 'failed',
+      attempts,
+      error: message,
+      updatedAt: now,
+      // Owed again: no expiry. Given up: kept as long as a posted one, then deleted.
+      ...(retry ? {} : { expiresAt: expiresFrom(deps.now()) }),
+    });
     deps.log.error('could not post the run summary on GitHub', {
       runId: run.id,
       attempts,

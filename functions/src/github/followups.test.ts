@@ -209,6 +209,28 @@ describeEmulators('Follow-ups: the githubWebhook app', () => {
       expect(await followUps()).toHaveLength(0);
     });
 
+    it("reads a review's comments past GitHub's default page of 30: asks for 100 a page", async () => {
+      servePullRequest();
+      const payload = review();
+      payload.review.id = 4242;
+      github.repos.addReviewComments(
+        REPO,
+        2,
+        4242,
+        Array.from({ length: 35 }, (_, i) => ({
+          path: 'README.md',
+          line: i + 1,
+          login: 'Codertocat',
+          body: `nit ${i + 1}`,
+        })),
+      );
+      expect((await deliver(app(), { event: 'pull_request_review', payload })).status).toBe(202);
+      const prompt = (await followUps())[0]?.prompt ?? '';
+      for (const i of [1, 30, 31, 35]) expect(prompt).toContain(`README.md line ${i}:\nnit ${i}\n`);
+      const read = github.requests.filter((r) => r.path.endsWith('/pulls/2/reviews/4242/comments'));
+      expect(read).toMatchObject([{ status: 200, search: '?per_page=100' }]);
+    });
+
     it('a pull_request_review_comment is left to its review', async () => {
       const payload = example('pull_request_review_comment', 'created');
       payload.pull_request.head.ref = BRANCH;
@@ -438,6 +460,87 @@ describeEmulators('Follow-ups: the githubWebhook app', () => {
       expect(
         (await followUps()).filter((r) => r.trigger.type === 'github' && r.trigger.followUp?.headSha === SHA),
       ).toHaveLength(0);
+    });
+
+    it("follows GitHub's latest run of each check: a failing job re-run since (passed) is left out of the fix; the check failing now is in it", async () => {
+      const job = serveChecks();
+      // "Re-run failed jobs": a new run of "test" in the same suite, which passes; "lint" fails meanwhile.
+      github.repos.addCheckRun({
+        repo: REPO,
+        headSha: SHA,
+        name: 'test',
+        status: 'completed',
+        conclusion: 'success',
+        appSlug: 'github-actions',
+        steps: [{ name: 'npm test', conclusion: 'success' }],
+        log: 'all passed\n',
+      });
+      const lint = github.repos.addCheckRun({
+        repo: REPO,
+        headSha: SHA,
+        name: 'lint',
+        status: 'completed',
+        conclusion: 'failure',
+        appSlug: 'github-actions',
+        steps: [{ name: 'npm run lint', conclusion: 'failure' }],
+        log: 'src/b.ts: unused import\n',
+      });
+      const res = await deliver(app(), {
+        event: 'check_suite',
+        payload: failingSuite(),
+        deliveryId: 'ci-rerun',
+      });
+      expect(res.status).toBe(202);
+      const [run, ...others] = await followUps();
+      expect(others).toHaveLength(0);
+      const prompt = run?.prompt ?? '';
+      expect(prompt).toContain('Failing check "lint" (failure)');
+      expect(prompt).toContain('src/b.ts: unused import');
+      // The old run of "test" failed, and filter=all still lists it; it is not shown, nor are its job's reads.
+      expect(prompt).not.toContain('"test"');
+      expect(prompt).not.toContain('FAIL src/a.test.ts');
+      const reads = github.requests.filter(
+        (r) => r.path.includes('/check-runs') || r.path.includes('/actions/jobs/'),
+      );
+      expect(new URLSearchParams(reads[0]?.search).get('filter')).toBe('latest');
+      expect(reads.some((r) => r.path.includes(`/jobs/${job.id}`))).toBe(false);
+      expect(reads.some((r) => r.path.includes(`/jobs/${lint.id}`))).toBe(true);
+    });
+
+    it('queues no fix when no check of the commit fails any longer (a late failing delivery after a re-run passed, or while it runs)', async () => {
+      serveChecks();
+      const rerun = github.repos.addCheckRun({
+        repo: REPO,
+        headSha: SHA,
+        name: 'test',
+        status: 'in_progress',
+        conclusion: null,
+        appSlug: 'github-actions',
+        steps: [],
+        log: '',
+      });
+      const running = await deliver(app(), { event: 'check_suite', payload: failingSuite() });
+      expect(running.status).toBe(200);
+      expect(JSON.stringify(await running.json())).toContain(`no check run of commit ${SHA} fails now`);
+      rerun.status = 'completed';
+      rerun.conclusion = 'success';
+      const passed = await deliver(app(), { event: 'check_suite', payload: failingSuite() });
+      expect(JSON.stringify(await passed.json())).toContain(`no check run of commit ${SHA} fails now`);
+      expect(await followUps()).toHaveLength(0);
+      // A later real failure of the same commit is still fixed (nothing was recorded against it).
+      github.repos.addCheckRun({
+        repo: REPO,
+        headSha: SHA,
+        name: 'test',
+        status: 'completed',
+        conclusion: 'failure',
+        appSlug: 'github-actions',
+        steps: [{ name: 'npm test', conclusion: 'failure' }],
+        log: 'FAIL again\n',
+      });
+      const again = await deliver(app(), { event: 'check_suite', payload: failingSuite() });
+      expect(again.status).toBe(202);
+      expect((await followUps()).map((r) => r.prompt).join('')).toContain('FAIL again');
     });
 
     describe('with a GitHub App', () => {

@@ -559,6 +559,15 @@ export async function planCiFix(
         },
       ],
     );
+    // GitHub lists the latest run of each check (filter=latest): a failing job re-run since (passed, or
+    // running again) is not failing now, and a fix with nothing to fix would only spend a run.
+    if (failures.length === 0) {
+      ignored.push({
+        workerId: worker.id,
+        reason: `no check run of commit ${ci.headSha} fails now (the latest run of each check passed or is running: re-run since?)`,
+      });
+      continue;
+    }
     requests.push({
       worker,
       parent,

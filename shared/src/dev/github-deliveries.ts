@@ -178,6 +178,22 @@ export function checkSuiteCompletedPayload(d: {
   return place(payload, d.repository, payload.sender, d.installationId);
 }
 
+/**
+ * `pull_request_review` `submitted`: the review as the REST API made it (its state upper case there, lower
+ * case in the webhook, as GitHub sends it) on the pull request (the pulls API's JSON of it).
+ */
+export function pullRequestReviewPayload(d: {
+  review: Payload;
+  pull: Payload;
+  repository: Payload;
+  installationId?: number;
+}): Payload {
+  const payload = webhookExample('pull_request_review', 'submitted');
+  payload.review = { ...payload.review, ...d.review, state: String(d.review.state).toLowerCase() };
+  payload.pull_request = { ...payload.pull_request, ...d.pull };
+  return place(payload, d.repository, d.review.user, d.installationId);
+}
+
 /** Where deliveries go and how they are signed. */
 export interface WebhookTarget {
   webhookUrl: string;
@@ -228,4 +244,39 @@ export async function commentAndDeliver(
   });
   const delivery = await postDelivery(target.webhookUrl, target.secret, 'issue_comment', payload);
   return { comment, delivery };
+}
+
+/** A review comment as `POST …/pulls/{n}/reviews` takes it: a line of a file in the diff. */
+export interface ReviewCommentInput {
+  path: string;
+  line: number;
+  body: string;
+}
+
+/**
+ * Submits a review on a pull request of the stand-in as the caller (`event`: REQUEST_CHANGES, COMMENT,
+ * APPROVE) with comments on lines, and delivers `pull_request_review.submitted`, as GitHub would.
+ */
+export async function reviewAndDeliver(
+  caller: GitHubCaller,
+  target: WebhookTarget,
+  repo: string,
+  number: number,
+  review: { event: string; body: string; comments?: ReviewCommentInput[] },
+) {
+  const repository = await callGitHub(caller, 'GET', `/repos/${repo}`);
+  const made = await callGitHub(caller, 'POST', `/repos/${repo}/pulls/${number}/reviews`, {
+    event: review.event,
+    body: review.body,
+    comments: (review.comments ?? []).map((c) => ({ ...c, side: 'RIGHT' })),
+  });
+  const pull = await callGitHub(caller, 'GET', `/repos/${repo}/pulls/${number}`);
+  const payload = pullRequestReviewPayload({
+    review: made,
+    pull,
+    repository,
+    ...(target.installationId === undefined ? {} : { installationId: target.installationId }),
+  });
+  const delivery = await postDelivery(target.webhookUrl, target.secret, 'pull_request_review', payload);
+  return { review: made, delivery };
 }

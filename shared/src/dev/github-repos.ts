@@ -35,6 +35,9 @@ export interface StandinIssue {
 export interface StandinReviewComment {
   id: number;
   reviewId: number;
+  repo: string;
+  /** The pull request it is on. */
+  number: number;
   path: string;
   /** Null once the diff moved on and the comment is outdated; `originalLine` then still says where it was. */
   line: number | null;
@@ -42,12 +45,36 @@ export interface StandinReviewComment {
   originalLine?: number | null;
   body: string;
   login: string;
+  /** The reviewer's `author_association`; default NONE. */
+  association?: string;
+  /** The commit it was made on; default forty zeros. */
+  commitId?: string;
+}
+
+/** A pull request review as `POST /repos/{o}/{r}/pulls/{n}/reviews` made it (REST states, upper case). */
+export interface StandinReview {
+  id: number;
+  repo: string;
+  number: number;
+  login: string;
+  association: string;
+  body: string;
+  state: 'PENDING' | 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED';
+  commitId: string;
+  submittedAt: string | null;
 }
 
 export interface StandinCheckRun {
   id: number;
   repo: string;
   headSha: string;
+  /**
+   * The check suite it belongs to. `filter=latest` keeps the newest run of each name within a suite (a
+   * re-run job is a new run in the same suite); a second workflow run on the commit is a suite of its own.
+   */
+  checkSuiteId: number;
+  /** When it was made (its `started_at`; a completed one's `completed_at` too). */
+  startedAt: string;
   name: string;
   status: 'queued' | 'in_progress' | 'completed';
   conclusion: string | null;
@@ -79,7 +106,13 @@ export interface RepoRequest {
   actor: { login: string; association: string } | null;
 }
 
-export type RepoAnswer = { status: number; json?: unknown; text?: string; location?: string };
+export type RepoAnswer = {
+  status: number;
+  json?: unknown;
+  text?: string;
+  location?: string;
+  headers?: Record<string, string>;
+};
 
 export interface RepoRoute {
   need: Need;
@@ -100,6 +133,18 @@ const notFound: RepoAnswer = {
   json: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' },
 };
 
+/** GitHub's 422 whose errors are plain sentences (as the reviews API answers). */
+function unprocessable(error: string): RepoAnswer {
+  return {
+    status: 422,
+    json: {
+      message: 'Unprocessable Entity',
+      errors: [error],
+      documentation_url: 'https://docs.github.com/rest',
+    },
+  };
+}
+
 function validationFailed(errors: Array<Record<string, unknown>>, message = 'Validation Failed'): RepoAnswer {
   return {
     status: 422,
@@ -107,11 +152,47 @@ function validationFailed(errors: Array<Record<string, unknown>>, message = 'Val
   };
 }
 
+/** GitHub's paging: `per_page` (default 30, at most 100) and `page` (from 1). */
+function pageOf(query: URLSearchParams): { page: number; perPage: number } {
+  const perPage = Number.parseInt(query.get('per_page') ?? '', 10);
+  const page = Number.parseInt(query.get('page') ?? '', 10);
+  return {
+    perPage: Number.isNaN(perPage) || perPage < 1 ? 30 : Math.min(100, perPage),
+    page: Number.isNaN(page) || page < 1 ? 1 : page,
+  };
+}
+
+/**
+ * One page of `all`, with GitHub's `Link` header (`rel="prev"`, `"next"`, `"first"`, `"last"`, each the
+ * request's URL with its `page` set); no header when everything fits on one page.
+ */
+function pagedAt<T>(
+  all: T[],
+  request: { url: string; query: URLSearchParams },
+): { items: T[]; headers: Record<string, string> } {
+  const { page, perPage } = pageOf(request.query);
+  const items = all.slice((page - 1) * perPage, page * perPage);
+  const last = Math.max(1, Math.ceil(all.length / perPage));
+  if (last === 1 && page === 1) return { items, headers: {} };
+  const link = (n: number, rel: string) => {
+    const q = new URLSearchParams(request.query);
+    q.set('page', String(n));
+    return `<${request.url}?${q.toString()}>; rel="${rel}"`;
+  };
+  const rels: string[] = [];
+  if (page > 1) rels.push(link(Math.min(page - 1, last), 'prev'));
+  if (page < last) rels.push(link(page + 1, 'next'));
+  if (page < last) rels.push(link(last, 'last'));
+  if (page > 1) rels.push(link(1, 'first'));
+  return { items, headers: { Link: rels.join(', ') } };
+}
+
 /** The repositories' state and the REST routes over it. */
 export function createRepoStore(options: RepoStoreOptions) {
   const issues: StandinIssue[] = [];
   const comments: StandinComment[] = [];
-  const reviewComments = new Map<string, StandinReviewComment[]>();
+  const reviewComments: StandinReviewComment[] = [];
+  const reviews: StandinReview[] = [];
   const checkRuns: StandinCheckRun[] = [];
   let nextId = 1_000;
   const key = (repo: string) => repo.toLowerCase();
@@ -187,6 +268,62 @@ export function createRepoStore(options: RepoStoreOptions) {
   };
   const issueOf = (repo: string, number: number) =>
     issues.find((i) => key(i.repo) === key(repo) && i.number === number);
+
+  const paged = <T>(all: T[], request: RepoRequest) =>
+    pagedAt(all, { url: `${options.baseUrl()}${request.path}`, query: request.query });
+
+  const reviewJson = (r: StandinReview) => {
+    const html = `${options.baseUrl()}/${r.repo}/pull/${r.number}#pullrequestreview-${r.id}`;
+    const pull = `${options.baseUrl()}/repos/${r.repo}/pulls/${r.number}`;
+    return {
+      id: r.id,
+      node_id: `PRR_${r.id}`,
+      user: user(r.login),
+      body: r.body,
+      state: r.state,
+      html_url: html,
+      pull_request_url: pull,
+      author_association: r.association,
+      _links: { html: { href: html }, pull_request: { href: pull } },
+      ...(r.submittedAt === null ? {} : { submitted_at: r.submittedAt }),
+      commit_id: r.commitId,
+    };
+  };
+  const reviewCommentJson = (c: StandinReviewComment) => {
+    const self = `${options.baseUrl()}/repos/${c.repo}/pulls/comments/${c.id}`;
+    const html = `${options.baseUrl()}/${c.repo}/pull/${c.number}#discussion_r${c.id}`;
+    const pull = `${options.baseUrl()}/repos/${c.repo}/pulls/${c.number}`;
+    const original = c.originalLine === undefined ? c.line : c.originalLine;
+    const commit = c.commitId ?? '0'.repeat(40);
+    return {
+      url: self,
+      pull_request_review_id: c.reviewId,
+      id: c.id,
+      node_id: `PRRC_${c.id}`,
+      diff_hunk: `@@ -${original ?? 1} +${original ?? 1} @@`,
+      path: c.path,
+      // position is the line's place in the diff; null once outdated, as line is.
+      position: c.line,
+      original_position: original,
+      commit_id: commit,
+      original_commit_id: commit,
+      user: user(c.login),
+      body: c.body,
+      created_at: at(),
+      updated_at: at(),
+      html_url: html,
+      pull_request_url: pull,
+      author_association: c.association ?? 'NONE',
+      _links: { self: { href: self }, html: { href: html }, pull_request: { href: pull } },
+      start_line: null,
+      original_start_line: null,
+      start_side: null,
+      line: c.line,
+      original_line: original,
+      side: 'RIGHT',
+      subject_type: 'line',
+    };
+  };
 
   /** A new issue or pull request number of the repository. */
   const nextNumber = (repo: string) =>
@@ -271,15 +408,11 @@ export function createRepoStore(options: RepoStoreOptions) {
       pattern: /^\/issues\/(\d+)\/comments$/,
       permission: ['issues', 'pull_requests'],
       level: 'read',
-      run: (repo, [, n], { query }) => {
+      run: (repo, [, n], request) => {
         if (!issueOf(repo, Number(n))) return notFound;
-        const page = Number(query.get('page') ?? 1);
-        const perPage = Math.min(100, Number(query.get('per_page') ?? 30));
         const all = comments.filter((c) => key(c.repo) === key(repo) && c.number === Number(n));
-        return {
-          status: 200,
-          json: all.slice((page - 1) * perPage, page * perPage).map(commentJson),
-        };
+        const { items, headers } = paged(all, request);
+        return { status: 200, json: items.map(commentJson), headers };
       },
     },
     {
@@ -370,31 +503,106 @@ export function createRepoStore(options: RepoStoreOptions) {
       },
     },
     {
+      method: 'POST',
+      pattern: /^\/pulls\/(\d+)\/reviews$/,
+      permission: ['pull_requests'],
+      level: 'write',
+      run: async (repo, [, n], { body, actor }) => {
+        const issue = issueOf(repo, Number(n));
+        if (!issue?.pull) return notFound;
+        const login = actor?.login ?? 'ghost';
+        const event = body.event;
+        const state = (
+          { APPROVE: 'APPROVED', REQUEST_CHANGES: 'CHANGES_REQUESTED', COMMENT: 'COMMENTED' } as const
+        )[String(event) as 'APPROVE'];
+        if (event !== undefined && state === undefined)
+          return validationFailed([{ resource: 'PullRequestReview', field: 'event', code: 'invalid' }]);
+        const text = typeof body.body === 'string' ? body.body : '';
+        // The REST docs: body is required for REQUEST_CHANGES and COMMENT (these messages are the stand-in's).
+        if ((event === 'REQUEST_CHANGES' || event === 'COMMENT') && text === '')
+          return unprocessable(`Body is required when the event is ${event}`);
+        if (event === 'REQUEST_CHANGES' && login === issue.login)
+          return unprocessable('Review Can not request changes on your own pull request');
+        const asked = Array.isArray(body.comments) ? (body.comments as Array<Record<string, unknown>>) : [];
+        for (const c of asked) {
+          if (typeof c.path !== 'string' || typeof c.body !== 'string')
+            return validationFailed([{ resource: 'PullRequestReviewComment', code: 'missing_field' }]);
+          if (typeof c.line !== 'number' && typeof c.position !== 'number')
+            return unprocessable('Review comments need a line or a position');
+        }
+        const commitId =
+          typeof body.commit_id === 'string'
+            ? body.commit_id
+            : ((await resolve(repo, issue.pull.head)) ?? '0'.repeat(40));
+        const review: StandinReview = {
+          id: nextId++,
+          repo,
+          number: issue.number,
+          login,
+          association: actor?.association ?? 'NONE',
+          body: text,
+          state: state ?? 'PENDING',
+          commitId,
+          submittedAt: state === undefined ? null : at(),
+        };
+        reviews.push(review);
+        for (const c of asked) {
+          const line = typeof c.line === 'number' ? c.line : (c.position as number);
+          reviewComments.push({
+            id: nextId++,
+            reviewId: review.id,
+            repo,
+            number: issue.number,
+            path: c.path as string,
+            line,
+            originalLine: line,
+            body: c.body as string,
+            login,
+            association: review.association,
+            commitId,
+          });
+        }
+        return { status: 200, json: reviewJson(review) };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/pulls\/(\d+)\/reviews\/(\d+)$/,
+      permission: ['pull_requests'],
+      level: 'read',
+      run: (repo, [, n, id]) => {
+        const review = reviews.find(
+          (r) => key(r.repo) === key(repo) && r.number === Number(n) && r.id === Number(id),
+        );
+        return review ? { status: 200, json: reviewJson(review) } : notFound;
+      },
+    },
+    {
+      // A review's comments, oldest first, paged.
       method: 'GET',
       pattern: /^\/pulls\/(\d+)\/reviews\/(\d+)\/comments$/,
       permission: ['pull_requests'],
       level: 'read',
-      run: (repo, [, n, review]) => {
+      run: (repo, [, n, review], request) => {
         if (!issueOf(repo, Number(n))?.pull) return notFound;
-        const list = (reviewComments.get(`${key(repo)}#${n}`) ?? []).filter(
-          (c) => c.reviewId === Number(review),
+        const list = reviewComments.filter(
+          (c) => key(c.repo) === key(repo) && c.number === Number(n) && c.reviewId === Number(review),
         );
-        return {
-          status: 200,
-          json: list.map((c) => ({
-            id: c.id,
-            node_id: `PRRC_${c.id}`,
-            pull_request_review_id: c.reviewId,
-            path: c.path,
-            line: c.line,
-            original_line: c.originalLine === undefined ? c.line : c.originalLine,
-            body: c.body,
-            user: user(c.login),
-            html_url: `${options.baseUrl()}/${repo}/pull/${n}#discussion_r${c.id}`,
-            created_at: at(),
-            updated_at: at(),
-          })),
-        };
+        const { items, headers } = paged(list, request);
+        return { status: 200, json: items.map(reviewCommentJson), headers };
+      },
+    },
+    {
+      // Every review comment of a pull request, oldest first (GitHub's default sort), paged.
+      method: 'GET',
+      pattern: /^\/pulls\/(\d+)\/comments$/,
+      permission: ['pull_requests'],
+      level: 'read',
+      run: (repo, [, n], request) => {
+        if (!issueOf(repo, Number(n))?.pull) return notFound;
+        const list = reviewComments.filter((c) => key(c.repo) === key(repo) && c.number === Number(n));
+        const { items, headers } = paged(list, request);
+        return { status: 200, json: items.map(reviewCommentJson), headers };
       },
     },
     {
@@ -402,23 +610,44 @@ export function createRepoStore(options: RepoStoreOptions) {
       pattern: /^\/commits\/([^/]+)\/check-runs$/,
       permission: ['checks'],
       level: 'read',
-      run: (repo, [, ref]) => {
-        const runs = checkRuns.filter((r) => key(r.repo) === key(repo) && r.headSha === ref);
+      run: (repo, [, ref], request) => {
+        const filter = request.query.get('filter') ?? 'latest';
+        if (filter !== 'latest' && filter !== 'all')
+          return validationFailed([{ resource: 'CheckRun', field: 'filter', code: 'invalid' }]);
+        const onCommit = checkRuns.filter((r) => key(r.repo) === key(repo) && r.headSha === ref);
+        // latest: the newest run of each name in each check suite; all: every run, re-runs too.
+        const runs =
+          filter === 'all'
+            ? onCommit
+            : onCommit.filter(
+                (r) =>
+                  !onCommit.some(
+                    (o) => o.checkSuiteId === r.checkSuiteId && o.name === r.name && o.id > r.id,
+                  ),
+              );
+        const { items, headers } = paged(runs, request);
         return {
           status: 200,
           json: {
             total_count: runs.length,
-            check_runs: runs.map((r) => ({
+            check_runs: items.map((r) => ({
               id: r.id,
+              node_id: `CR_${r.id}`,
               head_sha: r.headSha,
+              external_id: '',
               name: r.name,
               status: r.status,
               conclusion: r.conclusion,
+              started_at: r.startedAt,
+              completed_at: r.status === 'completed' ? r.startedAt : null,
               output: { title: r.title ?? null, summary: r.summary ?? null, text: null },
+              check_suite: { id: r.checkSuiteId },
               app: { id: 15368, slug: r.appSlug, name: r.appSlug },
               html_url: `${options.baseUrl()}/${repo}/runs/${r.id}`,
+              details_url: `${options.baseUrl()}/${repo}/runs/${r.id}`,
             })),
           },
+          headers,
         };
       },
     },
@@ -496,20 +725,29 @@ export function createRepoStore(options: RepoStoreOptions) {
     commentJson,
     user,
     repository,
+    reviews,
+    reviewComments,
     /** The comments a test writes into a review (GitHub makes them as the review is submitted). */
     addReviewComments(
       repo: string,
       number: number,
       reviewId: number,
-      list: Omit<StandinReviewComment, 'id' | 'reviewId'>[],
+      list: Omit<StandinReviewComment, 'id' | 'reviewId' | 'number' | 'repo'>[],
     ) {
-      const k = `${key(repo)}#${number}`;
-      const kept = reviewComments.get(k) ?? [];
-      for (const c of list) kept.push({ ...c, id: nextId++, reviewId });
-      reviewComments.set(k, kept);
+      for (const c of list) reviewComments.push({ ...c, id: nextId++, reviewId, number, repo });
     },
-    addCheckRun(run: Omit<StandinCheckRun, 'id'>): StandinCheckRun {
-      const made = { ...run, id: nextId++ };
+    /** A check run on a commit; without `checkSuiteId`, in the suite of its app on that commit. */
+    addCheckRun(
+      run: Omit<StandinCheckRun, 'id' | 'checkSuiteId' | 'startedAt'> &
+        Partial<Pick<StandinCheckRun, 'checkSuiteId'>>,
+    ): StandinCheckRun {
+      const suite =
+        run.checkSuiteId ??
+        checkRuns.find(
+          (r) => key(r.repo) === key(run.repo) && r.headSha === run.headSha && r.appSlug === run.appSlug,
+        )?.checkSuiteId ??
+        nextId++;
+      const made: StandinCheckRun = { ...run, checkSuiteId: suite, startedAt: at(), id: nextId++ };
       checkRuns.push(made);
       return made;
     },

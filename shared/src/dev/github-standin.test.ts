@@ -36,6 +36,7 @@ describe('the GitHub stand-in', () => {
       status: res.status,
       json: json as Record<string, unknown>,
       location: res.headers.get('location'),
+      link: res.headers.get('link'),
     };
   };
   const mint = async (permissions: Record<string, string>, repositories = ['blog']) => {
@@ -220,5 +221,131 @@ describe('the GitHub stand-in', () => {
     expect(
       (await call('GET', '/repos/acme/blog/pulls/2/reviews/56/comments', 'token ghp_owner')).json,
     ).toEqual([]);
+  });
+
+  it('check runs: filter=latest (the default) keeps the newest run of each name in each suite; filter=all keeps re-runs; both paged', async () => {
+    const sha = 'c'.repeat(40);
+    const add = (name: string, conclusion: string | null, checkSuiteId?: number) =>
+      standin.repos.addCheckRun({
+        repo: 'acme/blog',
+        headSha: sha,
+        name,
+        status: conclusion === null ? 'in_progress' : 'completed',
+        conclusion,
+        appSlug: 'github-actions',
+        steps: [],
+        log: '',
+        ...(checkSuiteId === undefined ? {} : { checkSuiteId }),
+      });
+    const failed = add('test', 'failure');
+    const lint = add('lint', 'success');
+    // "Re-run failed jobs": a new run of the same name in the same suite.
+    const rerun = add('test', 'success');
+    expect(rerun.checkSuiteId).toBe(failed.checkSuiteId);
+    // A second workflow run on the commit: a suite of its own, whose old run stays listed.
+    const other = add('test', 'failure', 4242);
+    const list = async (query: string) => {
+      const res = await call('GET', `/repos/acme/blog/commits/${sha}/check-runs${query}`, 'token ghp_owner');
+      expect(res.status).toBe(200);
+      const body = res.json as { total_count: number; check_runs: Array<{ id: number }> };
+      return { total: body.total_count, ids: body.check_runs.map((r) => r.id), link: res.link };
+    };
+    expect(await list('')).toEqual({ total: 3, ids: [lint.id, rerun.id, other.id], link: null });
+    expect(await list('?filter=latest')).toMatchObject({ ids: [lint.id, rerun.id, other.id] });
+    expect(await list('?filter=all')).toMatchObject({
+      total: 4,
+      ids: [failed.id, lint.id, rerun.id, other.id],
+    });
+    const first = await list('?filter=all&per_page=3');
+    expect(first).toMatchObject({ total: 4, ids: [failed.id, lint.id, rerun.id] });
+    expect(first.link).toBe(
+      `<${standin.url}/repos/acme/blog/commits/${sha}/check-runs?filter=all&per_page=3&page=2>; rel="next", ` +
+        `<${standin.url}/repos/acme/blog/commits/${sha}/check-runs?filter=all&per_page=3&page=2>; rel="last"`,
+    );
+    expect(await list('?filter=all&per_page=3&page=2')).toMatchObject({ total: 4, ids: [other.id] });
+    const rerunning = add('lint', null);
+    expect((await list('')).ids).toEqual([rerun.id, other.id, rerunning.id]);
+    expect(
+      (await call('GET', `/repos/acme/blog/commits/${sha}/check-runs?filter=newest`, 'token ghp_owner'))
+        .status,
+    ).toBe(422);
+  });
+
+  it("makes a review as POST …/pulls/{n}/reviews does, and pages its comments and the pull request's (30 by default, at most 100) with a Link header", async () => {
+    const reviews = (body: unknown) =>
+      call('POST', '/repos/acme/blog/pulls/2/reviews', 'token ghp_owner', body);
+    expect((await reviews({ event: 'REQUEST_CHANGES', body: '' })).status).toBe(422);
+    expect((await reviews({ event: 'MERGE', body: 'x' })).status).toBe(422);
+    expect(
+      (await reviews({ event: 'COMMENT', body: 'x', comments: [{ path: 'README.md', body: 'no line' }] }))
+        .status,
+    ).toBe(422);
+    const comments = Array.from({ length: 105 }, (_, i) => ({
+      path: 'README.md',
+      line: i + 1,
+      body: `n${i}`,
+    }));
+    const made = await reviews({ event: 'REQUEST_CHANGES', body: 'Please fix these.', comments });
+    expect(made.status).toBe(200);
+    const id = made.json.id as number;
+    expect(made.json).toMatchObject({
+      state: 'CHANGES_REQUESTED',
+      body: 'Please fix these.',
+      user: { login: 'octocat' },
+      author_association: 'OWNER',
+      commit_id: 'b'.repeat(40),
+      pull_request_url: `${standin.url}/repos/acme/blog/pulls/2`,
+    });
+    expect((await call('GET', `/repos/acme/blog/pulls/2/reviews/${id}`, 'token ghp_owner')).json).toEqual(
+      made.json,
+    );
+    const page = async (query: string) => {
+      const res = await call(
+        'GET',
+        `/repos/acme/blog/pulls/2/reviews/${id}/comments${query}`,
+        'token ghp_owner',
+      );
+      return { bodies: (res.json as unknown as Array<{ body: string }>).map((c) => c.body), link: res.link };
+    };
+    const base = `${standin.url}/repos/acme/blog/pulls/2/reviews/${id}/comments`;
+    const byDefault = await page('');
+    expect(byDefault.bodies).toEqual(comments.slice(0, 30).map((c) => c.body));
+    expect(byDefault.link).toBe(`<${base}?page=2>; rel="next", <${base}?page=4>; rel="last"`);
+    const third = await page('?page=3');
+    expect(third.bodies).toEqual(comments.slice(60, 90).map((c) => c.body));
+    expect(third.link).toBe(
+      `<${base}?page=2>; rel="prev", <${base}?page=4>; rel="next", <${base}?page=4>; rel="last", <${base}?page=1>; rel="first"`,
+    );
+    const most = await page('?per_page=500');
+    expect(most.bodies).toHaveLength(100);
+    expect(most.link).toBe(
+      `<${base}?per_page=500&page=2>; rel="next", <${base}?per_page=500&page=2>; rel="last"`,
+    );
+    const rest = await page('?per_page=100&page=2');
+    expect(rest.bodies).toEqual(['n100', 'n101', 'n102', 'n103', 'n104']);
+    expect(rest.link).toBe(
+      `<${base}?per_page=100&page=1>; rel="prev", <${base}?per_page=100&page=1>; rel="first"`,
+    );
+    // A comment in GitHub's review-comment shape, on the line it was made on.
+    const [one] = (await call('GET', `${new URL(base).pathname}?per_page=1`, 'token ghp_owner'))
+      .json as unknown as Array<Record<string, unknown>>;
+    expect(one).toMatchObject({
+      pull_request_review_id: id,
+      path: 'README.md',
+      line: 1,
+      original_line: 1,
+      side: 'RIGHT',
+      commit_id: 'b'.repeat(40),
+      author_association: 'OWNER',
+      user: { login: 'octocat' },
+    });
+    // The pull request's list has every review's comments (the earlier review 55's two first).
+    const all = await call('GET', '/repos/acme/blog/pulls/2/comments?per_page=100', 'token ghp_owner');
+    expect((all.json as unknown as Array<{ body: string }>).slice(0, 3).map((c) => c.body)).toEqual([
+      'now',
+      'outdated',
+      'n0',
+    ]);
+    expect(all.link).toContain('rel="next"');
   });
 });

@@ -4,7 +4,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createRepoStore, type RepoStore, type StandinUser } from './github-repos.js';
 
-export type { StandinCheckRun, StandinComment, StandinIssue, StandinUser } from './github-repos.js';
+export type {
+  StandinCheckRun,
+  StandinComment,
+  StandinIssue,
+  StandinReview,
+  StandinReviewComment,
+  StandinUser,
+} from './github-repos.js';
 
 /** A new App key pair: the private key as GitHub hands it out (PKCS#1 PEM) and its public key. */
 export function makeAppKey(): { privateKeyPem: string; publicKey: KeyObject } {
@@ -308,12 +315,10 @@ export async function startGitHubStandin(options: GitHubStandinOptions): Promise
       body: (body ?? {}) as Record<string, unknown>,
       actor,
     });
-    return answer(
-      got.status,
-      got.text ?? got.json,
-      undefined,
-      got.location ? { Location: got.location } : {},
-    );
+    return answer(got.status, got.text ?? got.json, undefined, {
+      ...got.headers,
+      ...(got.location ? { Location: got.location } : {}),
+    });
   };
 
   const server = createServer((req, res) => {
