@@ -40,7 +40,8 @@ export function truncate(text: string, max: number): string {
     // By code point, so that a character outside the BMP is never split into half a surrogate pair.
     for (const char of part) {
       if (char.length > room) {
-        out += '…';
+        // `and…`, not `and …`.
+        out = `${out.replace(/ +$/, '')}…`;
         cut = true;
         break;
       }
