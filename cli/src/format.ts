@@ -53,16 +53,18 @@ export function truncate(text: string, max: number): string {
 }
 
 /**
- * `text` in lines of at most `width` visible columns, broken at spaces (and at its own line breaks). A word
- * longer than that (an id, a URL, a path) is never broken: it stays whole on a line of its own.
+ * `text` in lines of at most `width` visible columns (the first of at most `firstWidth`), broken at spaces
+ * and at its own line breaks. A word longer than that (an id, a URL, a path) is never broken: it stays
+ * whole on a line of its own.
  */
-export function wrap(text: string, width: number): string[] {
+export function wrap(text: string, width: number, firstWidth = width): string[] {
   const lines: string[] = [];
+  const room = () => (lines.length === 0 ? firstWidth : width);
   for (const paragraph of text.split('\n')) {
     let line = '';
     for (const word of paragraph.split(' ')) {
       if (line === '') line = word;
-      else if (visibleLength(line) + 1 + visibleLength(word) <= width) line += ` ${word}`;
+      else if (visibleLength(line) + 1 + visibleLength(word) <= room()) line += ` ${word}`;
       else {
         lines.push(line.trimEnd());
         line = word;
@@ -80,7 +82,11 @@ export function wrap(text: string, width: number): string[] {
 export function hangingWrap(first: string, text: string, width: number | undefined, indent: number): string {
   if (width === undefined || visibleLength(first) + visibleLength(text) <= width) return `${first}${text}`;
   const pad = ' '.repeat(indent);
-  const [head = '', ...rest] = wrap(text, Math.max(MIN_TEXT_WIDTH, width - indent));
+  const [head = '', ...rest] = wrap(
+    text,
+    Math.max(MIN_TEXT_WIDTH, width - indent),
+    Math.max(MIN_TEXT_WIDTH, width - visibleLength(first)),
+  );
   return [`${first}${head}`, ...rest.map((l) => pad + l)].join('\n');
 }
 
@@ -110,6 +116,8 @@ export interface Column {
   drop?: number;
   /** Free text (a URL, a prompt, an error) that may be cut with `…` once no more columns can be left out; never an id. */
   shrink?: boolean;
+  /** A shorter form of a `shrink` cell, used before cutting it (a URL without its `https://`). */
+  compact?: (cell: string) => string;
 }
 
 /** The fewest columns free text keeps when cut (its header's, when that is wider). */
@@ -119,15 +127,17 @@ const GAP = 2;
 /**
  * Columns padded to their widest cell (colour codes not counted), two spaces apart, no trailing blanks.
  * Given a `width`, the table fits it: first the columns with a `drop` go, lowest first, while it is too
- * wide; then the `shrink` columns are cut, the widest first, down to MIN_TEXT_WIDTH. Other columns are never
+ * wide; then the `shrink` columns take their `compact` form and are cut, the widest first, down to
+ * MIN_TEXT_WIDTH. Other columns are never
  * cut, so a table whose ids alone are wider than `width` is wider than `width`.
  */
 export function table(
   style: Style,
   columns: Array<string | Column>,
-  rows: string[][],
+  cells: string[][],
   width?: number,
 ): string {
+  let rows = cells;
   const cols: Column[] = columns.map((c) => (typeof c === 'string' ? { header: c } : c));
   const natural = cols.map((c, i) =>
     Math.max(c.header.length, ...rows.map((r) => visibleLength(r[i] ?? ''))),
@@ -142,6 +152,16 @@ export function table(
     for (const i of droppable) {
       if (total() <= width) break;
       shown = shown.filter((j) => j !== i);
+    }
+    if (total() > width) {
+      // About to cut: the shrinkable cells that have a shorter form take it first.
+      for (const i of shown) {
+        const compact = cols[i]?.compact;
+        if (!compact) continue;
+        rows = rows.map((r) => r.map((cell, j) => (j === i ? compact(cell) : cell)));
+        natural[i] = Math.max(cols[i]?.header.length ?? 0, ...rows.map((r) => visibleLength(r[i] ?? '')));
+        widths[i] = natural[i] ?? 0;
+      }
     }
     const least = (i: number) =>
       Math.min(natural[i] ?? 0, Math.max(cols[i]?.header.length ?? 0, MIN_TEXT_WIDTH));

@@ -326,8 +326,7 @@ export function vmsTable(list: VmList, { style, now, width }: ViewOptions): stri
     ),
   ];
   // A note is the VM's name, then free text wrapped under itself.
-  const names = Math.max(...list.vms.map((vm) => vm.name.length));
-  const note = (vm: Vm, text: string) => hangingWrap(`${vm.name.padEnd(names)}  `, text, width, names + 2);
+  const note = (vm: Vm, text: string) => hangingWrap(`${vm.name}  `, text, width, STATUS_INDENT);
   const notes: string[] = [];
   for (const vm of list.vms) {
     if (vm.statusError) notes.push(note(vm, red(style, `Compute could not be asked: ${vm.statusError}`)));
@@ -366,7 +365,7 @@ function deliveryText(style: Style, sink: NotificationSink, now: Date): string {
 // On a phone a sink is its id, where it sends (cut to fit), whether it is on, and how its last send went.
 const SINK_COLUMNS: Column[] = [
   { header: 'ID' },
-  { header: 'URL', shrink: true },
+  { header: 'URL', shrink: true, compact: (url) => url.replace(/^https:\/\//, '') },
   { header: 'EVENTS', drop: 2, shrink: true },
   { header: 'WORKER', drop: 3 },
   { header: 'FORMAT', drop: 1 },
@@ -477,6 +476,9 @@ export interface StatusScreen {
   costToday: Record<string, number>;
 }
 
+// Where a line of the status screen (or a VM's note) goes on when it does not fit: under its id, a step in.
+const STATUS_INDENT = 4;
+
 export function statusView(s: StatusScreen, options: ViewOptions): string {
   const { style, now, width } = options;
   const alive = s.agents.filter((a) => a.alive);
@@ -485,28 +487,33 @@ export function statusView(s: StatusScreen, options: ViewOptions): string {
   out.push(
     `${bold(style, 'agents')}  ${alive.length} alive of ${s.agents.length}, ${free} free slot${free === 1 ? '' : 's'}`,
   );
+  const line = (first: string, text: string) => hangingWrap(`  ${first}  `, text, width, STATUS_INDENT);
   for (const a of s.agents) {
     out.push(
-      `  ${a.id}  ${a.alive ? green(style, 'alive') : red(style, 'gone')}  ${a.state}  ${a.running.length}/${a.capacity} runs  heartbeat ${ago(a.heartbeatAt, now)}`,
+      line(
+        a.id,
+        `${a.alive ? green(style, 'alive') : red(style, 'gone')}  ${a.state}  ${a.running.length}/${a.capacity} runs  heartbeat ${ago(a.heartbeatAt, now)}`,
+      ),
     );
   }
   for (const vm of s.vms) {
-    out.push(`  vm ${vm.name} (${vm.zone})  ${vm.status ?? `unknown: ${vm.statusError ?? ''}`}`);
+    out.push(line(`vm ${vm.name}`, `(${vm.zone})  ${vm.status ?? `unknown: ${vm.statusError ?? ''}`}`));
   }
   out.push('', `${bold(style, 'running')}  ${s.running.length}`);
   for (const r of s.running) {
-    const facts = `  ${r.id}  ${r.workerId}  ${statusText(style, r.status)}  ${runDuration(r, now)}  ${r.usage.turns} turns  ${usd(r.usage.costUsd)}`;
+    const facts = `${r.workerId}  ${statusText(style, r.status)}  ${runDuration(r, now)}  ${r.usage.turns} turns  ${usd(r.usage.costUsd)}`;
     const progress = r.progress ? firstLine(r.progress.text, 60) : '';
-    if (!progress) out.push(facts);
-    else if (width === undefined || visibleLength(facts) + 2 + progress.length <= width) {
-      out.push(`${facts}  ${progress}`);
-    } else {
-      // Too narrow for both: the progress goes below the run, cut to one line.
-      out.push(facts, `    ${truncate(progress, Math.max(MIN_TEXT_WIDTH, width - 4))}`);
+    const whole = `${facts}${progress ? `  ${progress}` : ''}`;
+    if (width === undefined || visibleLength(`  ${r.id}  ${whole}`) <= width) out.push(line(r.id, whole));
+    else {
+      // Too narrow for all of it: the facts wrap under the id, the progress goes below them, cut to one line.
+      out.push(line(r.id, facts));
+      const pad = ' '.repeat(STATUS_INDENT);
+      if (progress) out.push(pad + truncate(progress, Math.max(MIN_TEXT_WIDTH, width - STATUS_INDENT)));
     }
   }
   out.push('', `${bold(style, 'queued')}  ${s.queued.length}`);
-  for (const r of s.queued) out.push(`  ${r.id}  ${r.workerId}  queued ${ago(r.createdAt, now)}`);
+  for (const r of s.queued) out.push(line(r.id, `${r.workerId}  queued ${ago(r.createdAt, now)}`));
   const costs = Object.entries(s.costToday).sort(([a], [b]) => a.localeCompare(b));
   const total = costs.reduce((sum, [, c]) => sum + c, 0);
   out.push('', `${bold(style, 'cost today')}  ${usd(total)}`);
