@@ -7,6 +7,7 @@ import {
   agentsTable,
   digestView,
   eventLine,
+  progressLine,
   runsTable,
   runView,
   sinksTable,
@@ -758,6 +759,24 @@ describe('on a narrow terminal', () => {
     `);
     expect(statusView(screen, at(200))).toBe(statusView(screen, plain));
     expect(statusView(screen, plain)).toContain('$0.42  Writing the tests of the new importer');
+    const at40 = statusView(screen, at(40));
+    expect(widest(at40)).toBeLessThanOrEqual(40);
+    expect(at40).toContain('\n    Writing the tests of the new import…\n');
+    expect(at40).toContain('\n  r-20261201t092800-running  blog\n');
+  });
+
+  it('runs logs --follow cuts a progress line to the width, its colour codes whole', () => {
+    const running = {
+      ...(RUNS[0] as Run),
+      progress: { text: 'Writing the tests of the new importer', updatedAt: '2026-12-01T09:29:00.000Z' },
+    };
+    expect(progressLine(running, plain)).toBe(
+      '           7 turns, $0.42  Writing the tests of the new importer',
+    );
+    expect(progressLine(running, at(40))).toBe('           7 turns, $0.42  Writing the…');
+    const coloured = progressLine(running, { ...at(30), style: { color: true } });
+    expect(strip(coloured)).toBe('           7 turns, $0.42  Wr…');
+    expect(coloured.split('\u001b[2m')).toHaveLength(coloured.split('\u001b[22m').length);
   });
 
   it("runs logs wraps an event's reason under the text, past the time", () => {
