@@ -128,8 +128,8 @@ const GAP = 2;
  * Columns padded to their widest cell (colour codes not counted), two spaces apart, no trailing blanks.
  * Given a `width`, the table fits it: first the columns with a `drop` go, lowest first, while it is too
  * wide; then the `shrink` columns take their `compact` form and are cut, the widest first, down to
- * MIN_TEXT_WIDTH. Other columns are never
- * cut, so a table whose ids alone are wider than `width` is wider than `width`.
+ * MIN_TEXT_WIDTH. Other columns are never cut, so a table whose ids alone are wider than `width` stays
+ * wider than `width` (the terminal wraps it) rather than show a part of an id.
  */
 export function table(
   style: Style,
