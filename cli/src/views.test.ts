@@ -620,8 +620,8 @@ describe('on a narrow terminal', () => {
     expect(`\n${workersTable([WORKER, disabled], at(50))}`).toMatchInlineSnapshot(`
       "
       ID    ENABLED  SOURCE
-      blog  yes      https://github.com/me/blog.git (ma…
-      docs  no       https://github.com/me/blog.git (ma…"
+      blog  yes      github.com/me/blog.git (main, push)
+      docs  no       github.com/me/blog.git (main, push)"
     `);
     expect(`\n${agentsTable([AGENT], at(40))}`).toMatchInlineSnapshot(`
       "

@@ -132,11 +132,14 @@ export function runView(run: Run, { style, now, timeZone, width }: ViewOptions):
   return fields(style, entries, width);
 }
 
+/** A URL (or text starting with one) without `https://`, the scheme taken for granted, before it is cut. */
+const withoutHttps = (text: string) => text.replace(/^https:\/\//, '');
+
 // On a phone a worker is its id, whether it is on, and what it works on (cut to fit).
 const WORKER_COLUMNS: Column[] = [
   { header: 'ID' },
   { header: 'ENABLED' },
-  { header: 'SOURCE', shrink: true },
+  { header: 'SOURCE', shrink: true, compact: withoutHttps },
   { header: 'MODEL', drop: 1 },
   { header: 'SCHEDULE', drop: 3 },
   { header: 'GITHUB', drop: 2, shrink: true },
@@ -365,7 +368,7 @@ function deliveryText(style: Style, sink: NotificationSink, now: Date): string {
 // On a phone a sink is its id, where it sends (cut to fit), whether it is on, and how its last send went.
 const SINK_COLUMNS: Column[] = [
   { header: 'ID' },
-  { header: 'URL', shrink: true, compact: (url) => url.replace(/^https:\/\//, '') },
+  { header: 'URL', shrink: true, compact: withoutHttps },
   { header: 'EVENTS', drop: 2, shrink: true },
   { header: 'WORKER', drop: 3 },
   { header: 'FORMAT', drop: 1 },
