@@ -224,6 +224,48 @@ describeEmulators('the nightshift binary against the local stack', () => {
     expect(json.costTodayUsd.blog).toBeGreaterThan(0);
   });
 
+  it('fits COLUMNS=50: leaves out columns and cuts text, never an id; --wide, --json and no COLUMNS are as wide as before', async () => {
+    const { runs } = parsed<{ runs: Run[] }>(await s.cli(['runs', 'ls', '--limit', '5', '--json']));
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    const narrow = await s.cli(['runs', 'ls', '--limit', '5'], { env: { COLUMNS: '50' } });
+    expect(narrow).toMatchObject({ code: 0, stderr: '' });
+    const lines = narrow.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID +(WORKER +)?STATUS\b/);
+    expect(lines[0]).not.toMatch(/TURNS|COST|TRIGGER/);
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(50);
+    // Each id is whole on its own row, the first cell.
+    expect(lines.slice(1).map((line) => line.split(' ')[0])).toEqual(runs.map((r) => r.id));
+
+    const wide = await s.cli(['runs', 'ls', '--limit', '5', '--wide'], { env: { COLUMNS: '50' } });
+    expect(wide.stdout.split('\n')[0]).toMatch(
+      /^ID +WORKER +STATUS +TRIGGER +CREATED +DURATION +TURNS +COST$/,
+    );
+    const piped = await s.cli(['runs', 'ls', '--limit', '5']);
+    expect(piped.stdout.split('\n')[0]).toBe(wide.stdout.split('\n')[0]);
+    expect(piped.stdout.split('\n')).toHaveLength(wide.stdout.split('\n').length);
+    expect(await s.cli(['runs', 'ls', '--limit', '5', '--json'], { env: { COLUMNS: '50' } })).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^\{\n {2}"runs": \[/),
+    });
+
+    // runs show wraps its long values under the values, its id and branch whole.
+    const shown = await s.cli(['runs', 'show', runs[0]?.id as string], { env: { COLUMNS: '50' } });
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toMatch(new RegExp(`^run: +${runs[0]?.id}$`, 'm'));
+    const full = await s.cli(['runs', 'show', runs[0]?.id as string]);
+    // Nothing is lost or cut: the same words as at full width (the ages aside, a second may have passed).
+    const words = (text: string) => text.replace(/\S+ ago\)/g, 'ago)').split(/\s+/);
+    expect(words(shown.stdout)).toEqual(words(full.stdout));
+    expect(shown.stdout.split('\n').length).toBeGreaterThan(full.stdout.split('\n').length);
+    for (const line of shown.stdout.trimEnd().split('\n')) {
+      // Over 50 only when a single word is longer than the room beside its key.
+      if (line.length > 50) expect(line.trim().split(/ +/).length, line).toBeLessThanOrEqual(2);
+    }
+    const help = await s.cli(['--help']);
+    expect(help.stdout).toContain('--wide');
+    expect(help.stdout).toContain('COLUMNS=<n>');
+  });
+
   it("lists the worker VMs as Compute tells them, with their agent and cost; Compute's refusal is shown, not fatal", async () => {
     const list = parsed<VmList>(await s.cli(['vms', 'ls', '--json']));
     expect(list.vms.map((vm) => [vm.name, vm.zone, vm.status, vm.machineType, vm.statusError])).toEqual([

@@ -17,9 +17,17 @@ export interface CliEnv {
   dumbTerminal: boolean;
   /** NIGHTSHIFT_TMUX_SOCKET: the local agent's tmux server (a name for -L, or a path for -S). */
   tmuxSocket: string | undefined;
+  /** COLUMNS set to a whole number above 0: the width text for people is fitted to, terminal or not. */
+  columns: number | undefined;
 }
 
 const set = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+
+// Anything but a number (a shell may leave other text there) is as if COLUMNS were not set.
+function columnsOf(value: string | undefined): number | undefined {
+  const n = value !== undefined && /^\s*\d+\s*$/.test(value) ? Number(value) : 0;
+  return n > 0 ? n : undefined;
+}
 
 export function loadEnv(env: Record<string, string | undefined> = process.env): CliEnv {
   const xdg = set(env.XDG_CONFIG_HOME);
@@ -31,5 +39,6 @@ export function loadEnv(env: Record<string, string | undefined> = process.env): 
     noColor: set(env.NO_COLOR) !== undefined,
     dumbTerminal: env.TERM === 'dumb',
     tmuxSocket: set(env.NIGHTSHIFT_TMUX_SOCKET),
+    columns: columnsOf(env.COLUMNS),
   };
 }

@@ -10,6 +10,8 @@ import type { ViewOptions } from './views.js';
 export interface Out {
   write(text: string): unknown;
   isTTY?: boolean;
+  /** A terminal's width (0 or none when it is not known). */
+  columns?: number;
 }
 
 /** The collaborators of the CLI, passed in so tests drive them. */
@@ -29,6 +31,7 @@ export interface Io {
 export interface GlobalOptions {
   profile?: string;
   json?: boolean;
+  wide?: boolean;
   color?: boolean;
   debug?: boolean;
 }
@@ -48,8 +51,20 @@ export class Ctx {
     return this.options.json === true;
   }
 
+  /**
+   * The columns text for people is fitted to: none under --wide; COLUMNS when it is a number (on a terminal
+   * or not, so a script or a test can ask for it); else a terminal's width; else none, full width.
+   */
+  get width(): number | undefined {
+    if (this.options.wide === true) return undefined;
+    if (this.io.env.columns !== undefined) return this.io.env.columns;
+    const { isTTY, columns } = this.io.stdout;
+    return isTTY === true && columns !== undefined && columns > 0 ? columns : undefined;
+  }
+
   view(): ViewOptions {
-    return { style: this.style, now: this.io.now() };
+    const width = this.width;
+    return { style: this.style, now: this.io.now(), ...(width === undefined ? {} : { width }) };
   }
 
   /** A line (or lines) for people on stdout. */

@@ -1,4 +1,4 @@
-// Text for people: colour (only when asked for), tables, times relative to a given clock, money and durations.
+// Text for people: colour (only when asked for), tables and lines fitted to a width, times relative to a given clock, money and durations.
 
 export interface Style {
   color: boolean;
@@ -18,6 +18,77 @@ export const cyan = SGR(36, 39);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape that starts a colour code
 const ANSI = /\u001b\[[0-9;]*m/g;
 export const visibleLength = (text: string) => text.replace(ANSI, '').length;
+// The same, captured, so that splitting a text on it leaves the codes at the odd places.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape that starts a colour code
+const ANSI_SPLIT = /(\u001b\[[0-9;]*m)/;
+
+/**
+ * `text` cut to `max` visible columns, its last one `…`. Every colour code is kept (none cut in half, none
+ * lost), so a colour opened before the cut is still closed after it. Counted as `visibleLength` counts.
+ */
+export function truncate(text: string, max: number): string {
+  if (visibleLength(text) <= max) return text;
+  let room = Math.max(0, max - 1);
+  let out = '';
+  let cut = false;
+  for (const [i, part] of text.split(ANSI_SPLIT).entries()) {
+    if (i % 2 === 1) {
+      out += part;
+      continue;
+    }
+    if (cut) continue;
+    // By code point, so that a character outside the BMP is never split into half a surrogate pair.
+    for (const char of part) {
+      if (char.length > room) {
+        // `and…`, not `and …`.
+        out = `${out.replace(/ +$/, '')}…`;
+        cut = true;
+        break;
+      }
+      out += char;
+      room -= char.length;
+    }
+  }
+  return out;
+}
+
+/**
+ * `text` in lines of at most `width` visible columns (the first of at most `firstWidth`), broken at spaces
+ * and at its own line breaks. A word longer than that (an id, a URL, a path) is never broken: it stays
+ * whole on a line of its own.
+ */
+export function wrap(text: string, width: number, firstWidth = width): string[] {
+  const lines: string[] = [];
+  const room = () => (lines.length === 0 ? firstWidth : width);
+  for (const paragraph of text.split('\n')) {
+    let line = '';
+    for (const word of paragraph.split(' ')) {
+      if (line === '') line = word;
+      else if (visibleLength(line) + 1 + visibleLength(word) <= room()) line += ` ${word}`;
+      else {
+        lines.push(line.trimEnd());
+        line = word;
+      }
+    }
+    lines.push(line.trimEnd());
+  }
+  return lines;
+}
+
+/**
+ * `first` then `text`, wrapped to `width` (none: one line) with the lines after the first indented by
+ * `indent`. The first piece stays beside `first` even when it is one word too long to fit (a URL).
+ */
+export function hangingWrap(first: string, text: string, width: number | undefined, indent: number): string {
+  if (width === undefined || visibleLength(first) + visibleLength(text) <= width) return `${first}${text}`;
+  const pad = ' '.repeat(indent);
+  const [head = '', ...rest] = wrap(
+    text,
+    Math.max(MIN_TEXT_WIDTH, width - indent),
+    Math.max(MIN_TEXT_WIDTH, width - visibleLength(first)),
+  );
+  return [`${first}${head}`, ...rest.map((l) => pad + l)].join('\n');
+}
 
 /** Whether to colour: a terminal, NO_COLOR unset, TERM not dumb, --no-color not given. */
 export function useColor(isTty: boolean, env: { noColor: boolean; dumbTerminal: boolean }, flag = true) {
@@ -38,17 +109,79 @@ const STATUS_COLOR: Record<string, (style: Style, text: string) => string> = {
 
 export const statusText = (style: Style, status: string) => (STATUS_COLOR[status] ?? dim)(style, status);
 
-/** Columns padded to their widest cell (colour codes not counted), two spaces apart, no trailing blanks. */
-export function table(style: Style, headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
+/** A column of a table, and what it may give up to fit a narrow terminal. */
+export interface Column {
+  header: string;
+  /** Left out when the table does not fit: the lowest first. Not given: always shown (ids, statuses). */
+  drop?: number;
+  /** Free text (a URL, a prompt, an error) that may be cut with `…` once no more columns can be left out; never an id. */
+  shrink?: boolean;
+  /** A shorter form of a `shrink` cell, used before cutting it (a URL without its `https://`). */
+  compact?: (cell: string) => string;
+}
+
+/** The fewest columns free text keeps when cut (its header's, when that is wider). */
+export const MIN_TEXT_WIDTH = 10;
+const GAP = 2;
+
+/**
+ * Columns padded to their widest cell (colour codes not counted), two spaces apart, no trailing blanks.
+ * Given a `width`, the table fits it: first the columns with a `drop` go, lowest first, while it is too
+ * wide; then the `shrink` columns take their `compact` form and are cut, the widest first, down to
+ * MIN_TEXT_WIDTH. Other columns are never cut, so a table whose ids alone are wider than `width` stays
+ * wider than `width` (the terminal wraps it) rather than show a part of an id.
+ */
+export function table(
+  style: Style,
+  columns: Array<string | Column>,
+  cells: string[][],
+  width?: number,
+): string {
+  let rows = cells;
+  const cols: Column[] = columns.map((c) => (typeof c === 'string' ? { header: c } : c));
+  const natural = cols.map((c, i) =>
+    Math.max(c.header.length, ...rows.map((r) => visibleLength(r[i] ?? ''))),
+  );
+  const widths = [...natural];
+  let shown = cols.map((_, i) => i);
+  if (width !== undefined) {
+    const total = () => shown.reduce((sum, i) => sum + (widths[i] ?? 0), 0) + GAP * (shown.length - 1);
+    const droppable = shown
+      .filter((i) => cols[i]?.drop !== undefined)
+      .sort((a, b) => (cols[a]?.drop ?? 0) - (cols[b]?.drop ?? 0));
+    for (const i of droppable) {
+      if (total() <= width) break;
+      shown = shown.filter((j) => j !== i);
+    }
+    if (total() > width) {
+      // About to cut: the shrinkable cells that have a shorter form take it first.
+      for (const i of shown) {
+        const compact = cols[i]?.compact;
+        if (!compact) continue;
+        rows = rows.map((r) => r.map((cell, j) => (j === i ? compact(cell) : cell)));
+        natural[i] = Math.max(cols[i]?.header.length ?? 0, ...rows.map((r) => visibleLength(r[i] ?? '')));
+        widths[i] = natural[i] ?? 0;
+      }
+    }
+    const least = (i: number) =>
+      Math.min(natural[i] ?? 0, Math.max(cols[i]?.header.length ?? 0, MIN_TEXT_WIDTH));
+    for (let excess = total() - width; excess > 0; excess--) {
+      const cuttable = shown.filter((i) => cols[i]?.shrink && (widths[i] ?? 0) > least(i));
+      if (cuttable.length === 0) break;
+      const widest = cuttable.reduce((a, b) => ((widths[b] ?? 0) > (widths[a] ?? 0) ? b : a));
+      widths[widest] = (widths[widest] ?? 0) - 1;
+    }
+  }
   const line = (cells: string[]) =>
-    cells
-      .map((cell, i) =>
-        i === cells.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleLength(cell)),
-      )
+    shown
+      .map((i, k) => {
+        const w = widths[i] ?? 0;
+        const cell = truncate(cells[i] ?? '', w);
+        return k === shown.length - 1 ? cell : cell + ' '.repeat(Math.max(0, w - visibleLength(cell)));
+      })
       .join('  ')
       .trimEnd();
-  return [line(headers.map((h) => bold(style, h))), ...rows.map(line)].join('\n');
+  return [line(cols.map((c) => bold(style, c.header))), ...rows.map(line)].join('\n');
 }
 
 /** A span of milliseconds in its two largest units: `45s`, `3m05s`, `2h10m`, `3d04h`. */
@@ -96,8 +229,14 @@ export function firstLine(text: string, max = 80): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** `key: value` lines with the keys aligned. */
-export function fields(style: Style, entries: Array<[string, string]>): string {
-  const width = Math.max(...entries.map(([k]) => k.length));
-  return entries.map(([k, v]) => `${dim(style, `${k}:`.padEnd(width + 1))} ${v}`).join('\n');
+/**
+ * `key: value` lines with the keys aligned. Given a `width`, a longer value wraps at its spaces onto lines
+ * indented to the values, its words (ids, URLs, paths) kept whole.
+ */
+export function fields(style: Style, entries: Array<[string, string]>, width?: number): string {
+  const keys = Math.max(...entries.map(([k]) => k.length));
+  const indent = keys + 2;
+  return entries
+    .map(([k, v]) => hangingWrap(`${dim(style, `${k}:`.padEnd(keys + 1))} `, v, width, indent))
+    .join('\n');
 }

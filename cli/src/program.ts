@@ -19,6 +19,10 @@ Configuration: nightshift login keeps the API address and token as a profile in
 $XDG_CONFIG_HOME/nightshift/config.json (mode 0600); NIGHTSHIFT_URL and NIGHTSHIFT_TOKEN override it,
 NIGHTSHIFT_PROFILE or --profile picks another. NO_COLOR turns colour off.
 
+Width: on a terminal, tables fit its width (less important columns left out, long text cut with …,
+ids never) and long values wrap; COLUMNS=<n> sets the width, on a terminal or not; --wide shows
+every column in full, as a pipe or a file always gets.
+
 Exit codes: 0 ok, 1 API or run failure (a followed run that did not succeed), 2 usage error,
 3 not found, 4 authentication.`;
 
@@ -28,6 +32,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .version(CLI_VERSION, '-V, --version')
     .option('-p, --profile <name>', 'the login profile to use (default: NIGHTSHIFT_PROFILE, else default)')
     .option('--json', "print the API's JSON instead of text, for scripts")
+    .option('--wide', 'every column at full width, even on a narrow terminal')
     .option('--no-color', 'no colour, even on a terminal')
     .addOption(new Option('--debug', 'print stack traces of errors'))
     .addHelpText('after', HELP_FOOTER)

@@ -1,11 +1,13 @@
-// The text people read, drawn at a frozen `now`: the runs table, a worker, a run, events, the status screen, VMs, sinks and the digest.
+// The text people read, drawn at a frozen `now`: the runs table, a worker, a run, events, the status screen, VMs, sinks and the digest, at full width and fitted to a narrow terminal.
 import { describe, expect, it } from 'vitest';
 import type { AgentStatus, DigestSettings, NotificationSink, Run, Vm, VmList, Worker } from './api.js';
 import { nextSlot } from './commands/workers.js';
-import { ago, duration, table, useColor } from './format.js';
+import { ago, duration, table, useColor, visibleLength } from './format.js';
 import {
+  agentsTable,
   digestView,
   eventLine,
+  progressLine,
   runsTable,
   runView,
   sinksTable,
@@ -13,6 +15,7 @@ import {
   statusView,
   type ViewOptions,
   vmsTable,
+  workersTable,
   workerView,
 } from './views.js';
 
@@ -550,5 +553,252 @@ describe('format', () => {
     expect(useColor(true, { ...env, noColor: true })).toBe(false);
     expect(useColor(true, { ...env, dumbTerminal: true })).toBe(false);
     expect(useColor(true, env, false)).toBe(false);
+  });
+});
+
+describe('on a narrow terminal', () => {
+  const at = (width: number): ViewOptions => ({ ...plain, width });
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the colour codes
+  const strip = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+  const widest = (text: string) => Math.max(...text.split('\n').map(visibleLength));
+  const AGENT: AgentStatus = {
+    id: 'nightshift-worker-1',
+    version: '0.1.0',
+    host: 'nightshift-worker-1.us-central1-a.c.my-project.internal',
+    state: 'running',
+    capacity: 2,
+    running: ['r-20261201t092800-running'],
+    startedAt: '2026-12-01T08:00:00.000Z',
+    heartbeatAt: '2026-12-01T09:29:50.000Z',
+    alive: true,
+  };
+
+  it('runs ls: at 200 every column as with no width; narrower, the least needed go, the ids stay whole', () => {
+    expect(runsTable(RUNS, at(200))).toBe(runsTable(RUNS, plain));
+    expect(`\n${runsTable(RUNS, at(80))}`).toMatchInlineSnapshot(`
+      "
+      ID                         WORKER  STATUS     CREATED     DURATION  COST
+      r-20261201t092800-running  blog    running    2m00s ago   1m55s     $0.42
+      s-blog-20261201t023000z    blog    failed     6h59m ago   1h11m     $3.50
+      r-20261130t180000-issue    docs    succeeded  15h30m ago  12m28s    $0.75
+      r-20261201t092955-queued   blog    queued     5s ago      -         $0.00"
+    `);
+    expect(`\n${runsTable(RUNS, at(60))}`).toMatchInlineSnapshot(`
+      "
+      ID                         WORKER  STATUS     CREATED
+      r-20261201t092800-running  blog    running    2m00s ago
+      s-blog-20261201t023000z    blog    failed     6h59m ago
+      r-20261130t180000-issue    docs    succeeded  15h30m ago
+      r-20261201t092955-queued   blog    queued     5s ago"
+    `);
+    expect(`\n${runsTable(RUNS, at(40))}`).toMatchInlineSnapshot(`
+      "
+      ID                         STATUS
+      r-20261201t092800-running  running
+      s-blog-20261201t023000z    failed
+      r-20261130t180000-issue    succeeded
+      r-20261201t092955-queued   queued"
+    `);
+    for (const width of [40, 60, 80]) {
+      const fitted = runsTable(RUNS, at(width));
+      expect(widest(fitted)).toBeLessThanOrEqual(width);
+      for (const r of RUNS) expect(fitted).toContain(r.id);
+      expect(fitted).toMatch(/^ID +(WORKER +)?STATUS/);
+    }
+  });
+
+  it('runs ls with colour: the codes count for nothing, so the columns are those without colour', () => {
+    for (const width of [40, 60, 80, 200]) {
+      const coloured = runsTable(RUNS, { ...at(width), style: { color: true } });
+      expect(coloured).toContain('\u001b[31mfailed\u001b[39m');
+      expect(strip(coloured)).toBe(runsTable(RUNS, at(width)));
+    }
+  });
+
+  it('workers ls and agents ls keep the id and the key facts, and cut the source or the host', () => {
+    const disabled = { ...WORKER, id: 'docs', enabled: false, schedule: undefined, github: undefined };
+    expect(`\n${workersTable([WORKER, disabled], at(50))}`).toMatchInlineSnapshot(`
+      "
+      ID    ENABLED  SOURCE
+      blog  yes      github.com/me/blog.git (main, push)
+      docs  no       github.com/me/blog.git (main, push)"
+    `);
+    expect(`\n${agentsTable([AGENT], at(40))}`).toMatchInlineSnapshot(`
+      "
+      ID                   ALIVE  RUNS
+      nightshift-worker-1  yes    1/2"
+    `);
+    expect(`\n${agentsTable([AGENT], at(80))}`).toMatchInlineSnapshot(`
+      "
+      ID                   ALIVE  STATE    RUNS  HEARTBEAT
+      nightshift-worker-1  yes    running  1/2   10s ago"
+    `);
+  });
+
+  it('notifications ls cuts the URL and the delivery, never the sink id', () => {
+    const fitted = sinksTable(SINKS, { ...at(60), style: { color: true } });
+    expect(`\n${strip(fitted)}`).toMatchInlineSnapshot(`
+      "
+      ID                      URL           ENABLED  LAST DELIVERY
+      n-20261130aaaaaaaaaaaa  hooks.examp…  yes      ok 10m00s ag…
+      n-20261130bbbbbbbbbbbb  hooks.slack…  no       failed 2h30m…
+      n-20261201cccccccccccc  hooks.examp…  yes      none yet"
+    `);
+    for (const s of SINKS) expect(fitted).toContain(s.id);
+    expect(widest(fitted)).toBeLessThanOrEqual(60);
+    // A cut coloured outcome keeps both of its codes.
+    for (const line of fitted.split('\n').slice(1)) {
+      expect(line.split('\u001b[').length % 2).toBe(1);
+    }
+  });
+
+  it('vms ls leaves out columns and wraps the reasons under themselves', () => {
+    expect(`\n${vmsTable(VMS, at(60))}`).toMatchInlineSnapshot(`
+      "
+      NAME                 STATUS      AGENT                 COST
+      nightshift-worker-1  RUNNING     alive running 1/2 r…  $0.42
+      nightshift-worker-2  TERMINATED  -                     $0.00
+      nightshift-worker-3  unknown     -                     -
+
+      nightshift-worker-1  started 1m59s ago by functions: run
+          r-20261201t092800-running is queued
+      nightshift-worker-1  stopped 6h20m ago by
+          nightshift-worker-1: idle for 30 minutes
+      nightshift-worker-2  started 30m00s ago by functions:
+          scheduler tick: runs are waiting; failed: the project is
+          out of quota: CPUS
+      nightshift-worker-3  Compute could not be asked: could not
+          read VM us-central1-a/nightshift-worker-3: permission
+          denied
+      nightshift-worker-3  no hourly price known: set
+          NIGHTSHIFT_VM_HOURLY_USD
+
+      cost this month  unknown: a VM has no hourly price (running
+                       hours × hourly price; disks not included)"
+    `);
+  });
+
+  it('runs show and workers show wrap long values under the values, words whole', () => {
+    const failed = {
+      ...(RUNS[1] as Run),
+      result:
+        'Implemented the next milestone of docs/roadmap.md and opened https://github.com/me/blog/pull/17',
+      error: 'the worker exited with code 1: Invalid API key · Please run /login',
+    };
+    const shown = runView(failed, at(50));
+    expect(`\n${shown}`).toMatchInlineSnapshot(`
+      "
+      run:      s-blog-20261201t023000z
+      worker:   blog
+      status:   failed
+      trigger:  schedule
+      model:    sonnet
+      created:  2026-12-01 02:30:04 (6h59m ago)
+      started:  2026-12-01 02:30:09 (6h59m ago)
+      finished: 2026-12-01 03:41:10 (5h48m ago)
+      duration: 1h11m
+      usage:    52 turns, $3.50, 90000 tokens in, 12000
+                out
+      branch:   main
+      result:   Implemented the next milestone of
+                docs/roadmap.md and opened
+                https://github.com/me/blog/pull/17
+      error:    the worker exited with code 1: Invalid
+                API key · Please run /login"
+    `);
+    expect(shown).toContain('https://github.com/me/blog/pull/17');
+    expect(runView(failed, at(200))).toBe(runView(failed, plain));
+    const worker = workerView({ worker: WORKER, runs: RUNS.slice(0, 2), nextSlot: null }, at(50));
+    expect(`\n${worker}`).toMatchInlineSnapshot(`
+      "
+      worker:    blog
+      enabled:   yes
+      repo:      https://github.com/me/blog.git
+      branch:    main (pushed after each run)
+      model:     sonnet
+      limits:    80 turns, $5.00, 120 min
+      roadmap:   docs/roadmap.md
+      progress:  PROGRESS.md
+      prompt:    Read {{roadmapPath}} and do the next
+                 milestone.
+      schedule:  30 2 * * * (Europe/Berlin), on busy:
+                 skip
+      next slot: none
+      github:    me/blog, label "nightshift", bots:
+                 renovate[bot]
+      created:   2026-11-20 08:00:00 (11d01h ago)
+      updated:   2026-11-28 21:15:00 (2d12h ago)
+
+      last runs
+      ID                         WORKER  STATUS
+      r-20261201t092800-running  blog    running
+      s-blog-20261201t023000z    blog    failed"
+    `);
+  });
+
+  it("status puts a run's progress below it when both do not fit, cut to one line", () => {
+    const running = {
+      ...(RUNS[0] as Run),
+      progress: { text: 'Writing the tests of the new importer', updatedAt: '2026-12-01T09:29:00.000Z' },
+    };
+    const screen = { agents: [AGENT], vms: [], running: [running], queued: [], costToday: {} };
+    expect(`\n${statusView(screen, at(50))}`).toMatchInlineSnapshot(`
+      "
+      agents  1 alive of 1, 1 free slot
+        nightshift-worker-1  alive  running  1/2 runs
+          heartbeat 10s ago
+
+      running  1
+        r-20261201t092800-running  blog  running  1m55s
+          7 turns  $0.42
+          Writing the tests of the new importer
+
+      queued  0
+
+      cost today  $0.00"
+    `);
+    expect(statusView(screen, at(200))).toBe(statusView(screen, plain));
+    expect(statusView(screen, plain)).toContain('$0.42  Writing the tests of the new importer');
+    const at40 = statusView(screen, at(40));
+    expect(widest(at40)).toBeLessThanOrEqual(40);
+    expect(at40).toContain('\n    Writing the tests of the new import…\n');
+    expect(at40).toContain('\n  r-20261201t092800-running  blog\n');
+  });
+
+  it('runs logs --follow cuts a progress line to the width, its colour codes whole', () => {
+    const running = {
+      ...(RUNS[0] as Run),
+      progress: { text: 'Writing the tests of the new importer', updatedAt: '2026-12-01T09:29:00.000Z' },
+    };
+    expect(progressLine(running, plain)).toBe(
+      '           7 turns, $0.42  Writing the tests of the new importer',
+    );
+    expect(progressLine(running, at(40))).toBe('           7 turns, $0.42  Writing the…');
+    const coloured = progressLine(running, { ...at(30), style: { color: true } });
+    expect(strip(coloured)).toBe('           7 turns, $0.42  Wr…');
+    expect(coloured.split('\u001b[2m')).toHaveLength(coloured.split('\u001b[22m').length);
+  });
+
+  it("runs logs wraps an event's reason under the text, past the time", () => {
+    const line = eventLine(
+      {
+        runId: 'r-1',
+        at: '2026-12-01T09:28:05.000Z',
+        type: 'status',
+        id: 'e1',
+        from: 'running',
+        to: 'failed',
+        reason: 'the worker exited with code 1: Invalid API key',
+        agentId: null,
+      },
+      at(40),
+    );
+    expect(`\n${line}`).toMatchInlineSnapshot(`
+      "
+      09:28:05  running → failed  the worker
+                exited with code 1: Invalid
+                API key"
+    `);
+    expect(widest(line)).toBeLessThanOrEqual(40);
   });
 });

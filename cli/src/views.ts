@@ -14,6 +14,7 @@ import type {
 import {
   ago,
   bold,
+  type Column,
   cyan,
   dateTime,
   dim,
@@ -21,12 +22,16 @@ import {
   fields,
   firstLine,
   green,
+  hangingWrap,
+  MIN_TEXT_WIDTH,
   red,
   type Style,
   statusText,
   table,
   timeOfDay,
+  truncate,
   usd,
+  visibleLength,
   yellow,
 } from './format.js';
 import { isTerminal } from './outcome.js';
@@ -36,6 +41,8 @@ export interface ViewOptions {
   now: Date;
   /** Time zone of absolute times (the machine's when not given). */
   timeZone?: string;
+  /** The columns to fit (a narrow terminal); not given: every column at full width, as for a pipe. */
+  width?: number;
 }
 
 /** How long a run ran (or has been running): from its start to its end, or to now. */
@@ -52,11 +59,23 @@ export function triggerText(run: Run): string {
   return 'api';
 }
 
-export function runsTable(runs: Run[], { style, now }: ViewOptions): string {
+// On a phone a run is its id, its status, when it was made and by which worker; the rest goes first.
+const RUN_COLUMNS: Column[] = [
+  { header: 'ID' },
+  { header: 'WORKER', drop: 6 },
+  { header: 'STATUS' },
+  { header: 'TRIGGER', drop: 2, shrink: true },
+  { header: 'CREATED', drop: 5 },
+  { header: 'DURATION', drop: 4 },
+  { header: 'TURNS', drop: 1 },
+  { header: 'COST', drop: 3 },
+];
+
+export function runsTable(runs: Run[], { style, now, width }: ViewOptions): string {
   if (runs.length === 0) return dim(style, 'no runs');
   return table(
     style,
-    ['ID', 'WORKER', 'STATUS', 'TRIGGER', 'CREATED', 'DURATION', 'TURNS', 'COST'],
+    RUN_COLUMNS,
     runs.map((r) => [
       r.id,
       r.workerId,
@@ -67,10 +86,11 @@ export function runsTable(runs: Run[], { style, now }: ViewOptions): string {
       String(r.usage.turns),
       usd(r.usage.costUsd),
     ]),
+    width,
   );
 }
 
-export function runView(run: Run, { style, now, timeZone }: ViewOptions): string {
+export function runView(run: Run, { style, now, timeZone, width }: ViewOptions): string {
   const entries: Array<[string, string]> = [
     ['run', bold(style, run.id)],
     ['worker', run.workerId],
@@ -109,14 +129,27 @@ export function runView(run: Run, { style, now, timeZone }: ViewOptions): string
     entries.push(['progress', `${firstLine(run.progress.text)} (${ago(run.progress.updatedAt, now)})`]);
   if (run.result) entries.push(['result', firstLine(run.result, 200)]);
   if (run.error) entries.push(['error', red(style, run.error)]);
-  return fields(style, entries);
+  return fields(style, entries, width);
 }
 
-export function workersTable(workers: Worker[], { style }: ViewOptions): string {
+/** A URL (or text starting with one) without `https://`, the scheme taken for granted, before it is cut. */
+const withoutHttps = (text: string) => text.replace(/^https:\/\//, '');
+
+// On a phone a worker is its id, whether it is on, and what it works on (cut to fit).
+const WORKER_COLUMNS: Column[] = [
+  { header: 'ID' },
+  { header: 'ENABLED' },
+  { header: 'SOURCE', shrink: true, compact: withoutHttps },
+  { header: 'MODEL', drop: 1 },
+  { header: 'SCHEDULE', drop: 3 },
+  { header: 'GITHUB', drop: 2, shrink: true },
+];
+
+export function workersTable(workers: Worker[], { style, width }: ViewOptions): string {
   if (workers.length === 0) return dim(style, 'no workers');
   return table(
     style,
-    ['ID', 'ENABLED', 'SOURCE', 'MODEL', 'SCHEDULE', 'GITHUB'],
+    WORKER_COLUMNS,
     workers.map((w) => [
       w.id,
       w.enabled ? green(style, 'yes') : yellow(style, 'no'),
@@ -125,6 +158,7 @@ export function workersTable(workers: Worker[], { style }: ViewOptions): string 
       w.schedule ? `${w.schedule.cron} ${w.schedule.timezone}` : '-',
       w.github ? `${w.github.repo} [${w.github.label}]` : '-',
     ]),
+    width,
   );
 }
 
@@ -145,7 +179,7 @@ export interface WorkerShow {
 }
 
 export function workerView({ worker: w, runs, nextSlot }: WorkerShow, options: ViewOptions): string {
-  const { style, now, timeZone } = options;
+  const { style, now, timeZone, width } = options;
   const entries: Array<[string, string]> = [
     ['worker', bold(style, w.id)],
     ['enabled', w.enabled ? green(style, 'yes') : yellow(style, 'no (runs are refused)')],
@@ -195,14 +229,25 @@ export function workerView({ worker: w, runs, nextSlot }: WorkerShow, options: V
   ]);
   entries.push(['created', `${dateTime(w.createdAt, timeZone)} (${ago(w.createdAt, now)})`]);
   entries.push(['updated', `${dateTime(w.updatedAt, timeZone)} (${ago(w.updatedAt, now)})`]);
-  return `${fields(style, entries)}\n\n${bold(style, 'last runs')}\n${runsTable(runs, options)}`;
+  return `${fields(style, entries, width)}\n\n${bold(style, 'last runs')}\n${runsTable(runs, options)}`;
 }
 
-export function agentsTable(agents: AgentStatus[], { style, now }: ViewOptions): string {
+// On a phone an agent is its id, whether it is alive, what it is doing and how full it is.
+const AGENT_COLUMNS: Column[] = [
+  { header: 'ID' },
+  { header: 'ALIVE' },
+  { header: 'STATE', drop: 4 },
+  { header: 'RUNS' },
+  { header: 'HEARTBEAT', drop: 3 },
+  { header: 'VERSION', drop: 1 },
+  { header: 'HOST', drop: 2, shrink: true },
+];
+
+export function agentsTable(agents: AgentStatus[], { style, now, width }: ViewOptions): string {
   if (agents.length === 0) return dim(style, 'no agents have sent a heartbeat');
   return table(
     style,
-    ['ID', 'ALIVE', 'STATE', 'RUNS', 'HEARTBEAT', 'VERSION', 'HOST'],
+    AGENT_COLUMNS,
     agents.map((a) => [
       a.id,
       a.alive ? green(style, 'yes') : red(style, 'no'),
@@ -212,6 +257,7 @@ export function agentsTable(agents: AgentStatus[], { style, now }: ViewOptions):
       a.version,
       a.host,
     ]),
+    width,
   );
 }
 
@@ -247,14 +293,27 @@ function vmActionLine(style: Style, what: 'started' | 'stopped', action: VmActio
 }
 
 /** GET /v1/vms as a table, then why each VM last started and stopped, and the month's cost. */
-export function vmsTable(list: VmList, { style, now }: ViewOptions): string {
+// On a phone a VM is its name, its status, its agent (cut to fit) and what it cost.
+const VM_COLUMNS: Column[] = [
+  { header: 'NAME' },
+  { header: 'ZONE', drop: 5 },
+  { header: 'STATUS' },
+  { header: 'MACHINE', drop: 1 },
+  { header: 'AGENT', shrink: true },
+  { header: 'STARTED', drop: 4 },
+  { header: 'STOPPED', drop: 3 },
+  { header: 'HOURS', drop: 2 },
+  { header: 'COST' },
+];
+
+export function vmsTable(list: VmList, { style, now, width }: ViewOptions): string {
   if (list.vms.length === 0) {
     return dim(style, 'no worker VMs: the functions start none (NIGHTSHIFT_VMS is empty)');
   }
   const out = [
     table(
       style,
-      ['NAME', 'ZONE', 'STATUS', 'MACHINE', 'AGENT', 'STARTED', 'STOPPED', 'HOURS', 'COST'],
+      VM_COLUMNS,
       list.vms.map((vm) => [
         vm.name,
         vm.zone,
@@ -266,16 +325,18 @@ export function vmsTable(list: VmList, { style, now }: ViewOptions): string {
         vm.costThisMonth.hours.toFixed(2),
         vm.costThisMonth.usd === null ? '-' : usd(vm.costThisMonth.usd),
       ]),
+      width,
     ),
   ];
+  // A note is the VM's name, then free text wrapped under itself.
+  const note = (vm: Vm, text: string) => hangingWrap(`${vm.name}  `, text, width, STATUS_INDENT);
   const notes: string[] = [];
   for (const vm of list.vms) {
-    if (vm.statusError)
-      notes.push(`${vm.name}  ${red(style, `Compute could not be asked: ${vm.statusError}`)}`);
-    if (vm.lastStart) notes.push(`${vm.name}  ${vmActionLine(style, 'started', vm.lastStart, now)}`);
-    if (vm.lastStop) notes.push(`${vm.name}  ${vmActionLine(style, 'stopped', vm.lastStop, now)}`);
+    if (vm.statusError) notes.push(note(vm, red(style, `Compute could not be asked: ${vm.statusError}`)));
+    if (vm.lastStart) notes.push(note(vm, vmActionLine(style, 'started', vm.lastStart, now)));
+    if (vm.lastStop) notes.push(note(vm, vmActionLine(style, 'stopped', vm.lastStop, now)));
     if (vm.costThisMonth.hourlyUsd === null) {
-      notes.push(`${vm.name}  ${dim(style, 'no hourly price known: set NIGHTSHIFT_VM_HOURLY_USD')}`);
+      notes.push(note(vm, dim(style, 'no hourly price known: set NIGHTSHIFT_VM_HOURLY_USD')));
     }
   }
   if (notes.length > 0) out.push('', ...notes);
@@ -283,7 +344,12 @@ export function vmsTable(list: VmList, { style, now }: ViewOptions): string {
     list.costThisMonthUsd === null ? 'unknown: a VM has no hourly price' : usd(list.costThisMonthUsd);
   out.push(
     '',
-    `${bold(style, 'cost this month')}  ${total} ${dim(style, '(running hours × hourly price; disks not included)')}`,
+    hangingWrap(
+      `${bold(style, 'cost this month')}  `,
+      `${total} ${dim(style, '(running hours × hourly price; disks not included)')}`,
+      width,
+      'cost this month  '.length,
+    ),
   );
   return out.join('\n');
 }
@@ -299,11 +365,22 @@ function deliveryText(style: Style, sink: NotificationSink, now: Date): string {
   return `${outcome} ${ago(d.at, now)} (${d.event}, ${http})`;
 }
 
-export function sinksTable(sinks: NotificationSink[], { style, now }: ViewOptions): string {
+// On a phone a sink is its id, where it sends (cut to fit), whether it is on, and how its last send went.
+const SINK_COLUMNS: Column[] = [
+  { header: 'ID' },
+  { header: 'URL', shrink: true, compact: withoutHttps },
+  { header: 'EVENTS', drop: 2, shrink: true },
+  { header: 'WORKER', drop: 3 },
+  { header: 'FORMAT', drop: 1 },
+  { header: 'ENABLED' },
+  { header: 'LAST DELIVERY', shrink: true },
+];
+
+export function sinksTable(sinks: NotificationSink[], { style, now, width }: ViewOptions): string {
   if (sinks.length === 0) return dim(style, 'no notification sinks');
   return table(
     style,
-    ['ID', 'URL', 'EVENTS', 'WORKER', 'FORMAT', 'ENABLED', 'LAST DELIVERY'],
+    SINK_COLUMNS,
     sinks.map((s) => [
       s.id,
       s.url,
@@ -313,10 +390,11 @@ export function sinksTable(sinks: NotificationSink[], { style, now }: ViewOption
       s.enabled ? green(style, 'yes') : yellow(style, 'no'),
       deliveryText(style, s, now),
     ]),
+    width,
   );
 }
 
-export function sinkView(sink: NotificationSink, { style, now, timeZone }: ViewOptions): string {
+export function sinkView(sink: NotificationSink, { style, now, timeZone, width }: ViewOptions): string {
   const entries: Array<[string, string]> = [
     ['sink', bold(style, sink.id)],
     ['url', sink.url],
@@ -340,14 +418,14 @@ export function sinkView(sink: NotificationSink, { style, now, timeZone }: ViewO
       }, ${http}, ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}${d.error ? `, ${red(style, d.error)}` : ''}`,
     ]);
   }
-  return fields(style, entries);
+  return fields(style, entries, width);
 }
 
 /** The digest setting, and which sinks it goes to (those that want `digest`, enabled). */
 export function digestView(
   digest: DigestSettings,
   sinks: NotificationSink[],
-  { style, now, timeZone }: ViewOptions,
+  { style, now, timeZone, width }: ViewOptions,
 ): string {
   const to = sinks.filter((s) => s.enabled && s.events.includes('digest'));
   const entries: Array<[string, string]> = [
@@ -365,27 +443,31 @@ export function digestView(
     ],
     ['updated', `${dateTime(digest.updatedAt, timeZone)} (${ago(digest.updatedAt, now)})`],
   ];
-  return fields(style, entries);
+  return fields(style, entries, width);
 }
 
 /** One line of a run's history. */
-export function eventLine(event: RunEvent, { style, timeZone }: ViewOptions): string {
-  const at = dim(style, timeOfDay(event.at, timeZone));
+export function eventLine(event: RunEvent, { style, timeZone, width }: ViewOptions): string {
+  // Wrapped under the text, past the time (`09:31:02  `).
+  const line = (text: string) =>
+    hangingWrap(`${dim(style, timeOfDay(event.at, timeZone))}  `, text, width, 10);
   if (event.type === 'status') {
     const move = `${event.from ?? 'new'} → ${statusText(style, event.to)}`;
-    return `${at}  ${move}${event.reason ? `  ${event.reason}` : ''}`;
+    return line(`${move}${event.reason ? `  ${event.reason}` : ''}`);
   }
   if (event.type === 'cancel_requested') {
-    return `${at}  ${yellow(style, 'cancel requested')}${event.reason ? `  ${event.reason}` : ''}`;
+    return line(`${yellow(style, 'cancel requested')}${event.reason ? `  ${event.reason}` : ''}`);
   }
-  return `${at}  ${event.message}`;
+  return line(event.message);
 }
 
 /** What changed in a run worth a line while following it: its usage, its progress. */
-export function progressLine(run: Run, { style }: ViewOptions): string {
+export function progressLine(run: Run, { style, width }: ViewOptions): string {
   const u = run.usage;
   const text = run.progress ? `  ${firstLine(run.progress.text, 100)}` : '';
-  return `${dim(style, '         ')}  ${dim(style, `${u.turns} turns, ${usd(u.costUsd)}`)}${text}`;
+  const line = `${dim(style, '         ')}  ${dim(style, `${u.turns} turns, ${usd(u.costUsd)}`)}${text}`;
+  // One line a change while following: the progress is cut to fit rather than wrapped.
+  return width === undefined ? line : truncate(line, width);
 }
 
 export interface StatusScreen {
@@ -397,30 +479,44 @@ export interface StatusScreen {
   costToday: Record<string, number>;
 }
 
+// Where a line of the status screen (or a VM's note) goes on when it does not fit: under its id, a step in.
+const STATUS_INDENT = 4;
+
 export function statusView(s: StatusScreen, options: ViewOptions): string {
-  const { style, now } = options;
+  const { style, now, width } = options;
   const alive = s.agents.filter((a) => a.alive);
   const free = alive.reduce((n, a) => n + Math.max(0, a.capacity - a.running.length), 0);
   const out: string[] = [];
   out.push(
     `${bold(style, 'agents')}  ${alive.length} alive of ${s.agents.length}, ${free} free slot${free === 1 ? '' : 's'}`,
   );
+  const line = (first: string, text: string) => hangingWrap(`  ${first}  `, text, width, STATUS_INDENT);
   for (const a of s.agents) {
     out.push(
-      `  ${a.id}  ${a.alive ? green(style, 'alive') : red(style, 'gone')}  ${a.state}  ${a.running.length}/${a.capacity} runs  heartbeat ${ago(a.heartbeatAt, now)}`,
+      line(
+        a.id,
+        `${a.alive ? green(style, 'alive') : red(style, 'gone')}  ${a.state}  ${a.running.length}/${a.capacity} runs  heartbeat ${ago(a.heartbeatAt, now)}`,
+      ),
     );
   }
   for (const vm of s.vms) {
-    out.push(`  vm ${vm.name} (${vm.zone})  ${vm.status ?? `unknown: ${vm.statusError ?? ''}`}`);
+    out.push(line(`vm ${vm.name}`, `(${vm.zone})  ${vm.status ?? `unknown: ${vm.statusError ?? ''}`}`));
   }
   out.push('', `${bold(style, 'running')}  ${s.running.length}`);
   for (const r of s.running) {
-    out.push(
-      `  ${r.id}  ${r.workerId}  ${statusText(style, r.status)}  ${runDuration(r, now)}  ${r.usage.turns} turns  ${usd(r.usage.costUsd)}${r.progress ? `  ${firstLine(r.progress.text, 60)}` : ''}`,
-    );
+    const facts = `${r.workerId}  ${statusText(style, r.status)}  ${runDuration(r, now)}  ${r.usage.turns} turns  ${usd(r.usage.costUsd)}`;
+    const progress = r.progress ? firstLine(r.progress.text, 60) : '';
+    const whole = `${facts}${progress ? `  ${progress}` : ''}`;
+    if (width === undefined || visibleLength(`  ${r.id}  ${whole}`) <= width) out.push(line(r.id, whole));
+    else {
+      // Too narrow for all of it: the facts wrap under the id, the progress goes below them, cut to one line.
+      out.push(line(r.id, facts));
+      const pad = ' '.repeat(STATUS_INDENT);
+      if (progress) out.push(pad + truncate(progress, Math.max(MIN_TEXT_WIDTH, width - STATUS_INDENT)));
+    }
   }
   out.push('', `${bold(style, 'queued')}  ${s.queued.length}`);
-  for (const r of s.queued) out.push(`  ${r.id}  ${r.workerId}  queued ${ago(r.createdAt, now)}`);
+  for (const r of s.queued) out.push(line(r.id, `${r.workerId}  queued ${ago(r.createdAt, now)}`));
   const costs = Object.entries(s.costToday).sort(([a], [b]) => a.localeCompare(b));
   const total = costs.reduce((sum, [, c]) => sum + c, 0);
   out.push('', `${bold(style, 'cost today')}  ${usd(total)}`);
