@@ -3,12 +3,22 @@
 import { type Client, type Run, type RunEvent, unwrap } from './api.js';
 import type { Ctx } from './context.js';
 import { CliError, EXIT } from './errors.js';
-import { dim, duration, usd } from './format.js';
+import { dim, duration, truncate, usd } from './format.js';
 import { isTerminal } from './outcome.js';
 import { FOLLOW_MAX_POLL_FAILURES, FOLLOW_POLL_MS, SPINNER_FRAME_MS } from './timings.js';
 import { eventLine, progressLine, runDuration } from './views.js';
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/**
+ * The spinner's line, cut to the terminal's own width whatever --wide says: `\r` and erase-line reach only
+ * the row the cursor is on, so a line that wrapped would leave its first rows behind at every redraw.
+ */
+export function spinnerLine(frame: string, text: string, columns: number | undefined): string {
+  const line = `${frame} ${text}`;
+  // One column spare: a line exactly as wide as the terminal moves some terminals' cursor to the next row.
+  return columns !== undefined && columns > 2 ? truncate(line, columns - 1) : line;
+}
 
 /** One line on a terminal's stderr, redrawn in place; nothing at all elsewhere. */
 class Spinner {
@@ -27,7 +37,12 @@ class Spinner {
   }
   private draw(): void {
     this.frame = (this.frame + 1) % FRAMES.length;
-    this.ctx.io.stderr.write(`\r\u001b[2K${FRAMES[this.frame]} ${dim(this.ctx.style, this.text)}`);
+    const line = spinnerLine(
+      FRAMES[this.frame] ?? '',
+      dim(this.ctx.style, this.text),
+      this.ctx.io.stderr.columns,
+    );
+    this.ctx.io.stderr.write(`\r\u001b[2K${line}`);
   }
   clear(): void {
     if (this.on && this.timer) this.ctx.io.stderr.write('\r\u001b[2K');
