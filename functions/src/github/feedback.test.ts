@@ -9,14 +9,14 @@ import {
   makeAppKey,
   startGitHubStandin,
 } from '@nightshift/shared/dev';
-import { describeEmulators, onFileEnd, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
+import { describeEmulators, onFileEnd, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createSchedulerApp } from '../scheduler/app.js';
 import { NOTIFICATION_RECORD_TTL_MS, SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
 import { createGithubApp } from './app.js';
-import { SUMMARY_MAX_ATTEMPTS } from './feedback.js';
+import { SUMMARY_BATCH, SUMMARY_MAX_ATTEMPTS } from './feedback.js';
 
 const SECRET = 'test-webhook-secret';
 const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
@@ -295,6 +295,30 @@ describeEmulators('Summaries: pull requests and claims', () => {
       await tick();
       expect(await entry()).toMatchObject({ state: 'failed', attempts: SUMMARY_MAX_ATTEMPTS });
       expect(await expiresMs()).toBe(now.getTime() + NOTIFICATION_RECORD_TTL_MS);
+    });
+
+    it('a tick reaches an ended run past more owed entries of waiting runs than one batch holds', async () => {
+      await addWorker(false);
+      await queue();
+      const owed = (await env.cols.githubFeedback.doc(RUN).get()).data() as GithubFeedback;
+      // More runs still waiting than a batch holds, their entries first in document order.
+      const waiting = Array.from(
+        { length: SUMMARY_BATCH + 10 },
+        (_, i) => `a-waiting-${String(i).padStart(3, '0')}`,
+      );
+      const batch = env.db.batch();
+      for (const id of waiting) {
+        batch.set(env.cols.runs.doc(id), testRun({ id, workerId: 'blog', status: 'waiting' }));
+        batch.set(env.cols.githubFeedback.doc(id), { ...owed, runId: id });
+      }
+      await batch.commit();
+      await end();
+      await tick();
+      expect(comments()).toHaveLength(2);
+      expect(String(comments()[1]?.body?.body)).toContain('ended: **succeeded**');
+      expect(await entry()).toMatchObject({ state: 'posted' });
+      const still = await env.cols.githubFeedback.where('state', '==', 'pending').get();
+      expect(still.docs.map((d) => d.id).sort()).toEqual(waiting);
     });
 
     it('an entry whose run is gone is given up and expires 30 days on', async () => {

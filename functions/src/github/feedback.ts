@@ -1,7 +1,12 @@
 // Feedback on GitHub issues: a comment when a run is queued, and one with the outcome (and pull request) when it ends.
 // Without an App or a token nothing is posted (client.ts). A GitHub API error is logged; it never fails a
 // run or a webhook.
-import { type DocumentSnapshot, FieldValue } from '@google-cloud/firestore';
+import {
+  type DocumentSnapshot,
+  FieldPath,
+  FieldValue,
+  type QueryDocumentSnapshot,
+} from '@google-cloud/firestore';
 import { type GithubFeedback, headOf, isAlreadyExists, isTerminal, type Run } from '@nightshift/shared';
 import type { Octokit } from '@octokit/rest';
 import type { Deps } from '../core/deps.js';
@@ -15,8 +20,10 @@ import type { Github } from './client.js';
 
 /** Attempts at posting a run's summary before it is given up (and logged). */
 export const SUMMARY_MAX_ATTEMPTS = 3;
-/** Summaries looked at per tick. */
+/** Owed summaries read per query of the tick. */
 export const SUMMARY_BATCH = 50;
+/** Batches one tick looks through at most (each entry costs a read of its run). */
+export const SUMMARY_MAX_PAGES = 10;
 const MAX_RESULT_CHARS = 3_000;
 
 function splitRepo(repo: string): { owner: string; repo: string } {
@@ -405,19 +412,28 @@ export async function postRunSummaryIfOwed(
 
 /**
  * The scheduler tick's safety net: every summary still owed (its run.status event was lost, or the
- * reactor gave it back after a GitHub error) is tried once per tick.
+ * reactor gave it back after a GitHub error) is tried once per tick. Owed entries of runs still queued or
+ * waiting stay owed as long as their runs wait, so the tick pages past them (in document order) rather
+ * than stopping at the first batch, where a crowd of them would hide a run that has ended.
  */
 export async function processRunSummaries(deps: Deps, github: Github): Promise<SummaryOutcome> {
   const outcome: SummaryOutcome = { posted: [], failed: [] };
-  // One field, no composite index: the few `posting` entries are filtered by their claim time.
-  const open = await deps.cols.githubFeedback
-    .where('state', 'in', ['pending', 'posting'])
-    .limit(SUMMARY_BATCH)
-    .get();
-  for (const doc of open.docs) {
-    const attempt = await postOwedSummary(deps, github, doc);
-    if (attempt.result === 'posted') outcome.posted.push(doc.id);
-    else if (attempt.result === 'failed') outcome.failed.push({ runId: doc.id, error: attempt.error });
+  let after: QueryDocumentSnapshot<GithubFeedback> | undefined;
+  for (let page = 0; page < SUMMARY_MAX_PAGES; page++) {
+    // One field and the document order: no composite index; the few `posting` entries are filtered by
+    // their claim time.
+    const query = deps.cols.githubFeedback
+      .where('state', 'in', ['pending', 'posting'])
+      .orderBy(FieldPath.documentId())
+      .limit(SUMMARY_BATCH);
+    const open = await (after === undefined ? query : query.startAfter(after)).get();
+    for (const doc of open.docs) {
+      const attempt = await postOwedSummary(deps, github, doc);
+      if (attempt.result === 'posted') outcome.posted.push(doc.id);
+      else if (attempt.result === 'failed') outcome.failed.push({ runId: doc.id, error: attempt.error });
+    }
+    if (open.docs.length < SUMMARY_BATCH) break;
+    after = open.docs.at(-1);
   }
   return outcome;
 }
