@@ -3,12 +3,12 @@
 import { PROBLEM_CONTENT_TYPE } from '@nightshift/shared';
 import { describe, expect, it } from 'vitest';
 import { createGithubApp } from '../github/app.js';
+import { SECRET } from '../github/testing.js';
 import { createSchedulerApp } from '../scheduler/app.js';
 import { createDeps } from './deps.js';
 import { memoryLogger } from './log.js';
 
 const PROJECT = 'unit-test-project';
-const SECRET = 'test-webhook-secret';
 
 function setup() {
   const log = memoryLogger();

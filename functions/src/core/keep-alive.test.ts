@@ -7,12 +7,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiApp, MAX_BODY_BYTES } from '../api/app.js';
 import { TEST_TOKEN } from '../api/testing.js';
 import { createGithubApp } from '../github/app.js';
+import { SECRET } from '../github/testing.js';
 import { MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
 import { createDeps } from './deps.js';
 import { answerClientErrors } from './keep-alive.js';
 import { memoryLogger } from './log.js';
-
-const SECRET = 'test-webhook-secret';
 
 interface Answer {
   status: number;

@@ -1,12 +1,13 @@
 // The one onError on each of the four apps: typed errors are their own problem, a transient gRPC error is
 // 503 with Retry-After, anything else a 500 that reveals nothing. No request reaches Firestore or Pub/Sub.
 import { encodeRunStatusEvent, PROBLEM_CONTENT_TYPE, ProblemSchema } from '@nightshift/shared';
-import { type AppDelivery, deliverToApp, webhookExample as example } from '@nightshift/shared/dev';
+import { webhookExample as example } from '@nightshift/shared/dev';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { createApiApp } from '../api/app.js';
 import { TEST_TOKEN } from '../api/testing.js';
 import { createGithubApp } from '../github/app.js';
+import { deliver, SECRET } from '../github/testing.js';
 import { createReactorApp } from '../reactor/app.js';
 import { createSchedulerApp } from '../scheduler/app.js';
 import { RETRY_AFTER_SECONDS } from '../timings.js';
@@ -14,9 +15,6 @@ import { createDeps, type Deps } from './deps.js';
 import { conflict, unavailable } from './errors.js';
 import { memoryLogger } from './log.js';
 import { onError } from './problem.js';
-
-const SECRET = 'test-webhook-secret';
-const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
 
 const unavailableError = () =>
   Object.assign(new Error('14 UNAVAILABLE: No connection established to 10.0.0.3'), { code: 14 });

@@ -1,13 +1,6 @@
 // Answers to blocked runs through the webhook app on the emulators: documented issue_comment payloads re-signed; the stand-in GitHub serves the pull request and records what is posted.
 import { type Run, RunSchema, WorkerSchema } from '@nightshift/shared';
-import {
-  type AppDelivery,
-  deliverToApp,
-  webhookExample as example,
-  type GitHubStandin,
-  makeAppKey,
-  startGitHubStandin,
-} from '@nightshift/shared/dev';
+import { webhookExample as example, type GitHubStandin, startGitHubStandin } from '@nightshift/shared/dev';
 import { describeEmulators, onFileEnd, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
@@ -15,12 +8,9 @@ import { memoryLogger } from '../core/log.js';
 import { answerRunId } from './answer.js';
 import { createGithubApp } from './app.js';
 import { runSummaryBody } from './feedback.js';
+import { deliver, SECRET, TOKEN_OWNER, tokenTestsPublicKey } from './testing.js';
 
-const SECRET = 'test-webhook-secret';
-const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
-/** The stand-in wants an App key; these tests use GITHUB_TOKEN, a person's token. */
-const { publicKey } = makeAppKey();
-const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
+const publicKey = tokenTestsPublicKey();
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const REPO = 'Codertocat/Hello-World';

@@ -3,11 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { BranchSchema, COLLECTIONS, PROBLEM_CONTENT_TYPE, type Run, WorkerSchema } from '@nightshift/shared';
 import {
-  type AppDelivery,
-  deliverToApp,
   webhookExample as example,
   type GitHubStandin,
-  makeAppKey,
   signedDelivery,
   startGitHubStandin,
 } from '@nightshift/shared/dev';
@@ -19,12 +16,9 @@ import { createSchedulerApp } from '../scheduler/app.js';
 import { MAX_WEBHOOK_BODY_BYTES } from '../timings.js';
 import { createGithubApp } from './app.js';
 import { MAX_BODY_CHARS } from './prompt.js';
+import { deliver, SECRET, TOKEN_OWNER, tokenTestsPublicKey } from './testing.js';
 
-const SECRET = 'test-webhook-secret';
-const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
-/** The stand-in wants an App key; these tests use GITHUB_TOKEN, a person's token. */
-const { publicKey } = makeAppKey();
-const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
+const publicKey = tokenTestsPublicKey();
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const REPO = 'Codertocat/Hello-World'; // the repository of the documented examples

@@ -1,14 +1,7 @@
 // The end-of-run feedback on GitHub: the pull request of a run's pushed branch, summaries owed by stopped ticks, and when an entry may expire.
 import type { Timestamp } from '@google-cloud/firestore';
 import { COLLECTIONS, type GithubFeedback, type Run, WorkerSchema } from '@nightshift/shared';
-import {
-  type AppDelivery,
-  deliverToApp,
-  webhookExample as example,
-  type GitHubStandin,
-  makeAppKey,
-  startGitHubStandin,
-} from '@nightshift/shared/dev';
+import { webhookExample as example, type GitHubStandin, startGitHubStandin } from '@nightshift/shared/dev';
 import { describeEmulators, onFileEnd, type TestEnv, testRun, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
@@ -17,12 +10,9 @@ import { createSchedulerApp } from '../scheduler/app.js';
 import { NOTIFICATION_RECORD_TTL_MS, SUMMARY_CLAIM_EXPIRY_MS } from '../timings.js';
 import { createGithubApp } from './app.js';
 import { SUMMARY_BATCH, SUMMARY_MAX_ATTEMPTS } from './feedback.js';
+import { deliver, SECRET, TOKEN_OWNER, tokenTestsPublicKey } from './testing.js';
 
-const SECRET = 'test-webhook-secret';
-const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
-/** The stand-in wants an App key; these tests use GITHUB_TOKEN, a person's token. */
-const { publicKey } = makeAppKey();
-const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
+const publicKey = tokenTestsPublicKey();
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const RUN = 'gh-codertocat_hello-world-1-blog-label-1';

@@ -418,14 +418,14 @@ export async function postRunSummaryIfOwed(
  */
 export async function processRunSummaries(deps: Deps, github: Github): Promise<SummaryOutcome> {
   const outcome: SummaryOutcome = { posted: [], failed: [] };
+  // One field and the document order: no composite index; the few `posting` entries are filtered by
+  // their claim time.
+  const query = deps.cols.githubFeedback
+    .where('state', 'in', ['pending', 'posting'])
+    .orderBy(FieldPath.documentId())
+    .limit(SUMMARY_BATCH);
   let after: QueryDocumentSnapshot<GithubFeedback> | undefined;
   for (let page = 0; page < SUMMARY_MAX_PAGES; page++) {
-    // One field and the document order: no composite index; the few `posting` entries are filtered by
-    // their claim time.
-    const query = deps.cols.githubFeedback
-      .where('state', 'in', ['pending', 'posting'])
-      .orderBy(FieldPath.documentId())
-      .limit(SUMMARY_BATCH);
     const open = await (after === undefined ? query : query.startAfter(after)).get();
     for (const doc of open.docs) {
       const attempt = await postOwedSummary(deps, github, doc);

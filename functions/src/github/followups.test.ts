@@ -1,8 +1,6 @@
 // Follow-ups through the webhook app on the emulators: documented payloads (pull_request_review, pull_request_review_comment, issue_comment on a pull request and on an issue), re-signed; the stand-in GitHub serves the pull request and review comments and checks what is posted.
 import { RunSchema, WorkerSchema } from '@nightshift/shared';
 import {
-  type AppDelivery,
-  deliverToApp,
   webhookExample as example,
   type GitHubStandin,
   makeAppKey,
@@ -16,10 +14,8 @@ import { memoryLogger } from '../core/log.js';
 import { createReactorApp } from '../reactor/app.js';
 import { createGithubApp } from './app.js';
 import { CI_READ_TOKEN_PERMISSIONS, FUNCTIONS_TOKEN_PERMISSIONS } from './client.js';
+import { deliver, SECRET, TOKEN_OWNER } from './testing.js';
 
-const SECRET = 'test-webhook-secret';
-const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
-const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
 /** An App, as its key pair: the stand-in checks its JWTs against the public key. */
 interface TestApp {
   appId: string;

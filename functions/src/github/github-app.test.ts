@@ -3,8 +3,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { COLLECTIONS, PUBSUB, type Run, runStatusEventOf, WorkerSchema } from '@nightshift/shared';
 import {
-  type AppDelivery,
-  deliverToApp,
   webhookExample as example,
   type GitHubStandin,
   makeAppKey,
@@ -19,10 +17,7 @@ import { createReactorApp } from '../reactor/app.js';
 import { createSchedulerApp } from '../scheduler/app.js';
 import { createGithubApp } from './app.js';
 import { createGithub, FUNCTIONS_TOKEN_PERMISSIONS, githubAppProblem } from './client.js';
-
-const SECRET = 'test-webhook-secret';
-const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
-const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
+import { deliver, SECRET, TOKEN_OWNER } from './testing.js';
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const RUN = 'gh-codertocat_hello-world-1-blog-label-1';

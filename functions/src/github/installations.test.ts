@@ -1,7 +1,7 @@
 // Installations: the App's installation and installation_repositories events (the documented payloads,
 // re-signed) recorded in githubInstallations, once per delivery; and what the records say about a repository.
 import { COLLECTIONS, type GithubInstallation, WorkerSchema } from '@nightshift/shared';
-import { type AppDelivery, deliverToApp, webhookExample as example } from '@nightshift/shared/dev';
+import { webhookExample as example } from '@nightshift/shared/dev';
 import { describeEmulators, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
@@ -15,9 +15,7 @@ import {
   type InstallationEvent,
   reachOf,
 } from './installations.js';
-
-const SECRET = 'test-webhook-secret';
-const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
+import { deliver, SECRET } from './testing.js';
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const INSTALLATION = 957387; // installation.created and installation_repositories.added of the examples

@@ -9,26 +9,16 @@ import {
   runStatusTopic,
   WorkerSchema,
 } from '@nightshift/shared';
-import {
-  type AppDelivery,
-  deliverToApp,
-  webhookExample as example,
-  type GitHubStandin,
-  makeAppKey,
-  startGitHubStandin,
-} from '@nightshift/shared/dev';
+import { webhookExample as example, type GitHubStandin, startGitHubStandin } from '@nightshift/shared/dev';
 import { describeEmulators, onFileEnd, type TestEnv, useTestEnv, waitFor } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createGithubApp } from '../github/app.js';
+import { deliver, SECRET, TOKEN_OWNER, tokenTestsPublicKey } from '../github/testing.js';
 import { createReactorApp } from './app.js';
 
-const SECRET = 'test-webhook-secret';
-const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
-/** The stand-in wants an App key; these tests use GITHUB_TOKEN, a person's token. */
-const { publicKey } = makeAppKey();
-const TOKEN_OWNER = { login: 'nightshift-owner', token: 'ghp_test', association: 'OWNER' };
+const publicKey = tokenTestsPublicKey();
 
 const RUN = 'gh-codertocat_hello-world-1-blog-label-1';
 const COMMENTS = '/repos/Codertocat/Hello-World/issues/1/comments';

@@ -3,17 +3,15 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { WorkerSchema } from '@nightshift/shared';
-import { type AppDelivery, deliverToApp, webhookExample as example } from '@nightshift/shared/dev';
+import { webhookExample as example } from '@nightshift/shared/dev';
 import { describeEmulators, onFileEnd, type TestEnv, useTestEnv } from '@nightshift/shared/testing';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { createApiApp } from '../api/app.js';
 import { createDeps } from '../core/deps.js';
 import { memoryLogger } from '../core/log.js';
 import { createGithubApp } from '../github/app.js';
+import { deliver, SECRET } from '../github/testing.js';
 import type { WorkerReachOptions } from './service.js';
-
-const SECRET = 'test-webhook-secret';
-const deliver = (app: Parameters<typeof deliverToApp>[0], d: AppDelivery) => deliverToApp(app, SECRET, d);
 
 const NOW = new Date('2026-11-24T05:00:00.000Z');
 const TOKEN = 'test-token-0123456789abcdef';
